@@ -1,0 +1,1 @@
+"""People, roles and sign-in (office passwords, WeChat mini program, bearer tokens)."""

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.clock import utcnow
+from core.db import db
+from org.models import Sector, Unit
+
+
+class Role(StrEnum):
+    office_admin = "office_admin"  # 督查办管理员
+    inspector = "inspector"  # 督查员 / 暗访员
+    unit_staff = "unit_staff"  # 窗口单位工作人员 (bound to one unit)
+    lead_unit_staff = "lead_unit_staff"  # 牵头单位工作人员 (bound to one sector)
+    viewer = "viewer"  # 只读查看
+
+
+ROLE_LABELS = {
+    Role.office_admin: "督查办管理员",
+    Role.inspector: "督查员",
+    Role.unit_staff: "窗口单位",
+    Role.lead_unit_staff: "牵头单位",
+    Role.viewer: "只读用户",
+}
+
+
+class User(db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str | None] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(40))
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
+    # unit_staff: the unit they answer for; inspector: their home unit (回避).
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    # lead_unit_staff: the sector they supervise.
+    sector_id: Mapped[int | None] = mapped_column(ForeignKey("sector.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    wechat_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    unit: Mapped[Unit | None] = relationship()
+    sector: Mapped[Sector | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_office(self) -> bool:
+        return self.role in (Role.office_admin, Role.viewer)
+
+
+class ApiToken(db.Model):
+    """A bearer token. Only its SHA-256 is stored; the token itself is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))  # password | wechat
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class BindingCode(db.Model):
+    """A one-time code the office gives a person to bind their WeChat account."""
+
+    __tablename__ = "binding_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -1,0 +1,252 @@
+"""Accounts: create people, sign them in, issue and revoke tokens and binding codes.
+
+Services flush, never commit: the request edge commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from accounts.models import ApiToken, BindingCode, Role, User
+from core import audit, errors
+from core.clock import utcnow
+from core.db import db
+from org.models import Sector, Unit
+
+# A hash of a random password, checked when the username is unknown so that a miss costs
+# as much as a hit and timing does not reveal which usernames exist.
+_DUMMY_HASH: dict[str, str] = {}
+_BINDING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _dummy_hash() -> str:
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASH:
+        _DUMMY_HASH[method] = generate_password_hash(secrets.token_hex(8), method=method)
+    return _DUMMY_HASH[method]
+
+
+# -- people -------------------------------------------------------------------------------
+
+
+def _check_binding(role: Role, unit_id: int | None, sector_id: int | None) -> None:
+    if role == Role.unit_staff and unit_id is None:
+        raise errors.InvalidInput(errors={"unit_id": ["窗口单位人员必须绑定一个窗口单位"]})
+    if role == Role.lead_unit_staff and sector_id is None:
+        raise errors.InvalidInput(errors={"sector_id": ["牵头单位人员必须绑定一个行业领域"]})
+    if unit_id is not None and db.session.get(Unit, unit_id) is None:
+        raise errors.InvalidInput(errors={"unit_id": ["窗口单位不存在"]})
+    if sector_id is not None and db.session.get(Sector, sector_id) is None:
+        raise errors.InvalidInput(errors={"sector_id": ["行业领域不存在"]})
+
+
+def create_user(data: dict[str, Any], *, actor: User | None) -> User:
+    data = dict(data)
+    password = data.pop("password", None)
+    role = data["role"] = Role(data["role"])
+    if role not in (Role.unit_staff, Role.inspector):
+        data["unit_id"] = None
+    if role != Role.lead_unit_staff:
+        data["sector_id"] = None
+    _check_binding(role, data.get("unit_id"), data.get("sector_id"))
+    username = data.get("username")
+    if username and db.session.scalar(select(User.id).where(User.username == username)):
+        raise errors.Conflict("用户名已被使用", errors={"username": ["用户名已被使用"]})
+    user = User(**data)
+    if password:
+        user.password_hash = hash_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user",
+        user.id,
+        "create",
+        actor_id=actor.id if actor else None,
+        after={"username": user.username, "role": user.role.value},
+    )
+    return user
+
+
+def update_user(user: User, data: dict[str, Any], *, actor: User) -> User:
+    data = dict(data)
+    password = data.pop("password", None)
+    before = {"role": user.role.value, "active": user.active}
+    for key, value in data.items():
+        setattr(user, key, value)
+    _check_binding(user.role, user.unit_id, user.sector_id)
+    if password:
+        user.password_hash = hash_password(password)
+        revoke_all_tokens(user)
+    if not user.active:
+        revoke_all_tokens(user)
+    db.session.flush()
+    audit.record(
+        "user",
+        user.id,
+        "update",
+        actor_id=actor.id,
+        before=before,
+        after={"role": user.role.value, "active": user.active},
+    )
+    return user
+
+
+def revoke_all_tokens(user: User) -> None:
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+# -- tokens -------------------------------------------------------------------------------
+
+
+def issue_token(user: User, channel: str) -> tuple[str, ApiToken]:
+    raw = secrets.token_urlsafe(32)
+    ttl = timedelta(seconds=current_app.config["TOKEN_TTL_SECONDS"])
+    token = ApiToken(
+        user_id=user.id, token_hash=_digest(raw), channel=channel, expires_at=utcnow() + ttl
+    )
+    db.session.add(token)
+    db.session.flush()
+    return raw, token
+
+
+def user_for_token(raw: str) -> User | None:
+    """The active user behind a live token, in one query."""
+    stmt = (
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == _digest(raw),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > utcnow(),
+            User.active.is_(True),
+        )
+    )
+    return db.session.scalar(stmt)
+
+
+def revoke_token(raw: str) -> None:
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == _digest(raw), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+# -- sign-in ------------------------------------------------------------------------------
+
+
+def sign_in_with_password(username: str, password: str) -> tuple[User, str, ApiToken]:
+    """Check a password, with a lockout after repeated failures."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    now = utcnow()
+    if user is None or user.password_hash is None:
+        check_password_hash(_dummy_hash(), password)
+        raise errors.Unauthenticated("用户名或密码错误", type="urn:problem:bad-credentials")
+    if user.locked_until and user.locked_until > now:
+        seconds = int((user.locked_until - now).total_seconds()) + 1
+        raise errors.TooManyRequests(
+            f"登录失败次数过多，账号已临时锁定，请 {seconds // 60 + 1} 分钟后再试",
+            retry_after=seconds,
+        )
+    if not check_password_hash(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+            user.locked_until = now + timedelta(seconds=current_app.config["LOGIN_LOCK_SECONDS"])
+            user.failed_logins = 0
+            audit.record("user", user.id, "locked", actor_id=None)
+        raise errors.Unauthenticated(
+            "用户名或密码错误", type="urn:problem:bad-credentials", keep_changes=True
+        )
+    if not user.active:
+        raise errors.Forbidden("账号已停用，请联系督查办")
+    user.failed_logins = 0
+    user.locked_until = None
+    raw, token = issue_token(user, "password")
+    return user, raw, token
+
+
+def issue_binding_code(user: User, *, actor: User) -> tuple[str, BindingCode]:
+    if not user.active:
+        raise errors.Conflict("账号已停用，不能发放绑定码")
+    raw = "".join(secrets.choice(_BINDING_ALPHABET) for _ in range(10))
+    ttl = timedelta(seconds=current_app.config["BINDING_CODE_TTL_SECONDS"])
+    code = BindingCode(
+        user_id=user.id, code_hash=_digest(raw), created_by_id=actor.id, expires_at=utcnow() + ttl
+    )
+    db.session.add(code)
+    db.session.flush()
+    audit.record("user", user.id, "binding_code_issued", actor_id=actor.id)
+    return raw, code
+
+
+def sign_in_with_wechat(openid: str, binding_code: str | None) -> tuple[User, str, ApiToken]:
+    """Sign in a known openid, or bind an unknown one with a one-time binding code."""
+    user = db.session.scalar(select(User).where(User.wechat_openid == openid))
+    if user is None:
+        if not binding_code:
+            raise errors.Forbidden(
+                "该微信尚未绑定账号，请输入督查办发放的绑定码",
+                type="urn:problem:wechat-binding-required",
+            )
+        user = _redeem_binding_code(binding_code.strip().upper(), openid)
+    if not user.active:
+        raise errors.Forbidden("账号已停用，请联系督查办")
+    raw, token = issue_token(user, "wechat")
+    return user, raw, token
+
+
+def _redeem_binding_code(raw: str, openid: str) -> User:
+    now = utcnow()
+    # Claim the code atomically: of two concurrent redemptions only one updates the row.
+    claimed = db.session.execute(
+        update(BindingCode)
+        .where(
+            BindingCode.code_hash == _digest(raw),
+            BindingCode.used_at.is_(None),
+            BindingCode.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(BindingCode.user_id)
+    ).scalar()
+    if claimed is None:
+        raise errors.InvalidInput(
+            "绑定码无效、已使用或已过期，请向督查办重新申请",
+            errors={"binding_code": ["绑定码无效、已使用或已过期"]},
+        )
+    user = db.session.get(User, claimed)
+    if user.wechat_openid and user.wechat_openid != openid:
+        raise errors.Conflict("该账号已绑定其他微信，请联系督查办解绑")
+    user.wechat_openid = openid
+    db.session.flush()
+    audit.record("user", user.id, "wechat_bound", actor_id=user.id)
+    return user
+
+
+def users_query(filters: dict[str, Any]):
+    stmt = select(User).order_by(User.id)
+    if filters.get("role"):
+        stmt = stmt.where(User.role == filters["role"])
+    if filters.get("unit_id"):
+        stmt = stmt.where(User.unit_id == filters["unit_id"])
+    if filters.get("active") is not None:
+        stmt = stmt.where(User.active.is_(filters["active"]))
+    return stmt

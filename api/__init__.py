@@ -1,0 +1,100 @@
+"""The HTTP edge: the application factory, read top to bottom as a table of contents."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request, send_from_directory
+from sqlalchemy.exc import IntegrityError, OperationalError
+from swagger_ui_bundle import swagger_ui_path
+
+from api import auth, config, errors
+from api.extensions import api, csrf, db, migrate
+from wechat.client import WeChatClient
+
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(config.INSTANCE))
+
+    # Configuration: the environment, then what the caller (tests) overrides.
+    app.config.from_mapping(config.from_environment())
+    app.config.from_mapping(overrides or {})
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # the console opts in, not the API
+    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "/docs")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "/api/v1/docs/assets/")
+    config.check(app.config)
+    config.INSTANCE.mkdir(exist_ok=True)
+    app.json.ensure_ascii = False  # Chinese stays readable on the wire
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    # Extensions.
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
+    api.init_app(app)
+    api.ERROR_SCHEMA = _problem_schema()
+    csrf.init_app(app)
+    errors.init_app(app)
+    app.extensions["wechat"] = WeChatClient.from_config(app.config)
+
+    # One transaction per request, opened by the first query and ended here.
+    app.before_request(_authenticate)
+    app.after_request(_finish_transaction)
+
+    _register_blueprints(app)
+    _register_commands(app)
+
+    # Last: refuse to start if any route skipped the permission policy.
+    auth.verify_policies(app)
+    return app
+
+
+def _problem_schema():
+    from api.schemas import ProblemSchema
+
+    return ProblemSchema
+
+
+def _register_blueprints(app: Flask) -> None:
+    from api import health, org, sessions, users
+
+    app.register_blueprint(health.blp)
+    app.add_url_rule("/api/v1/docs/assets/<path:filename>", "docs_assets", _docs_asset)
+    for module in (sessions, users, org):
+        api.register_blueprint(module.blp)
+
+
+def _register_commands(app: Flask) -> None:
+    from demo.cli import demo_command
+
+    app.cli.add_command(demo_command)
+
+
+@auth.public
+def _docs_asset(filename: str):
+    """Swagger UI's files, served from the installed package: the docs work offline."""
+    return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
+def _authenticate() -> None:
+    if request.path.startswith("/api/"):
+        auth.load_user()
+
+
+def _finish_transaction(response):
+    """Commit what a successful request did; roll back everything else."""
+    if response.status_code >= 400:
+        db.session.rollback()
+        return response
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        log.info("commit refused by a constraint", exc_info=True)
+        return errors.problem(409, "数据与已有记录冲突，请刷新后重试")
+    except OperationalError:
+        db.session.rollback()
+        log.exception("commit failed")
+        return errors.problem(503, "数据库暂时不可用，请稍后重试", headers={"Retry-After": "5"})
+    return response

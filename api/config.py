@@ -1,0 +1,98 @@
+"""Configuration. The only module that reads the environment.
+
+Every setting has a default that makes `make run` work on a bare machine (SQLite file,
+photos in a local folder). Production (`APP_ENV=production`) refuses to start without a
+real `SECRET_KEY`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+DEV_SECRET = "dev-only-secret-not-for-production"  # noqa: S105 - refused outside development
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    return default if raw is None else raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def from_environment() -> dict:
+    env = os.environ.get("APP_ENV", "development")
+    config = {
+        "APP_ENV": env,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
+            os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'inspection.db'}")
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Photos: file:///path (default) or s3://bucket with the S3_* settings below.
+        "STORAGE_URL": os.environ.get("STORAGE_URL", f"file://{INSTANCE / 'photos'}"),
+        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
+        "S3_REGION": os.environ.get("S3_REGION", "us-east-1"),
+        "S3_ADDRESSING_STYLE": os.environ.get("S3_ADDRESSING_STYLE", "path"),
+        "S3_ACCESS_KEY_ID": os.environ.get("S3_ACCESS_KEY_ID") or None,
+        "S3_SECRET_ACCESS_KEY": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+        # WeChat mini program
+        "WECHAT_APP_ID": os.environ.get("WECHAT_APP_ID", ""),
+        "WECHAT_APP_SECRET": os.environ.get("WECHAT_APP_SECRET", ""),
+        "WECHAT_API_BASE": os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+        "WECHAT_TIMEOUT": float(os.environ.get("WECHAT_TIMEOUT", "5")),
+        # Sign-in
+        "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 7 * 24 * 3600),
+        "BINDING_CODE_TTL_SECONDS": _int("BINDING_CODE_TTL_SECONDS", 72 * 3600),
+        "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
+        "LOGIN_LOCK_SECONDS": _int("LOGIN_LOCK_SECONDS", 15 * 60),
+        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        # Bodies: JSON is small; photo uploads raise the limit for their own route.
+        "MAX_CONTENT_LENGTH": _int("MAX_JSON_BYTES", 1024 * 1024),
+        "MAX_PHOTO_BYTES": _int("MAX_PHOTO_BYTES", 25 * 1024 * 1024),
+        "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo1234"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", env == "production"),
+        # flask-smorest / OpenAPI
+        "API_TITLE": "窗口服务明察暗访 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "API_SPEC_OPTIONS": {
+            "info": {"description": "明察暗访检查、照片证据与整改闭环的后端接口。"},
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+        "PAGINATION_MAX_PER_PAGE": 100,
+    }
+    return config
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs operators paste (postgres://, postgresql://) and use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def check(config: dict) -> None:
+    """Refuse to run anywhere but development with a default or weak secret."""
+    if config["APP_ENV"] in {"development", "testing"}:
+        return
+    secret = config.get("SECRET_KEY") or ""
+    if secret == DEV_SECRET or len(secret) < 32:
+        raise ConfigError(
+            "SECRET_KEY must be set to a random value of at least 32 characters "
+            f"when APP_ENV={config['APP_ENV']!r}"
+        )

@@ -1,0 +1,134 @@
+"""Every error leaves as `application/problem+json` (RFC 9457), built here and only here."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException
+
+from core import errors as domain
+from core.db import db
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIME = "application/problem+json"
+
+# Domain exception → HTTP status. Subclasses inherit their parent's row.
+STATUS_OF: dict[type[domain.DomainError], int] = {
+    domain.Unauthenticated: 401,
+    domain.Forbidden: 403,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.PreconditionFailed: 412,
+    domain.PayloadTooLarge: 413,
+    domain.UnsupportedMedia: 415,
+    domain.InvalidInput: 422,
+    domain.PreconditionRequired: 428,
+    domain.TooManyRequests: 429,
+    domain.BadGateway: 502,
+    domain.Unavailable: 503,
+}
+
+# Chinese titles for what people read; the status code says the same to machines.
+TITLES = {
+    400: "请求格式错误",
+    401: "未登录或登录已失效",
+    403: "无权访问",
+    404: "未找到",
+    405: "不支持该请求方法",
+    409: "状态冲突",
+    412: "数据已变更",
+    413: "请求体过大",
+    415: "不支持的内容类型",
+    422: "数据校验未通过",
+    428: "缺少前置条件",
+    429: "请求过于频繁",
+    500: "服务器内部错误",
+    502: "上游服务错误",
+    503: "服务暂不可用",
+}
+
+DETAILS = {
+    400: "请求无法解析，请检查 JSON 格式。",
+    401: "请先登录。",
+    403: "当前账号无权执行此操作。",
+    404: "未找到该资源。",
+    405: "该地址不支持此请求方法。",
+    413: "请求体超过允许的大小。",
+    415: "不支持的内容类型。",
+    500: "服务器出错了，请稍后重试；问题已记录。",
+}
+
+
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    type_: str | None = None,
+    errors: Any = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": type_ or "about:blank",
+        "title": TITLES.get(status) or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail or DETAILS.get(status) or HTTPStatus(status).description,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra)
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MIME)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def status_of(exc: domain.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return 400
+
+
+def from_http_exception(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    headers = dict(data.get("headers") or {})
+    # Keep what werkzeug wants to tell the client, e.g. `Allow` on 405.
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            headers.setdefault(name, value)
+    detail = data.get("message")
+    if status == 400 and errors and "json" in errors:
+        detail = "请求体不是合法的 JSON。"
+    if status == 422:
+        detail = detail or "提交的数据未通过校验，详见 errors。"
+    return problem(status, detail, errors=errors, headers=headers)
+
+
+def from_domain_error(exc: domain.DomainError) -> Response:
+    if exc.keep_changes:
+        db.session.commit()
+    status = status_of(exc)
+    headers = {}
+    if isinstance(exc, domain.TooManyRequests | domain.Unavailable):
+        headers["Retry-After"] = str(exc.retry_after)
+    type_ = exc.extra.pop("type", None)
+    return problem(
+        status, exc.message, type_=type_, errors=exc.errors, headers=headers, **exc.extra
+    )
+
+
+def from_unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error: %s", exc)
+    return problem(500)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(domain.DomainError, from_domain_error)
+    app.register_error_handler(Exception, from_unexpected)

@@ -1,0 +1,266 @@
+"""Regions, sectors, lead units and window units."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from accounts.models import Role
+from api.auth import EVERYONE, OFFICE, current_user, requires
+from api.etag import check_if_match, etag_of
+from api.extensions import Blueprint
+from api.pagination import paginate
+from api.schemas import Id, PageArgs, Schema, page_of
+from org import importer
+from org import service as org
+from org.models import LeadUnit, Region, RegionLevel, Sector
+
+blp = Blueprint(
+    "org",
+    __name__,
+    url_prefix="/api/v1",
+    description="组织机构：区域、行业领域、牵头单位、窗口单位",
+)
+
+
+def Name(max_length: int) -> fields.String:
+    return fields.String(required=True, validate=validate.Length(min=1, max=max_length))
+
+
+# -- schemas ------------------------------------------------------------------------------
+
+
+class RegionSchema(Schema):
+    id = Id(dump_only=True)
+    code = fields.String(required=True, validate=validate.Regexp(r"^\d{6,12}$"))
+    name = Name(60)
+    level = fields.Enum(RegionLevel, required=True)
+    parent_id = Id(allow_none=True)
+
+
+class RegionUpdateSchema(RegionSchema):
+    class Meta:
+        partial = True
+
+
+class RegionFilter(PageArgs):
+    parent_id = Id()
+    level = fields.Enum(RegionLevel)
+
+
+class SectorSchema(Schema):
+    id = Id(dump_only=True)
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{2,32}$"))
+    name = Name(40)
+
+
+class SectorUpdateSchema(SectorSchema):
+    class Meta:
+        partial = True
+
+
+class LeadUnitSchema(Schema):
+    id = Id(dump_only=True)
+    name = Name(80)
+    sector_id = Id(required=True)
+
+
+class LeadUnitUpdateSchema(LeadUnitSchema):
+    class Meta:
+        partial = True
+
+
+class UnitSchema(Schema):
+    id = Id(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=2, max=100))
+    address = fields.String(validate=validate.Length(max=200))
+    latitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-90, 90))
+    longitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-180, 180))
+    sector_id = Id(required=True)
+    region_id = Id(required=True)
+    lead_unit_id = Id(allow_none=True)
+    contact_name = fields.String(validate=validate.Length(max=40))
+    contact_phone = fields.String(validate=validate.Length(max=30))
+    active = fields.Boolean()
+    sector_name = fields.String(attribute="sector.name", dump_only=True)
+    region_name = fields.String(attribute="region.name", dump_only=True)
+    lead_unit_name = fields.String(attribute="lead_unit.name", dump_only=True, allow_none=True)
+    version = fields.Integer(dump_only=True)
+
+
+class UnitUpdateSchema(UnitSchema):
+    class Meta:
+        partial = True
+
+
+class UnitFilter(PageArgs):
+    sector_id = Id()
+    region_id = Id()
+    lead_unit_id = Id()
+    active = fields.Boolean()
+    q = fields.String(validate=validate.Length(max=50))
+
+
+class ImportFileSchema(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class ImportResultSchema(Schema):
+    created = fields.Integer()
+
+
+# -- regions, sectors, lead units --------------------------------------------------------
+
+
+@blp.route("/regions")
+class Regions(MethodView):
+    @requires(*EVERYONE)
+    @blp.arguments(RegionFilter, location="query")
+    @blp.response(200, page_of(RegionSchema))
+    def get(self, args):
+        """区域列表（市 → 县区 → 乡镇街道 → 村社区）"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        return paginate(org.list_regions(**args), page, per_page)
+
+    @requires(*OFFICE)
+    @blp.arguments(RegionSchema)
+    @blp.response(201, RegionSchema)
+    def post(self, data):
+        """新建区域"""
+        return org.save_region(data, actor=current_user())
+
+
+@blp.route("/regions/<int:region_id>")
+class RegionById(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, RegionSchema)
+    def get(self, region_id):
+        """查看区域"""
+        return org.get_or_404(Region, region_id)
+
+    @requires(*OFFICE)
+    @blp.arguments(RegionUpdateSchema)
+    @blp.response(200, RegionSchema)
+    def patch(self, data, region_id):
+        """修改区域"""
+        return org.save_region(data, actor=current_user(), region=org.get_or_404(Region, region_id))
+
+
+@blp.route("/sectors")
+class Sectors(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, SectorSchema(many=True))
+    def get(self):
+        """行业领域列表"""
+        return org.list_sectors()
+
+    @requires(*OFFICE)
+    @blp.arguments(SectorSchema)
+    @blp.response(201, SectorSchema)
+    def post(self, data):
+        """新建行业领域"""
+        return org.save_sector(data, actor=current_user())
+
+
+@blp.route("/sectors/<int:sector_id>")
+class SectorById(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, SectorSchema)
+    def get(self, sector_id):
+        """查看行业领域"""
+        return org.get_or_404(Sector, sector_id)
+
+    @requires(*OFFICE)
+    @blp.arguments(SectorUpdateSchema)
+    @blp.response(200, SectorSchema)
+    def patch(self, data, sector_id):
+        """修改行业领域"""
+        return org.save_sector(data, actor=current_user(), sector=org.get_or_404(Sector, sector_id))
+
+
+@blp.route("/lead-units")
+class LeadUnits(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, LeadUnitSchema(many=True))
+    def get(self):
+        """牵头单位列表"""
+        return org.list_lead_units()
+
+    @requires(*OFFICE)
+    @blp.arguments(LeadUnitSchema)
+    @blp.response(201, LeadUnitSchema)
+    def post(self, data):
+        """新建牵头单位"""
+        return org.save_lead_unit(data, actor=current_user())
+
+
+@blp.route("/lead-units/<int:lead_unit_id>")
+class LeadUnitById(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, LeadUnitSchema)
+    def get(self, lead_unit_id):
+        """查看牵头单位"""
+        return org.get_or_404(LeadUnit, lead_unit_id)
+
+    @requires(*OFFICE)
+    @blp.arguments(LeadUnitUpdateSchema)
+    @blp.response(200, LeadUnitSchema)
+    def patch(self, data, lead_unit_id):
+        """修改牵头单位"""
+        return org.save_lead_unit(
+            data, actor=current_user(), lead_unit=org.get_or_404(LeadUnit, lead_unit_id)
+        )
+
+
+# -- units --------------------------------------------------------------------------------
+
+
+@blp.route("/units")
+class Units(MethodView):
+    @requires(*EVERYONE)
+    @blp.arguments(UnitFilter, location="query")
+    @blp.response(200, page_of(UnitSchema))
+    def get(self, args):
+        """窗口单位列表（按角色限定范围：窗口单位只能看到自己）"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        return paginate(org.units_query(current_user(), args), page, per_page)
+
+    @requires(*OFFICE)
+    @blp.arguments(UnitSchema)
+    @blp.response(201, UnitSchema)
+    def post(self, data):
+        """新建窗口单位"""
+        unit = org.create_unit(data, actor=current_user())
+        return unit, 201, {"ETag": etag_of(unit.version)}
+
+
+@blp.route("/units/<int:unit_id>")
+class UnitById(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, UnitSchema)
+    def get(self, unit_id):
+        """查看窗口单位"""
+        unit = org.get_unit(unit_id, actor=current_user())
+        return unit, 200, {"ETag": etag_of(unit.version)}
+
+    @requires(*OFFICE)
+    @blp.arguments(UnitUpdateSchema)
+    @blp.response(200, UnitSchema)
+    def patch(self, data, unit_id):
+        """修改窗口单位（需 If-Match）"""
+        unit = org.get_unit(unit_id, actor=current_user())
+        check_if_match(unit.version)
+        unit = org.update_unit(unit, data, actor=current_user())
+        return unit, 200, {"ETag": etag_of(unit.version)}
+
+
+@blp.route("/units/import")
+class UnitImport(MethodView):
+    @requires(Role.office_admin)
+    @blp.arguments(ImportFileSchema, location="files")
+    @blp.response(201, ImportResultSchema)
+    def post(self, files):
+        """批量导入窗口单位（CSV 或 XLSX；任一行有误则全部不导入，并列出每一行的问题）"""
+        upload = files["file"]
+        rows = importer.read_rows(upload.filename or "", upload.stream)
+        return importer.import_units(rows, actor=current_user())

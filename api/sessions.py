@@ -1,0 +1,94 @@
+"""Sign-in: office passwords and the WeChat mini program; bearer tokens; sign-out."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from accounts import service as accounts
+from accounts.models import ROLE_LABELS, Role
+from api.auth import EVERYONE, bearer_token, current_user, public, requires
+from api.extensions import Blueprint
+from api.schemas import Id, Schema
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与退出")
+
+
+class PasswordLoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class WeChatLoginSchema(Schema):
+    code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "wx.login() 返回的 code"},
+    )
+    binding_code = fields.String(
+        validate=validate.Length(min=4, max=32),
+        metadata={"description": "首次登录时督查办发放的绑定码"},
+    )
+
+
+class MeSchema(Schema):
+    id = Id()
+    username = fields.String(allow_none=True)
+    display_name = fields.String()
+    role = fields.Enum(Role)
+    role_label = fields.Function(lambda u: ROLE_LABELS[u.role])
+    unit_id = Id(allow_none=True)
+    sector_id = Id(allow_none=True)
+
+
+class TokenSchema(Schema):
+    token = fields.String()
+    token_type = fields.String()
+    expires_at = fields.DateTime()
+    user = fields.Nested(MeSchema)
+
+
+def _token_response(user, raw, token):
+    return {"token": raw, "token_type": "Bearer", "expires_at": token.expires_at, "user": user}
+
+
+@blp.route("/login")
+class PasswordLogin(MethodView):
+    @public
+    @blp.arguments(PasswordLoginSchema)
+    @blp.response(201, TokenSchema)
+    def post(self, data):
+        """用户名密码登录（多次失败后临时锁定）"""
+        return _token_response(*accounts.sign_in_with_password(data["username"], data["password"]))
+
+
+@blp.route("/wechat")
+class WeChatLogin(MethodView):
+    @public
+    @blp.arguments(WeChatLoginSchema)
+    @blp.response(201, TokenSchema)
+    def post(self, data):
+        """小程序登录：提交 wx.login 的 code；未绑定的微信需同时提交绑定码"""
+        session = current_app.extensions["wechat"].code_to_session(data["code"])
+        return _token_response(
+            *accounts.sign_in_with_wechat(session.openid, data.get("binding_code"))
+        )
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(204)
+    def post(self):
+        """退出登录（吊销当前令牌）"""
+        accounts.revoke_token(bearer_token())
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, MeSchema)
+    def get(self):
+        """当前登录人员"""
+        return current_user()

@@ -1,0 +1,103 @@
+"""People: office maintenance of accounts and WeChat binding codes."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from accounts import service as accounts
+from accounts.models import Role, User
+from api.auth import OFFICE, OFFICE_READERS, current_user, requires
+from api.etag import check_if_match, etag_of
+from api.extensions import Blueprint
+from api.pagination import paginate
+from api.schemas import Id, PageArgs, Schema, page_of
+from core import errors
+from core.db import db
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1", description="人员与角色")
+
+
+class UserSchema(Schema):
+    id = Id(dump_only=True)
+    username = fields.String(allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,40}$"))
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    role = fields.Enum(Role, required=True)
+    unit_id = Id(allow_none=True)
+    sector_id = Id(allow_none=True)
+    phone = fields.String(validate=validate.Length(max=30))
+    password = fields.String(load_only=True, validate=validate.Length(min=8, max=128))
+    active = fields.Boolean()
+    wechat_bound = fields.Function(lambda u: u.wechat_openid is not None, dump_only=True)
+    version = fields.Integer(dump_only=True)
+
+
+class UserUpdateSchema(UserSchema):
+    class Meta:
+        partial = True
+
+
+class UserFilter(PageArgs):
+    role = fields.Enum(Role)
+    unit_id = Id()
+    active = fields.Boolean()
+
+
+class BindingCodeSchema(Schema):
+    code = fields.String()
+    expires_at = fields.DateTime()
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise errors.NotFound("未找到该用户")
+    return user
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @requires(*OFFICE_READERS)
+    @blp.arguments(UserFilter, location="query")
+    @blp.response(200, page_of(UserSchema))
+    def get(self, args):
+        """人员列表"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        return paginate(accounts.users_query(args), page, per_page)
+
+    @requires(*OFFICE)
+    @blp.arguments(UserSchema)
+    @blp.response(201, UserSchema)
+    def post(self, data):
+        """新建人员"""
+        return accounts.create_user(data, actor=current_user())
+
+
+@blp.route("/users/<int:user_id>")
+class UserById(MethodView):
+    @requires(*OFFICE_READERS)
+    @blp.response(200, UserSchema)
+    def get(self, user_id):
+        """查看人员"""
+        user = _user_or_404(user_id)
+        return user, 200, {"ETag": etag_of(user.version)}
+
+    @requires(*OFFICE)
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, data, user_id):
+        """修改人员（停用账号会立即吊销其全部登录令牌；需 If-Match）"""
+        user = _user_or_404(user_id)
+        check_if_match(user.version)
+        user = accounts.update_user(user, data, actor=current_user())
+        return user, 200, {"ETag": etag_of(user.version)}
+
+
+@blp.route("/users/<int:user_id>/binding-codes")
+class BindingCodes(MethodView):
+    @requires(*OFFICE)
+    @blp.response(201, BindingCodeSchema)
+    def post(self, user_id):
+        """发放微信绑定码（一次性，过期作废）"""
+        raw, code = accounts.issue_binding_code(_user_or_404(user_id), actor=current_user())
+        return {"code": raw, "expires_at": code.expires_at}

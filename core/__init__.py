@@ -1,0 +1,1 @@
+"""Pieces every domain package shares: the database base, domain errors, clock, audit."""

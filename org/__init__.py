@@ -1,0 +1,1 @@
+"""The organisation inspected: regions, sectors, lead units and window units."""

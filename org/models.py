@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.clock import utcnow
+from core.db import db
+
+
+class RegionLevel(StrEnum):
+    city = "city"  # 市
+    district = "district"  # 县(区)
+    township = "township"  # 乡镇(街道)
+    community = "community"  # 村(社区)
+
+
+REGION_LEVEL_LABELS = {
+    RegionLevel.city: "市",
+    RegionLevel.district: "县(区)",
+    RegionLevel.township: "乡镇(街道)",
+    RegionLevel.community: "村(社区)",
+}
+
+
+class Region(db.Model):
+    __tablename__ = "region"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    level: Mapped[RegionLevel] = mapped_column(Enum(RegionLevel, native_enum=False, length=12))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+
+    parent: Mapped[Region | None] = relationship(remote_side=[id])
+
+
+class Sector(db.Model):
+    """行业领域: 政务服务、医疗、通信、邮政、金融、水电气、12345热线 …"""
+
+    __tablename__ = "sector"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+
+
+class LeadUnit(db.Model):
+    """牵头单位: supervises the units of one sector (e.g. 市卫健局 for 医疗)."""
+
+    __tablename__ = "lead_unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sector.id"), index=True)
+
+    sector: Mapped[Sector] = relationship()
+
+
+class Unit(db.Model):
+    """窗口单位: a service hall, hospital counter, bank branch, telecom or post office …"""
+
+    __tablename__ = "unit"
+    __table_args__ = (
+        UniqueConstraint("name", "region_id"),
+        CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude"),
+        CheckConstraint("longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude"),
+        Index("ix_unit_sector_region", "sector_id", "region_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sector.id"))
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("lead_unit.id"), index=True)
+    contact_name: Mapped[str] = mapped_column(String(40), default="")
+    contact_phone: Mapped[str] = mapped_column(String(30), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    sector: Mapped[Sector] = relationship(lazy="joined")
+    region: Mapped[Region] = relationship(lazy="joined")
+    lead_unit: Mapped[LeadUnit | None] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}

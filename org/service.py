@@ -1,0 +1,189 @@
+"""Regions, sectors, lead units and units: office maintenance and scoped reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+
+from accounts.models import User
+from core import audit, errors
+from core.db import db
+from org import policy
+from org.models import LeadUnit, Region, Sector, Unit
+
+# -- reference data -----------------------------------------------------------------------
+
+
+def list_regions(*, parent_id: int | None = None, level: str | None = None) -> Select:
+    stmt = select(Region).order_by(Region.code)
+    if parent_id is not None:
+        stmt = stmt.where(Region.parent_id == parent_id)
+    if level:
+        stmt = stmt.where(Region.level == level)
+    return stmt
+
+
+def list_sectors() -> list[Sector]:
+    return list(db.session.scalars(select(Sector).order_by(Sector.id)))
+
+
+def list_lead_units() -> list[LeadUnit]:
+    return list(db.session.scalars(select(LeadUnit).order_by(LeadUnit.id)))
+
+
+def get_or_404(model, ident: int):
+    obj = db.session.get(model, ident)
+    if obj is None:
+        raise errors.NotFound()
+    return obj
+
+
+def _unique(model, field: str, value: Any, *, exclude_id: int | None = None) -> None:
+    stmt = select(model.id).where(getattr(model, field) == value)
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise errors.Conflict(f"{value} 已存在", errors={field: ["已存在"]})
+
+
+def save_region(data: dict[str, Any], *, actor: User, region: Region | None = None) -> Region:
+    if "code" in data:
+        _unique(Region, "code", data["code"], exclude_id=region.id if region else None)
+    parent_id = data.get("parent_id", region.parent_id if region else None)
+    if parent_id is not None:
+        parent = db.session.get(Region, parent_id)
+        if parent is None:
+            raise errors.InvalidInput(errors={"parent_id": ["上级区域不存在"]})
+        if region is not None and _is_descendant(parent, region):
+            raise errors.InvalidInput(errors={"parent_id": ["不能把区域挂到自己或下级之下"]})
+    region = region or Region()
+    for key, value in data.items():
+        setattr(region, key, value)
+    db.session.add(region)
+    db.session.flush()
+    audit.record("region", region.id, "save", actor_id=actor.id, after={"name": region.name})
+    return region
+
+
+def _is_descendant(node: Region, ancestor: Region) -> bool:
+    while node is not None:
+        if node.id == ancestor.id:
+            return True
+        node = node.parent
+    return False
+
+
+def save_sector(data: dict[str, Any], *, actor: User, sector: Sector | None = None) -> Sector:
+    for field in ("code", "name"):
+        if field in data:
+            _unique(Sector, field, data[field], exclude_id=sector.id if sector else None)
+    sector = sector or Sector()
+    for key, value in data.items():
+        setattr(sector, key, value)
+    db.session.add(sector)
+    db.session.flush()
+    audit.record("sector", sector.id, "save", actor_id=actor.id, after={"name": sector.name})
+    return sector
+
+
+def save_lead_unit(
+    data: dict[str, Any], *, actor: User, lead_unit: LeadUnit | None = None
+) -> LeadUnit:
+    if "name" in data:
+        _unique(LeadUnit, "name", data["name"], exclude_id=lead_unit.id if lead_unit else None)
+    if "sector_id" in data and db.session.get(Sector, data["sector_id"]) is None:
+        raise errors.InvalidInput(errors={"sector_id": ["行业领域不存在"]})
+    lead_unit = lead_unit or LeadUnit()
+    for key, value in data.items():
+        setattr(lead_unit, key, value)
+    db.session.add(lead_unit)
+    db.session.flush()
+    audit.record(
+        "lead_unit", lead_unit.id, "save", actor_id=actor.id, after={"name": lead_unit.name}
+    )
+    return lead_unit
+
+
+# -- units --------------------------------------------------------------------------------
+
+
+def units_query(actor: User, filters: dict[str, Any]) -> Select:
+    stmt = select(Unit).where(policy.unit_filter(actor)).order_by(Unit.id)
+    if filters.get("sector_id"):
+        stmt = stmt.where(Unit.sector_id == filters["sector_id"])
+    if filters.get("region_id"):
+        # A region filter includes the region's whole subtree (a district and its streets).
+        stmt = stmt.where(Unit.region_id.in_(region_subtree_ids(filters["region_id"])))
+    if filters.get("lead_unit_id"):
+        stmt = stmt.where(Unit.lead_unit_id == filters["lead_unit_id"])
+    if filters.get("active") is not None:
+        stmt = stmt.where(Unit.active.is_(filters["active"]))
+    if filters.get("q"):
+        like = f"%{filters['q']}%"
+        stmt = stmt.where(or_(Unit.name.like(like), Unit.address.like(like)))
+    return stmt
+
+
+def region_subtree_ids(region_id: int) -> list[int]:
+    """The region and all below it, walked level by level (the tree is 4 levels deep)."""
+    found = [region_id]
+    frontier = [region_id]
+    while frontier:
+        frontier = list(db.session.scalars(select(Region.id).where(Region.parent_id.in_(frontier))))
+        found.extend(frontier)
+    return found
+
+
+def get_unit(unit_id: int, *, actor: User) -> Unit:
+    """A unit the actor may see; anything else is 404, never 403."""
+    unit = db.session.get(Unit, unit_id)
+    if unit is None or not policy.can_view_unit(actor, unit):
+        raise errors.NotFound("未找到该窗口单位")
+    return unit
+
+
+def _check_unit_refs(data: dict[str, Any]) -> None:
+    problems: dict[str, list[str]] = {}
+    if "sector_id" in data and db.session.get(Sector, data["sector_id"]) is None:
+        problems["sector_id"] = ["行业领域不存在"]
+    if "region_id" in data and db.session.get(Region, data["region_id"]) is None:
+        problems["region_id"] = ["所属区域不存在"]
+    if data.get("lead_unit_id") is not None:
+        lead = db.session.get(LeadUnit, data["lead_unit_id"])
+        if lead is None:
+            problems["lead_unit_id"] = ["牵头单位不存在"]
+    if problems:
+        raise errors.InvalidInput(errors=problems)
+
+
+def _check_unit_name(name: str, region_id: int, exclude_id: int | None = None) -> None:
+    stmt = select(Unit.id).where(Unit.name == name, Unit.region_id == region_id)
+    if exclude_id is not None:
+        stmt = stmt.where(Unit.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise errors.Conflict("同一区域内已有同名窗口单位", errors={"name": ["同一区域内已存在"]})
+
+
+def create_unit(data: dict[str, Any], *, actor: User) -> Unit:
+    _check_unit_refs(data)
+    _check_unit_name(data["name"], data["region_id"])
+    unit = Unit(**data)
+    db.session.add(unit)
+    db.session.flush()
+    audit.record("unit", unit.id, "create", actor_id=actor.id, after={"name": unit.name})
+    return unit
+
+
+def update_unit(unit: Unit, data: dict[str, Any], *, actor: User) -> Unit:
+    _check_unit_refs(data)
+    if "name" in data or "region_id" in data:
+        _check_unit_name(
+            data.get("name", unit.name), data.get("region_id", unit.region_id), exclude_id=unit.id
+        )
+    before = {key: getattr(unit, key) for key in data}
+    for key, value in data.items():
+        setattr(unit, key, value)
+    db.session.flush()
+    audit.record("unit", unit.id, "update", actor_id=actor.id, before=before, after=data)
+    return unit

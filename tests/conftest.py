@@ -1,0 +1,291 @@
+"""Fixtures: the app on SQLite (always) and PostgreSQL (when TEST_DATABASE_URL is set).
+
+Every test that takes `app` (or anything built on it) runs once per database backend.
+The schema is made by the Alembic migrations, as in production; rows are wiped after
+each test. Outside services (WeChat) are local fakes over real HTTP.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import make_url, text
+
+from accounts import service as accounts
+from accounts.models import Role, User
+from api import create_app
+from core.db import db
+from org.models import LeadUnit, Region, RegionLevel, Sector, Unit
+from tests.fakes.server import BackgroundServer
+from tests.fakes.wechat import FakeWeChat
+
+PASSWORD = "correct horse battery"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+# -- outside services ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def fake_wechat_server() -> Iterator[tuple[FakeWeChat, str]]:
+    fake = FakeWeChat()
+    with BackgroundServer(fake) as server:
+        yield fake, server.url
+
+
+@pytest.fixture
+def wechat(fake_wechat_server) -> Iterator[FakeWeChat]:
+    fake, _ = fake_wechat_server
+    fake.reset()
+    yield fake
+    fake.reset()
+
+
+# -- databases ----------------------------------------------------------------------------
+
+
+def _postgres_database() -> Iterator[str]:
+    """A fresh database on the server named by TEST_DATABASE_URL, dropped afterwards."""
+    url = make_url(os.environ["TEST_DATABASE_URL"])
+    name = f"inspection_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(drivername="postgresql+psycopg", database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(request, tmp_path_factory) -> Iterator[str]:
+    if request.param == "postgresql":
+        yield from _postgres_database()
+    else:
+        path = tmp_path_factory.mktemp("sqlite") / "test.db"
+        yield f"sqlite:///{path}"
+
+
+def pytest_generate_tests(metafunc):
+    if "database_url" in metafunc.fixturenames:
+        metafunc.parametrize("database_url", BACKENDS, indirect=True, scope="session")
+
+
+def make_config(database_url: str, tmp: Path, wechat_url: str) -> dict:
+    return {
+        "APP_ENV": "testing",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-anything",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "STORAGE_URL": f"file://{tmp / 'photos'}",
+        "WECHAT_API_BASE": wechat_url,
+        "WECHAT_APP_ID": FakeWeChat.app_id,
+        "WECHAT_APP_SECRET": FakeWeChat.app_secret,
+        "WECHAT_TIMEOUT": 2.0,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; scrypt in production
+        "DEMO_PASSWORD": PASSWORD,
+    }
+
+
+
+@pytest.fixture(scope="session")
+def app_session(database_url, tmp_path_factory, fake_wechat_server) -> Iterator[Flask]:
+    _, wechat_url = fake_wechat_server
+    app = create_app(make_config(database_url, tmp_path_factory.mktemp("app"), wechat_url))
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _wipe(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                quoted = ", ".join(f'"{t}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def app(app_session) -> Iterator[Flask]:
+    """The app with an empty database and an app context pushed, as a shell would have."""
+    with app_session.app_context():
+        yield app_session
+        db.session.remove()
+    _wipe(app_session)
+
+
+# -- clients ------------------------------------------------------------------------------
+
+
+class ApiClient(FlaskClient):
+    """A test client that signs its requests with a bearer token when it has one."""
+
+    token: str | None = None
+
+    def open(self, *args, **kwargs):
+        if self.token:
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app) -> ApiClient:
+    app.test_client_class = ApiClient
+    return app.test_client()
+
+
+@pytest.fixture
+def client_for(app):
+    """`client_for(user)`: a client signed in as `user` with a real token."""
+
+    def make(user: User) -> ApiClient:
+        raw, _ = accounts.issue_token(user, "password")
+        db.session.commit()
+        app.test_client_class = ApiClient
+        api_client = app.test_client()
+        api_client.token = raw
+        return api_client
+
+    return make
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# -- factories ----------------------------------------------------------------------------
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture
+def make_region(app):
+    def make(**over) -> Region:
+        n = next(_seq)
+        region = Region(
+            **{"code": f"4452{n:05d}", "name": f"测试街道{n}", "level": RegionLevel.township}
+            | over
+        )
+        db.session.add(region)
+        db.session.commit()
+        return region
+
+    return make
+
+
+@pytest.fixture
+def make_sector(app):
+    def make(**over) -> Sector:
+        n = next(_seq)
+        sector = Sector(**{"code": f"sector_{n}", "name": f"测试领域{n}"} | over)
+        db.session.add(sector)
+        db.session.commit()
+        return sector
+
+    return make
+
+
+@pytest.fixture
+def make_unit(app, make_region, make_sector):
+    def make(**over) -> Unit:
+        n = next(_seq)
+        if "sector_id" not in over:
+            over["sector_id"] = make_sector().id
+        if "region_id" not in over:
+            over["region_id"] = make_region().id
+        unit = Unit(
+            **{
+                "name": f"测试窗口单位{n}",
+                "address": f"测试路{n}号",
+                "latitude": 23.3,
+                "longitude": 116.17,
+            }
+            | over
+        )
+        db.session.add(unit)
+        db.session.commit()
+        return unit
+
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    def make(role: Role | str = Role.office_admin, **over) -> User:
+        n = next(_seq)
+        data = {
+            "username": f"user{n}",
+            "display_name": f"测试人员{n}",
+            "role": role,
+            "password": PASSWORD,
+        } | over
+        user = accounts.create_user(data, actor=None)
+        db.session.commit()
+        return user
+
+    return make
+
+
+class World:
+    """Two units in two sectors, and one person of each role on unit A's side."""
+
+    def __init__(self, make_unit, make_user, make_sector):
+        self.sector_a, self.sector_b = make_sector(), make_sector()
+        self.lead_unit_a = LeadUnit(name="测试牵头单位A", sector_id=self.sector_a.id)
+        db.session.add(self.lead_unit_a)
+        db.session.commit()
+        self.unit_a = make_unit(sector_id=self.sector_a.id, lead_unit_id=self.lead_unit_a.id)
+        self.unit_b = make_unit(sector_id=self.sector_b.id)
+        self.users = {
+            Role.office_admin: make_user(Role.office_admin),
+            Role.viewer: make_user(Role.viewer),
+            Role.inspector: make_user(Role.inspector),
+            Role.unit_staff: make_user(Role.unit_staff, unit_id=self.unit_a.id),
+            Role.lead_unit_staff: make_user(Role.lead_unit_staff, sector_id=self.sector_a.id),
+        }
+        self.unit_staff_b = make_user(Role.unit_staff, unit_id=self.unit_b.id)
+
+
+@pytest.fixture
+def world(make_unit, make_user, make_sector) -> World:
+    return World(make_unit, make_user, make_sector)
+
+
+@pytest.fixture
+def office(world, client_for) -> ApiClient:
+    return client_for(world.users[Role.office_admin])
+
+
+def assert_problem(response, status: int) -> dict:
+    """The response is an RFC 9457 problem with `status`; returns its body."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json(force=True)
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+    assert "Traceback" not in response.get_data(as_text=True)
+    return body

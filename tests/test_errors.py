@@ -1,0 +1,104 @@
+"""Bad input of every kind gets a clear 4xx problem+json, never a 500 or a stack trace."""
+
+import pytest
+
+from api import create_app
+from api.auth import public
+from core.db import db
+from org.models import Unit
+from tests.conftest import assert_problem
+
+
+@pytest.fixture
+def unit_payload(world):
+    return {
+        "name": "新建的窗口单位",
+        "sector_id": world.sector_a.id,
+        "region_id": world.unit_a.region_id,
+    }
+
+
+def test_malformed_json(office):
+    response = office.post(
+        "/api/v1/units", data="{not json", headers={"Content-Type": "application/json"}
+    )
+    body = assert_problem(response, 400)
+    assert "JSON" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("sector_id", "1"),
+        ("sector_id", 1.5),
+        ("sector_id", 5e-324),
+        ("sector_id", True),
+        ("latitude", "north"),
+        ("name", 42),
+        ("active", "yes please"),
+    ],
+)
+def test_wrong_types(office, unit_payload, field, value):
+    body = assert_problem(office.post("/api/v1/units", json=unit_payload | {field: value}), 422)
+    assert field in body["errors"]["json"]
+    assert db.session.query(Unit).filter_by(name="新建的窗口单位").count() == 0
+
+
+def test_unknown_field(office, unit_payload):
+    body = assert_problem(office.post("/api/v1/units", json=unit_payload | {"owner": "x"}), 422)
+    assert body["errors"]["json"]["owner"] == ["未知字段"]
+
+
+def test_missing_fields(office):
+    body = assert_problem(office.post("/api/v1/units", json={}), 422)
+    assert set(body["errors"]["json"]) == {"name", "sector_id", "region_id"}
+    assert body["errors"]["json"]["name"] == ["必填字段"]
+
+
+def test_unknown_query_parameter(office):
+    body = assert_problem(office.get("/api/v1/units?colour=red"), 422)
+    assert "colour" in body["errors"]["query"]
+
+
+def test_ten_megabyte_body_is_refused(office):
+    blob = '{"name": "' + "x" * (10 * 1024 * 1024) + '"}'
+    response = office.post(
+        "/api/v1/units", data=blob, headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 413)
+
+
+def test_wrong_method_says_what_is_allowed(office):
+    response = office.delete("/api/v1/units")
+    assert_problem(response, 405)
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+
+
+def test_unknown_url(office):
+    assert_problem(office.get("/api/v1/no-such-thing"), 404)
+
+
+def test_valid_request_still_works(office, unit_payload):
+    response = office.post("/api/v1/units", json=unit_payload)
+    assert response.status_code == 201
+    assert response.get_json()["name"] == "新建的窗口单位"
+
+
+def test_an_unexpected_error_is_a_problem_without_a_trace(app_session):
+    app = create_app(dict(app_session.config))
+
+    @public
+    def explode():
+        raise RuntimeError("secret internals")
+
+    app.add_url_rule("/api/v1/explode", "explode", explode)
+    response = app.test_client().get("/api/v1/explode")
+    body = assert_problem(response, 500)
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert body["detail"]
+
+
+def test_sqlite_runs_in_wal_mode(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("WAL is a SQLite setting")
+    assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
