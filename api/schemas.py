@@ -14,6 +14,9 @@ from marshmallow import fields, validate
 
 Int = functools.partial(fields.Integer, strict=True)
 Id = functools.partial(fields.Integer, strict=True, validate=validate.Range(min=1))
+# Query strings are text: "2" is how an integer arrives there ("2.5" and "5e-324" still fail).
+QueryInt = fields.Integer
+QueryId = functools.partial(fields.Integer, validate=validate.Range(min=1))
 
 
 class Schema(ma.Schema):
@@ -75,8 +78,8 @@ class ProblemSchema(Schema):
 
 
 class PageArgs(Schema):
-    page = Int(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = Int(load_default=20, validate=validate.Range(min=1, max=100))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = QueryInt(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 @functools.cache
@@ -93,3 +96,14 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
             "pages": Int(),
         },
     )
+
+
+def partial_of(schema: type[Schema]) -> type[Schema]:
+    """The same fields, all optional: the body of a PATCH. Named `<X>UpdateSchema`."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("partial", True)
+        schema.__init__(self, *args, **kwargs)
+
+    name = schema.__name__.removesuffix("Schema") + "UpdateSchema"
+    return type(name, (schema,), {"__init__": __init__})

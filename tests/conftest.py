@@ -99,7 +99,6 @@ def make_config(database_url: str, tmp: Path, wechat_url: str) -> dict:
     }
 
 
-
 @pytest.fixture(scope="session")
 def app_session(database_url, tmp_path_factory, fake_wechat_server) -> Iterator[Flask]:
     _, wechat_url = fake_wechat_server
@@ -186,8 +185,7 @@ def make_region(app):
     def make(**over) -> Region:
         n = next(_seq)
         region = Region(
-            **{"code": f"4452{n:05d}", "name": f"测试街道{n}", "level": RegionLevel.township}
-            | over
+            **{"code": f"4452{n:05d}", "name": f"测试街道{n}", "level": RegionLevel.township} | over
         )
         db.session.add(region)
         db.session.commit()
