@@ -111,6 +111,21 @@ def app_session(database_url, tmp_path_factory, fake_wechat_server) -> Iterator[
         db.engine.dispose()
 
 
+@pytest.fixture
+def make_app(app_session):
+    """A second app on the same database, for tests that add routes or checks to it."""
+    made: list[Flask] = []
+
+    def make() -> Flask:
+        made.append(create_app(dict(app_session.config)))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
 def _wipe(app: Flask) -> None:
     with app.app_context():
         db.session.remove()

@@ -2,7 +2,6 @@
 
 import pytest
 
-from api import create_app
 from api.auth import public
 from core.db import db
 from org.models import Unit
@@ -82,8 +81,8 @@ def test_valid_request_still_works(office, unit_payload):
     assert response.get_json()["name"] == "新建的窗口单位"
 
 
-def test_an_unexpected_error_is_a_problem_without_a_trace(app_session):
-    app = create_app(dict(app_session.config))
+def test_an_unexpected_error_is_a_problem_without_a_trace(make_app):
+    app = make_app()
 
     @public
     def explode():

@@ -91,7 +91,8 @@ def test_bad_rows_are_all_named_and_nothing_is_imported(office, refs, world, mak
     problems = {p["line"]: p["reasons"] for p in body["errors"]["rows"]}
     assert sorted(problems) == [3, 4, 5, 6, 7, 8]
     assert problems[3] == ["名称不能为空"]
-    assert any("纬度" in r for r in problems[4]) and any("经度" in r for r in problems[4])
+    assert any("纬度" in r for r in problems[4])
+    assert any("经度" in r for r in problems[4])
     assert any("不存在的领域" in r for r in problems[5])
     assert problems[6] == ["与第 2 行重复"]
     assert problems[7] == ["该区域已存在同名窗口单位"]
