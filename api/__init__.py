@@ -58,9 +58,11 @@ def _problem_schema():
 
 def _register_blueprints(app: Flask) -> None:
     from api import health, org, sessions, users
+    from console import views as console_views
 
     app.register_blueprint(health.blp)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "docs_assets", _docs_asset)
+    app.register_blueprint(console_views.bp)
     for module in (sessions, users, org):
         api.register_blueprint(module.blp)
 

@@ -7,6 +7,7 @@ each test. Outside services (WeChat) are local fakes over real HTTP.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import os
 import uuid
@@ -151,7 +152,19 @@ def app(app_session) -> Iterator[Flask]:
 # -- clients ------------------------------------------------------------------------------
 
 
-class ApiClient(FlaskClient):
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    The test itself holds an app context (for factories and queries); without this, Flask
+    would reuse it for requests, sharing `g` and the database session between the test and
+    the app, so a test could see uncommitted state or stale per-request caches.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+class ApiClient(IsolatedClient):
     """A test client that signs its requests with a bearer token when it has one."""
 
     token: str | None = None
