@@ -103,7 +103,7 @@ def from_http_exception(exc: HTTPException) -> Response:
     for name, value in exc.get_headers():
         if name.lower() != "content-type":
             headers.setdefault(name, value)
-    detail = data.get("message")
+    detail = data.get("message") or (exc.description if status == 415 else None)
     if status == 400 and errors and "json" in errors:
         detail = "请求体不是合法的 JSON。"
     if status == 422:

@@ -71,6 +71,15 @@ def test_wrong_method_says_what_is_allowed(office):
     assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
 
 
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/xml", "application/x-www-form-urlencoded"]
+)
+def test_a_body_that_is_not_json_is_unsupported(office, content_type):
+    response = office.post("/api/v1/units", data="name=x", headers={"Content-Type": content_type})
+    body = assert_problem(response, 415)
+    assert "JSON" in body["detail"]
+
+
 def test_unknown_url(office):
     assert_problem(office.get("/api/v1/no-such-thing"), 404)
 
