@@ -7,6 +7,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, json
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from core import errors as domain
@@ -125,6 +126,12 @@ def from_domain_error(exc: domain.DomainError) -> Response:
 
 
 def from_unexpected(exc: Exception) -> Response:
+    db.session.rollback()
+    if isinstance(exc, DataError):
+        # A value the database cannot hold that validation let through: the client's data,
+        # but also a gap in a schema, so it is logged loudly.
+        log.error("database refused a value: %s", exc)
+        return problem(422, "提交的数据超出允许范围")
     log.exception("unhandled error: %s", exc)
     return problem(500)
 

@@ -12,11 +12,16 @@ import functools
 import marshmallow as ma
 from marshmallow import fields, validate
 
-Int = functools.partial(fields.Integer, strict=True)
-Id = functools.partial(fields.Integer, strict=True, validate=validate.Range(min=1))
+# Database integer columns are 32-bit: a larger number is a 422 here, not an overflow there.
+INT_MAX = 2**31 - 1
+_int_range = validate.Range(min=-INT_MAX - 1, max=INT_MAX)
+_id_range = validate.Range(min=1, max=INT_MAX)
+
+Int = functools.partial(fields.Integer, strict=True, validate=_int_range)
+Id = functools.partial(fields.Integer, strict=True, validate=_id_range)
 # Query strings are text: "2" is how an integer arrives there ("2.5" and "5e-324" still fail).
-QueryInt = fields.Integer
-QueryId = functools.partial(fields.Integer, validate=validate.Range(min=1))
+QueryInt = functools.partial(fields.Integer, validate=_int_range)
+QueryId = functools.partial(fields.Integer, validate=_id_range)
 
 
 class Schema(ma.Schema):
