@@ -8,7 +8,7 @@ from flask import Flask, request, send_from_directory
 from sqlalchemy.exc import IntegrityError, OperationalError
 from swagger_ui_bundle import swagger_ui_path
 
-from api import auth, config, errors
+from api import auth, config, errors, photos
 from api.extensions import api, csrf, db, migrate
 from wechat.client import WeChatClient
 
@@ -37,6 +37,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     errors.init_app(app)
     app.extensions["wechat"] = WeChatClient.from_config(app.config)
+    photos.init_app(app)  # photo storage (folder or S3) and its health check
 
     # One transaction per request, opened by the first query and ended here.
     app.before_request(_authenticate)
@@ -61,14 +62,16 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health.blp)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "docs_assets", _docs_asset)
-    for module in (sessions, users, org):
+    for module in (sessions, users, org, photos):
         api.register_blueprint(module.blp)
 
 
 def _register_commands(app: Flask) -> None:
     from demo.cli import demo_command
+    from media.cli import media_command
 
     app.cli.add_command(demo_command)
+    app.cli.add_command(media_command)
 
 
 @auth.public

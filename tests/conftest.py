@@ -7,6 +7,7 @@ each test. Outside services (WeChat) are local fakes over real HTTP.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import uuid
@@ -24,7 +25,9 @@ from accounts import service as accounts
 from accounts.models import Role, User
 from api import create_app
 from core.db import db
+from media.models import Photo, PhotoStatus
 from org.models import LeadUnit, Region, RegionLevel, Sector, Unit
+from tests import media_kinds
 from tests.fakes.server import BackgroundServer
 from tests.fakes.wechat import FakeWeChat
 
@@ -97,7 +100,6 @@ def make_config(database_url: str, tmp: Path, wechat_url: str) -> dict:
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; scrypt in production
         "DEMO_PASSWORD": PASSWORD,
     }
-
 
 
 @pytest.fixture(scope="session")
@@ -186,8 +188,7 @@ def make_region(app):
     def make(**over) -> Region:
         n = next(_seq)
         region = Region(
-            **{"code": f"4452{n:05d}", "name": f"测试街道{n}", "level": RegionLevel.township}
-            | over
+            **{"code": f"4452{n:05d}", "name": f"测试街道{n}", "level": RegionLevel.township} | over
         )
         db.session.add(region)
         db.session.commit()
@@ -267,6 +268,31 @@ class World:
             Role.lead_unit_staff: make_user(Role.lead_unit_staff, sector_id=self.sector_a.id),
         }
         self.unit_staff_b = make_user(Role.unit_staff, unit_id=self.unit_b.id)
+
+    def _photo(self, unit: Unit) -> Photo:
+        """A stored photo row attached to `unit` through the test attachment kind."""
+        photo = Photo(
+            client_id=str(uuid.uuid4()),
+            status=PhotoStatus.stored,
+            owner_type=media_kinds.KIND,
+            owner_id=unit.id,
+            evidence_group=f"{media_kinds.KIND}:{unit.id}",
+            unit_id=unit.id,
+            key=f"photos/test/{uuid.uuid4().hex}",
+            content_type="image/jpeg",
+            uploaded_by_id=self.users[Role.inspector].id,
+        )
+        db.session.add(photo)
+        db.session.commit()
+        return photo
+
+    @functools.cached_property
+    def photo_a(self) -> Photo:
+        return self._photo(self.unit_a)
+
+    @functools.cached_property
+    def photo_b(self) -> Photo:
+        return self._photo(self.unit_b)
 
 
 @pytest.fixture
