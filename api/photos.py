@@ -14,7 +14,7 @@ from api import health
 from api.auth import EVERYONE, current_user, public, requires
 from api.extensions import Blueprint
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, Schema, page_of
+from api.schemas import Id, Int, PageArgs, Schema, TextId, page_of
 from core import errors
 from media import service as media
 from media.pipeline import ACCEPTED_TYPES
@@ -72,8 +72,7 @@ class AttachTo(Schema):
 
 
 class UploadForm(AttachTo):
-    # Form fields arrive as text: the integer is parsed from its digits (still no floats).
-    owner_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    owner_id = TextId(required=True)
 
 
 class UploadFile(Schema):
@@ -137,9 +136,9 @@ class DirectUploadResult(Schema):
 
 class PhotoFilter(PageArgs):
     owner_type = fields.String(validate=validate.Length(min=1, max=40))
-    owner_id = Id()
+    owner_id = TextId()
     item_code = fields.String(validate=validate.Length(min=1, max=64))
-    unit_id = Id()
+    unit_id = TextId()
     flag = fields.List(fields.String(validate=validate.OneOf(media.EVIDENCE_FLAGS)))
 
 

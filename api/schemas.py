@@ -14,6 +14,10 @@ from marshmallow import fields, validate
 
 Int = functools.partial(fields.Integer, strict=True)
 Id = functools.partial(fields.Integer, strict=True, validate=validate.Range(min=1))
+# Query strings and form fields are text: their integers are parsed from digits ("5" ok,
+# "5.0" and "5e-324" still refused), so these locations use the non-strict kind.
+TextInt = fields.Integer
+TextId = functools.partial(fields.Integer, validate=validate.Range(min=1))
 
 
 class Schema(ma.Schema):

@@ -53,6 +53,69 @@ def wechat(fake_wechat_server) -> Iterator[FakeWeChat]:
     fake.reset()
 
 
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3 server over real HTTP on 127.0.0.1, for the session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+S3_TARGETS = ["moto"] + (["external"] if os.environ.get("TEST_S3_ENDPOINT") else [])
+
+
+@pytest.fixture(scope="session")
+def s3_config(request):
+    """`s3_config(target)`: STORAGE_URL and S3_* settings for a fresh bucket on moto, or on
+    the S3 named by TEST_S3_ENDPOINT (credentials from TEST_S3_ACCESS_KEY_ID and
+    TEST_S3_SECRET_ACCESS_KEY). One bucket per target and session."""
+    from media.s3 import S3Storage
+
+    made: dict[str, dict] = {}
+
+    def make(target: str = "moto") -> dict:
+        if target in made:
+            return made[target]
+        if target == "moto":
+            endpoint = request.getfixturevalue("moto_endpoint")
+            key_id, secret = "testing", "testing"
+        else:
+            endpoint = os.environ["TEST_S3_ENDPOINT"]
+            key_id = os.environ.get("TEST_S3_ACCESS_KEY_ID")
+            secret = os.environ.get("TEST_S3_SECRET_ACCESS_KEY")
+        bucket = f"photos-test-{uuid.uuid4().hex[:8]}"
+        config = {
+            "STORAGE_URL": f"s3://{bucket}/evidence",
+            "S3_ENDPOINT_URL": endpoint,
+            "S3_REGION": os.environ.get("TEST_S3_REGION", "us-east-1"),
+            "S3_ADDRESSING_STYLE": os.environ.get("TEST_S3_ADDRESSING_STYLE", "path"),
+            "S3_ACCESS_KEY_ID": key_id,
+            "S3_SECRET_ACCESS_KEY": secret,
+        }
+        S3Storage.from_config(config, bucket=bucket).client.create_bucket(Bucket=bucket)
+        made[target] = config
+        return config
+
+    return make
+
+
+@pytest.fixture(params=["folder", *(f"s3-{target}" for target in S3_TARGETS)])
+def storage(request, app, s3_config):
+    """The app's storage, as a folder and as S3 over HTTP; restored after the test."""
+    from media.storage import from_config
+
+    original = app.extensions["storage"]
+    if request.param.startswith("s3-"):
+        config = app.config | s3_config(request.param.removeprefix("s3-"))
+        app.extensions["storage"] = from_config(config)
+    yield app.extensions["storage"]
+    app.extensions["storage"] = original
+
+
 # -- databases ----------------------------------------------------------------------------
 
 
