@@ -177,6 +177,8 @@ def start_direct_upload(data: dict, *, actor: User) -> tuple[Photo, PresignedPos
     attachment = kind_of(data["owner_type"]).attach(data["owner_id"], actor, data.get("item_code"))
     if existing is not None:
         photo, created = existing, False
+        photo.declared_type = data["content_type"]
+        photo.client_sha256 = data.get("sha256")
     else:
         photo = _new_photo(data, attachment, actor=actor, declared_type=data["content_type"])
         photo.status = PhotoStatus.pending
