@@ -280,6 +280,33 @@ def expire_uploads(now: datetime | None = None) -> int:
     return len(stale)
 
 
+def rebuild_derivatives() -> tuple[int, int]:
+    """Remake the previews and thumbnails that could not be stored (e.g. during a storage
+    outage) from the originals. Returns (rebuilt, still missing)."""
+    storage = current_storage()
+    missing = db.session.scalars(
+        select(Photo).where(
+            Photo.status == PhotoStatus.stored,
+            or_(Photo.preview_key.is_(None), Photo.thumb_key.is_(None)),
+        )
+    ).all()
+    rebuilt = 0
+    for photo in missing:
+        try:
+            with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as file:
+                storage.get_to(photo.key, file)
+                processed = pipeline.process(file, max_pixels=_config("PHOTO_MAX_PIXELS"))
+        except (errors.Unavailable, errors.NotFound, errors.UnsupportedMedia) as exc:
+            log.warning("photo %s: derivatives not rebuilt: %s", photo.id, exc)
+            continue
+        if photo.phash is None and processed.phash is not None:
+            photo.phash = processed.phash
+            _index_hash(photo)
+        _store_derivatives(photo, processed)
+        rebuilt += photo.preview_key is not None and photo.thumb_key is not None
+    return rebuilt, len(missing) - rebuilt
+
+
 # -- evidence -----------------------------------------------------------------------------
 
 
