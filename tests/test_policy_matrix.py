@@ -42,6 +42,8 @@ PARAMS: dict[str, Param] = {
     "unit_id": Param(own=lambda w: w.unit_a.id, foreign=lambda w: w.unit_b.id),
     "user_id": Param(own=lambda w: w.users[Role.unit_staff].id),
     "filename": Param(own=lambda w: "swagger-ui.css", missing="no-such-file.css"),
+    "photo_id": Param(own=lambda w: w.photo_a.id, foreign=lambda w: w.photo_b.id),
+    "token": Param(own=lambda w: "not-a-signed-token", missing="not-a-signed-token"),
 }
 
 # Routes outside the API's bearer-token policy (HTML console, static files) are covered
