@@ -66,9 +66,12 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_commands(app: Flask) -> None:
+    from checklists.library import checklists_cli, install_default
     from demo.cli import demo_command
 
     app.cli.add_command(demo_command)
+    app.cli.add_command(checklists_cli)
+    app.extensions.setdefault("demo_hooks", []).append(install_default)
 
 
 @auth.public
