@@ -7,6 +7,7 @@ each test. Outside services (WeChat) are local fakes over real HTTP.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import uuid
@@ -23,6 +24,8 @@ from sqlalchemy import make_url, text
 from accounts import service as accounts
 from accounts.models import Role, User
 from api import create_app
+from checklists import service as checklists
+from checklists.models import ChecklistVersion
 from core.db import db
 from org.models import LeadUnit, Region, RegionLevel, Sector, Unit
 from tests.fakes.server import BackgroundServer
@@ -97,7 +100,6 @@ def make_config(database_url: str, tmp: Path, wechat_url: str) -> dict:
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; scrypt in production
         "DEMO_PASSWORD": PASSWORD,
     }
-
 
 
 @pytest.fixture(scope="session")
@@ -186,8 +188,7 @@ def make_region(app):
     def make(**over) -> Region:
         n = next(_seq)
         region = Region(
-            **{"code": f"4452{n:05d}", "name": f"测试街道{n}", "level": RegionLevel.township}
-            | over
+            **{"code": f"4452{n:05d}", "name": f"测试街道{n}", "level": RegionLevel.township} | over
         )
         db.session.add(region)
         db.session.commit()
@@ -267,6 +268,28 @@ class World:
             Role.lead_unit_staff: make_user(Role.lead_unit_staff, sector_id=self.sector_a.id),
         }
         self.unit_staff_b = make_user(Role.unit_staff, unit_id=self.unit_b.id)
+
+    @functools.cached_property
+    def checklist(self) -> ChecklistVersion:
+        """A published checklist for every sector: one section, one pass/fail item."""
+        content = {
+            "name": "测试检查表",
+            "sections": [
+                {
+                    "code": "dress",
+                    "title": "仪容仪表",
+                    "items": [{"code": "dress.uniform", "kind": "pass_fail", "title": "着装"}],
+                }
+            ],
+        }
+        template = checklists.create_template(
+            {"code": "test_checklist", "name": "测试检查表", "all_sectors": True},
+            actor=None,
+            content=content,
+        )
+        version = checklists.publish(checklists.list_versions(template)[0], actor=None)
+        db.session.commit()
+        return version
 
 
 @pytest.fixture

@@ -42,6 +42,10 @@ PARAMS: dict[str, Param] = {
     "unit_id": Param(own=lambda w: w.unit_a.id, foreign=lambda w: w.unit_b.id),
     "user_id": Param(own=lambda w: w.users[Role.unit_staff].id),
     "filename": Param(own=lambda w: "swagger-ui.css", missing="no-such-file.css"),
+    "template_id": Param(own=lambda w: w.checklist.template_id),
+    "version_id": Param(own=lambda w: w.checklist.id),
+    "section_code": Param(own=lambda w: "dress", missing="no-such-section"),
+    "item_code": Param(own=lambda w: "dress.uniform", missing="no-such-item"),
 }
 
 # Routes outside the API's bearer-token policy (HTML console, static files) are covered
