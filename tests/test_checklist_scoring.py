@@ -242,3 +242,25 @@ def test_photo_rules():
     answers = {"always": PASS, "on_fail": FAIL, "never": FAIL}
     assert required_photo_codes(content, answers) == ["always", "on_fail", "pic"]
     assert required_photo_codes(content, answers | {"on_fail": PASS}) == ["always", "pic"]
+
+
+HOSTILE = [None, True, 5e-324, -1, 2**63, 1.5, "", "x" * 5000, "\x00", [], {}, [{}], ["ok", {}]]
+
+
+def test_hostile_answers_are_reported_never_raised():
+    from checklists import library
+
+    content, _ = fmt.normalise(library.read_default_document()["content"])
+    for item in fmt.iter_items(content):
+        for value in HOSTILE:
+            for answer in (
+                {"value": value},
+                {"result": value},
+                {"total": value, "value": 1},
+                {"note": value},
+                value,
+            ):
+                answers = {item["code"]: answer}
+                validate_answers(content, answers)  # must not raise
+                score(content, answers)
+                required_photo_codes(content, answers)

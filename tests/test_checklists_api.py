@@ -315,3 +315,42 @@ def test_replace_content_then_publish_requires_items(app, office):
     draft = etagged(office, "PUT", f"{url}/content", draft, json=empty).get_json()
     problem = assert_problem(etagged(office, "POST", f"{url}/publish", draft), 422)
     assert list(problem["errors"]) == ["sections[0].items"]
+
+
+HOSTILE = [None, True, 5e-324, -1, 2**63, 1.5, "", "x" * 5000, "\x00", [], {}, [{}], ["a"]]
+
+
+def test_hostile_values_on_a_draft_are_422_never_500(app, office):
+    """The policy-matrix fuzz reaches a published version (409); this one edits a draft."""
+    _, draft = build_draft(office)
+    url = f"{API}/checklist-versions/{draft['id']}"
+    spec = office.get(f"{API}/openapi.json").get_json()
+    item_fields = list(spec["components"]["schemas"]["Item"]["properties"])
+    section_fields = list(spec["components"]["schemas"]["Section"]["properties"])
+    attempts = [
+        ("PATCH", f"{url}/items/dress.uniform", {name: value})
+        for name in item_fields
+        for value in HOSTILE
+    ]
+    attempts += [
+        ("POST", f"{url}/sections/dress/items", {**ITEM, "code": "new", name: value})
+        for name in item_fields
+        for value in HOSTILE
+    ]
+    attempts += [
+        ("POST", f"{url}/sections", {"code": "s2", "title": "新分区", name: value})
+        for name in section_fields
+        for value in HOSTILE
+    ]
+    attempts += [
+        ("PUT", f"{url}/content", {"name": "x", "sections": value, "scoring": value})
+        for value in [*HOSTILE, *([{"code": "s", "title": "t", "items": v}] for v in HOSTILE)]
+    ]
+    failures = []
+    for method, target, body in attempts:
+        response = etagged(office, method, target, draft, json=body)
+        if response.status_code < 300:
+            draft = response.get_json()  # an accepted edit moves the ETag on
+        elif response.status_code >= 500 or response.mimetype != "application/problem+json":
+            failures.append((method, target, body, response.status_code))
+    assert not failures, failures[:5]
