@@ -57,6 +57,19 @@ def get_version(version_id: int, *, actor: User | None = None) -> ChecklistVersi
     return version
 
 
+def version_tag(version_id: int, *, actor: User) -> str:
+    """`<id>.<content hash>` of a version the actor may see, without loading its content:
+    enough to answer a revalidation with 304."""
+    row = db.session.execute(
+        select(ChecklistVersion.id, ChecklistVersion.status, ChecklistVersion.content_hash).where(
+            ChecklistVersion.id == version_id
+        )
+    ).one_or_none()
+    if row is None or (row.status == VersionStatus.draft and actor.role not in policy.AUTHORS):
+        raise errors.NotFound("未找到该检查表版本")
+    return f"{row.id}.{row.content_hash}"
+
+
 def list_versions(template: ChecklistTemplate) -> list[ChecklistVersion]:
     stmt = (
         select(ChecklistVersion)
