@@ -224,6 +224,14 @@ class TemplateById(MethodView):
         check_if_match(template.revision)
         return _template_out(checklists.update_template(template, data, actor=current_user()))
 
+    @requires(*OFFICE)
+    @blp.response(204)
+    def delete(self, template_id):
+        """删除从未发布过的检查表（需 If-Match；发布过的只能停用）"""
+        template = checklists.get_template(template_id)
+        check_if_match(template.revision)
+        checklists.delete_template(template, actor=current_user())
+
 
 @blp.route("/checklist-templates/<int:template_id>/versions")
 class TemplateVersions(MethodView):
@@ -259,6 +267,12 @@ class VersionById(MethodView):
     def get(self, version_id):
         """查看检查表版本（含全部内容）；草稿仅督查办可见"""
         return _version_out(checklists.get_version(version_id, actor=current_user()))
+
+    @requires(*OFFICE)
+    @blp.response(204)
+    def delete(self, version_id):
+        """放弃草稿版本（需 If-Match；已发布版本 409）"""
+        checklists.discard_draft(_editable(version_id), actor=current_user())
 
 
 @blp.route("/checklist-versions/<int:version_id>/content")

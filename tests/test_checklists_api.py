@@ -356,3 +356,25 @@ def test_hostile_values_on_a_draft_are_422_never_500(app, office):
         elif response.status_code >= 500 or response.mimetype != "application/problem+json":
             failures.append((method, target, body, response.status_code))
     assert not failures, failures[:5]
+
+
+def test_deleting_templates_and_drafts(app, office, world):
+    template, draft = new_template(office)
+    template_url = f"{API}/checklist-templates/{template['id']}"
+    version_url = f"{API}/checklist-versions/{draft['id']}"
+    only_version = assert_problem(etagged(office, "DELETE", version_url, draft), 409)
+    assert "唯一" in only_version["detail"]
+    assert_problem(office.delete(template_url), 428)
+    assert etagged(office, "DELETE", template_url, template).status_code == 204
+    assert_problem(office.get(template_url), 404)
+    assert db.session.get(ChecklistVersion, draft["id"]) is None
+
+    published = world.checklist
+    template_url = f"{API}/checklist-templates/{published.template_id}"
+    headers = {"If-Match": f'"{published.template.revision}"'}
+    assert_problem(office.delete(template_url, headers=headers), 409)
+    second = office.post(f"{template_url}/versions", json={}).get_json()
+    second_url = f"{API}/checklist-versions/{second['id']}"
+    assert etagged(office, "DELETE", second_url, second).status_code == 204
+    assert_problem(office.get(second_url), 404)
+    assert office.post(f"{template_url}/versions", json={}).status_code == 201
