@@ -378,3 +378,43 @@ def test_deleting_templates_and_drafts(app, office, world):
     assert etagged(office, "DELETE", second_url, second).status_code == 204
     assert_problem(office.get(second_url), 404)
     assert office.post(f"{template_url}/versions", json={}).status_code == 201
+
+
+def test_sections_and_items_move_and_change_kind(app, office):
+    _, draft = build_draft(office)
+    url = f"{API}/checklist-versions/{draft['id']}"
+    draft = etagged(
+        office,
+        "POST",
+        f"{url}/sections",
+        draft,
+        json={"code": "smoking", "title": "禁烟", "position": 0},
+    ).get_json()
+    assert [s["code"] for s in draft["content"]["sections"]] == ["smoking", "dress"]
+    draft = etagged(
+        office, "PATCH", f"{url}/items/dress.uniform", draft, json={"section": "smoking"}
+    ).get_json()
+    assert [len(s["items"]) for s in draft["content"]["sections"]] == [1, 0]
+    draft = etagged(
+        office, "PATCH", f"{url}/items/dress.uniform", draft, json={"kind": "score", "max": 5}
+    ).get_json()
+    item = draft["content"]["sections"][0]["items"][0]
+    assert (item["kind"], item["max"], item["pass_score"], item["allow_na"]) == (
+        "score",
+        5,
+        5,
+        True,
+    )
+    bad = etagged(office, "PATCH", f"{url}/items/dress.uniform", draft, json={"kind": "text"})
+    assert assert_problem(bad, 422)["errors"] == {
+        "sections[0].items[0].points": ["文字记录和拍照项不计分，分值应为 0"]
+    }
+    draft = etagged(
+        office, "PATCH", f"{url}/sections/smoking", draft, json={"position": 5, "cap": 8}
+    ).get_json()
+    assert [(s["code"], s["cap"]) for s in draft["content"]["sections"]] == [
+        ("dress", 10),
+        ("smoking", 8),
+    ]
+    draft = etagged(office, "DELETE", f"{url}/sections/smoking", draft).get_json()
+    assert [s["code"] for s in draft["content"]["sections"]] == ["dress"]
