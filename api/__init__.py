@@ -59,6 +59,7 @@ def _problem_schema():
 
 def _register_blueprints(app: Flask) -> None:
     from api import checklists, health, org, sessions, users
+    from console import checklists as checklist_pages  # noqa: F401 - adds its pages
     from console import views as console_views
 
     app.register_blueprint(health.blp)
