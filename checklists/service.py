@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 from sqlalchemy import Select, case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.models import User
@@ -160,7 +161,7 @@ def create_template(
         sectors=_sectors(data.get("sector_ids"), data.get("sector_codes")),
     )
     db.session.add(template)
-    db.session.flush()
+    flush(conflict=f"编码 {template.code} 已被其他检查表使用")
     start = content or {"name": template.name, "description": template.description}
     _new_version(template, 1, validated(start), actor)
     audit.record(
@@ -243,7 +244,7 @@ def _new_version(template, number, content, actor) -> ChecklistVersion:
         created_by_id=actor_id(actor),
     )
     db.session.add(version)
-    db.session.flush()
+    flush(conflict="其他人刚刚新建了该检查表的版本，请刷新后重试")
     return version
 
 
@@ -290,12 +291,18 @@ def require_draft(version: ChecklistVersion) -> None:
         raise errors.Conflict(PUBLISHED_IS_FROZEN)
 
 
-def flush() -> None:
-    """Flush; a row changed by a concurrent request since we read it is a stale write."""
+def flush(*, conflict: str | None = None) -> None:
+    """Flush, turning a lost race into an answer: a row changed by a concurrent request
+    since we read it is a stale write (412); with `conflict`, a unique key another request
+    just took is a 409 with that message."""
     try:
         db.session.flush()
     except StaleDataError as exc:
         raise errors.PreconditionFailed() from exc
+    except IntegrityError as exc:
+        if conflict is None:
+            raise
+        raise errors.Conflict(conflict) from exc
 
 
 def discard_draft(version: ChecklistVersion, *, actor: User) -> None:

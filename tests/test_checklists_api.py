@@ -418,3 +418,44 @@ def test_sections_and_items_move_and_change_kind(app, office):
     ]
     draft = etagged(office, "DELETE", f"{url}/sections/smoking", draft).get_json()
     assert [s["code"] for s in draft["content"]["sections"]] == ["dress"]
+
+
+def test_concurrent_new_drafts_make_one_and_a_clear_conflict(app, office, world):
+    """Both requests pass the one-draft check before either commits; the loser gets a 409
+    (or 503 to retry, when SQLite refuses the second writer), never a 500 or two drafts."""
+    import threading
+
+    from checklists import service
+
+    template_id = world.checklist.template_id
+    barrier = threading.Barrier(2, timeout=10)
+    real_max_number = service.list_versions
+
+    def slow_list_versions(template):
+        versions = real_max_number(template)
+        barrier.wait()  # both have looked; neither has written
+        return versions
+
+    statuses = []
+
+    def post():
+        statuses.append(
+            office.post(f"{API}/checklist-templates/{template_id}/versions", json={}).status_code
+        )
+
+    service.list_versions = slow_list_versions
+    try:
+        threads = [threading.Thread(target=post) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(20)
+    finally:
+        service.list_versions = real_max_number
+    assert sorted(statuses)[0] == 201
+    assert sorted(statuses)[1] in (409, 503)
+    db.session.expire_all()
+    numbers = db.session.scalars(
+        select(ChecklistVersion.number).where(ChecklistVersion.template_id == template_id)
+    ).all()
+    assert sorted(numbers) == [1, 2]
