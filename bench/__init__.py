@@ -1,5 +1,6 @@
-"""Benchmarks: `make bench` (`python -m bench`) runs every module here that has `run()`.
+"""Benchmarks, run by `make bench` (`python -m bench`).
 
-Each result is one JSON line `{"name", "value", "unit", "baseline"}`, the baseline measured
-in the same run on the same machine, so numbers compare across machines.
+Each `bench/<name>.py` module defines `run() -> Iterable[dict]`; every dict is printed as
+one JSON line `{"name", "value", "unit", "baseline", ...}`, the baseline measured in the
+same run. `python -m bench photos` runs only `bench/photos.py`.
 """

@@ -1,4 +1,4 @@
-"""Run every benchmark module in this package and print one JSON object per line."""
+"""Run every benchmark module in bench/ (or the ones named) and print JSON lines."""
 
 from __future__ import annotations
 
@@ -6,19 +6,20 @@ import importlib
 import json
 import pkgutil
 import sys
+from pathlib import Path
 
-import bench
 
-
-def main(selected: list[str]) -> None:
-    for module_info in pkgutil.iter_modules(bench.__path__):
-        if module_info.name.startswith("_") or (selected and module_info.name not in selected):
-            continue
-        module = importlib.import_module(f"bench.{module_info.name}")
-        if hasattr(module, "run"):
-            for result in module.run():
-                print(json.dumps(result, ensure_ascii=False), flush=True)
+def main(names: list[str]) -> int:
+    here = Path(__file__).parent
+    modules = sorted(
+        info.name for info in pkgutil.iter_modules([str(here)]) if not info.name.startswith("_")
+    )
+    for name in names or modules:
+        module = importlib.import_module(f"bench.{name}")
+        for result in module.run():
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))
