@@ -117,7 +117,10 @@ def update_item(version, code: str, data: dict[str, Any], *, actor: User) -> Che
             item = {k: v for k, v in item.items() if k in fmt.COMMON_ITEM_FIELDS}
         item.update(fields)
         if "section" in data:
-            s_index, i_index = _section_index(content, data["section"]), None
+            codes = [section["code"] for section in content["sections"]]
+            if data["section"] not in codes:
+                raise errors.InvalidInput(errors={"section": ["没有这个分区"]})
+            s_index, i_index = codes.index(data["section"]), None
         _insert(content["sections"][s_index]["items"], item, data.get("position", i_index))
         return {"item": code, "fields": sorted(data)}
 

@@ -395,6 +395,8 @@ def test_sections_and_items_move_and_change_kind(app, office):
         office, "PATCH", f"{url}/items/dress.uniform", draft, json={"section": "smoking"}
     ).get_json()
     assert [len(s["items"]) for s in draft["content"]["sections"]] == [1, 0]
+    nowhere = etagged(office, "PATCH", f"{url}/items/dress.uniform", draft, json={"section": "x"})
+    assert assert_problem(nowhere, 422)["errors"] == {"section": ["没有这个分区"]}
     draft = etagged(
         office, "PATCH", f"{url}/items/dress.uniform", draft, json={"kind": "score", "max": 5}
     ).get_json()
