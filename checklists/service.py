@@ -64,7 +64,7 @@ def version_tag(version_id: int, *, actor: User) -> str:
             ChecklistVersion.id == version_id
         )
     ).one_or_none()
-    if row is None or (row.status == VersionStatus.draft and actor.role not in policy.AUTHORS):
+    if row is None or not policy.can_view_status(actor, row.status):
         raise errors.NotFound("未找到该检查表版本")
     return f"{row.id}.{row.content_hash}"
 
