@@ -137,3 +137,18 @@ class ExportSchema(Schema):
     status = fields.String()
     content_hash = fields.String()
     content = fields.Dict()
+
+
+class ExportArgs(Schema):
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "yaml"]),
+        metadata={"description": "json（默认）或 yaml"},
+    )
+
+
+class ChecklistFileSchema(Schema):
+    file = fields.Raw(
+        required=True,
+        metadata={"type": "string", "format": "binary", "description": ".json、.yaml 或 .yml"},
+    )

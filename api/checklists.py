@@ -8,7 +8,9 @@ from flask.views import MethodView
 
 from api.auth import EVERYONE, OFFICE, OFFICE_READERS, current_user, requires
 from api.checklist_schemas import (
+    ChecklistFileSchema,
     ContentSchema,
+    ExportArgs,
     ExportSchema,
     FormSchema,
     ItemSchema,
@@ -84,6 +86,19 @@ class TemplateImport(MethodView):
     def post(self, document):
         """导入检查表（导出的 JSON 文档）：新建模板，内容成为第 1 版草稿"""
         template = transfer.import_document(request.get_json(), actor=current_user())
+        return template, 201, {"ETag": etag_of(template.revision)}
+
+
+@blp.route("/checklist-templates/import-file")
+class TemplateImportFile(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(ChecklistFileSchema, location="files")
+    @blp.response(201, TemplateSchema)
+    def post(self, files):
+        """上传导出的检查表文件（.json 或 .yaml）导入：新建模板，内容成为第 1 版草稿"""
+        upload = files["file"]
+        document = transfer.parse_file(upload.filename or "", upload.read())
+        template = transfer.import_document(document, actor=current_user())
         return template, 201, {"ETag": etag_of(template.revision)}
 
 
@@ -192,16 +207,21 @@ class VersionRetire(MethodView):
 @blp.route("/checklist-versions/<int:version_id>/export")
 class VersionExport(MethodView):
     @requires(*OFFICE_READERS)
+    @blp.arguments(ExportArgs, location="query")
     @blp.response(200, ExportSchema)
-    def get(self, version_id):
-        """导出为 JSON 文档（可再导入，内容与哈希完全一致）"""
+    def get(self, args, version_id):
+        """导出为 JSON 或 YAML 文档（可再导入，内容与哈希完全一致）"""
         version = checklists.get_version(version_id, actor=current_user())
-        filename = f"{version.template.code}-v{version.number}.json"
-        return (
-            transfer.export_document(version),
-            200,
-            {"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        document = transfer.export_document(version)
+        filename = f"{version.template.code}-v{version.number}.{args['format']}"
+        disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        if args["format"] == "yaml":
+            return Response(
+                transfer.dump_yaml(document),
+                content_type="application/yaml; charset=utf-8",
+                headers=disposition,
+            )
+        return document, 200, disposition
 
 
 @blp.route("/checklist-versions/<int:version_id>/sections")

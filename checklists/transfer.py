@@ -1,4 +1,4 @@
-"""Export and import: a version as one self-contained JSON document.
+"""Export and import: a version as one self-contained document, in JSON or YAML.
 
 Stored content is normalised, so export → import → export gives back the same content and
 the same hash; import errors name the path inside the document
@@ -7,7 +7,10 @@ the same hash; import errors name the path inside the document
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import yaml
 
 from accounts.models import User
 from checklists import content as fmt
@@ -89,3 +92,45 @@ def import_document(document: Any, *, actor: User | None) -> ChecklistTemplate:
     """A new template whose first draft holds the document's content."""
     fields, content = read_document(document)
     return service.create_template(fields, actor=actor, content=content)
+
+
+# -- files: JSON or YAML -----------------------------------------------------------------
+
+MAX_FILE_BYTES = 1024 * 1024
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
+
+
+def dump_yaml(document: dict[str, Any]) -> str:
+    """YAML that people can edit (Chinese kept readable, keys in export order) and that
+    `parse_file` reads back to the same document."""
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+
+
+def parse_file(filename: str, data: bytes) -> Any:
+    """The document in an uploaded .json, .yaml or .yml file, or InvalidInput."""
+    if len(data) > MAX_FILE_BYTES:
+        raise errors.PayloadTooLarge(f"文件不能超过 {MAX_FILE_BYTES // 1024} KB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise errors.InvalidInput(errors={"file": ["文件不是 UTF-8 编码的文本"]}) from exc
+    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
+    if suffix == "json":
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise errors.InvalidInput(errors={"file": [f"不是合法的 JSON：{exc}"]}) from exc
+    if suffix in ("yaml", "yml"):
+        return _load_yaml(text)
+    raise errors.InvalidInput(errors={"file": ["请上传 .json、.yaml 或 .yml 文件"]})
+
+
+def _load_yaml(text: str) -> Any:
+    try:
+        # Anchors and aliases could make a small file expand into a huge tree (the YAML
+        # "billion laughs"); an exported checklist never uses them, so refuse them.
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, _YAML_LOADER)):
+            raise errors.InvalidInput(errors={"file": ["YAML 中不允许使用锚点和别名（& 和 *）"]})
+        return yaml.load(text, _YAML_LOADER)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise errors.InvalidInput(errors={"file": [f"不是合法的 YAML：{exc}"]}) from exc
