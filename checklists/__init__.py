@@ -55,7 +55,7 @@ Scoring (`checklists.scoring`, pure, no database; rules in docs/scoring.md):
 - `required_photo_codes(content, answers) -> [code]`.
 
 Authoring lives in `checklists.drafts` (edit a draft's content, sections and items) and
-`checklists.transfer` (export and import as JSON); `checklists.content` is the format and
+`checklists.transfer` (export and import as JSON or YAML); `checklists.content` is the format and
 its validation; `checklists.policy` who may see drafts.
 
 The default library (`checklists/library/window_service.json`) is installed by
