@@ -57,18 +57,22 @@ def _problem_schema():
 
 
 def _register_blueprints(app: Flask) -> None:
-    from api import health, org, sessions, users
+    from api import health, inbox, org, rectification, sessions, users
 
     app.register_blueprint(health.blp)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "docs_assets", _docs_asset)
-    for module in (sessions, users, org):
+    for module in (sessions, users, org, rectification, inbox):
         api.register_blueprint(module.blp)
 
 
 def _register_commands(app: Flask) -> None:
+    import rectification
     from demo.cli import demo_command
+    from notifications.cli import worker_command
 
     app.cli.add_command(demo_command)
+    app.cli.add_command(worker_command)
+    rectification.init_app(app)
 
 
 @auth.public

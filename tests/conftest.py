@@ -7,6 +7,7 @@ each test. Outside services (WeChat) are local fakes over real HTTP.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import uuid
@@ -99,7 +100,6 @@ def make_config(database_url: str, tmp: Path, wechat_url: str) -> dict:
     }
 
 
-
 @pytest.fixture(scope="session")
 def app_session(database_url, tmp_path_factory, fake_wechat_server) -> Iterator[Flask]:
     _, wechat_url = fake_wechat_server
@@ -186,8 +186,7 @@ def make_region(app):
     def make(**over) -> Region:
         n = next(_seq)
         region = Region(
-            **{"code": f"4452{n:05d}", "name": f"测试街道{n}", "level": RegionLevel.township}
-            | over
+            **{"code": f"4452{n:05d}", "name": f"测试街道{n}", "level": RegionLevel.township} | over
         )
         db.session.add(region)
         db.session.commit()
@@ -267,6 +266,53 @@ class World:
             Role.lead_unit_staff: make_user(Role.lead_unit_staff, sector_id=self.sector_a.id),
         }
         self.unit_staff_b = make_user(Role.unit_staff, unit_id=self.unit_b.id)
+
+    # Rectification objects, made on first use (the policy matrix asks for them).
+    @functools.cached_property
+    def task_a(self):
+        from tests.rectification_support import open_task
+
+        return open_task(self.unit_a, inspector_id=self.users[Role.inspector].id)
+
+    @functools.cached_property
+    def task_b(self):
+        from tests.rectification_support import open_task
+
+        return open_task(self.unit_b, inspector_id=self.users[Role.inspector].id)
+
+    def _extension(self, task, staff):
+        import uuid
+        from datetime import timedelta
+
+        from rectification import service
+
+        extension = service.request_extension(
+            task,
+            {"client_id": uuid.uuid4(), "due_on": task.due_on + timedelta(days=7), "reason": "x"},
+            actor=staff,
+        )
+        db.session.commit()
+        return extension
+
+    @functools.cached_property
+    def extension_a(self):
+        return self._extension(self.task_a, self.users[Role.unit_staff])
+
+    @functools.cached_property
+    def extension_b(self):
+        return self._extension(self.task_b, self.unit_staff_b)
+
+    @functools.cached_property
+    def inbox_message_a(self):
+        from tests.rectification_support import inbox_message
+
+        return inbox_message(self.users[Role.unit_staff])
+
+    @functools.cached_property
+    def inbox_message_b(self):
+        from tests.rectification_support import inbox_message
+
+        return inbox_message(self.unit_staff_b)
 
 
 @pytest.fixture

@@ -1,0 +1,86 @@
+"""Deadlines: how many days a finding gets, counted in calendar or working days.
+
+Working days follow the State Council's holiday schedule through `chinese-calendar`,
+including the weekend days that become working days (调休). The library only knows the
+years the State Council has announced (its data ends with the newest notice, published
+each November or December). For a later date we fall back to Monday–Friday and log it
+once: a deadline must never fail to be computed, and a missing holiday only makes it a
+day or two early — the office can grant an extension.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import chinese_calendar
+
+from core.clock import DISPLAY_TZ
+
+log = logging.getLogger(__name__)
+_warned_years: set[int] = set()
+
+
+def is_working_day(day: date) -> bool:
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            log.warning(
+                "chinese-calendar has no holiday data for %s; counting Monday-Friday. "
+                "Upgrade chinese-calendar once the State Council publishes the schedule.",
+                day.year,
+            )
+        return day.weekday() < 5
+
+
+def add_days(start: date, days: int, mode: str) -> date:
+    """The local date `days` days after `start` (start itself not counted).
+
+    Working days: the n-th working day after `start`. A deadline never lands on a day off.
+    """
+    if mode == "calendar":
+        return start + timedelta(days=days)
+    day, counted = start, 0
+    while counted < days:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            counted += 1
+    return day
+
+
+def end_of_day(day: date) -> datetime:
+    """The instant a deadline passes: midnight after `day` in Asia/Shanghai."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=DISPLAY_TZ)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    days: int
+    mode: str
+    due_on: date
+    due_at: datetime
+
+
+def days_for(severity: str, item_default: int | None, config) -> int:
+    """The item's default, capped by what the severity allows; the severity's days when the
+    item says nothing; RECTIFICATION_DEFAULT_DAYS for a severity the config does not name."""
+    by_severity = config["RECTIFICATION_DAYS_BY_SEVERITY"]
+    cap = by_severity.get(severity)
+    if cap is None:
+        log.warning("no deadline configured for severity %r; using the default", severity)
+        cap = config["RECTIFICATION_DEFAULT_DAYS"]
+    if item_default and item_default > 0:
+        return min(item_default, cap)
+    return cap
+
+
+def deadline_for(
+    severity: str, item_default: int | None, *, opened_at: datetime, config
+) -> Deadline:
+    days = days_for(severity, item_default, config)
+    mode = config["RECTIFICATION_DAY_MODE"]
+    due_on = add_days(opened_at.astimezone(DISPLAY_TZ).date(), days, mode)
+    return Deadline(days=days, mode=mode, due_on=due_on, due_at=end_of_day(due_on))
