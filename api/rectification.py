@@ -3,6 +3,8 @@ and each task's audit trail."""
 
 from __future__ import annotations
 
+import functools
+
 from flask import request
 from flask.views import MethodView
 from marshmallow import fields, validate
@@ -24,6 +26,10 @@ blp = Blueprint(
 )
 
 VERIFIERS = (Role.office_admin, Role.inspector)
+
+# Query strings are text: a strict Integer refuses every one of them ("3" is a str). Parse
+# them as integers, still refusing "1.5", "5e-324" and numbers below 1.
+QueryId = functools.partial(fields.Integer, validate=validate.Range(min=1))
 
 
 # -- schemas ------------------------------------------------------------------------------
@@ -139,11 +145,11 @@ class TaskDetailSchema(TaskSchema):
 class TaskFilter(PageArgs):
     status = fields.List(fields.Enum(TaskStatus))
     overdue = fields.Boolean()
-    sector_id = Id()
-    region_id = Id()
-    unit_id = Id()
-    plan_id = Id()
-    inspection_id = Id()
+    sector_id = QueryId()
+    region_id = QueryId()
+    unit_id = QueryId()
+    plan_id = QueryId()
+    inspection_id = QueryId()
     severity = fields.String(validate=validate.Length(max=20))
     fixed_on_spot = fields.Boolean()
     due_from = fields.Date()
@@ -174,20 +180,17 @@ class AuditEventSchema(Schema):
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _detail(task: RectificationTask) -> dict:
-    """The task with what this caller may do next and the before/after review."""
+def _detail(task: RectificationTask) -> RectificationTask:
+    """The task with what this caller may do next and the before/after review attached."""
     latest = task.replies[-1] if task.replies else None
-    return TaskDetailSchema().dump(task) | {
-        "allowed_actions": service.allowed_actions(task, current_user()),
-        "review": ReviewSchema().dump(
-            {
-                "round": latest.round if latest else task.round,
-                "before": [{"id": i} for i in task.before_photo_ids or []],
-                "after": [{"id": i} for i in (latest.photo_ids if latest else [])],
-                "description": latest.description if latest else None,
-            }
-        ),
+    task.allowed_actions = service.allowed_actions(task, current_user())
+    task.review = {
+        "round": latest.round if latest else task.round,
+        "before": [{"id": i} for i in task.before_photo_ids or []],
+        "after": [{"id": i} for i in (latest.photo_ids if latest else [])],
+        "description": latest.description if latest else None,
     }
+    return task
 
 
 def _task_for_update(task_id: int) -> RectificationTask:

@@ -239,7 +239,11 @@ def task_trail(task: RectificationTask) -> list[dict[str, Any]]:
     events = audit.trail(ENTITY, task.id)
     actor_ids = {e.actor_id for e in events if e.actor_id}
     names = (
-        dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))))
+        dict(
+            db.session.execute(
+                select(User.id, User.display_name).where(User.id.in_(actor_ids))
+            ).all()
+        )
         if actor_ids
         else {}
     )

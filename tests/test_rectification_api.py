@@ -1,0 +1,319 @@
+"""The rectification flow as its users see it: tasks from findings, replies round by round,
+verification, extensions, who sees what, filters and counts, the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from accounts.models import Role
+from core.clock import utcnow
+from core.db import db
+from notifications.models import Notification
+from rectification import service
+from rectification.models import RectificationTask, TaskStatus
+from tests.conftest import assert_problem
+from tests.rectification_support import finding, open_task
+
+TASKS = "/api/v1/rectification/tasks"
+
+
+def _reply(client, task_id, *, client_id=None, photos=(31, 32), text="已张贴禁烟标识"):
+    return client.post(
+        f"{TASKS}/{task_id}/replies",
+        json={
+            "client_id": client_id or str(uuid.uuid4()),
+            "description": text,
+            "photo_ids": list(photos),
+        },
+    )
+
+
+def _overdue(task: RectificationTask, days: int = 1) -> None:
+    task.due_on = (utcnow() - timedelta(days=days + 1)).date()
+    task.due_at = utcnow() - timedelta(days=days)
+    db.session.commit()
+
+
+# -- opening tasks ----------------------------------------------------------------------
+
+
+def test_each_confirmed_finding_opens_one_task_and_tells_the_unit(app, world):
+    staff = world.users[Role.unit_staff]
+    findings = [
+        finding(world.unit_a, severity="serious"),
+        finding(world.unit_a, severity="minor", deadline_days=5),
+        finding(world.unit_a, status="dismissed"),
+        finding(world.unit_a, status="pending"),
+    ]
+    tasks = service.open_tasks_for_findings(findings, actor=world.users[Role.office_admin])
+    db.session.commit()
+    assert [t.finding_id for t in tasks] == [findings[0].id, findings[1].id]
+    assert [t.deadline_days for t in tasks] == [3, 5]  # severity cap; item default under cap
+    assert all(t.status == TaskStatus.open and t.due_on > utcnow().date() for t in tasks)
+
+    again = service.open_tasks_for_findings(findings, actor=None)  # publication retried
+    db.session.commit()
+    assert [t.id for t in again] == [t.id for t in tasks]
+    assert db.session.scalar(select(func.count(RectificationTask.id))) == 2
+    outbox = db.session.scalars(select(Notification).where(Notification.kind == "task_opened"))
+    assert {(n.recipient_id, n.subject_id) for n in outbox} == {(staff.id, t.id) for t in tasks}
+
+
+def test_fixed_on_the_spot_is_closed_at_once_and_never_open_work(app, world, client_for):
+    inspector = world.users[Role.inspector]
+    task = open_task(
+        world.unit_a,
+        fixed_on_spot=True,
+        inspector_id=inspector.id,
+        after_photo_ids=[41],
+        reason="当场张贴",
+    )
+    assert task.status == TaskStatus.closed
+    assert task.fixed_on_spot
+    assert db.session.scalar(select(func.count(Notification.id))) == 0
+    unit = client_for(world.users[Role.unit_staff])
+    open_work = unit.get(TASKS, query_string={"status": "open"}).get_json()
+    assert open_work["total"] == 0
+    detail = unit.get(f"{TASKS}/{task.id}").get_json()
+    assert detail["allowed_actions"] == []
+    assert detail["review"] == {
+        "round": 1,
+        "before": [{"id": 11}, {"id": 12}],
+        "after": [{"id": 41}],
+        "description": "当场张贴",
+    }
+    trail = unit.get(f"{TASKS}/{task.id}/audit").get_json()
+    assert [e["action"] for e in trail] == ["closed_on_spot"]
+
+
+# -- replies, rounds, verification ------------------------------------------------------
+
+
+def test_reject_then_accept_keeps_every_round_and_the_trail(app, world, client_for):
+    task = open_task(world.unit_a)
+    unit = client_for(world.users[Role.unit_staff])
+    office = client_for(world.users[Role.office_admin])
+
+    first = _reply(unit, task.id, photos=[31])
+    assert first.status_code == 201, first.get_json()
+    assert first.get_json()["round"] == 1
+    assert_problem(office.post(f"{TASKS}/{task.id}/verification", json={"decision": "reject"}), 422)
+    rejected = office.post(
+        f"{TASKS}/{task.id}/verification", json={"decision": "reject", "reason": "照片看不清标识"}
+    )
+    assert rejected.status_code == 200
+    assert rejected.get_json()["status"] == "open"
+    assert rejected.get_json()["round"] == 2
+    assert rejected.get_json()["rejections"] == 1
+
+    second = _reply(unit, task.id, photos=[33, 34], text="已重新张贴并拍摄近景")
+    assert second.get_json()["round"] == 2
+    # The verifier sees before and after side by side, the latest round's after-photos.
+    review = office.get(f"{TASKS}/{task.id}").get_json()["review"]
+    assert review["before"] == [{"id": 11}, {"id": 12}]
+    assert review["after"] == [{"id": 33}, {"id": 34}]
+    accepted = office.post(f"{TASKS}/{task.id}/verification", json={"decision": "accept"})
+    assert accepted.get_json()["status"] == "closed"
+    assert accepted.get_json()["allowed_actions"] == []
+
+    replies = unit.get(f"{TASKS}/{task.id}/replies").get_json()
+    assert [(r["round"], r["verdict"], r["verdict_reason"]) for r in replies] == [
+        (1, "rejected", "照片看不清标识"),
+        (2, "accepted", None),
+    ]
+    trail = unit.get(f"{TASKS}/{task.id}/audit").get_json()
+    assert [
+        (e["action"], e["before"] and e["before"]["status"], e["after"]["status"]) for e in trail
+    ] == [
+        ("open", None, "open"),
+        ("respond", "open", "responded"),
+        ("reject", "responded", "open"),
+        ("respond", "open", "responded"),
+        ("accept", "responded", "closed"),
+    ]
+    office_name = world.users[Role.office_admin].display_name
+    unit_name = world.users[Role.unit_staff].display_name
+    assert [e["actor_name"] for e in trail[1:]] == [unit_name, office_name, unit_name, office_name]
+    assert trail[2]["reason"] == "照片看不清标识"
+    assert all(e["at"] for e in trail)
+
+
+def test_a_retried_reply_returns_the_first_and_stores_one(app, world, client_for):
+    task, other = open_task(world.unit_a), open_task(world.unit_a)
+    unit = client_for(world.users[Role.unit_staff])
+    key = str(uuid.uuid4())
+    first = _reply(unit, task.id, client_id=key)
+    retry = _reply(unit, task.id, client_id=key, text="重试")
+    assert retry.get_json()["id"] == first.get_json()["id"]
+    assert retry.get_json()["description"] == "已张贴禁烟标识"
+    assert len(unit.get(f"{TASKS}/{task.id}/replies").get_json()) == 1
+    assert_problem(_reply(unit, other.id, client_id=key), 409)
+
+
+def test_a_reply_needs_text_and_after_photos(app, world, client_for):
+    task = open_task(world.unit_a)
+    unit = client_for(world.users[Role.unit_staff])
+    body = assert_problem(_reply(unit, task.id, photos=[]), 422)
+    assert "photo_ids" in body["errors"]["json"]
+    assert_problem(_reply(unit, task.id, text=""), 422)
+
+
+def test_a_stale_if_match_is_refused(app, world, client_for):
+    task = open_task(world.unit_a)
+    unit = client_for(world.users[Role.unit_staff])
+    etag = unit.get(f"{TASKS}/{task.id}").headers["ETag"]
+    service.request_extension(
+        task,
+        {"client_id": uuid.uuid4(), "due_on": task.due_on + timedelta(days=3), "reason": "x"},
+        actor=world.users[Role.unit_staff],
+    )
+    db.session.commit()
+    response = unit.post(
+        f"{TASKS}/{task.id}/replies",
+        json={"client_id": str(uuid.uuid4()), "description": "好了", "photo_ids": [1]},
+        headers={"If-Match": etag},
+    )
+    assert_problem(response, 412)
+
+
+# -- extensions -------------------------------------------------------------------------
+
+
+def test_extension_approved_moves_the_deadline(app, world, client_for):
+    task = open_task(world.unit_a)
+    unit = client_for(world.users[Role.unit_staff])
+    office = client_for(world.users[Role.office_admin])
+    old_due = task.due_on
+    too_early = {"client_id": str(uuid.uuid4()), "due_on": old_due.isoformat(), "reason": "x"}
+    assert_problem(unit.post(f"{TASKS}/{task.id}/extensions", json=too_early), 422)
+    wanted = old_due + timedelta(days=10)
+    asked = unit.post(
+        f"{TASKS}/{task.id}/extensions",
+        json={
+            "client_id": str(uuid.uuid4()),
+            "due_on": wanted.isoformat(),
+            "reason": "需定制标识牌",
+        },
+    )
+    assert asked.status_code == 201
+    ext_id = asked.get_json()["id"]
+    granted = old_due + timedelta(days=7)
+    decided = office.post(
+        f"{TASKS}/{task.id}/extensions/{ext_id}/decision",
+        json={"decision": "approve", "due_on": granted.isoformat(), "reason": "给一周"},
+    )
+    assert decided.status_code == 200
+    assert decided.get_json()["granted_due_on"] == granted.isoformat()
+    detail = unit.get(f"{TASKS}/{task.id}").get_json()
+    assert detail["due_on"] == granted.isoformat()
+    assert detail["extension_pending"] is False
+    assert detail["extensions"][0]["previous_due_on"] == old_due.isoformat()
+
+
+def test_an_extension_is_denied_only_with_a_reason(app, world, client_for):
+    task = open_task(world.unit_a)
+    ext = world._extension(task, world.users[Role.unit_staff])
+    office = client_for(world.users[Role.office_admin])
+    url = f"{TASKS}/{task.id}/extensions/{ext.id}/decision"
+    assert_problem(office.post(url, json={"decision": "deny"}), 422)
+    assert office.post(url, json={"decision": "deny", "reason": "期限足够"}).status_code == 200
+    assert_problem(office.post(url, json={"decision": "approve"}), 409)
+    other = open_task(world.unit_a)  # an extension is found only under its own task
+    assert_problem(
+        office.post(
+            f"{TASKS}/{other.id}/extensions/{ext.id}/decision",
+            json={"decision": "deny", "reason": "x"},
+        ),
+        404,
+    )
+
+
+# -- who sees what ------------------------------------------------------------------------
+
+
+def test_a_unit_cannot_read_reply_to_or_count_another_units_tasks(app, world, client_for):
+    task_a = open_task(world.unit_a)
+    open_task(world.unit_b)
+    unit_b = client_for(world.unit_staff_b)
+    for path in ("", "/audit", "/replies"):
+        assert_problem(unit_b.get(f"{TASKS}/{task_a.id}{path}"), 404)
+    assert_problem(_reply(unit_b, task_a.id), 404)
+    extension = {"client_id": str(uuid.uuid4()), "due_on": "2099-01-01", "reason": "x"}
+    assert_problem(unit_b.post(f"{TASKS}/{task_a.id}/extensions", json=extension), 404)
+    assert_problem(unit_b.get(f"{TASKS}/counts", query_string={"unit_id": world.unit_a.id}), 404)
+    assert_problem(unit_b.get(TASKS, query_string={"unit_id": world.unit_a.id}), 404)
+    listed = unit_b.get(TASKS).get_json()
+    assert [t["unit_id"] for t in listed["items"]] == [world.unit_b.id]
+    assert unit_b.get(f"{TASKS}/counts").get_json()["total"] == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Notification).where(Notification.kind == "responded")
+        )
+        == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "sees"),
+    [
+        (Role.office_admin, {"a", "b"}),
+        (Role.viewer, {"a", "b"}),
+        (Role.lead_unit_staff, {"a"}),  # sector A only
+        (Role.unit_staff, {"a"}),
+        (Role.inspector, {"b"}),  # the findings they made
+    ],
+)
+def test_each_role_sees_its_scope(app, world, client_for, role, sees):
+    tasks = {
+        "a": open_task(world.unit_a),
+        "b": open_task(world.unit_b, inspector_id=world.users[Role.inspector].id),
+    }
+    listed = client_for(world.users[role]).get(TASKS).get_json()
+    assert {t["id"] for t in listed["items"]} == {tasks[k].id for k in sees}
+
+
+def test_office_filters_and_counts(app, world, client_for, make_unit):
+    late = open_task(world.unit_a, severity="serious")
+    _overdue(late)
+    answered = open_task(world.unit_a, plan_id=9)
+    service.respond(
+        answered,
+        {"client_id": uuid.uuid4(), "description": "已改", "photo_ids": [1]},
+        actor=world.users[Role.unit_staff],
+    )
+    db.session.commit()
+    other = open_task(world.unit_b, severity="minor")
+    office = client_for(world.users[Role.office_admin])
+
+    def ids(**query):
+        response = office.get(TASKS, query_string=query)
+        assert response.status_code == 200, response.get_json()
+        return {t["id"] for t in response.get_json()["items"]}
+
+    assert ids(overdue="true") == {late.id}
+    assert ids(overdue="false") == {answered.id, other.id}
+    assert ids(status="responded") == {answered.id}
+    assert ids(status=["open", "responded"]) == {late.id, answered.id, other.id}
+    assert ids(sector_id=world.sector_b.id) == {other.id}
+    assert ids(region_id=world.unit_a.region_id) == {late.id, answered.id}
+    assert ids(unit_id=world.unit_b.id) == {other.id}
+    assert ids(plan_id=9) == {answered.id}
+    assert ids(severity="serious") == {late.id}
+    assert ids(due_to=late.due_on.isoformat()) == {late.id}
+    assert ids(due_from=other.due_on.isoformat()) >= {other.id}
+    assert_problem(office.get(TASKS, query_string={"colour": "red"}), 422)
+
+    counts = office.get(f"{TASKS}/counts").get_json()
+    assert counts == {
+        "total": 3,
+        "overdue": 1,
+        "by_status": {"open": 2, "responded": 1, "closed": 0},
+    }
+    sector_a = office.get(f"{TASKS}/counts", query_string={"sector_id": world.sector_a.id})
+    assert sector_a.get_json()["total"] == 2
+    listed = office.get(TASKS).get_json()["items"]
+    assert [t["overdue"] for t in listed if t["id"] == late.id] == [True]
