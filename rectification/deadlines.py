@@ -3,9 +3,10 @@
 Working days follow the State Council's holiday schedule through `chinese-calendar`,
 including the weekend days that become working days (调休). The library only knows the
 years the State Council has announced (its data ends with the newest notice, published
-each November or December). For a later date we fall back to Monday–Friday and log it
-once: a deadline must never fail to be computed, and a missing holiday only makes it a
-day or two early — the office can grant an extension.
+each November or December). For a later date we fall back to Monday–Friday minus the
+statutory holidays that have fixed Gregorian dates (元旦, 劳动节, 国庆), and log it once: a
+deadline must never fail to be computed, and a missed lunar holiday or 调休 only moves it
+a day or two — the office can grant an extension.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from core.clock import DISPLAY_TZ
 
 log = logging.getLogger(__name__)
 _warned_years: set[int] = set()
+# 《全国年节及纪念日放假办法》 (2025): the holidays on fixed Gregorian dates.
+FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}
 
 
 def is_working_day(day: date) -> bool:
@@ -33,7 +36,7 @@ def is_working_day(day: date) -> bool:
                 "Upgrade chinese-calendar once the State Council publishes the schedule.",
                 day.year,
             )
-        return day.weekday() < 5
+        return day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS
 
 
 def add_days(start: date, days: int, mode: str) -> date:
