@@ -3,8 +3,6 @@ and each task's audit trail."""
 
 from __future__ import annotations
 
-import functools
-
 from flask import request
 from flask.views import MethodView
 from marshmallow import fields, validate
@@ -14,7 +12,7 @@ from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of
 from api.extensions import Blueprint
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, Schema, page_of
+from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from rectification import service
 from rectification.models import STATUS_LABELS, ExtensionStatus, RectificationTask, TaskStatus
 
@@ -26,10 +24,6 @@ blp = Blueprint(
 )
 
 VERIFIERS = (Role.office_admin, Role.inspector)
-
-# Query strings are text: a strict Integer refuses every one of them ("3" is a str). Parse
-# them as integers, still refusing "1.5", "5e-324" and numbers below 1.
-QueryId = functools.partial(fields.Integer, validate=validate.Range(min=1))
 
 
 # -- schemas ------------------------------------------------------------------------------
