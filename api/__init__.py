@@ -57,11 +57,11 @@ def _problem_schema():
 
 
 def _register_blueprints(app: Flask) -> None:
-    from api import health, org, sessions, users
+    from api import health, inspections, org, plans, sessions, users, visits
 
     app.register_blueprint(health.blp)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "docs_assets", _docs_asset)
-    for module in (sessions, users, org):
+    for module in (sessions, users, org, plans, visits, inspections):
         api.register_blueprint(module.blp)
 
 

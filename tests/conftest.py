@@ -7,6 +7,7 @@ each test. Outside services (WeChat) are local fakes over real HTTP.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import uuid
@@ -99,7 +100,6 @@ def make_config(database_url: str, tmp: Path, wechat_url: str) -> dict:
     }
 
 
-
 @pytest.fixture(scope="session")
 def app_session(database_url, tmp_path_factory, fake_wechat_server) -> Iterator[Flask]:
     _, wechat_url = fake_wechat_server
@@ -186,8 +186,7 @@ def make_region(app):
     def make(**over) -> Region:
         n = next(_seq)
         region = Region(
-            **{"code": f"4452{n:05d}", "name": f"测试街道{n}", "level": RegionLevel.township}
-            | over
+            **{"code": f"4452{n:05d}", "name": f"测试街道{n}", "level": RegionLevel.township} | over
         )
         db.session.add(region)
         db.session.commit()
@@ -253,6 +252,7 @@ class World:
     """Two units in two sectors, and one person of each role on unit A's side."""
 
     def __init__(self, make_unit, make_user, make_sector):
+        self._make_user = make_user
         self.sector_a, self.sector_b = make_sector(), make_sector()
         self.lead_unit_a = LeadUnit(name="测试牵头单位A", sector_id=self.sector_a.id)
         db.session.add(self.lead_unit_a)
@@ -267,6 +267,13 @@ class World:
             Role.lead_unit_staff: make_user(Role.lead_unit_staff, sector_id=self.sector_a.id),
         }
         self.unit_staff_b = make_user(Role.unit_staff, unit_id=self.unit_b.id)
+
+    @functools.cached_property
+    def inspections(self):
+        """Plans, visits, inspections and findings at A and B, built on first use."""
+        from tests.inspection_helpers import InspectionWorld
+
+        return InspectionWorld(self, self._make_user)
 
 
 @pytest.fixture

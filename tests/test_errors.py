@@ -62,9 +62,7 @@ def test_unknown_query_parameter(office):
 
 def test_ten_megabyte_body_is_refused(office):
     blob = '{"name": "' + "x" * (10 * 1024 * 1024) + '"}'
-    response = office.post(
-        "/api/v1/units", data=blob, headers={"Content-Type": "application/json"}
-    )
+    response = office.post("/api/v1/units", data=blob, headers={"Content-Type": "application/json"})
     assert_problem(response, 413)
 
 
