@@ -3,6 +3,8 @@ review. Every create is keyed by the phone's client UUID; a retry returns the fi
 
 from __future__ import annotations
 
+import functools
+
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -20,6 +22,8 @@ blp = Blueprint(
     "inspections", __name__, url_prefix="/api/v1", description="检查记录、离线提交与问题审核"
 )
 
+# Query strings are text: "5" must parse as an id there (JSON bodies keep strict `Id`).
+QueryId = functools.partial(fields.Integer, validate=validate.Range(min=1))
 Code = lambda: fields.String(validate=validate.Length(min=1, max=40))  # noqa: E731
 SEVERITIES = ("general", "major", "severe")
 
@@ -91,8 +95,8 @@ class FindingReviewSchema(Schema):
 
 
 class FindingFilter(PageArgs):
-    inspection_id = Id()
-    unit_id = Id()
+    inspection_id = QueryId()
+    unit_id = QueryId()
     status = fields.Enum(FindingStatus)
     severity = fields.String(validate=validate.OneOf(SEVERITIES))
 
@@ -140,11 +144,11 @@ class InspectionDetailSchema(InspectionSchema):
 
 
 class InspectionFilter(PageArgs):
-    plan_id = Id()
-    unit_id = Id()
-    sector_id = Id()
-    region_id = Id()
-    inspector_id = Id()
+    plan_id = QueryId()
+    unit_id = QueryId()
+    sector_id = QueryId()
+    region_id = QueryId()
+    inspector_id = QueryId()
     status = fields.Enum(InspectionStatus)
     kind = fields.Enum(VisitKind)
     ad_hoc = fields.Boolean()

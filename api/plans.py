@@ -74,8 +74,8 @@ class PlanSchema(Schema):
 
 
 class PlanUpdateSchema(PlanSchema):
-    class Meta:
-        partial = True
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
 
 
 class PlanFilter(PageArgs):

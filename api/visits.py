@@ -8,6 +8,7 @@ from marshmallow import fields
 
 from api.auth import EVERYONE, current_user, requires
 from api.extensions import Blueprint
+from api.inspections import QueryId
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, Schema, page_of
 from inspections import plans
@@ -38,8 +39,8 @@ class VisitSchema(Schema):
 
 
 class VisitFilter(PageArgs):
-    plan_id = Id()
-    unit_id = Id()
+    plan_id = QueryId()
+    unit_id = QueryId()
     status = fields.Enum(VisitStatus)
     kind = fields.Enum(VisitKind)
 
