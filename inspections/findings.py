@@ -101,6 +101,8 @@ def review_finding(finding: Finding, data: dict[str, Any], *, actor: User) -> Fi
         raise errors.InvalidInput(errors={"reason": ["驳回问题或修改严重程度、期限须说明原因"]})
     if not changes:
         return finding
+    if "status" in changes:
+        changes["status"] = FindingStatus(changes["status"])
     before = {key: _plain(getattr(finding, key)) for key in changes}
     for key, value in changes.items():
         setattr(finding, key, value)
