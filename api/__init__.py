@@ -7,6 +7,7 @@ import logging
 from flask import Flask, request, send_from_directory
 from sqlalchemy.exc import IntegrityError, OperationalError
 from swagger_ui_bundle import swagger_ui_path
+from werkzeug.exceptions import UnsupportedMediaType
 
 from api import auth, config, errors
 from api.extensions import api, csrf, db, migrate
@@ -58,9 +59,11 @@ def _problem_schema():
 
 def _register_blueprints(app: Flask) -> None:
     from api import health, inspections, org, plans, sessions, users, visits
+    from console import views as console_views
 
     app.register_blueprint(health.blp)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "docs_assets", _docs_asset)
+    app.register_blueprint(console_views.bp)
     for module in (sessions, users, org, plans, visits, inspections):
         api.register_blueprint(module.blp)
 
@@ -77,9 +80,19 @@ def _docs_asset(filename: str):
     return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
 
+BODY_TYPES = {"application/json", "multipart/form-data"}
+
+
 def _authenticate() -> None:
-    if request.path.startswith("/api/"):
-        auth.load_user()
+    if not request.path.startswith("/api/"):
+        return
+    if request.content_length and not (
+        request.mimetype in BODY_TYPES or request.mimetype.endswith("+json")
+    ):
+        raise UnsupportedMediaType(
+            "请求体须为 JSON（application/json）或文件上传（multipart/form-data）"
+        )
+    auth.load_user()
 
 
 def _finish_transaction(response):

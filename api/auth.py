@@ -25,7 +25,12 @@ OFFICE_READERS = (Role.office_admin, Role.viewer)
 EVERYONE = tuple(Role)
 
 # Routes flask-smorest and Flask add themselves: the API docs and static files.
-BUILTIN_PUBLIC_ENDPOINTS = {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
+BUILTIN_PUBLIC_ENDPOINTS = {
+    "static",
+    "console.static",
+    "api-docs.openapi_json",
+    "api-docs.openapi_swagger_ui",
+}
 
 
 def _mark(func: Callable, policy) -> Callable:

@@ -7,6 +7,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, json
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from core import errors as domain
@@ -103,7 +104,7 @@ def from_http_exception(exc: HTTPException) -> Response:
     for name, value in exc.get_headers():
         if name.lower() != "content-type":
             headers.setdefault(name, value)
-    detail = data.get("message")
+    detail = data.get("message") or (exc.description if status == 415 else None)
     if status == 400 and errors and "json" in errors:
         detail = "请求体不是合法的 JSON。"
     if status == 422:
@@ -125,6 +126,12 @@ def from_domain_error(exc: domain.DomainError) -> Response:
 
 
 def from_unexpected(exc: Exception) -> Response:
+    db.session.rollback()
+    if isinstance(exc, DataError):
+        # A value the database cannot hold that validation let through: the client's data,
+        # but also a gap in a schema, so it is logged loudly.
+        log.error("database refused a value: %s", exc)
+        return problem(422, "提交的数据超出允许范围")
     log.exception("unhandled error: %s", exc)
     return problem(500)
 

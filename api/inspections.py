@@ -3,8 +3,6 @@ review. Every create is keyed by the phone's client UUID; a retry returns the fi
 
 from __future__ import annotations
 
-import functools
-
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -13,7 +11,7 @@ from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of
 from api.extensions import Blueprint
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, Schema, page_of
+from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from inspections import findings as findings_service
 from inspections import service
 from inspections.models import FindingStatus, InspectionStatus, VisitKind
@@ -22,8 +20,6 @@ blp = Blueprint(
     "inspections", __name__, url_prefix="/api/v1", description="检查记录、离线提交与问题审核"
 )
 
-# Query strings are text: "5" must parse as an id there (JSON bodies keep strict `Id`).
-QueryId = functools.partial(fields.Integer, validate=validate.Range(min=1))
 Code = lambda: fields.String(validate=validate.Length(min=1, max=40))  # noqa: E731
 SEVERITIES = ("general", "major", "severe")
 

@@ -10,7 +10,7 @@ from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of
 from api.extensions import Blueprint
 from api.pagination import paginate
-from api.schemas import Id, PageArgs, Schema, page_of
+from api.schemas import Id, PageArgs, QueryId, Schema, page_of, partial_of
 from org import importer
 from org import service as org
 from org.models import LeadUnit, Region, RegionLevel, Sector
@@ -38,13 +38,11 @@ class RegionSchema(Schema):
     parent_id = Id(allow_none=True)
 
 
-class RegionUpdateSchema(RegionSchema):
-    class Meta:
-        partial = True
+RegionUpdateSchema = partial_of(RegionSchema)
 
 
 class RegionFilter(PageArgs):
-    parent_id = Id()
+    parent_id = QueryId()
     level = fields.Enum(RegionLevel)
 
 
@@ -54,9 +52,7 @@ class SectorSchema(Schema):
     name = Name(40)
 
 
-class SectorUpdateSchema(SectorSchema):
-    class Meta:
-        partial = True
+SectorUpdateSchema = partial_of(SectorSchema)
 
 
 class LeadUnitSchema(Schema):
@@ -65,9 +61,7 @@ class LeadUnitSchema(Schema):
     sector_id = Id(required=True)
 
 
-class LeadUnitUpdateSchema(LeadUnitSchema):
-    class Meta:
-        partial = True
+LeadUnitUpdateSchema = partial_of(LeadUnitSchema)
 
 
 class UnitSchema(Schema):
@@ -88,15 +82,13 @@ class UnitSchema(Schema):
     version = fields.Integer(dump_only=True)
 
 
-class UnitUpdateSchema(UnitSchema):
-    class Meta:
-        partial = True
+UnitUpdateSchema = partial_of(UnitSchema)
 
 
 class UnitFilter(PageArgs):
-    sector_id = Id()
-    region_id = Id()
-    lead_unit_id = Id()
+    sector_id = QueryId()
+    region_id = QueryId()
+    lead_unit_id = QueryId()
     active = fields.Boolean()
     q = fields.String(validate=validate.Length(max=50))
 

@@ -12,8 +12,16 @@ import functools
 import marshmallow as ma
 from marshmallow import fields, validate
 
-Int = functools.partial(fields.Integer, strict=True)
-Id = functools.partial(fields.Integer, strict=True, validate=validate.Range(min=1))
+# Database integer columns are 32-bit: a larger number is a 422 here, not an overflow there.
+INT_MAX = 2**31 - 1
+_int_range = validate.Range(min=-INT_MAX - 1, max=INT_MAX)
+_id_range = validate.Range(min=1, max=INT_MAX)
+
+Int = functools.partial(fields.Integer, strict=True, validate=_int_range)
+Id = functools.partial(fields.Integer, strict=True, validate=_id_range)
+# Query strings are text: "2" is how an integer arrives there ("2.5" and "5e-324" still fail).
+QueryInt = functools.partial(fields.Integer, validate=_int_range)
+QueryId = functools.partial(fields.Integer, validate=_id_range)
 
 
 class Schema(ma.Schema):
@@ -75,8 +83,8 @@ class ProblemSchema(Schema):
 
 
 class PageArgs(Schema):
-    page = Int(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = Int(load_default=20, validate=validate.Range(min=1, max=100))
+    page = QueryInt(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = QueryInt(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 @functools.cache
@@ -93,3 +101,14 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
             "pages": Int(),
         },
     )
+
+
+def partial_of(schema: type[Schema]) -> type[Schema]:
+    """The same fields, all optional: the body of a PATCH. Named `<X>UpdateSchema`."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("partial", True)
+        schema.__init__(self, *args, **kwargs)
+
+    name = schema.__name__.removesuffix("Schema") + "UpdateSchema"
+    return type(name, (schema,), {"__init__": __init__})

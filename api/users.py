@@ -11,7 +11,7 @@ from api.auth import OFFICE, OFFICE_READERS, current_user, requires
 from api.etag import check_if_match, etag_of
 from api.extensions import Blueprint
 from api.pagination import paginate
-from api.schemas import Id, PageArgs, Schema, page_of
+from api.schemas import Id, PageArgs, QueryId, Schema, page_of, partial_of
 from core import errors
 from core.db import db
 
@@ -32,14 +32,12 @@ class UserSchema(Schema):
     version = fields.Integer(dump_only=True)
 
 
-class UserUpdateSchema(UserSchema):
-    class Meta:
-        partial = True
+UserUpdateSchema = partial_of(UserSchema)
 
 
 class UserFilter(PageArgs):
     role = fields.Enum(Role)
-    unit_id = Id()
+    unit_id = QueryId()
     active = fields.Boolean()
 
 

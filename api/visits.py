@@ -8,9 +8,8 @@ from marshmallow import fields
 
 from api.auth import EVERYONE, current_user, requires
 from api.extensions import Blueprint
-from api.inspections import QueryId
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, Schema, page_of
+from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from inspections import plans
 from inspections.models import VisitKind, VisitStatus
 

@@ -127,7 +127,9 @@ class _Lookup:
             # A region name may repeat across districts; an ambiguous name is refused.
             self.regions[r.name] = None if r.name in self.regions else r
         self.leads = {lu.name: lu for lu in db.session.scalars(select(LeadUnit))}
-        self.existing = set(db.session.execute(select(Unit.name, Unit.region_id)).tuples())
+        self.existing = {
+            tuple(row) for row in db.session.execute(select(Unit.name, Unit.region_id))
+        }
 
 
 def import_units(rows: list[tuple[int, dict[str, str]]], *, actor: User) -> ImportReport:

@@ -39,17 +39,25 @@ def get_or_404(model, ident: int):
     return obj
 
 
-def _unique(model, field: str, value: Any, *, exclude_id: int | None = None) -> None:
-    stmt = select(model.id).where(getattr(model, field) == value)
-    if exclude_id is not None:
-        stmt = stmt.where(model.id != exclude_id)
-    if db.session.scalar(stmt) is not None:
-        raise errors.Conflict(f"{value} 已存在", errors={field: ["已存在"]})
+def _save(model, obj, data: dict[str, Any], *, unique: tuple[str, ...], actor: User):
+    """Create or update a reference row, keeping `unique` fields unique, and audit it."""
+    for field in unique:
+        if field in data:
+            stmt = select(model.id).where(getattr(model, field) == data[field])
+            if obj is not None:
+                stmt = stmt.where(model.id != obj.id)
+            if db.session.scalar(stmt) is not None:
+                raise errors.Conflict(f"{data[field]} 已存在", errors={field: ["已存在"]})
+    obj = obj or model()
+    for key, value in data.items():
+        setattr(obj, key, value)
+    db.session.add(obj)
+    db.session.flush()
+    audit.record(model.__tablename__, obj.id, "save", actor_id=actor.id, after={"name": obj.name})
+    return obj
 
 
 def save_region(data: dict[str, Any], *, actor: User, region: Region | None = None) -> Region:
-    if "code" in data:
-        _unique(Region, "code", data["code"], exclude_id=region.id if region else None)
     parent_id = data.get("parent_id", region.parent_id if region else None)
     if parent_id is not None:
         parent = db.session.get(Region, parent_id)
@@ -57,13 +65,7 @@ def save_region(data: dict[str, Any], *, actor: User, region: Region | None = No
             raise errors.InvalidInput(errors={"parent_id": ["上级区域不存在"]})
         if region is not None and _is_descendant(parent, region):
             raise errors.InvalidInput(errors={"parent_id": ["不能把区域挂到自己或下级之下"]})
-    region = region or Region()
-    for key, value in data.items():
-        setattr(region, key, value)
-    db.session.add(region)
-    db.session.flush()
-    audit.record("region", region.id, "save", actor_id=actor.id, after={"name": region.name})
-    return region
+    return _save(Region, region, data, unique=("code",), actor=actor)
 
 
 def _is_descendant(node: Region, ancestor: Region) -> bool:
@@ -75,34 +77,15 @@ def _is_descendant(node: Region, ancestor: Region) -> bool:
 
 
 def save_sector(data: dict[str, Any], *, actor: User, sector: Sector | None = None) -> Sector:
-    for field in ("code", "name"):
-        if field in data:
-            _unique(Sector, field, data[field], exclude_id=sector.id if sector else None)
-    sector = sector or Sector()
-    for key, value in data.items():
-        setattr(sector, key, value)
-    db.session.add(sector)
-    db.session.flush()
-    audit.record("sector", sector.id, "save", actor_id=actor.id, after={"name": sector.name})
-    return sector
+    return _save(Sector, sector, data, unique=("code", "name"), actor=actor)
 
 
 def save_lead_unit(
     data: dict[str, Any], *, actor: User, lead_unit: LeadUnit | None = None
 ) -> LeadUnit:
-    if "name" in data:
-        _unique(LeadUnit, "name", data["name"], exclude_id=lead_unit.id if lead_unit else None)
     if "sector_id" in data and db.session.get(Sector, data["sector_id"]) is None:
         raise errors.InvalidInput(errors={"sector_id": ["行业领域不存在"]})
-    lead_unit = lead_unit or LeadUnit()
-    for key, value in data.items():
-        setattr(lead_unit, key, value)
-    db.session.add(lead_unit)
-    db.session.flush()
-    audit.record(
-        "lead_unit", lead_unit.id, "save", actor_id=actor.id, after={"name": lead_unit.name}
-    )
-    return lead_unit
+    return _save(LeadUnit, lead_unit, data, unique=("name",), actor=actor)
 
 
 # -- units --------------------------------------------------------------------------------

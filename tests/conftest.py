@@ -7,6 +7,7 @@ each test. Outside services (WeChat) are local fakes over real HTTP.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import itertools
 import os
@@ -112,6 +113,21 @@ def app_session(database_url, tmp_path_factory, fake_wechat_server) -> Iterator[
         db.engine.dispose()
 
 
+@pytest.fixture
+def make_app(app_session):
+    """A second app on the same database, for tests that add routes or checks to it."""
+    made: list[Flask] = []
+
+    def make() -> Flask:
+        made.append(create_app(dict(app_session.config)))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
 def _wipe(app: Flask) -> None:
     with app.app_context():
         db.session.remove()
@@ -137,7 +153,19 @@ def app(app_session) -> Iterator[Flask]:
 # -- clients ------------------------------------------------------------------------------
 
 
-class ApiClient(FlaskClient):
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    The test itself holds an app context (for factories and queries); without this, Flask
+    would reuse it for requests, sharing `g` and the database session between the test and
+    the app, so a test could see uncommitted state or stale per-request caches.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+class ApiClient(IsolatedClient):
     """A test client that signs its requests with a bearer token when it has one."""
 
     token: str | None = None

@@ -2,7 +2,6 @@
 
 import pytest
 
-from api import create_app
 from api.auth import public
 from core.db import db
 from org.models import Unit
@@ -72,6 +71,15 @@ def test_wrong_method_says_what_is_allowed(office):
     assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
 
 
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/xml", "application/x-www-form-urlencoded"]
+)
+def test_a_body_that_is_not_json_is_unsupported(office, content_type):
+    response = office.post("/api/v1/units", data="name=x", headers={"Content-Type": content_type})
+    body = assert_problem(response, 415)
+    assert "JSON" in body["detail"]
+
+
 def test_unknown_url(office):
     assert_problem(office.get("/api/v1/no-such-thing"), 404)
 
@@ -82,8 +90,8 @@ def test_valid_request_still_works(office, unit_payload):
     assert response.get_json()["name"] == "新建的窗口单位"
 
 
-def test_an_unexpected_error_is_a_problem_without_a_trace(app_session):
-    app = create_app(dict(app_session.config))
+def test_an_unexpected_error_is_a_problem_without_a_trace(make_app):
+    app = make_app()
 
     @public
     def explode():

@@ -1,0 +1,93 @@
+"""The service as an operator meets it: health, API docs offline, config, demo data."""
+
+import pytest
+from sqlalchemy import func, select
+
+from accounts.models import Role, User
+from api import config, create_app
+from api.health import register_check
+from core.db import db
+from org.models import Unit
+from tests.conftest import PASSWORD, assert_problem
+
+
+def test_healthz_reports_each_component(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["checks"]["database"] == "ok"
+
+
+def test_healthz_names_what_is_down(make_app):
+    app = make_app()
+
+    def broken():
+        raise ConnectionError("refused")
+
+    register_check(app, "storage", broken)
+    response = app.test_client().get("/healthz")
+    body = assert_problem(response, 503)
+    assert body["checks"] == {"database": "ok", "storage": "down"}
+    assert "storage" in body["detail"]
+
+
+def test_openapi_document_describes_the_api(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/units" in spec["paths"]
+    assert spec["paths"]["/api/v1/auth/login"]["post"]["security"] == []
+
+
+def test_docs_page_works_offline(client):
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "/api/v1/docs/assets/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    assert "https://" not in page
+    asset = client.get("/api/v1/docs/assets/swagger-ui-bundle.js")
+    assert asset.status_code == 200
+    assert len(asset.data) > 100_000
+    asset.close()
+
+
+@pytest.mark.parametrize("secret", [None, config.DEV_SECRET, "short"])
+def test_production_refuses_a_weak_secret(monkeypatch, secret):
+    monkeypatch.setenv("APP_ENV", "production")
+    if secret is None:
+        monkeypatch.delenv("SECRET_KEY", raising=False)
+    else:
+        monkeypatch.setenv("SECRET_KEY", secret)
+    with pytest.raises(config.ConfigError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_production_starts_with_a_real_secret(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgres://u:p@db/x", "postgresql+psycopg://u:p@db/x"),
+        ("postgresql://u@db/x", "postgresql+psycopg://u@db/x"),
+        ("sqlite:///a.db", "sqlite:///a.db"),
+    ],
+)
+def test_database_urls_are_normalised(given, used):
+    assert config.normalise_database_url(given) == used
+
+
+def test_demo_loads_a_city_once(runner, client):
+    result = runner.invoke(args=["demo", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert "admin" in result.output
+    units = db.session.scalar(select(func.count(Unit.id)))
+    assert units >= 30
+    roles = set(db.session.scalars(select(User.role)))
+    assert roles == set(Role)
+    again = runner.invoke(args=["demo", "--if-empty"])
+    assert "already" in again.output
+    assert db.session.scalar(select(func.count(Unit.id))) == units
+    signed_in = client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+    assert signed_in.status_code == 201
