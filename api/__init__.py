@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import UnsupportedMediaType
 
-from api import auth, config, errors
+from api import auth, config, errors, photos
 from api.extensions import api, csrf, db, migrate
 from wechat.client import WeChatClient
 
@@ -38,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     errors.init_app(app)
     app.extensions["wechat"] = WeChatClient.from_config(app.config)
+    photos.init_app(app)  # photo storage (folder or S3) and its health check
 
     # One transaction per request, opened by the first query and ended here.
     app.before_request(_authenticate)
@@ -64,14 +65,16 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.blp)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     app.register_blueprint(console_views.bp)
-    for module in (sessions, users, org, plans, visits, inspections):
+    for module in (sessions, users, org, photos, plans, visits, inspections):
         api.register_blueprint(module.blp)
 
 
 def _register_commands(app: Flask) -> None:
     from demo.cli import demo_command
+    from media.cli import media_command
 
     app.cli.add_command(demo_command)
+    app.cli.add_command(media_command)
 
 
 @auth.public

@@ -12,7 +12,7 @@ from accounts.models import Role, User
 from core import audit, errors
 from core.clock import utcnow
 from core.db import db
-from inspections import checklist, policy
+from inspections import checklist, photos, policy
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
 
 # Called with each inspection as its result is published, inside the same transaction.
@@ -44,17 +44,12 @@ def make_findings(
     return made
 
 
-def arrived_photo_codes(inspection: Inspection) -> set[str]:
-    """Item codes of this inspection with at least one photo stored."""
-    return set()
-
-
 def missing_photo_codes(inspection: Inspection) -> list[str]:
     """Required photos that have not arrived yet (the phone may still be uploading)."""
     if inspection.checklist_version_id is None:
         return []
     content = checklist.content_of(inspection.checklist_version_id)
-    arrived = arrived_photo_codes(inspection)
+    arrived = photos.arrived_photo_codes(inspection)
     required = checklist.required_photo_codes(content, inspection.answers or {})
     return [code for code in required if code not in arrived]
 

@@ -25,7 +25,7 @@ from accounts.models import User
 from core import audit, errors
 from core.clock import DISPLAY_TZ, utcnow
 from core.db import db
-from inspections import checklist, findings, policy
+from inspections import checklist, findings, photos, policy
 from inspections.models import (
     Inspection,
     InspectionStatus,
@@ -295,7 +295,7 @@ def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> In
     result = checklist.score(content, state["answers"], None)
     for code in result.missing_required:
         problems.setdefault(f"answers.{code}", []).append("必填检查项未作答")
-    arrived = findings.arrived_photo_codes(inspection)
+    arrived = photos.arrived_photo_codes(inspection)
     for code in checklist.required_photo_codes(content, state["answers"]):
         if not state["photos"].get(code) and code not in arrived:
             problems.setdefault(f"photos.{code}", []).append("此检查项需要照片")

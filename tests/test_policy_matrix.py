@@ -60,6 +60,8 @@ PARAMS: dict[str, Param] = {
         foreign=lambda w: w.inspections.finding_b.id,
         scoped=(*SCOPED, Role.inspector),
     ),
+    "photo_id": Param(own=lambda w: w.photo_a.id, foreign=lambda w: w.photo_b.id),
+    "token": Param(own=lambda w: "not-a-signed-token", missing="not-a-signed-token"),
 }
 
 # Routes outside the API's bearer-token policy (HTML console, static files) are covered

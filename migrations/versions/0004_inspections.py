@@ -1,7 +1,7 @@
 """inspections
 
 Revision ID: 0004_inspections
-Revises: 0002_checklists
+Revises: 0002_checklists, 0003_media
 Create Date: 2026-11-23 11:26:39.963720
 
 """
@@ -13,7 +13,7 @@ import core.db
 
 # revision identifiers, used by Alembic.
 revision = '0004_inspections'
-down_revision = '0002_checklists'
+down_revision = ('0002_checklists', '0003_media')
 branch_labels = None
 depends_on = None
 
