@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import UnsupportedMediaType
 
-from api import auth, config, errors
+from api import auth, config, errors, photos
 from api.extensions import api, csrf, db, migrate
 from wechat.client import WeChatClient
 
@@ -38,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     errors.init_app(app)
     app.extensions["wechat"] = WeChatClient.from_config(app.config)
+    photos.init_app(app)  # photo storage (folder or S3) and its health check
 
     # One transaction per request, opened by the first query and ended here.
     app.before_request(_authenticate)
@@ -58,22 +59,34 @@ def _problem_schema():
 
 
 def _register_blueprints(app: Flask) -> None:
-    from api import health, inbox, org, rectification, sessions, users
+    from api import (
+        health,
+        inbox,
+        inspections,
+        org,
+        plans,
+        rectification,
+        sessions,
+        users,
+        visits,
+    )
     from console import views as console_views
 
     app.register_blueprint(health.blp)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     app.register_blueprint(console_views.bp)
-    for module in (sessions, users, org, rectification, inbox):
+    for module in (sessions, users, org, photos, plans, visits, inspections, rectification, inbox):
         api.register_blueprint(module.blp)
 
 
 def _register_commands(app: Flask) -> None:
     import rectification
     from demo.cli import demo_command
+    from media.cli import media_command
     from notifications.cli import worker_command
 
     app.cli.add_command(demo_command)
+    app.cli.add_command(media_command)
     app.cli.add_command(worker_command)
     rectification.init_app(app)
 

@@ -50,6 +50,17 @@ def from_environment() -> dict:
         "S3_ADDRESSING_STYLE": os.environ.get("S3_ADDRESSING_STYLE", "path"),
         "S3_ACCESS_KEY_ID": os.environ.get("S3_ACCESS_KEY_ID") or None,
         "S3_SECRET_ACCESS_KEY": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+        # Where the folder backend's signed URLs point (prefix with the public host if the
+        # mini program must reach them: https://example.gov.cn/api/v1/media).
+        "MEDIA_BASE_URL": os.environ.get("MEDIA_BASE_URL", "/api/v1/media"),
+        "PHOTO_URL_TTL_SECONDS": _int("PHOTO_URL_TTL_SECONDS", 300),
+        "PHOTO_UPLOAD_TTL_SECONDS": _int("PHOTO_UPLOAD_TTL_SECONDS", 900),
+        # Pillow's own bomb limit; more pixels than this is refused before decoding.
+        "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_PIXELS", 89_478_485),
+        # Evidence checks (flags inform, they never block).
+        "PHOTO_MAX_DISTANCE_M": _int("PHOTO_MAX_DISTANCE_M", 500),
+        "PHOTO_WINDOW_SLACK_SECONDS": _int("PHOTO_WINDOW_SLACK_SECONDS", 600),
+        "PHOTO_DUPLICATE_DISTANCE": _int("PHOTO_DUPLICATE_DISTANCE", 6),  # phash bits, ≤ 7
         # WeChat mini program
         "WECHAT_APP_ID": os.environ.get("WECHAT_APP_ID", ""),
         "WECHAT_APP_SECRET": os.environ.get("WECHAT_APP_SECRET", ""),
@@ -110,6 +121,10 @@ def from_environment() -> dict:
             "security": [{"bearer": []}],
         },
         "PAGINATION_MAX_PER_PAGE": 100,
+        # Inspections: check-in farther than this from the unit is flagged; inspectors see
+        # their visits this many hours before the window opens (a plan may override it).
+        "CHECKIN_RADIUS_M": _int("CHECKIN_RADIUS_M", 500),
+        "VISIT_LEAD_HOURS": _int("VISIT_LEAD_HOURS", 24),
     }
     return config
 

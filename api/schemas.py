@@ -22,6 +22,9 @@ Id = functools.partial(fields.Integer, strict=True, validate=_id_range)
 # Query strings are text: "2" is how an integer arrives there ("2.5" and "5e-324" still fail).
 QueryInt = functools.partial(fields.Integer, validate=_int_range)
 QueryId = functools.partial(fields.Integer, validate=_id_range)
+# Form fields are text too (media's uploads).
+TextInt = QueryInt
+TextId = QueryId
 
 
 class Schema(ma.Schema):

@@ -26,7 +26,9 @@ from accounts import service as accounts
 from accounts.models import Role, User
 from api import create_app
 from core.db import db
+from media.models import Photo, PhotoStatus
 from org.models import LeadUnit, Region, RegionLevel, Sector, Unit
+from tests import media_kinds
 from tests.fakes.server import BackgroundServer
 from tests.fakes.wechat import FakeWeChat
 
@@ -50,6 +52,69 @@ def wechat(fake_wechat_server) -> Iterator[FakeWeChat]:
     fake.reset()
     yield fake
     fake.reset()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3 server over real HTTP on 127.0.0.1, for the session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+S3_TARGETS = ["moto"] + (["external"] if os.environ.get("TEST_S3_ENDPOINT") else [])
+
+
+@pytest.fixture(scope="session")
+def s3_config(request):
+    """`s3_config(target)`: STORAGE_URL and S3_* settings for a fresh bucket on moto, or on
+    the S3 named by TEST_S3_ENDPOINT (credentials from TEST_S3_ACCESS_KEY_ID and
+    TEST_S3_SECRET_ACCESS_KEY). One bucket per target and session."""
+    from media.s3 import S3Storage
+
+    made: dict[str, dict] = {}
+
+    def make(target: str = "moto") -> dict:
+        if target in made:
+            return made[target]
+        if target == "moto":
+            endpoint = request.getfixturevalue("moto_endpoint")
+            key_id, secret = "testing", "testing"
+        else:
+            endpoint = os.environ["TEST_S3_ENDPOINT"]
+            key_id = os.environ.get("TEST_S3_ACCESS_KEY_ID")
+            secret = os.environ.get("TEST_S3_SECRET_ACCESS_KEY")
+        bucket = f"photos-test-{uuid.uuid4().hex[:8]}"
+        config = {
+            "STORAGE_URL": f"s3://{bucket}/evidence",
+            "S3_ENDPOINT_URL": endpoint,
+            "S3_REGION": os.environ.get("TEST_S3_REGION", "us-east-1"),
+            "S3_ADDRESSING_STYLE": os.environ.get("TEST_S3_ADDRESSING_STYLE", "path"),
+            "S3_ACCESS_KEY_ID": key_id,
+            "S3_SECRET_ACCESS_KEY": secret,
+        }
+        S3Storage.from_config(config, bucket=bucket).client.create_bucket(Bucket=bucket)
+        made[target] = config
+        return config
+
+    return make
+
+
+@pytest.fixture(params=["folder", *(f"s3-{target}" for target in S3_TARGETS)])
+def storage(request, app, s3_config):
+    """The app's storage, as a folder and as S3 over HTTP; restored after the test."""
+    from media.storage import from_config
+
+    original = app.extensions["storage"]
+    if request.param.startswith("s3-"):
+        config = app.config | s3_config(request.param.removeprefix("s3-"))
+        app.extensions["storage"] = from_config(config)
+    yield app.extensions["storage"]
+    app.extensions["storage"] = original
 
 
 # -- databases ----------------------------------------------------------------------------
@@ -280,6 +345,7 @@ class World:
     """Two units in two sectors, and one person of each role on unit A's side."""
 
     def __init__(self, make_unit, make_user, make_sector):
+        self._make_user = make_user
         self.sector_a, self.sector_b = make_sector(), make_sector()
         self.lead_unit_a = LeadUnit(name="测试牵头单位A", sector_id=self.sector_a.id)
         db.session.add(self.lead_unit_a)
@@ -341,6 +407,38 @@ class World:
         from tests.rectification_support import inbox_message
 
         return inbox_message(self.unit_staff_b)
+
+    @functools.cached_property
+    def inspections(self):
+        """Plans, visits, inspections and findings at A and B, built on first use."""
+        from tests.inspection_helpers import InspectionWorld
+
+        return InspectionWorld(self, self._make_user)
+
+    def _photo(self, unit: Unit) -> Photo:
+        """A stored photo row attached to `unit` through the test attachment kind."""
+        photo = Photo(
+            client_id=str(uuid.uuid4()),
+            status=PhotoStatus.stored,
+            owner_type=media_kinds.KIND,
+            owner_id=unit.id,
+            evidence_group=f"{media_kinds.KIND}:{unit.id}",
+            unit_id=unit.id,
+            key=f"photos/test/{uuid.uuid4().hex}",
+            content_type="image/jpeg",
+            uploaded_by_id=self.users[Role.inspector].id,
+        )
+        db.session.add(photo)
+        db.session.commit()
+        return photo
+
+    @functools.cached_property
+    def photo_a(self) -> Photo:
+        return self._photo(self.unit_a)
+
+    @functools.cached_property
+    def photo_b(self) -> Photo:
+        return self._photo(self.unit_b)
 
 
 @pytest.fixture

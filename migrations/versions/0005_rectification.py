@@ -1,7 +1,7 @@
 """rectification tasks, replies, extensions; notification outbox and inbox; WeChat token cache
 
 Revision ID: 0005_rectification
-Revises: 0001
+Revises: 0004_inspections
 Create Date: 2026-11-23 11:27:54.169732
 
 """
@@ -13,7 +13,7 @@ import core.db
 
 # revision identifiers, used by Alembic.
 revision = '0005_rectification'
-down_revision = '0001'
+down_revision = '0004_inspections'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,247 @@
+"""Photos: upload through the API (wx.uploadFile), direct upload (presigned POST + confirm),
+reading with short-lived signed URLs; and the folder backend's signed file routes."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Flask, current_app, request, send_file
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from accounts.models import Role
+from api import health
+from api.auth import EVERYONE, current_user, public, requires
+from api.extensions import Blueprint
+from api.pagination import paginate
+from api.schemas import Id, Int, PageArgs, Schema, TextId, page_of
+from core import errors
+from media import service as media
+from media.pipeline import ACCEPTED_TYPES
+from media.storage import LocalStorage, current_storage
+
+blp = Blueprint("photos", __name__, url_prefix="/api/v1", description="照片证据：上传、直传、查看")
+
+UPLOADERS = (Role.office_admin, Role.inspector, Role.unit_staff)
+SHA256 = validate.Regexp(r"^[0-9a-fA-F]{64}$")
+
+
+def init_app(app: Flask) -> None:
+    """The storage chosen by STORAGE_URL, and its health check."""
+    from media.storage import from_config
+
+    app.extensions["storage"] = from_config(app.config)
+    health.register_check(app, "storage", lambda: current_app.extensions["storage"].ping())
+
+
+def photo_body_limit(view):
+    """Raise the 1 MiB JSON body limit to MAX_PHOTO_BYTES for this route, before the form is
+    parsed. werkzeug spools file parts over 500 KB to a temporary file, not memory."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        # Room for the form fields and multipart boundaries around the file.
+        request.max_content_length = current_app.config["MAX_PHOTO_BYTES"] + 64 * 1024
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+# -- schemas ------------------------------------------------------------------------------
+
+
+class Latitude(fields.Float):
+    def __init__(self, **kw):
+        super().__init__(allow_nan=False, validate=validate.Range(-90, 90), **kw)
+
+
+class Longitude(fields.Float):
+    def __init__(self, **kw):
+        super().__init__(allow_nan=False, validate=validate.Range(-180, 180), **kw)
+
+
+class AttachTo(Schema):
+    client_id = fields.UUID(required=True, metadata={"description": "客户端生成，重试时不变"})
+    owner_type = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    owner_id = Id(required=True)
+    item_code = fields.String(validate=validate.Length(min=1, max=64))
+    taken_at = fields.AwareDateTime(metadata={"description": "客户端记录的拍摄时间"})
+    latitude = Latitude()
+    longitude = Longitude()
+    sha256 = fields.String(validate=SHA256, metadata={"description": "原图 SHA-256（可选）"})
+
+
+class UploadForm(AttachTo):
+    owner_id = TextId(required=True)
+
+
+class UploadFile(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class DirectUploadSchema(AttachTo):
+    content_type = fields.String(required=True, validate=validate.OneOf(sorted(ACCEPTED_TYPES)))
+    size = Int(required=True, metadata={"description": "字节数"})
+
+
+class PhotoUrls(Schema):
+    original = fields.String(allow_none=True)
+    preview = fields.String(allow_none=True)
+    thumb = fields.String(allow_none=True)
+
+
+class PhotoSchema(Schema):
+    """A stored photo as every route shows it; other resources nest it."""
+
+    id = Id()
+    client_id = fields.String()
+    owner_type = fields.String()
+    owner_id = Int()
+    item_code = fields.String(allow_none=True)
+    unit_id = Int()
+    status = fields.String()
+    size = Int(allow_none=True)
+    content_type = fields.String(allow_none=True)
+    width = Int(allow_none=True)
+    height = Int(allow_none=True)
+    sha256 = fields.String(allow_none=True)
+    phash = fields.String(allow_none=True)
+    exif_taken_at = fields.DateTime(allow_none=True)
+    exif_latitude = fields.Float(allow_none=True)
+    exif_longitude = fields.Float(allow_none=True)
+    client_taken_at = fields.DateTime(allow_none=True)
+    client_latitude = fields.Float(allow_none=True)
+    client_longitude = fields.Float(allow_none=True)
+    received_at = fields.DateTime(allow_none=True)
+    uploaded_by_id = Int()
+    flags = fields.Function(media.flags_of, metadata={"description": "证据提示，仅供参考"})
+    distance_m = fields.Float(allow_none=True, metadata={"description": "距单位位置（米）"})
+    near_duplicate_of_id = Int(allow_none=True)
+    urls = fields.Function(
+        lambda photo: {variant: media.signed_url(photo, variant) for variant in media.VARIANTS},
+        metadata={"description": "短时有效的签名地址"},
+    )
+
+
+class PresignedPostSchema(Schema):
+    url = fields.String()
+    fields_ = fields.Dict(data_key="fields", attribute="fields")
+    expires_at = fields.DateTime()
+
+
+class DirectUploadResult(Schema):
+    photo = fields.Nested(PhotoSchema)
+    upload = fields.Nested(PresignedPostSchema, allow_none=True)
+
+
+class PhotoFilter(PageArgs):
+    owner_type = fields.String(validate=validate.Length(min=1, max=40))
+    owner_id = TextId()
+    item_code = fields.String(validate=validate.Length(min=1, max=64))
+    unit_id = TextId()
+    flag = fields.List(fields.String(validate=validate.OneOf(media.EVIDENCE_FLAGS)))
+
+
+# -- routes -------------------------------------------------------------------------------
+
+
+@blp.route("/photos")
+class Photos(MethodView):
+    @requires(*EVERYONE)
+    @blp.arguments(PhotoFilter, location="query")
+    @blp.response(200, page_of(PhotoSchema))
+    def get(self, args):
+        """照片列表（按所属对象；督查办可跨对象按证据提示筛选）"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        flags = args.pop("flag", [])
+        return paginate(
+            media.list_photos(actor=current_user(), flags=flags, **args), page, per_page
+        )
+
+    @requires(*UPLOADERS)
+    @photo_body_limit
+    @blp.arguments(UploadForm, location="form")
+    @blp.arguments(UploadFile, location="files")
+    @blp.response(201, PhotoSchema)
+    @blp.alt_response(200, schema=PhotoSchema, description="重试：返回首次上传的结果")
+    def post(self, form, files):
+        """上传照片（multipart，wx.uploadFile 的 file 字段 + 表单字段）"""
+        upload = files["file"]
+        form["declared_type"] = upload.mimetype
+        photo, created = media.upload_photo(form, upload.stream, actor=current_user())
+        return photo, 201 if created else 200
+
+
+@blp.route("/photo-uploads")
+class PhotoUploads(MethodView):
+    @requires(*UPLOADERS)
+    @blp.arguments(DirectUploadSchema)
+    @blp.response(201, DirectUploadResult)
+    def post(self, data):
+        """申请直传（预签名 POST）：上传到存储后调用 confirm"""
+        limit = current_app.config["MAX_PHOTO_BYTES"]
+        if data["size"] > limit:
+            raise errors.PayloadTooLarge(f"照片超过 {limit // (1024 * 1024)} MB 上限")
+        photo, post, created = media.start_direct_upload(data, actor=current_user())
+        upload = post and {"url": post.url, "fields": post.fields, "expires_at": photo.expires_at}
+        return {"photo": photo, "upload": upload}, 201 if created else 200
+
+
+@blp.route("/photos/<int:photo_id>")
+class PhotoById(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, PhotoSchema)
+    def get(self, photo_id):
+        """查看照片（含短时签名地址与证据提示）"""
+        return media.get_photo(photo_id, actor=current_user())
+
+
+@blp.route("/photos/<int:photo_id>/confirm")
+class PhotoConfirm(MethodView):
+    @requires(*UPLOADERS)
+    @blp.response(200, PhotoSchema)
+    def post(self, photo_id):
+        """确认直传：服务器核对实际收到的文件（大小、类型、SHA-256）并处理"""
+        return media.confirm_upload(photo_id, actor=current_user())
+
+
+# -- the folder backend's signed URLs (S3 serves its own) ---------------------------------
+
+
+def _local_storage() -> LocalStorage:
+    storage = current_storage()
+    if not isinstance(storage, LocalStorage):
+        raise errors.NotFound()
+    return storage
+
+
+@blp.route("/media/files/<token>")
+class MediaFile(MethodView):
+    @public
+    def get(self, token):
+        """下载照片（签名地址，短时有效）"""
+        storage = _local_storage()
+        claims = storage.read_token(token, "get")
+        path = storage.path_of(claims["k"])
+        if not path.is_file():
+            raise errors.NotFound()
+        response = send_file(path, mimetype=claims["t"], conditional=True, max_age=60)
+        response.headers["Cache-Control"] = "private, max-age=60"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "default-src 'none'"
+        return response
+
+
+@blp.route("/media/uploads/<token>")
+class MediaUpload(MethodView):
+    @public
+    def post(self, token):
+        """直传目标（本地存储时代替 S3 的预签名 POST）"""
+        storage = _local_storage()
+        claims = storage.read_token(token, "post")
+        request.max_content_length = claims["m"] + 64 * 1024
+        upload = request.files.get("file")
+        if upload is None:
+            raise errors.InvalidInput(errors={"file": ["缺少文件"]})
+        storage.put(claims["k"], upload.stream, content_type=claims["t"])
+        return "", 204

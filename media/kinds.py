@@ -1,0 +1,55 @@
+"""The attachment-kind registry: how media learns about the owners of photos.
+
+See the package docstring for the contract. Kinds are registered by the owning domain at
+import time; media only ever calls them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from accounts.models import User
+from core import errors
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """What an owner tells the evidence checks about the photos attached to it."""
+
+    unit_id: int
+    # Near-duplicates are flagged only across groups ("inspection:12" vs "inspection:40"),
+    # never between two photos of the same inspection.
+    group: str
+    # When the photos should have been taken (UTC, aware); None: no time check.
+    window: tuple[datetime, datetime] | None = None
+
+
+@dataclass(frozen=True)
+class AttachmentKind:
+    name: str
+    # (owner_id, actor) → Attachment; raises NotFound when the actor may not see the owner.
+    view: Callable[[int, User], Attachment]
+    # (owner_id, actor, item_code) → Attachment; raises when the actor may not attach now.
+    attach: Callable[[int, User, str | None], Attachment]
+
+
+_KINDS: dict[str, AttachmentKind] = {}
+
+
+def register_kind(kind: AttachmentKind) -> None:
+    """Register (or, when a module is reloaded, replace) the kind named `kind.name`."""
+    _KINDS[kind.name] = kind
+
+
+def kind_of(name: str) -> AttachmentKind:
+    """The registered kind, or a 422 naming the field: the client sent an unknown type."""
+    kind = _KINDS.get(name)
+    if kind is None:
+        raise errors.InvalidInput(errors={"owner_type": ["未知的附件类型"]})
+    return kind
+
+
+def kind_names() -> list[str]:
+    return sorted(_KINDS)

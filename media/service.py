@@ -1,0 +1,419 @@
+"""Photo uploads (through the API or direct to the store), evidence checks, signed URLs.
+
+Services flush, never commit. The original is written to storage before its row exists,
+so a failure anywhere later loses no evidence; derivatives are best effort.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import tempfile
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any, BinaryIO
+
+from flask import current_app
+from sqlalchemy import Select, and_, func, or_, select
+
+from accounts.models import Role, User
+from core import errors
+from core.clock import utcnow
+from core.db import db
+from media import pipeline
+from media.kinds import Attachment, kind_of
+from media.models import Photo, PhotoHashBand, PhotoStatus
+from media.storage import PresignedPost, current_storage
+from org.models import Unit
+
+log = logging.getLogger(__name__)
+
+EVIDENCE_FLAGS = ("outside_window", "far_from_unit", "near_duplicate", "exif_missing")
+VARIANTS = ("original", "preview", "thumb")
+OFFICE_READERS = (Role.office_admin, Role.viewer)
+
+
+def _config(name: str) -> Any:
+    return current_app.config[name]
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def get_photo(photo_id: int, *, actor: User) -> Photo:
+    """A stored photo the actor may see (through its owner's rules), else NotFound."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.status != PhotoStatus.stored:
+        raise errors.NotFound()
+    kind_of(photo.owner_type).view(photo.owner_id, actor)
+    return photo
+
+
+def list_photos(
+    *,
+    actor: User,
+    owner_type: str | None = None,
+    owner_id: int | None = None,
+    item_code: str | None = None,
+    flags: Iterable[str] = (),
+    unit_id: int | None = None,
+) -> Select:
+    """Stored photos of one owner (anyone who may view it), or across owners (office)."""
+    stmt = select(Photo).where(Photo.status == PhotoStatus.stored)
+    if owner_type is not None or owner_id is not None:
+        if owner_type is None or owner_id is None:
+            raise errors.InvalidInput(errors={"owner_id": ["owner_type 与 owner_id 需同时提供"]})
+        kind_of(owner_type).view(owner_id, actor)
+        stmt = stmt.where(Photo.owner_type == owner_type, Photo.owner_id == owner_id)
+    elif actor.role not in OFFICE_READERS:
+        raise errors.InvalidInput(errors={"owner_id": ["请指定照片所属对象"]})
+    if item_code is not None:
+        stmt = stmt.where(Photo.item_code == item_code)
+    if unit_id is not None:
+        stmt = stmt.where(Photo.unit_id == unit_id)
+    for flag in flags:
+        stmt = stmt.where(getattr(Photo, f"flag_{flag}").is_(True))
+    return stmt.order_by(Photo.id)
+
+
+def photos_for(owner_type: str, owner_id: int, *, item_code: str | None = None) -> list[Photo]:
+    """Stored photos of one owner, oldest first. No permission check: call `view` first."""
+    stmt = select(Photo).where(
+        Photo.status == PhotoStatus.stored,
+        Photo.owner_type == owner_type,
+        Photo.owner_id == owner_id,
+    )
+    if item_code is not None:
+        stmt = stmt.where(Photo.item_code == item_code)
+    return list(db.session.scalars(stmt.order_by(Photo.id)))
+
+
+def photo_counts(owner_type: str, owner_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(owner_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Photo.owner_id, func.count())
+        .where(
+            Photo.status == PhotoStatus.stored,
+            Photo.owner_type == owner_type,
+            Photo.owner_id.in_(ids),
+        )
+        .group_by(Photo.owner_id)
+    )
+    return dict(rows.tuples())
+
+
+def item_codes_with_photos(owner_type: str, owner_id: int) -> set[str]:
+    rows = db.session.scalars(
+        select(Photo.item_code)
+        .where(
+            Photo.status == PhotoStatus.stored,
+            Photo.owner_type == owner_type,
+            Photo.owner_id == owner_id,
+            Photo.item_code.is_not(None),
+        )
+        .distinct()
+    )
+    return set(rows)
+
+
+def signed_url(photo: Photo, variant: str = "original") -> str | None:
+    """A short-lived URL for one variant; None when that derivative could not be made."""
+    key, content_type = {
+        "original": (photo.key, photo.content_type or "application/octet-stream"),
+        "preview": (photo.preview_key, "image/jpeg"),
+        "thumb": (photo.thumb_key, "image/jpeg"),
+    }[variant]
+    if key is None or photo.status != PhotoStatus.stored:
+        return None
+    return current_storage().signed_url(
+        key, content_type=content_type, expires_in=_config("PHOTO_URL_TTL_SECONDS")
+    )
+
+
+def flags_of(photo: Photo) -> list[str]:
+    return [flag for flag in EVIDENCE_FLAGS if getattr(photo, f"flag_{flag}")]
+
+
+# -- upload through the API ---------------------------------------------------------------
+
+
+def upload_photo(data: dict, file: BinaryIO, *, actor: User) -> tuple[Photo, bool]:
+    """Store one photo sent through the API. Returns (photo, created); a retry with the
+    same client id returns the first photo and False."""
+    existing = _retry_of(data, actor)
+    if existing is not None:
+        if existing.status != PhotoStatus.stored:
+            raise errors.Conflict("该上传编号已用于直传，请确认直传或换一个编号")
+        return existing, False
+    attachment = kind_of(data["owner_type"]).attach(data["owner_id"], actor, data.get("item_code"))
+    sha256, size = pipeline.sha256_and_size(file)
+    _check_bytes(size, sha256, data.get("sha256"))
+    processed = pipeline.process(file, max_pixels=_config("PHOTO_MAX_PIXELS"))
+    photo = _new_photo(data, attachment, actor=actor, declared_type=data.get("declared_type"))
+    file.seek(0)
+    current_storage().put(photo.key, file, content_type=processed.content_type)
+    _record(photo, processed, sha256=sha256, size=size)
+    db.session.add(photo)
+    db.session.flush()
+    _index_hash(photo)
+    _assess(photo, attachment)
+    _store_derivatives(photo, processed)
+    return photo, True
+
+
+# -- direct upload: presigned POST, then confirm ------------------------------------------
+
+
+def start_direct_upload(data: dict, *, actor: User) -> tuple[Photo, PresignedPost | None, bool]:
+    """Issue a presigned POST for one photo. A retry re-issues it for the same photo (or,
+    once confirmed, returns the stored photo and no upload)."""
+    existing = _retry_of(data, actor)
+    if existing is not None and existing.status == PhotoStatus.stored:
+        return existing, None, False
+    attachment = kind_of(data["owner_type"]).attach(data["owner_id"], actor, data.get("item_code"))
+    if existing is not None:
+        photo, created = existing, False
+    else:
+        photo = _new_photo(data, attachment, actor=actor, declared_type=data["content_type"])
+        photo.status = PhotoStatus.pending
+        photo.client_sha256 = data.get("sha256")
+        db.session.add(photo)
+        created = True
+    ttl = _config("PHOTO_UPLOAD_TTL_SECONDS")
+    photo.expires_at = utcnow() + timedelta(seconds=ttl)
+    db.session.flush()
+    post = current_storage().presigned_post(
+        photo.key,
+        content_type=data["content_type"],
+        max_bytes=_config("MAX_PHOTO_BYTES"),
+        expires_in=ttl,
+    )
+    return photo, post, created
+
+
+def confirm_upload(photo_id: int, *, actor: User) -> Photo:
+    """Check what actually arrived in the store (moto and some stores do not enforce the
+    presigned conditions), then process it like an API upload. Idempotent."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.uploaded_by_id != actor.id:
+        raise errors.NotFound()
+    if photo.status == PhotoStatus.stored:
+        return photo
+    if photo.expires_at is not None and photo.expires_at < utcnow():
+        raise errors.Conflict("上传已过期，请重新申请上传")
+    attachment = kind_of(photo.owner_type).attach(photo.owner_id, actor, photo.item_code)
+    storage = current_storage()
+    size = storage.head(photo.key)
+    if size is None:
+        raise errors.Conflict("存储中尚未收到该照片，请先上传再确认")
+    try:
+        if size > _config("MAX_PHOTO_BYTES"):
+            raise errors.PayloadTooLarge(
+                f"照片超过 {_config('MAX_PHOTO_BYTES') // (1024 * 1024)} MB 上限"
+            )
+        with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as file:
+            storage.get_to(photo.key, file)
+            sha256, size = pipeline.sha256_and_size(file)
+            _check_bytes(size, sha256, photo.client_sha256)
+            processed = pipeline.process(file, max_pixels=_config("PHOTO_MAX_PIXELS"))
+    except (errors.PayloadTooLarge, errors.UnsupportedMedia, errors.InvalidInput):
+        # What arrived is not acceptable evidence: remove it; the client may upload again.
+        storage.delete(photo.key)
+        raise
+    _record(photo, processed, sha256=sha256, size=size)
+    photo.status = PhotoStatus.stored
+    photo.expires_at = None
+    db.session.flush()
+    _index_hash(photo)
+    _assess(photo, attachment)
+    _store_derivatives(photo, processed)
+    return photo
+
+
+def expire_uploads(now: datetime | None = None) -> int:
+    """Remove presigned uploads never confirmed in time, and whatever bytes they left."""
+    now = now or utcnow()
+    stale = list(
+        db.session.scalars(
+            select(Photo).where(Photo.status == PhotoStatus.pending, Photo.expires_at < now)
+        )
+    )
+    storage = current_storage()
+    for photo in stale:
+        storage.delete(photo.key)
+        db.session.delete(photo)
+    db.session.flush()
+    return len(stale)
+
+
+# -- evidence -----------------------------------------------------------------------------
+
+
+def reassess(owner_type: str, owner_id: int, attachment: Attachment) -> None:
+    """Recompute the flags of an owner's photos (e.g. after its visit window moved)."""
+    for photo in photos_for(owner_type, owner_id):
+        photo.unit_id = attachment.unit_id
+        photo.evidence_group = attachment.group
+        _assess(photo, attachment)
+    db.session.flush()
+
+
+def _index_hash(photo: Photo) -> None:
+    db.session.execute(PhotoHashBand.__table__.delete().where(PhotoHashBand.photo_id == photo.id))
+    if photo.phash is not None:
+        db.session.add_all(
+            PhotoHashBand(photo_id=photo.id, band=i, value=v)
+            for i, v in enumerate(_bands(photo.phash))
+        )
+
+
+def _assess(photo: Photo, attachment: Attachment) -> None:
+    photo.flag_exif_missing = photo.exif_taken_at is None and photo.exif_latitude is None
+
+    slack = timedelta(seconds=_config("PHOTO_WINDOW_SLACK_SECONDS"))
+    times = [t for t in (photo.exif_taken_at, photo.client_taken_at) if t is not None]
+    photo.flag_outside_window = attachment.window is not None and any(
+        not (attachment.window[0] - slack <= t <= attachment.window[1] + slack) for t in times
+    )
+
+    unit = db.session.get(Unit, attachment.unit_id)
+    positions = [
+        (lat, lon)
+        for lat, lon in (
+            (photo.exif_latitude, photo.exif_longitude),
+            (photo.client_latitude, photo.client_longitude),
+        )
+        if lat is not None and lon is not None
+    ]
+    if unit is None or unit.latitude is None or unit.longitude is None or not positions:
+        photo.distance_m, photo.flag_far_from_unit = None, False
+    else:
+        farthest = max(_metres(lat, lon, unit.latitude, unit.longitude) for lat, lon in positions)
+        photo.distance_m = round(farthest, 1)
+        photo.flag_far_from_unit = farthest > _config("PHOTO_MAX_DISTANCE_M")
+
+    duplicate = _nearest_duplicate(photo)
+    photo.near_duplicate_of_id = duplicate
+    photo.flag_near_duplicate = duplicate is not None
+
+
+def _bands(phash: str) -> list[int]:
+    value = int(phash, 16)
+    return [(value >> (8 * i)) & 0xFF for i in range(8)]
+
+
+def _nearest_duplicate(photo: Photo) -> int | None:
+    """The earliest stored photo of another group within the duplicate distance."""
+    if photo.phash is None:
+        return None
+    threshold = _config("PHOTO_DUPLICATE_DISTANCE")
+    bands = _bands(photo.phash)
+    candidates = db.session.execute(
+        select(Photo.id, Photo.phash)
+        .join(PhotoHashBand, PhotoHashBand.photo_id == Photo.id)
+        .where(
+            or_(
+                *(
+                    and_(PhotoHashBand.band == i, PhotoHashBand.value == v)
+                    for i, v in enumerate(bands)
+                )
+            ),
+            Photo.id != photo.id,
+            Photo.status == PhotoStatus.stored,
+            Photo.evidence_group != photo.evidence_group,
+        )
+        .distinct()
+        .order_by(Photo.id)
+    )
+    mine = int(photo.phash, 16)
+    for other_id, other_hash in candidates:
+        if (mine ^ int(other_hash, 16)).bit_count() <= threshold:
+            return other_id
+    return None
+
+
+def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(a))
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _retry_of(data: dict, actor: User) -> Photo | None:
+    existing = db.session.scalar(
+        select(Photo).where(
+            Photo.uploaded_by_id == actor.id, Photo.client_id == str(data["client_id"])
+        )
+    )
+    if existing is not None and (
+        existing.owner_type != data["owner_type"] or existing.owner_id != data["owner_id"]
+    ):
+        raise errors.Conflict("该上传编号已用于另一对象的照片")
+    return existing
+
+
+def _check_bytes(size: int, sha256: str, claimed: str | None) -> None:
+    limit = _config("MAX_PHOTO_BYTES")
+    if size == 0:
+        raise errors.UnsupportedMedia("文件为空")
+    if size > limit:
+        raise errors.PayloadTooLarge(f"照片超过 {limit // (1024 * 1024)} MB 上限")
+    if claimed and claimed.lower() != sha256:
+        raise errors.InvalidInput(
+            "文件在传输中损坏（SHA-256 不一致），请重新上传",
+            errors={"sha256": ["与收到的文件不一致"]},
+        )
+
+
+def _new_photo(data: dict, attachment: Attachment, *, actor: User, declared_type) -> Photo:
+    now = utcnow()
+    return Photo(
+        client_id=str(data["client_id"]),
+        status=PhotoStatus.stored,
+        owner_type=data["owner_type"],
+        owner_id=data["owner_id"],
+        item_code=data.get("item_code"),
+        evidence_group=attachment.group,
+        unit_id=attachment.unit_id,
+        key=f"photos/{now:%Y/%m}/{uuid.uuid4().hex}",
+        declared_type=(declared_type or None) and declared_type[:100],
+        client_taken_at=data.get("taken_at"),
+        client_latitude=data.get("latitude"),
+        client_longitude=data.get("longitude"),
+        uploaded_by_id=actor.id,
+        created_at=now,
+    )
+
+
+def _record(photo: Photo, processed: pipeline.Processed, *, sha256: str, size: int) -> None:
+    photo.sha256, photo.size = sha256, size
+    photo.content_type = processed.content_type
+    photo.width, photo.height = processed.width, processed.height
+    photo.phash = processed.phash
+    photo.exif_taken_at = processed.exif_taken_at
+    photo.exif_latitude, photo.exif_longitude = processed.exif_latitude, processed.exif_longitude
+    photo.received_at = utcnow()
+
+
+def _store_derivatives(photo: Photo, processed: pipeline.Processed) -> None:
+    """Best effort: the original is already safe; a missing derivative is served as None."""
+    storage = current_storage()
+    for variant, content in (("preview", processed.preview), ("thumb", processed.thumb)):
+        if content is None:
+            continue
+        key = f"{photo.key}.{variant}.jpg"
+        try:
+            storage.put(key, io.BytesIO(content), content_type="image/jpeg")
+        except errors.Unavailable:
+            log.warning("photo %s: %s not stored; the original is kept", photo.id, variant)
+            continue
+        setattr(photo, f"{variant}_key", key)
+    db.session.flush()

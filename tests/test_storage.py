@@ -1,0 +1,95 @@
+"""The storage contract, on the folder backend and on S3 over HTTP (moto's server)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from core import errors
+from media.s3 import S3Storage
+from media.storage import LocalStorage
+from tests.media_helpers import fetch, post_upload
+
+
+class Exploding(io.BytesIO):
+    def read(self, size=-1):
+        if self.tell() > 10:
+            raise OSError("client went away")
+        return super().read(min(size, 4) if size and size > 0 else 4)
+
+
+def test_put_head_get_delete(storage):
+    content = b"evidence" * 1000
+    storage.put("photos/t/one", io.BytesIO(content), content_type="image/jpeg")
+    assert storage.head("photos/t/one") == len(content)
+    sink = io.BytesIO()
+    storage.get_to("photos/t/one", sink)
+    assert sink.getvalue() == content
+    storage.delete("photos/t/one")
+    assert storage.head("photos/t/one") is None
+    with pytest.raises(errors.NotFound):
+        storage.get_to("photos/t/one", io.BytesIO())
+
+
+def test_signed_url_serves_the_bytes_with_the_type_given(storage, client):
+    storage.put("photos/t/signed", io.BytesIO(b"\xff\xd8 jpeg"), content_type="image/jpeg")
+    url = storage.signed_url("photos/t/signed", content_type="image/jpeg", expires_in=60)
+    status, body, content_type = fetch(client, url)
+    assert (status, body, content_type) == (200, b"\xff\xd8 jpeg", "image/jpeg")
+
+
+def test_presigned_post_puts_the_object(storage, client):
+    post = storage.presigned_post(
+        "photos/t/direct", content_type="image/png", max_bytes=1000, expires_in=60
+    )
+    status = post_upload(client, {"url": post.url, "fields": post.fields}, b"png!", "image/png")
+    assert status in (200, 201, 204)
+    assert storage.head("photos/t/direct") == 4
+
+
+@pytest.mark.parametrize("key", ["../escape", "/etc/passwd", "photos//x", "Photos/X", "a/../../b"])
+def test_unsafe_keys_are_refused(storage, key):
+    with pytest.raises(ValueError, match="unsafe"):
+        storage.put(key, io.BytesIO(b"x"), content_type="image/jpeg")
+
+
+def test_folder_write_is_atomic(tmp_path):
+    storage = LocalStorage(tmp_path, secret="s" * 32, base_url="/m")
+    with pytest.raises(errors.Unavailable):
+        storage.put("photos/t/half", Exploding(b"x" * 100), content_type="image/jpeg")
+    assert storage.head("photos/t/half") is None
+    assert not any(p.is_file() for p in tmp_path.rglob("*")), "a partial file was left behind"
+
+
+@pytest.mark.parametrize("token", ["garbage", "eyJvcCI6ImdldCJ9.forged"])
+def test_folder_urls_refuse_forged_tokens(app, client, token):
+    from tests.conftest import assert_problem
+
+    assert_problem(client.get(f"/api/v1/media/files/{token}"), 404)
+
+
+def test_unreachable_s3_is_unavailable():
+    storage = S3Storage.from_config(
+        {"S3_ENDPOINT_URL": "http://127.0.0.1:9", "S3_CONNECT_TIMEOUT": 0.5},
+        bucket="nowhere",
+    )
+    with pytest.raises(errors.Unavailable):
+        storage.put("photos/t/x", io.BytesIO(b"x"), content_type="image/jpeg")
+    with pytest.raises(errors.Unavailable):
+        storage.head("photos/t/x")
+
+
+def test_health_reports_storage(app, client):
+    body = client.get("/healthz").get_json()
+    assert body["checks"]["storage"] == "ok"
+    original = app.extensions["storage"]
+    app.extensions["storage"] = S3Storage.from_config(
+        {"S3_ENDPOINT_URL": "http://127.0.0.1:9", "S3_CONNECT_TIMEOUT": 0.5}, bucket="nowhere"
+    )
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.extensions["storage"] = original
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["storage"] == "down"
