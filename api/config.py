@@ -83,7 +83,7 @@ def from_environment() -> dict:
         "RECTIFICATION_DAYS_BY_SEVERITY": {
             key: int(value)
             for key, value in _mapping(
-                "RECTIFICATION_DAYS_BY_SEVERITY", "serious=3,major=7,minor=15"
+                "RECTIFICATION_DAYS_BY_SEVERITY", "severe=3,major=7,general=15"
             ).items()
         },
         "RECTIFICATION_DEFAULT_DAYS": _int("RECTIFICATION_DEFAULT_DAYS", 10),

@@ -12,6 +12,7 @@ from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of
 from api.extensions import Blueprint
 from api.pagination import paginate
+from api.photos import PhotoSchema
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from rectification import service
 from rectification.models import STATUS_LABELS, ExtensionStatus, RectificationTask, TaskStatus
@@ -27,10 +28,6 @@ VERIFIERS = (Role.office_admin, Role.inspector)
 
 
 # -- schemas ------------------------------------------------------------------------------
-
-
-class PhotoRefSchema(Schema):
-    id = Id()
 
 
 class ReplySchema(Schema):
@@ -53,7 +50,10 @@ class ReplyCreateSchema(Schema):
         Id(),
         required=True,
         validate=validate.Length(min=1, max=9),
-        metadata={"description": "整改后照片（照片上传接口返回的 id）"},
+        metadata={
+            "description": "整改后照片：先以 owner_type=rectification_task、owner_id=任务 id "
+            "上传，再在此列出照片 id"
+        },
     )
 
 
@@ -124,9 +124,10 @@ class ReviewSchema(Schema):
     """Before and after, side by side, for the verifier."""
 
     round = Int()
-    before = fields.List(fields.Nested(PhotoRefSchema))
-    after = fields.List(fields.Nested(PhotoRefSchema))
+    before = fields.List(fields.Nested(PhotoSchema), metadata={"description": "检查时的照片"})
+    after = fields.List(fields.Nested(PhotoSchema), metadata={"description": "本轮整改后照片"})
     description = fields.String(allow_none=True)
+    verdict = fields.String(allow_none=True)
 
 
 class TaskDetailSchema(TaskSchema):
@@ -176,14 +177,8 @@ class AuditEventSchema(Schema):
 
 def _detail(task: RectificationTask) -> RectificationTask:
     """The task with what this caller may do next and the before/after review attached."""
-    latest = task.replies[-1] if task.replies else None
     task.allowed_actions = service.allowed_actions(task, current_user())
-    task.review = {
-        "round": latest.round if latest else task.round,
-        "before": [{"id": i} for i in task.before_photo_ids or []],
-        "after": [{"id": i} for i in (latest.photo_ids if latest else [])],
-        "description": latest.description if latest else None,
-    }
+    task.review = service.review_of(task)
     return task
 
 

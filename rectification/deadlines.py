@@ -67,23 +67,24 @@ class Deadline:
     due_at: datetime
 
 
-def days_for(severity: str, item_default: int | None, config) -> int:
-    """The item's default, capped by what the severity allows; the severity's days when the
-    item says nothing; RECTIFICATION_DEFAULT_DAYS for a severity the config does not name."""
-    by_severity = config["RECTIFICATION_DAYS_BY_SEVERITY"]
-    cap = by_severity.get(severity)
-    if cap is None:
+def days_for(severity: str, finding_days: int | None, config) -> int:
+    """The finding's own deadline when it has one — the checklist item's default, as the
+    office confirmed or changed it in review (0: by the end of the day it opens) — else
+    the severity's days from RECTIFICATION_DAYS_BY_SEVERITY, else RECTIFICATION_DEFAULT_DAYS.
+    """
+    if finding_days is not None and finding_days >= 0:
+        return finding_days
+    days = config["RECTIFICATION_DAYS_BY_SEVERITY"].get(severity)
+    if days is None:
         log.warning("no deadline configured for severity %r; using the default", severity)
-        cap = config["RECTIFICATION_DEFAULT_DAYS"]
-    if item_default and item_default > 0:
-        return min(item_default, cap)
-    return cap
+        return config["RECTIFICATION_DEFAULT_DAYS"]
+    return days
 
 
 def deadline_for(
-    severity: str, item_default: int | None, *, opened_at: datetime, config
+    severity: str, finding_days: int | None, *, opened_at: datetime, config
 ) -> Deadline:
-    days = days_for(severity, item_default, config)
+    days = days_for(severity, finding_days, config)
     mode = config["RECTIFICATION_DAY_MODE"]
     due_on = add_days(opened_at.astimezone(DISPLAY_TZ).date(), days, mode)
     return Deadline(days=days, mode=mode, due_on=due_on, due_at=end_of_day(due_on))

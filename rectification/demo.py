@@ -14,10 +14,10 @@ from rectification import service
 from rectification.deadlines import end_of_day
 
 PROBLEMS = [
-    ("smoking.sign", "minor", "服务大厅入口未张贴禁烟标识", False),
-    ("dress.badge", "minor", "2号窗口工作人员未佩戴工作牌", False),
+    ("smoking.sign", "general", "服务大厅入口未张贴禁烟标识", False),
+    ("dress.badge", "general", "2号窗口工作人员未佩戴工作牌", False),
     ("monitoring.cameras", "major", "大厅出口监控摄像头不工作", False),
-    ("hygiene.counter", "minor", "3号窗口台面堆放杂物", True),
+    ("hygiene.counter", "general", "3号窗口台面堆放杂物", True),
 ]
 
 
@@ -34,7 +34,9 @@ def load_demo_tasks() -> None:
             description=text,
             title=text,
             fixed_on_spot=on_spot,
-            inspector_id=inspector.id if inspector else None,
+            inspection=SimpleNamespace(
+                plan_id=None, inspector_id=inspector.id if inspector else None
+            ),
         )
         task = service._open_task(finding, actor=office)
         if n == 2:  # an overdue one, for the office's overdue filter

@@ -57,18 +57,23 @@ class RectificationTask(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The finding this task answers: one task per finding (docs/rectification.md says why).
-    finding_id: Mapped[int | None] = mapped_column(unique=True)
-    inspection_id: Mapped[int | None] = mapped_column(index=True)
-    plan_id: Mapped[int | None] = mapped_column(index=True)
+    # The task outlives its finding's rows if those are ever removed: it is the ledger.
+    finding_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finding.id", ondelete="SET NULL"), unique=True
+    )
+    inspection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inspection.id", ondelete="SET NULL"), index=True
+    )
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan.id", ondelete="SET NULL"), index=True
+    )
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     # Who found it: may verify the fix when RECTIFICATION_VERIFIER allows inspectors.
     inspector_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     item_code: Mapped[str] = mapped_column(String(40), default="")
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    severity: Mapped[str] = mapped_column(String(20))
-    # Evidence of the problem, copied from the finding when the task opens.
-    before_photo_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    severity: Mapped[str] = mapped_column(String(20))  # general | major | severe
 
     status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus), default=TaskStatus.open)
     fixed_on_spot: Mapped[bool] = mapped_column(default=False)
@@ -135,7 +140,8 @@ class TaskReply(db.Model):
     client_id: Mapped[str] = mapped_column(String(36), unique=True)  # the phone's retry key
     round: Mapped[int]
     description: Mapped[str] = mapped_column(Text)
-    # After-photos: ids in the photo pipeline (media), in the order the unit chose.
+    # After-photos: ids of media photos attached to this task, in the order the unit chose.
+    # (A task closed on the spot lists the inspection's photos of the item instead.)
     photo_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,9 +18,11 @@ from accounts.models import User
 from core import audit, errors
 from core.clock import utcnow
 from core.db import db
+from inspections import findings as inspection_findings
+from inspections.models import Inspection
 from org import policy as org_policy
 from org.models import Unit
-from rectification import notify, policy, states
+from rectification import notify, photos, policy, states
 from rectification.deadlines import deadline_for, end_of_day
 from rectification.models import (
     ExtensionRequest,
@@ -88,6 +90,23 @@ def open_tasks_for(inspection: Any, findings: Iterable[Any], actor: User | None)
     return open_tasks_for_findings(findings, actor=actor)
 
 
+def _on_published(inspection: Inspection) -> None:
+    """inspections.findings.ON_PUBLISHED: runs inside the publishing transaction."""
+    findings = inspection_findings.confirmed_findings_for_rectification(inspection)
+    if findings:
+        open_tasks_for(inspection, findings, actor=_publisher(inspection))
+
+
+def _publisher(inspection: Inspection) -> User | None:
+    """Who published: the hook is given the inspection only; its audit trail says who."""
+    events = [e for e in audit.trail("inspection", inspection.id) if e.action == "publish"]
+    actor_id = events[-1].actor_id if events else None
+    return db.session.get(User, actor_id) if actor_id else None
+
+
+inspection_findings.ON_PUBLISHED.append(_on_published)
+
+
 def _finding_value(finding: Any, name: str, default=None):
     value = getattr(finding, name, default)
     return default if value is None else value
@@ -107,16 +126,13 @@ def _open_task(finding: Any, *, actor: User | None) -> RectificationTask:
     task = RectificationTask(
         finding_id=finding.id,
         inspection_id=_finding_value(finding, "inspection_id"),
-        plan_id=_finding_value(finding, "plan_id", getattr(inspection, "plan_id", None)),
+        plan_id=getattr(inspection, "plan_id", None),
         unit_id=finding.unit_id,
-        inspector_id=_finding_value(
-            finding, "inspector_id", getattr(inspection, "inspector_id", None)
-        ),
+        inspector_id=getattr(inspection, "inspector_id", None),
         item_code=_finding_value(finding, "item_code", ""),
         title=(_finding_value(finding, "title") or description or "检查发现的问题")[:200],
         description=description,
         severity=severity,
-        before_photo_ids=list(_finding_value(finding, "photo_ids", [])),
         status=TaskStatus.open,
         due_on=deadline.due_on,
         due_at=deadline.due_at,
@@ -136,17 +152,19 @@ def _open_task(finding: Any, *, actor: User | None) -> RectificationTask:
 
 
 def _close_on_spot(task: RectificationTask, finding: Any, *, actor: User | None, now) -> None:
+    """The inspector watched it put right and photographed it: the closing record is the
+    inspection's photos of the item, and the inspector is who closed it."""
     task.fixed_on_spot = True
     task.status = TaskStatus.closed
     task.closed_at = now
-    task.closed_by_id = _finding_value(finding, "inspector_id", task.inspector_id)
+    task.closed_by_id = task.inspector_id
     db.session.add(
         TaskReply(
             task_id=task.id,
             client_id=f"on-spot-{task.id}",
             round=1,
-            description=_finding_value(finding, "reason", "") or "立行立改，检查时当场整改完毕",
-            photo_ids=list(_finding_value(finding, "after_photo_ids", [])),
+            description="立行立改：检查时已当场整改",
+            photo_ids=[p.id for p in photos.before_photos(task)],
             author_id=task.closed_by_id,
             created_at=now,
             verdict=Verdict.accepted,
@@ -162,10 +180,20 @@ def _close_on_spot(task: RectificationTask, finding: Any, *, actor: User | None,
 
 
 def get_task(task_id: int, *, actor: User) -> RectificationTask:
-    task = db.session.get(RectificationTask, task_id)
-    if task is None or not policy.can_view_task(actor, task):
-        raise errors.NotFound("未找到该整改任务")
-    return task
+    return photos.visible_task(task_id, actor)
+
+
+def review_of(task: RectificationTask) -> dict[str, Any]:
+    """Before and after side by side: the inspection's photos of the item and the latest
+    reply's after-photos, with the reply's words."""
+    latest = task.replies[-1] if task.replies else None
+    return {
+        "round": latest.round if latest else task.round,
+        "before": photos.before_photos(task),
+        "after": photos.photos_by_id(latest.photo_ids) if latest else [],
+        "description": latest.description if latest else None,
+        "verdict": latest.verdict.value if latest and latest.verdict else None,
+    }
 
 
 def _check_scope_filters(actor: User, filters: dict[str, Any]) -> None:
@@ -272,6 +300,8 @@ def respond(task: RectificationTask, data: dict[str, Any], *, actor: User) -> Ta
             raise errors.Conflict("client_id 已用于其他任务的回复", errors={"client_id": ["重复"]})
         return earlier
     states.check(task, Action.respond, actor, verifier=_verifier())
+    photo_ids = list(dict.fromkeys(data["photo_ids"]))
+    photos.check_after_photos(task, photo_ids)
     before = task.snapshot()
     now = utcnow()
     reply = TaskReply(
@@ -279,7 +309,7 @@ def respond(task: RectificationTask, data: dict[str, Any], *, actor: User) -> Ta
         client_id=client_id,
         round=task.round,
         description=data["description"],
-        photo_ids=list(data.get("photo_ids") or []),
+        photo_ids=photo_ids,
         author_id=actor.id,
         created_at=now,
     )

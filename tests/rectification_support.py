@@ -1,47 +1,109 @@
-"""Test helpers for rectification: stand-ins for findings until the inspections domain
-provides them, and a task opened the way publication opens one."""
+"""Test helpers for rectification: a confirmed finding of a published inspection (made
+directly, without the plan/visit/checklist machinery the inspection tests cover), a task
+opened from it the way publication opens one, and photos attached where the API puts them."""
 
 from __future__ import annotations
 
 import itertools
-from types import SimpleNamespace
+import uuid
 
-from accounts.models import User
+from accounts import service as accounts
+from accounts.models import Role, User
+from core.clock import utcnow
 from core.db import db
+from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, VisitKind
+from media.models import Photo, PhotoStatus
 from notifications.models import Channel, InboxMessage, Notification
 from org.models import Unit
 from rectification import service
 from rectification.models import RectificationTask
+from rectification.photos import INSPECTION_KIND, KIND
 
-_finding_ids = itertools.count(1000)
+_seq = itertools.count(1)
 
 
-def finding(unit: Unit, **over) -> SimpleNamespace:
-    """What rectification reads from a confirmed finding."""
-    return SimpleNamespace(
+def _an_inspector() -> User:
+    """Someone else's inspection: a fresh inspector, so nobody sees the task by accident."""
+    n = next(_seq)
+    return accounts.create_user(
+        {"username": f"rect-inspector{n}", "display_name": f"督查员{n}", "role": Role.inspector},
+        actor=None,
+    )
+
+
+def finding(
+    unit: Unit,
+    *,
+    inspector_id: int | None = None,
+    plan_id: int | None = None,
+    status: str = "confirmed",
+    before_photos: int = 1,
+    **over,
+) -> Finding:
+    """A finding of a published inspection of `unit`, with `before_photos` photos."""
+    n = next(_seq)
+    inspection = Inspection(
+        client_uuid=uuid.uuid4(),
+        unit_id=unit.id,
+        plan_id=plan_id,
+        kind=VisitKind.announced,
+        inspector_id=inspector_id or _an_inspector().id,
+        started_at=utcnow(),
+        status=InspectionStatus.published,
+        submitted_at=utcnow(),
+        published_at=utcnow(),
+    )
+    item = Finding(
         **{
-            "id": next(_finding_ids),
-            "inspection_id": 77,
-            "plan_id": 5,
             "unit_id": unit.id,
-            "item_code": "smoking.sign",
+            "item_code": f"smoke.sign{n}",
             "title": "入口未张贴禁烟标识",
             "description": "服务大厅入口未张贴禁烟标识",
             "severity": "major",
-            "status": "confirmed",
+            "status": FindingStatus(status),
             "fixed_on_spot": False,
             "deadline_days": None,
-            "inspector_id": None,
-            "photo_ids": [11, 12],
         }
         | over
     )
+    inspection.findings.append(item)
+    db.session.add(inspection)
+    db.session.flush()
+    for _ in range(before_photos):
+        photo(INSPECTION_KIND, inspection.id, unit.id, inspection.inspector_id, item.item_code)
+    return item
 
 
 def open_task(unit: Unit, *, actor: User | None = None, **over) -> RectificationTask:
     (task,) = service.open_tasks_for_findings([finding(unit, **over)], actor=actor)
     db.session.commit()
     return task
+
+
+def photo(owner_type: str, owner_id: int, unit_id: int, uploader_id: int, item_code=None) -> Photo:
+    row = Photo(
+        client_id=str(uuid.uuid4()),
+        status=PhotoStatus.stored,
+        owner_type=owner_type,
+        owner_id=owner_id,
+        item_code=item_code,
+        evidence_group=f"{owner_type}:{owner_id}",
+        unit_id=unit_id,
+        key=f"photos/test/{uuid.uuid4().hex}",
+        content_type="image/jpeg",
+        uploaded_by_id=uploader_id,
+        received_at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def after_photos(task: RectificationTask, uploader: User, count: int = 1) -> list[int]:
+    """Ids of stored photos the unit uploaded for `task` (as POST /photos would attach)."""
+    ids = [photo(KIND, task.id, task.unit_id, uploader.id).id for _ in range(count)]
+    db.session.commit()
+    return ids
 
 
 def inbox_message(user: User, title: str = "测试消息") -> InboxMessage:

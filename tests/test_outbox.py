@@ -16,7 +16,7 @@ from notifications import worker
 from notifications.models import Channel, DeliveryStatus, InboxMessage, Notification
 from notifications.wechat_fields import fit
 from tests.conftest import assert_problem
-from tests.rectification_support import open_task
+from tests.rectification_support import after_photos, open_task
 from wechat.models import WeChatAccessToken
 
 TEMPLATE = "tmpl-rectification-1"
@@ -49,10 +49,12 @@ def test_a_failed_request_queues_nothing(app, world, client_for, wechat_on):
     before = db.session.scalar(select(func.count(Notification.id)))
     office = client_for(world.users[Role.office_admin])
     unit = client_for(world.users[Role.unit_staff])
-    unit.post(
+    photos = after_photos(task, world.users[Role.unit_staff])
+    reply = unit.post(
         f"/api/v1/rectification/tasks/{task.id}/replies",
-        json={"client_id": str(uuid.uuid4()), "description": "已改", "photo_ids": [1]},
+        json={"client_id": str(uuid.uuid4()), "description": "已改", "photo_ids": photos},
     )
+    assert reply.status_code == 201, reply.get_json()
     after_reply = db.session.scalar(select(func.count(Notification.id)))
     assert after_reply > before  # the office hears of the reply
     url = f"/api/v1/rectification/tasks/{task.id}/verification"

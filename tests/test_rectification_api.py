@@ -12,16 +12,18 @@ from sqlalchemy import func, select
 from accounts.models import Role
 from core.clock import utcnow
 from core.db import db
+from media.models import Photo
 from notifications.models import Notification
 from rectification import service
 from rectification.models import RectificationTask, TaskStatus
 from tests.conftest import assert_problem
-from tests.rectification_support import finding, open_task
+from tests.inspection_helpers import make_plan
+from tests.rectification_support import after_photos, finding, open_task
 
 TASKS = "/api/v1/rectification/tasks"
 
 
-def _reply(client, task_id, *, client_id=None, photos=(31, 32), text="已张贴禁烟标识"):
+def _reply(client, task_id, photos, *, client_id=None, text="已张贴禁烟标识"):
     return client.post(
         f"{TASKS}/{task_id}/replies",
         json={
@@ -30,6 +32,10 @@ def _reply(client, task_id, *, client_id=None, photos=(31, 32), text="已张贴�
             "photo_ids": list(photos),
         },
     )
+
+
+def _ids(photos: list[dict]) -> list[int]:
+    return [p["id"] for p in photos]
 
 
 def _overdue(task: RectificationTask, days: int = 1) -> None:
@@ -44,15 +50,15 @@ def _overdue(task: RectificationTask, days: int = 1) -> None:
 def test_each_confirmed_finding_opens_one_task_and_tells_the_unit(app, world):
     staff = world.users[Role.unit_staff]
     findings = [
-        finding(world.unit_a, severity="serious"),
-        finding(world.unit_a, severity="minor", deadline_days=5),
+        finding(world.unit_a, severity="severe"),
+        finding(world.unit_a, severity="general", deadline_days=5),
         finding(world.unit_a, status="dismissed"),
         finding(world.unit_a, status="pending"),
     ]
     tasks = service.open_tasks_for_findings(findings, actor=world.users[Role.office_admin])
     db.session.commit()
     assert [t.finding_id for t in tasks] == [findings[0].id, findings[1].id]
-    assert [t.deadline_days for t in tasks] == [3, 5]  # severity cap; item default under cap
+    assert [t.deadline_days for t in tasks] == [3, 5]  # the severity; the finding's own
     assert all(t.status == TaskStatus.open and t.due_on > utcnow().date() for t in tasks)
 
     again = service.open_tasks_for_findings(findings, actor=None)  # publication retried
@@ -65,27 +71,20 @@ def test_each_confirmed_finding_opens_one_task_and_tells_the_unit(app, world):
 
 def test_fixed_on_the_spot_is_closed_at_once_and_never_open_work(app, world, client_for):
     inspector = world.users[Role.inspector]
-    task = open_task(
-        world.unit_a,
-        fixed_on_spot=True,
-        inspector_id=inspector.id,
-        after_photo_ids=[41],
-        reason="当场张贴",
-    )
+    task = open_task(world.unit_a, fixed_on_spot=True, inspector_id=inspector.id, before_photos=2)
     assert task.status == TaskStatus.closed
     assert task.fixed_on_spot
-    assert db.session.scalar(select(func.count(Notification.id))) == 0
+    assert task.closed_by_id == inspector.id
+    assert db.session.scalar(select(func.count(Notification.id))) == 0  # nobody is chased
     unit = client_for(world.users[Role.unit_staff])
-    open_work = unit.get(TASKS, query_string={"status": "open"}).get_json()
-    assert open_work["total"] == 0
+    assert unit.get(TASKS, query_string={"status": "open"}).get_json()["total"] == 0
+    assert unit.get(f"{TASKS}/counts").get_json()["by_status"]["closed"] == 1
     detail = unit.get(f"{TASKS}/{task.id}").get_json()
     assert detail["allowed_actions"] == []
-    assert detail["review"] == {
-        "round": 1,
-        "before": [{"id": 11}, {"id": 12}],
-        "after": [{"id": 41}],
-        "description": "当场张贴",
-    }
+    review = detail["review"]
+    assert len(review["before"]) == 2
+    assert _ids(review["after"]) == _ids(review["before"])  # the inspector's photos
+    assert review["verdict"] == "accepted"
     trail = unit.get(f"{TASKS}/{task.id}/audit").get_json()
     assert [e["action"] for e in trail] == ["closed_on_spot"]
 
@@ -94,11 +93,12 @@ def test_fixed_on_the_spot_is_closed_at_once_and_never_open_work(app, world, cli
 
 
 def test_reject_then_accept_keeps_every_round_and_the_trail(app, world, client_for):
-    task = open_task(world.unit_a)
-    unit = client_for(world.users[Role.unit_staff])
+    task = open_task(world.unit_a, before_photos=2)
+    staff = world.users[Role.unit_staff]
+    unit = client_for(staff)
     office = client_for(world.users[Role.office_admin])
 
-    first = _reply(unit, task.id, photos=[31])
+    first = _reply(unit, task.id, after_photos(task, staff))
     assert first.status_code == 201, first.get_json()
     assert first.get_json()["round"] == 1
     assert_problem(office.post(f"{TASKS}/{task.id}/verification", json={"decision": "reject"}), 422)
@@ -110,12 +110,17 @@ def test_reject_then_accept_keeps_every_round_and_the_trail(app, world, client_f
     assert rejected.get_json()["round"] == 2
     assert rejected.get_json()["rejections"] == 1
 
-    second = _reply(unit, task.id, photos=[33, 34], text="已重新张贴并拍摄近景")
+    second_photos = after_photos(task, staff, count=2)
+    second = _reply(unit, task.id, second_photos, text="已重新张贴并拍摄近景")
     assert second.get_json()["round"] == 2
-    # The verifier sees before and after side by side, the latest round's after-photos.
+    # The verifier sees before and after side by side, the latest round's after-photos,
+    # each with its signed URLs and evidence flags.
     review = office.get(f"{TASKS}/{task.id}").get_json()["review"]
-    assert review["before"] == [{"id": 11}, {"id": 12}]
-    assert review["after"] == [{"id": 33}, {"id": 34}]
+    assert len(review["before"]) == 2
+    assert {p["owner_type"] for p in review["before"]} == {"inspection"}
+    assert _ids(review["after"]) == second_photos
+    assert review["after"][0]["urls"]["original"]
+    assert review["round"] == 2
     accepted = office.post(f"{TASKS}/{task.id}/verification", json={"decision": "accept"})
     assert accepted.get_json()["status"] == "closed"
     assert accepted.get_json()["allowed_actions"] == []
@@ -144,22 +149,31 @@ def test_reject_then_accept_keeps_every_round_and_the_trail(app, world, client_f
 
 def test_a_retried_reply_returns_the_first_and_stores_one(app, world, client_for):
     task, other = open_task(world.unit_a), open_task(world.unit_a)
-    unit = client_for(world.users[Role.unit_staff])
+    staff = world.users[Role.unit_staff]
+    unit = client_for(staff)
     key = str(uuid.uuid4())
-    first = _reply(unit, task.id, client_id=key)
-    retry = _reply(unit, task.id, client_id=key, text="重试")
+    photos = after_photos(task, staff)
+    first = _reply(unit, task.id, photos, client_id=key)
+    retry = _reply(unit, task.id, photos, client_id=key, text="重试")
     assert retry.get_json()["id"] == first.get_json()["id"]
     assert retry.get_json()["description"] == "已张贴禁烟标识"
     assert len(unit.get(f"{TASKS}/{task.id}/replies").get_json()) == 1
-    assert_problem(_reply(unit, other.id, client_id=key), 409)
+    assert_problem(_reply(unit, other.id, after_photos(other, staff), client_id=key), 409)
 
 
-def test_a_reply_needs_text_and_after_photos(app, world, client_for):
-    task = open_task(world.unit_a)
-    unit = client_for(world.users[Role.unit_staff])
-    body = assert_problem(_reply(unit, task.id, photos=[]), 422)
+def test_a_reply_needs_text_and_its_own_after_photos(app, world, client_for):
+    task, other = open_task(world.unit_a), open_task(world.unit_a)
+    staff = world.users[Role.unit_staff]
+    unit = client_for(staff)
+    body = assert_problem(_reply(unit, task.id, []), 422)
     assert "photo_ids" in body["errors"]["json"]
-    assert_problem(_reply(unit, task.id, text=""), 422)
+    assert_problem(_reply(unit, task.id, after_photos(task, staff), text=""), 422)
+    # Photos of another task, of the inspection, or that do not exist are refused.
+    before = db.session.scalar(select(func.min(Photo.id)).where(Photo.owner_type == "inspection"))
+    for wrong in (after_photos(other, staff), [before], [987654]):
+        body = assert_problem(_reply(unit, task.id, after_photos(task, staff) + wrong), 422)
+        assert list(body["errors"]) == ["photo_ids"]
+    assert unit.get(f"{TASKS}/{task.id}").get_json()["status"] == "open"
 
 
 def test_a_stale_if_match_is_refused(app, world, client_for):
@@ -174,7 +188,11 @@ def test_a_stale_if_match_is_refused(app, world, client_for):
     db.session.commit()
     response = unit.post(
         f"{TASKS}/{task.id}/replies",
-        json={"client_id": str(uuid.uuid4()), "description": "好了", "photo_ids": [1]},
+        json={
+            "client_id": str(uuid.uuid4()),
+            "description": "好了",
+            "photo_ids": after_photos(task, world.users[Role.unit_staff]),
+        },
         headers={"If-Match": etag},
     )
     assert_problem(response, 412)
@@ -241,7 +259,7 @@ def test_a_unit_cannot_read_reply_to_or_count_another_units_tasks(app, world, cl
     unit_b = client_for(world.unit_staff_b)
     for path in ("", "/audit", "/replies"):
         assert_problem(unit_b.get(f"{TASKS}/{task_a.id}{path}"), 404)
-    assert_problem(_reply(unit_b, task_a.id), 404)
+    assert_problem(_reply(unit_b, task_a.id, after_photos(task_a, world.unit_staff_b)), 404)
     extension = {"client_id": str(uuid.uuid4()), "due_on": "2099-01-01", "reason": "x"}
     assert_problem(unit_b.post(f"{TASKS}/{task_a.id}/extensions", json=extension), 404)
     assert_problem(unit_b.get(f"{TASKS}/counts", query_string={"unit_id": world.unit_a.id}), 404)
@@ -277,16 +295,22 @@ def test_each_role_sees_its_scope(app, world, client_for, role, sees):
 
 
 def test_office_filters_and_counts(app, world, client_for, make_unit):
-    late = open_task(world.unit_a, severity="serious")
+    late = open_task(world.unit_a, severity="severe")
     _overdue(late)
-    answered = open_task(world.unit_a, plan_id=9)
+    plan = make_plan([world.unit_a], [world.users[Role.inspector]])
+    answered = open_task(world.unit_a, plan_id=plan.id)
+    staff = world.users[Role.unit_staff]
     service.respond(
         answered,
-        {"client_id": uuid.uuid4(), "description": "已改", "photo_ids": [1]},
-        actor=world.users[Role.unit_staff],
+        {
+            "client_id": uuid.uuid4(),
+            "description": "已改",
+            "photo_ids": after_photos(answered, staff),
+        },
+        actor=staff,
     )
     db.session.commit()
-    other = open_task(world.unit_b, severity="minor")
+    other = open_task(world.unit_b, severity="general")
     office = client_for(world.users[Role.office_admin])
 
     def ids(**query):
@@ -301,8 +325,8 @@ def test_office_filters_and_counts(app, world, client_for, make_unit):
     assert ids(sector_id=world.sector_b.id) == {other.id}
     assert ids(region_id=world.unit_a.region_id) == {late.id, answered.id}
     assert ids(unit_id=world.unit_b.id) == {other.id}
-    assert ids(plan_id=9) == {answered.id}
-    assert ids(severity="serious") == {late.id}
+    assert ids(plan_id=plan.id) == {answered.id}
+    assert ids(severity="severe") == {late.id}
     assert ids(due_to=late.due_on.isoformat()) == {late.id}
     assert ids(due_from=other.due_on.isoformat()) >= {other.id}
     assert_problem(office.get(TASKS, query_string={"colour": "red"}), 422)

@@ -11,7 +11,7 @@ import pytest
 from rectification.deadlines import add_days, days_for, deadline_for, is_working_day
 
 CONFIG = {
-    "RECTIFICATION_DAYS_BY_SEVERITY": {"serious": 3, "major": 7, "minor": 15},
+    "RECTIFICATION_DAYS_BY_SEVERITY": {"severe": 3, "major": 7, "general": 15},
     "RECTIFICATION_DEFAULT_DAYS": 10,
     "RECTIFICATION_DAY_MODE": "working",
 }
@@ -42,23 +42,23 @@ def test_beyond_the_holiday_data_counts_weekdays_without_fixed_holidays(caplog):
 
 
 @pytest.mark.parametrize(
-    ("severity", "item_default", "days"),
+    ("severity", "finding_days", "days"),
     [
-        ("serious", None, 3),
-        ("serious", 15, 3),  # the severity caps a generous item default
-        ("minor", 5, 5),  # an item asking for less keeps it
-        ("minor", 0, 15),
-        ("unheard-of", None, 10),
+        ("severe", None, 3),  # no item default: the severity's days
+        ("general", None, 15),
+        ("severe", 10, 10),  # the item's default as the office confirmed it wins
+        ("general", 0, 0),  # 当日整改: by the end of the day it opens
+        ("unheard-of", None, 10),  # RECTIFICATION_DEFAULT_DAYS
     ],
 )
-def test_days_come_from_item_default_and_severity(severity, item_default, days):
-    assert days_for(severity, item_default, CONFIG) == days
+def test_days_come_from_the_finding_or_its_severity(severity, finding_days, days):
+    assert days_for(severity, finding_days, CONFIG) == days
 
 
 def test_the_deadline_passes_at_midnight_in_shanghai():
     # 20:00 UTC on Friday 20 Nov is Saturday 04:00 in Shanghai: count from Saturday.
     deadline = deadline_for(
-        "serious", None, opened_at=datetime(2026, 11, 20, 20, 0, tzinfo=UTC), config=CONFIG
+        "severe", None, opened_at=datetime(2026, 11, 20, 20, 0, tzinfo=UTC), config=CONFIG
     )
     assert deadline.due_on == date(2026, 11, 25)
     assert deadline.due_at == datetime(2026, 11, 25, 16, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from core.db import db
 from notifications.models import Notification
 from rectification import service
 from rectification.reminders import scan_deadlines
-from tests.rectification_support import open_task
+from tests.rectification_support import after_photos, open_task
 
 
 def _kinds() -> list[tuple[str, int]]:
@@ -80,7 +80,13 @@ def test_replied_and_closed_tasks_are_not_chased(app, world):
     staff = world.users[Role.unit_staff]
     waiting = open_task(world.unit_a)
     service.respond(
-        waiting, {"client_id": uuid.uuid4(), "description": "已改", "photo_ids": [1]}, actor=staff
+        waiting,
+        {
+            "client_id": uuid.uuid4(),
+            "description": "已改",
+            "photo_ids": after_photos(waiting, staff),
+        },
+        actor=staff,
     )
     open_task(world.unit_a, fixed_on_spot=True)
     db.session.commit()
@@ -92,7 +98,7 @@ def test_replied_and_closed_tasks_are_not_chased(app, world):
 
 
 def test_a_task_opened_inside_the_reminder_window_gets_no_second_message(app, world):
-    task = open_task(world.unit_a, severity="serious")
+    task = open_task(world.unit_a, severity="severe")
     task.due_at = utcnow() + timedelta(days=1)
     db.session.commit()
     scan_deadlines(utcnow())

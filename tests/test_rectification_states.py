@@ -21,7 +21,7 @@ from rectification import service
 from rectification.models import ExtensionRequest, RectificationTask, TaskReply, TaskStatus
 from rectification.states import RULES, Action
 from tests.conftest import assert_problem
-from tests.rectification_support import open_task
+from tests.rectification_support import after_photos, open_task
 
 STATES = ["open", "open+extension", "responded", "responded+extension", "closed"]
 ACTORS = [
@@ -58,22 +58,27 @@ def _arrange(world, state: str, make_user) -> tuple[RectificationTask, dict]:
     if state.startswith("responded") or state == "closed":
         service.respond(
             task,
-            {"client_id": uuid.uuid4(), "description": "已整改", "photo_ids": [1]},
+            {
+                "client_id": uuid.uuid4(),
+                "description": "已整改",
+                "photo_ids": after_photos(task, unit_staff),
+            },
             actor=unit_staff,
         )
     if state == "closed":
         service.verify(task, accept=True, reason=None, actor=office)
+    people["photo_ids"] = after_photos(task, unit_staff)  # for a reply under test
     db.session.commit()
     return task, people | {"extension": extension}
 
 
-def _request(action: Action, task: RectificationTask, extension: ExtensionRequest):
+def _request(action: Action, task: RectificationTask, extension: ExtensionRequest, photos):
     base = f"/api/v1/rectification/tasks/{task.id}"
     later = (task.due_on + timedelta(days=30)).isoformat()
     return {
         Action.respond: (
             f"{base}/replies",
-            {"client_id": str(uuid.uuid4()), "description": "已张贴", "photo_ids": [21]},
+            {"client_id": str(uuid.uuid4()), "description": "已张贴", "photo_ids": photos},
         ),
         Action.accept: (f"{base}/verification", {"decision": "accept"}),
         Action.reject: (f"{base}/verification", {"decision": "reject", "reason": "照片不清晰"}),
@@ -147,7 +152,7 @@ def _expected(actor: str, action: Action, state: str) -> int:
 @pytest.mark.parametrize("state", STATES)
 def test_every_transition_for_every_role(app, world, make_user, client_for, state, action):
     task, people = _arrange(world, state, make_user)
-    url, body = _request(action, task, people["extension"])
+    url, body = _request(action, task, people["extension"], people["photo_ids"])
     before = _snapshot(task.id)
 
     # Everyone who may not do it now is refused and changes nothing.
