@@ -13,6 +13,9 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.models import User
 from core import audit, errors
@@ -39,6 +42,17 @@ ENTITY = "rectification_task"
 
 def _verifier() -> str:
     return current_app.config["RECTIFICATION_VERIFIER"]
+
+
+def _flush() -> None:
+    """Write a transition now. Two people acting on one task at once: the version column
+    (or the one-reply-per-round constraint) lets one win; the other gets a 409."""
+    try:
+        db.session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        raise errors.Conflict(
+            "任务刚被他人处理，请刷新后重试", type="urn:problem:concurrent-change"
+        ) from exc
 
 
 def _record(task: RectificationTask, action: str, actor: User | None, before, reason=None):
@@ -241,7 +255,8 @@ def _filtered(stmt: Select, actor: User, filters: dict[str, Any]) -> Select:
 
 def tasks_query(actor: User, filters: dict[str, Any]) -> Select:
     T = RectificationTask
-    return _filtered(select(T), actor, filters).order_by(T.due_at, T.id)
+    stmt = _filtered(select(T), actor, filters).options(contains_eager(T.unit))
+    return stmt.order_by(T.due_at, T.id)
 
 
 def count_tasks(actor: User, filters: dict[str, Any]) -> dict[str, Any]:
@@ -316,7 +331,7 @@ def respond(task: RectificationTask, data: dict[str, Any], *, actor: User) -> Ta
     db.session.add(reply)
     task.status = TaskStatus.responded
     task.responded_at = now
-    db.session.flush()
+    _flush()
     _record(task, Action.respond.value, actor, before)
     notify.responded(task)
     return reply
@@ -345,7 +360,7 @@ def verify(
         task.status = TaskStatus.open
         task.round += 1
         task.rejections += 1
-    db.session.flush()
+    _flush()
     _record(task, action.value, actor, before, reason=reason)
     notify.verified(task, accept, round_, reason)
     return task
@@ -379,7 +394,7 @@ def request_extension(
     )
     db.session.add(extension)
     task.extension_pending = True
-    db.session.flush()
+    _flush()
     _record(task, Action.request_extension.value, actor, before, reason=data["reason"])
     notify.extension_requested(task, extension.id)
     return extension
@@ -420,7 +435,7 @@ def decide_extension(
         extension.granted_due_on = granted
         task.due_on = granted
         task.due_at = end_of_day(granted)
-    db.session.flush()
+    _flush()
     _record(task, action.value, actor, before, reason=reason)
     notify.extension_decided(task, extension.id, approve)
     return extension

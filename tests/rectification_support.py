@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
 
 from accounts import service as accounts
 from accounts.models import Role, User
@@ -131,3 +135,18 @@ def inbox_message(user: User, title: str = "测试消息") -> InboxMessage:
     db.session.add(message)
     db.session.commit()
     return message
+
+
+@contextmanager
+def counting() -> Iterator[list[str]]:
+    """The SQL statements run inside the block."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)

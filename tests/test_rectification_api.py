@@ -7,9 +7,10 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from accounts.models import Role
+from core import errors
 from core.clock import utcnow
 from core.db import db
 from media.models import Photo
@@ -18,7 +19,7 @@ from rectification import service
 from rectification.models import RectificationTask, TaskStatus
 from tests.conftest import assert_problem
 from tests.inspection_helpers import make_plan
-from tests.rectification_support import after_photos, finding, open_task
+from tests.rectification_support import after_photos, counting, finding, open_task
 
 TASKS = "/api/v1/rectification/tasks"
 
@@ -341,3 +342,42 @@ def test_office_filters_and_counts(app, world, client_for, make_unit):
     assert sector_a.get_json()["total"] == 2
     listed = office.get(TASKS).get_json()["items"]
     assert [t["overdue"] for t in listed if t["id"] == late.id] == [True]
+
+
+def test_two_verifiers_at_once_one_wins_the_other_gets_409(app, world):
+    task = open_task(world.unit_a)
+    staff, office = world.users[Role.unit_staff], world.users[Role.office_admin]
+    service.respond(
+        task,
+        {"client_id": uuid.uuid4(), "description": "已改", "photo_ids": after_photos(task, staff)},
+        actor=staff,
+    )
+    db.session.commit()
+    # Another office worker accepts it between our read and our write.
+    with db.engine.begin() as other:
+        other.execute(
+            update(RectificationTask)
+            .where(RectificationTask.id == task.id)
+            .values(status="closed", version=RectificationTask.version + 1)
+        )
+    with pytest.raises(errors.Conflict):
+        service.verify(task, accept=False, reason="不合格", actor=office)
+    db.session.rollback()
+    assert db.session.get(RectificationTask, task.id).status == TaskStatus.closed
+
+
+@pytest.mark.parametrize("role", [Role.office_admin, Role.lead_unit_staff, Role.unit_staff])
+def test_list_queries_do_not_grow_with_the_page(app, world, client_for, role):
+    for _ in range(12):
+        open_task(world.unit_a)
+    client = client_for(world.users[role])
+    counts = {}
+    for per_page in (2, 12):
+        with counting() as statements:
+            response = client.get(TASKS, query_string={"per_page": per_page})
+        assert len(response.get_json()["items"]) == per_page
+        counts[per_page] = len(statements)
+    assert counts[2] == counts[12] <= 3, counts  # token, count, page
+    with counting() as statements:
+        client.get(f"{TASKS}/counts", query_string={"overdue": "false"})
+    assert len(statements) <= 2  # token, one grouped count
