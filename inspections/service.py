@@ -1,0 +1,331 @@
+"""Inspections: check-in, answers, submission (online or offline in one request), lists.
+
+Every create a phone may retry is keyed by the phone's `client_uuid`: a retry returns the
+first result; two concurrent requests with one UUID make one row (the unique constraint
+decides, and the loser reads the winner's row after its SAVEPOINT rolls back). A change to
+a submitted inspection is refused with 409; a retry of the same submission is not a change.
+
+Services flush, never commit; the request edge commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+
+from accounts.models import User
+from core import audit, errors
+from core.clock import DISPLAY_TZ, utcnow
+from core.db import db
+from inspections import checklist, findings, photos, policy
+from inspections.models import (
+    Inspection,
+    InspectionStatus,
+    Visit,
+    VisitKind,
+    VisitStatus,
+)
+from org.models import Unit
+
+CLOCK_SKEW = timedelta(minutes=10)  # phones' clocks drift; check-in times get this slack
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance (haversine); plenty for "is the inspector at the unit"."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def by_uuid(client_uuid: uuid.UUID) -> Inspection | None:
+    return db.session.scalar(select(Inspection).where(Inspection.client_uuid == client_uuid))
+
+
+def get_inspection(inspection_id: int, *, actor: User) -> Inspection:
+    inspection = db.session.scalar(
+        select(Inspection).where(Inspection.id == inspection_id, policy.inspection_filter(actor))
+    )
+    if inspection is None:
+        raise errors.NotFound()
+    return inspection
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=DISPLAY_TZ).astimezone(UTC)
+
+
+def inspections_query(user: User, f: dict[str, Any]) -> Select:
+    """The inspections `user` may see, filtered; ordered newest first."""
+    stmt = select(Inspection).where(policy.inspection_filter(user))
+    for key in ("plan_id", "unit_id", "inspector_id", "status", "kind", "ad_hoc"):
+        if f.get(key) is not None:
+            stmt = stmt.where(getattr(Inspection, key) == f[key])
+    if f.get("sector_id") is not None:
+        stmt = stmt.where(
+            Inspection.unit_id.in_(select(Unit.id).where(Unit.sector_id == f["sector_id"]))
+        )
+    if f.get("region_id") is not None:
+        stmt = stmt.where(
+            Inspection.unit_id.in_(select(Unit.id).where(Unit.region_id == f["region_id"]))
+        )
+    if f.get("date_from") is not None:
+        stmt = stmt.where(Inspection.started_at >= _day_start(f["date_from"]))
+    if f.get("date_to") is not None:
+        stmt = stmt.where(Inspection.started_at < _day_start(f["date_to"] + timedelta(days=1)))
+    if f.get("score_min") is not None:
+        stmt = stmt.where(Inspection.score >= f["score_min"])
+    if f.get("score_max") is not None:
+        stmt = stmt.where(Inspection.score <= f["score_max"])
+    if f.get("has_findings") is not None:
+        has = Inspection.findings_count > 0
+        stmt = stmt.where(has if f["has_findings"] else ~has)
+    return stmt.order_by(Inspection.started_at.desc(), Inspection.id.desc())
+
+
+# -- starting: check-in -------------------------------------------------------------------
+
+
+def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bool]:
+    """Check in at a visit's unit (or at any unit, ad hoc). Returns (inspection, created);
+    a retry with the same `client_uuid` returns the first inspection."""
+    existing = by_uuid(data["client_uuid"])
+    if existing is not None:
+        return _owned(existing, actor), False
+    check_in = data["check_in"]
+    at = check_in.get("at") or utcnow()
+    if at > utcnow() + CLOCK_SKEW:
+        raise errors.InvalidInput(errors={"check_in.at": ["签到时间晚于当前时间"]})
+    if data.get("visit_id") is not None:
+        visit = _visit_for_inspector(data["visit_id"], actor)
+        if not visit.window_start - CLOCK_SKEW <= at <= visit.window_end + CLOCK_SKEW:
+            raise errors.Conflict("不在本次检查的时间窗口内，不能签到")
+        unit, plan_id, kind = visit.unit, visit.plan_id, visit.kind
+        template_id = visit.plan.checklist_template_id
+    elif data.get("unit_id") is not None:
+        visit = None
+        unit = db.session.get(Unit, data["unit_id"])
+        if unit is None or not unit.active:
+            raise errors.InvalidInput(errors={"unit_id": ["窗口单位不存在或已停用"]})
+        if unit.id == actor.unit_id:
+            raise errors.Conflict("检查人员须回避本人所在单位")
+        plan_id, kind, template_id = None, VisitKind.unannounced, None
+    else:
+        raise errors.InvalidInput(errors={"visit_id": ["请指定检查任务或（临时检查时）窗口单位"]})
+
+    version = checklist.version_for(template_id, unit)
+    inspection = Inspection(
+        client_uuid=data["client_uuid"],
+        visit_id=visit.id if visit else None,
+        plan_id=plan_id,
+        unit_id=unit.id,
+        kind=kind,
+        ad_hoc=visit is None,
+        inspector_id=actor.id,
+        checklist_version_id=version.id,
+        started_at=at,
+        checkin_latitude=check_in["latitude"],
+        checkin_longitude=check_in["longitude"],
+        checkin_accuracy_m=check_in.get("accuracy_m"),
+    )
+    if unit.latitude is not None and unit.longitude is not None:
+        inspection.checkin_distance_m = round(
+            distance_m(check_in["latitude"], check_in["longitude"], unit.latitude, unit.longitude),
+            1,
+        )
+        inspection.checkin_far = (
+            inspection.checkin_distance_m > current_app.config["CHECKIN_RADIUS_M"]
+        )
+    try:
+        with db.session.begin_nested():
+            db.session.add(inspection)
+    except IntegrityError:
+        # Another request with this UUID (a retry racing the first), or a teammate who
+        # already started this visit: the constraint decided, read what won.
+        existing = by_uuid(data["client_uuid"])
+        if existing is None:
+            raise errors.Conflict("同组检查人员已开始本次检查，请在其检查记录中继续") from None
+        return _owned(existing, actor), False
+    if visit is not None:
+        visit.status = VisitStatus.in_progress
+    audit.record(
+        "inspection",
+        inspection.id,
+        "check_in",
+        actor_id=actor.id,
+        after={
+            "visit_id": inspection.visit_id,
+            "unit_id": unit.id,
+            "distance_m": inspection.checkin_distance_m,
+            "far": inspection.checkin_far,
+        },
+    )
+    return inspection, True
+
+
+def _owned(inspection: Inspection, actor: User) -> Inspection:
+    if not policy.can_edit_inspection(actor, inspection):
+        # A UUID is the phone's own; another person's is as good as missing.
+        raise errors.NotFound()
+    return inspection
+
+
+def _visit_for_inspector(visit_id: int, actor: User) -> Visit:
+    visit = db.session.scalar(
+        select(Visit).where(Visit.id == visit_id, policy.visit_filter(actor, utcnow()))
+    )
+    if visit is None:
+        raise errors.InvalidInput(errors={"visit_id": ["检查任务不存在"]})
+    return visit
+
+
+# -- answers and submission ---------------------------------------------------------------
+
+STATE_KEYS = ("answers", "photos", "fixed_on_spot")
+
+
+def _state(inspection: Inspection) -> dict[str, Any]:
+    return {
+        "answers": dict(inspection.answers or {}),
+        "photos": dict(inspection.photos or {}),
+        "fixed_on_spot": sorted(inspection.fixed_on_spot or []),
+    }
+
+
+def _merged(inspection: Inspection, data: dict[str, Any]) -> dict[str, Any]:
+    """The state after a partial save: answers and photos replace per item code."""
+    state = _state(inspection)
+    state["answers"].update(data.get("answers") or {})
+    state["photos"].update(data.get("photos") or {})
+    if data.get("fixed_on_spot") is not None:
+        state["fixed_on_spot"] = sorted(set(data["fixed_on_spot"]))
+    return state
+
+
+def _replaced(data: dict[str, Any]) -> dict[str, Any]:
+    """The state an offline submission sends whole."""
+    return {
+        "answers": dict(data.get("answers") or {}),
+        "photos": dict(data.get("photos") or {}),
+        "fixed_on_spot": sorted(set(data.get("fixed_on_spot") or [])),
+    }
+
+
+def _digest(state: dict[str, Any]) -> str:
+    canonical = json.dumps(state, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_state(content: dict[str, Any], state: dict[str, Any]) -> dict[str, list[str]]:
+    items = checklist.items_of(content)
+    problems = {
+        f"answers.{path}": messages
+        for path, messages in checklist.validate_answers(content, state["answers"]).items()
+    }
+    for code in state["photos"]:
+        if code not in items:
+            problems[f"photos.{code}"] = ["未知检查项"]
+    for code in state["fixed_on_spot"]:
+        if code not in items:
+            problems[f"fixed_on_spot.{code}"] = ["未知检查项"]
+        elif not items[code].get("fix_on_spot"):
+            problems[f"fixed_on_spot.{code}"] = ["此检查项不支持立行立改"]
+    return problems
+
+
+def _apply(inspection: Inspection, state: dict[str, Any]) -> None:
+    inspection.answers = state["answers"]
+    inspection.photos = state["photos"]
+    inspection.fixed_on_spot = state["fixed_on_spot"]
+
+
+def save_answers(inspection: Inspection, data: dict[str, Any], *, actor: User) -> Inspection:
+    """A partial save: the items given replace what was there; the same save twice leaves
+    the same inspection."""
+    _owned(inspection, actor)
+    state = _merged(inspection, data)
+    if inspection.status != InspectionStatus.draft:
+        if _state(inspection) == state:
+            return inspection
+        raise errors.Conflict("检查已提交，不能再修改")
+    problems = _check_state(checklist.content_of(inspection.checklist_version_id), state)
+    if problems:
+        raise errors.InvalidInput(errors=problems)
+    if state != _state(inspection):
+        _apply(inspection, state)
+        db.session.flush()
+    return inspection
+
+
+def submit_inspection(inspection: Inspection, data: dict[str, Any], *, actor: User) -> Inspection:
+    """Submit a started inspection, with any last answers."""
+    _owned(inspection, actor)
+    return _submit(inspection, _merged(inspection, data), actor=actor)
+
+
+def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bool]:
+    """The whole inspection in one request, sent when the phone is back online. A retry
+    (same UUID, same content) returns the first result; other content is a 409."""
+    inspection, created = start_inspection(data, actor=actor)
+    return _submit(inspection, _replaced(data), actor=actor), created
+
+
+def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> Inspection:
+    digest = _digest(state)
+    if inspection.status != InspectionStatus.draft:
+        if digest == inspection.submission_hash:
+            return inspection
+        raise errors.Conflict("检查已提交，不能再修改")
+    content = checklist.content_of(inspection.checklist_version_id)
+    problems = _check_state(content, state)
+    if problems:
+        raise errors.InvalidInput(errors=problems)
+    result = checklist.score(content, state["answers"], None)
+    for code in result.missing_required:
+        problems.setdefault(f"answers.{code}", []).append("必填检查项未作答")
+    arrived = photos.arrived_photo_codes(inspection)
+    for code in checklist.required_photo_codes(content, state["answers"]):
+        if not state["photos"].get(code) and code not in arrived:
+            problems.setdefault(f"photos.{code}", []).append("此检查项需要照片")
+    if problems:
+        raise errors.InvalidInput("提交内容不完整", errors=problems)
+
+    _apply(inspection, state)
+    inspection.status = InspectionStatus.submitted
+    inspection.submitted_at = utcnow()
+    inspection.submission_hash = digest
+    inspection.score = result.score
+    inspection.max_score = result.max_score
+    inspection.grade = result.grade
+    inspection.critical_failed = result.critical_failed
+    made = findings.make_findings(inspection, content, result.failed_codes, state)
+    inspection.findings_count = len(made)
+    if inspection.visit is not None:
+        inspection.visit.status = VisitStatus.submitted
+    db.session.flush()
+    audit.record(
+        "inspection",
+        inspection.id,
+        "submit",
+        actor_id=actor.id,
+        before={"status": "draft"},
+        after={
+            "status": "submitted",
+            "score": result.score,
+            "grade": result.grade,
+            "findings": len(made),
+        },
+    )
+    return inspection
