@@ -79,6 +79,10 @@ class ChecklistTemplate(db.Model):
     def sector_codes(self) -> list[str]:
         return [sector.code for sector in self.sectors]
 
+    @property
+    def sector_ids(self) -> list[int]:
+        return [sector.id for sector in self.sectors]
+
 
 class ChecklistVersion(db.Model):
     __tablename__ = "checklist_version"

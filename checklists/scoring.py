@@ -45,11 +45,11 @@ class Score:
 
 
 def is_na(answer: dict[str, Any] | None) -> bool:
-    return bool(answer) and answer.get("result") == "na"
+    return isinstance(answer, dict) and answer.get("result") == "na"
 
 
 def is_answered(item: dict[str, Any], answer: dict[str, Any] | None) -> bool:
-    if not answer:
+    if not answer or not isinstance(answer, dict):
         return False
     if answer.get("result") is not None:
         return True
@@ -61,7 +61,7 @@ def is_answered(item: dict[str, Any], answer: dict[str, Any] | None) -> bool:
 
 def is_failed(item: dict[str, Any], answer: dict[str, Any] | None) -> bool:
     """Whether this answer makes the item a finding. Unanswered and N/A never fail."""
-    if not answer or is_na(answer):
+    if not isinstance(answer, dict) or not answer or is_na(answer):
         return False
     kind = item["kind"]
     if kind == "pass_fail":
@@ -74,7 +74,7 @@ def is_failed(item: dict[str, Any], answer: dict[str, Any] | None) -> bool:
     if kind == "single_choice":
         return any(o["fail"] for o in item["options"] if o["value"] == value)
     if kind == "multi_choice":
-        chosen = set(value) if isinstance(value, list) else set()
+        chosen = {v for v in value if isinstance(v, str)} if isinstance(value, list) else set()
         return any(o["fail"] for o in item["options"] if o["value"] in chosen)
     if kind == "number":
         return _number_failed(item, answer)
@@ -183,7 +183,7 @@ def _check_score(item, value, answer):
 
 
 def _check_single(item, value, answer):
-    if value not in {o["value"] for o in item["options"]}:
+    if not isinstance(value, str) or value not in {o["value"] for o in item["options"]}:
         yield "value", "不是该检查项的选项"
 
 

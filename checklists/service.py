@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.models import User
 from checklists import content as fmt
@@ -175,7 +176,7 @@ def update_template(
     if "sector_ids" in data:
         template.sectors = _sectors(data["sector_ids"])
     template.updated_at = utcnow()
-    db.session.flush()
+    _flush()
     audit.record(
         "checklist_template",
         template.id,
@@ -252,9 +253,21 @@ def create_draft(
     return version
 
 
-def _require_draft(version: ChecklistVersion) -> None:
+def require_draft(version: ChecklistVersion) -> None:
+    """Published and retired versions never change: 409, pointing at a new draft."""
     if not version.is_draft:
         raise errors.Conflict(PUBLISHED_IS_FROZEN)
+
+
+_require_draft = require_draft
+
+
+def _flush() -> None:
+    """Flush; a row changed by a concurrent request since we read it is a stale write."""
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise errors.PreconditionFailed() from exc
 
 
 def replace_content(
@@ -377,14 +390,14 @@ def publish(version: ChecklistVersion, *, actor: User | None) -> ChecklistVersio
     if previous is not None:
         previous.status = VersionStatus.retired
         previous.retired_at = now
-        db.session.flush()
+        _flush()
         audit.record("checklist_version", previous.id, "retire", actor_id=_id(actor))
     version.content = content
     version.content_hash = fmt.content_hash(content)
     version.status = VersionStatus.published
     version.published_at = now
     version.published_by_id = _id(actor)
-    db.session.flush()
+    _flush()
     audit.record(
         "checklist_version",
         version.id,
@@ -400,7 +413,7 @@ def retire(version: ChecklistVersion, *, actor: User) -> ChecklistVersion:
         raise errors.Conflict("只有已发布的版本可以停用")
     version.status = VersionStatus.retired
     version.retired_at = utcnow()
-    db.session.flush()
+    _flush()
     audit.record("checklist_version", version.id, "retire", actor_id=actor.id)
     return version
 

@@ -62,9 +62,7 @@ def test_photos_arriving_after_submission_clear_the_missing_list(submitted_witho
     assert shown["missing_photos"] == []
 
 
-def test_a_photo_already_uploaded_satisfies_the_required_photo_check(
-    world, make_user, client_for
-):
+def test_a_photo_already_uploaded_satisfies_the_required_photo_check(world, make_user, client_for):
     publish_checklist()
     db.session.commit()
     inspector = world.users[Role.inspector]
