@@ -72,12 +72,14 @@ def _register_blueprints(app: Flask) -> None:
 def _register_commands(app: Flask) -> None:
     from checklists.library import checklists_cli, install_default
     from demo.cli import demo_command
+    from inspections.demo import load_demo as load_inspections_demo
     from media.cli import media_command
 
     app.cli.add_command(demo_command)
     app.cli.add_command(media_command)
     app.cli.add_command(checklists_cli)
     app.extensions.setdefault("demo_hooks", []).append(install_default)
+    app.extensions["demo_hooks"].append(load_inspections_demo)
 
 
 @auth.public
