@@ -7,7 +7,9 @@ import functools
 
 from flask import Flask, current_app, request, send_file
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from accounts.models import Role
 from api import health
@@ -20,7 +22,22 @@ from media import service as media
 from media.pipeline import ACCEPTED_TYPES
 from media.storage import LocalStorage, current_storage
 
-blp = Blueprint("photos", __name__, url_prefix="/api/v1", description="照片证据：上传、直传、查看")
+
+class MultipartParser(FlaskParser):
+    """Reads the `files` location as the whole multipart form, fields and files together,
+    so one schema parses (and documents) what wx.uploadFile sends."""
+
+    def load_files(self, req, schema):
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
+
+
+class PhotoBlueprint(Blueprint):
+    ARGUMENTS_PARSER = MultipartParser(unknown=None)
+
+
+blp = PhotoBlueprint(
+    "photos", __name__, url_prefix="/api/v1", description="照片证据：上传、直传、查看"
+)
 
 UPLOADERS = (Role.office_admin, Role.inspector, Role.unit_staff)
 SHA256 = validate.Regexp(r"^[0-9a-fA-F]{64}$")
@@ -71,12 +88,18 @@ class AttachTo(Schema):
     sha256 = fields.String(validate=SHA256, metadata={"description": "原图 SHA-256（可选）"})
 
 
+class UploadedFile(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ValidationError("应为文件")
+        return value
+
+
 class UploadForm(AttachTo):
+    """The multipart form: text fields (so the id is parsed from digits), then `file`."""
+
     owner_id = TextId(required=True)
-
-
-class UploadFile(Schema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+    file = UploadedFile(required=True, metadata={"type": "string", "format": "binary"})
 
 
 class DirectUploadSchema(AttachTo):
@@ -160,13 +183,12 @@ class Photos(MethodView):
 
     @requires(*UPLOADERS)
     @photo_body_limit
-    @blp.arguments(UploadForm, location="form")
-    @blp.arguments(UploadFile, location="files")
+    @blp.arguments(UploadForm, location="files")
     @blp.response(201, PhotoSchema)
     @blp.alt_response(200, schema=PhotoSchema, description="重试：返回首次上传的结果")
-    def post(self, form, files):
+    def post(self, form):
         """上传照片（multipart，wx.uploadFile 的 file 字段 + 表单字段）"""
-        upload = files["file"]
+        upload = form.pop("file")
         form["declared_type"] = upload.mimetype
         photo, created = media.upload_photo(form, upload.stream, actor=current_user())
         return photo, 201 if created else 200

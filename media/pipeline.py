@@ -26,7 +26,12 @@ from core import errors
 pillow_heif.register_heif_opener()
 log = logging.getLogger(__name__)
 
-PREVIEW_EDGE = 1000  # 4000/4 and 4032/4 ≥ 1000: a 12 MP JPEG decodes at 1/4 scale
+# A JPEG's preview is the image as libjpeg decodes it at the smallest DCT scale (1/1, 1/2,
+# 1/4, 1/8) whose long edge fits PREVIEW_MAX_EDGE: a 12 MP phone photo (4000 or 4032 wide)
+# decodes at 1/4 straight into a 1000–1008 px preview, with no resampling pass. Other
+# formats (and JPEGs too large even at 1/8) are resized to PREVIEW_EDGE.
+PREVIEW_EDGE = 1000
+PREVIEW_MAX_EDGE = 1100
 THUMB_EDGE = 250
 DERIVATIVE_QUALITY = 82
 CONTENT_TYPES = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png",
@@ -77,6 +82,14 @@ def fit(width: int, height: int, edge: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def dct_scale(width: int, height: int) -> int:
+    """The smallest JPEG DCT scale denominator that brings the long edge within bounds."""
+    for scale in (1, 2, 4, 8):
+        if max(width, height) / scale <= PREVIEW_MAX_EDGE:
+            return scale
+    return 8
+
+
 def open_image(stream: BinaryIO, *, max_pixels: int) -> Image.Image:
     """Open (not decode) an image, refusing non-images and decompression bombs."""
     stream.seek(0)
@@ -111,13 +124,13 @@ def process(stream: BinaryIO, *, max_pixels: int) -> Processed:
     # pillow-heif applies the container's rotation itself: applying EXIF too would rotate twice.
     orientation = 1 if fmt == "HEIF" else exif.get(0x0112, 1)
     upright = (image.height, image.width) if orientation in (5, 6, 7, 8) else image.size
-    preview_size = fit(*upright, PREVIEW_EDGE)
-    stored_size = preview_size[::-1] if upright != image.size else preview_size
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             if fmt in ("JPEG", "MPO"):
-                image.draft("RGB", stored_size)  # DCT scaling: decode 1/2, 1/4 or 1/8
+                # DCT scaling: libjpeg hands back 1/2, 1/4 or 1/8 of the pixels.
+                scale = dct_scale(*image.size)
+                image.draft("RGB", (image.width // scale, image.height // scale))
             image.load()
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise _bomb() from exc
@@ -128,10 +141,14 @@ def process(stream: BinaryIO, *, max_pixels: int) -> Processed:
     taken_at = _exif_time(exif)
     latitude, longitude = _exif_gps(exif)
     try:
-        preview = _rgb(image).resize(stored_size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+        preview = _rgb(image)
+        if max(preview.size) > PREVIEW_MAX_EDGE:  # not a JPEG, or too large even at 1/8
+            target = fit(*preview.size, PREVIEW_EDGE)
+            preview = preview.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
         if orientation in _TRANSPOSE:
             preview = preview.transpose(_TRANSPOSE[orientation])
-        thumb = preview.resize(fit(*preview.size, THUMB_EDGE), Image.Resampling.LANCZOS)
+        thumb_size = fit(*preview.size, THUMB_EDGE)
+        thumb = preview.resize(thumb_size, Image.Resampling.LANCZOS, reducing_gap=3.0)
         phash = str(imagehash.phash(thumb))
         preview_bytes, thumb_bytes = _jpeg(preview), _jpeg(thumb)
     except (OSError, ValueError, MemoryError):

@@ -180,6 +180,7 @@ def start_direct_upload(data: dict, *, actor: User) -> tuple[Photo, PresignedPos
     else:
         photo = _new_photo(data, attachment, actor=actor, declared_type=data["content_type"])
         photo.status = PhotoStatus.pending
+        photo.key = f"incoming/{uuid.uuid4().hex}"
         photo.client_sha256 = data.get("sha256")
         db.session.add(photo)
         created = True
@@ -207,23 +208,29 @@ def confirm_upload(photo_id: int, *, actor: User) -> Photo:
         raise errors.Conflict("上传已过期，请重新申请上传")
     attachment = kind_of(photo.owner_type).attach(photo.owner_id, actor, photo.item_code)
     storage = current_storage()
-    size = storage.head(photo.key)
+    incoming = photo.key
+    size = storage.head(incoming)
     if size is None:
         raise errors.Conflict("存储中尚未收到该照片，请先上传再确认")
-    try:
-        if size > _config("MAX_PHOTO_BYTES"):
-            raise errors.PayloadTooLarge(
-                f"照片超过 {_config('MAX_PHOTO_BYTES') // (1024 * 1024)} MB 上限"
-            )
-        with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as file:
-            storage.get_to(photo.key, file)
+    limit = _config("MAX_PHOTO_BYTES")
+    with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as file:
+        try:
+            if size > limit:
+                raise _too_large(limit)
+            storage.get_to(incoming, _Bounded(file, limit))
             sha256, size = pipeline.sha256_and_size(file)
             _check_bytes(size, sha256, photo.client_sha256)
             processed = pipeline.process(file, max_pixels=_config("PHOTO_MAX_PIXELS"))
-    except (errors.PayloadTooLarge, errors.UnsupportedMedia, errors.InvalidInput):
-        # What arrived is not acceptable evidence: remove it; the client may upload again.
-        storage.delete(photo.key)
-        raise
+        except (errors.PayloadTooLarge, errors.UnsupportedMedia, errors.InvalidInput):
+            # What arrived is not acceptable evidence: remove it; the client may upload again.
+            storage.delete(incoming)
+            raise
+        # The presigned POST stays usable until it expires, so the incoming object could
+        # still be replaced: the evidence is the bytes just checked, stored under a key no
+        # client can write.
+        photo.key = _photo_key()
+        file.seek(0)
+        storage.put(photo.key, file, content_type=processed.content_type)
     _record(photo, processed, sha256=sha256, size=size)
     photo.status = PhotoStatus.stored
     photo.expires_at = None
@@ -231,7 +238,28 @@ def confirm_upload(photo_id: int, *, actor: User) -> Photo:
     _index_hash(photo)
     _assess(photo, attachment)
     _store_derivatives(photo, processed)
+    try:
+        storage.delete(incoming)
+    except errors.Unavailable:
+        log.warning("photo %s: incoming object %s left behind", photo.id, incoming)
     return photo
+
+
+class _Bounded:
+    """A sink that refuses to grow past `limit` bytes (the object may change after HEAD)."""
+
+    def __init__(self, sink: BinaryIO, limit: int):
+        self.sink, self.limit, self.written = sink, limit, 0
+
+    def write(self, chunk: bytes) -> int:
+        self.written += len(chunk)
+        if self.written > self.limit:
+            raise _too_large(self.limit)
+        return self.sink.write(chunk)
+
+
+def _too_large(limit: int) -> errors.PayloadTooLarge:
+    return errors.PayloadTooLarge(f"照片超过 {limit // (1024 * 1024)} MB 上限")
 
 
 def expire_uploads(now: datetime | None = None) -> int:
@@ -365,12 +393,16 @@ def _check_bytes(size: int, sha256: str, claimed: str | None) -> None:
     if size == 0:
         raise errors.UnsupportedMedia("文件为空")
     if size > limit:
-        raise errors.PayloadTooLarge(f"照片超过 {limit // (1024 * 1024)} MB 上限")
+        raise _too_large(limit)
     if claimed and claimed.lower() != sha256:
         raise errors.InvalidInput(
             "文件在传输中损坏（SHA-256 不一致），请重新上传",
             errors={"sha256": ["与收到的文件不一致"]},
         )
+
+
+def _photo_key() -> str:
+    return f"photos/{utcnow():%Y/%m}/{uuid.uuid4().hex}"
 
 
 def _new_photo(data: dict, attachment: Attachment, *, actor: User, declared_type) -> Photo:
@@ -383,7 +415,7 @@ def _new_photo(data: dict, attachment: Attachment, *, actor: User, declared_type
         item_code=data.get("item_code"),
         evidence_group=attachment.group,
         unit_id=attachment.unit_id,
-        key=f"photos/{now:%Y/%m}/{uuid.uuid4().hex}",
+        key=_photo_key(),
         declared_type=(declared_type or None) and declared_type[:100],
         client_taken_at=data.get("taken_at"),
         client_latitude=data.get("latitude"),

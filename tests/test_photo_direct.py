@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from accounts.models import Role
+from core import errors
 from core.clock import utcnow
 from core.db import db
 from media.models import Photo, PhotoStatus
@@ -54,6 +55,11 @@ def test_presigned_post_then_confirm(storage, world, inspector, client):
     assert fetch(client, photo["urls"]["original"])[1] == content
     assert fetch(client, photo["urls"]["thumb"])[0] == 200
 
+    # The presigned POST is still valid, but what it can write is no longer the evidence.
+    post_upload(client, body["upload"], images.jpeg(seed=99), "image/jpeg")
+    again = inspector.get(f"/api/v1/photos/{photo_id}").get_json()
+    assert fetch(client, again["urls"]["original"])[1] == content
+
     # Retries: confirming again and starting again with the same id return the stored photo.
     assert inspector.post(f"/api/v1/photos/{photo_id}/confirm").get_json()["id"] == photo_id
     again = start(inspector, world.unit_a.id, content, client_id=client_id)
@@ -94,6 +100,27 @@ def test_confirm_detects_a_changed_file(storage, world, inspector, client):
     post_upload(client, body["upload"], content, "image/jpeg")
     response = inspector.post(f"/api/v1/photos/{body['photo']['id']}/confirm")
     assert "sha256" in assert_problem(response, 422)["errors"]
+
+
+def test_confirm_while_storage_is_down_is_503_and_can_be_retried(
+    app, world, inspector, client, monkeypatch
+):
+    content = images.jpeg()
+    body = start(inspector, world.unit_a.id, content).get_json()
+    post_upload(client, body["upload"], content, "image/jpeg")
+    storage = app.extensions["storage"]
+    put = storage.put
+
+    def down(*args, **kwargs):
+        raise errors.Unavailable()
+
+    monkeypatch.setattr(storage, "put", down)
+    url = f"/api/v1/photos/{body['photo']['id']}/confirm"
+    assert_problem(inspector.post(url), 503)
+    db.session.expire_all()
+    assert db.session.get(Photo, body["photo"]["id"]).status == PhotoStatus.pending
+    monkeypatch.setattr(storage, "put", put)
+    assert inspector.post(url).get_json()["status"] == "stored"
 
 
 def test_confirm_before_upload_is_409(storage, world, inspector):

@@ -9,6 +9,9 @@ from sqlalchemy import event
 
 from accounts.models import Role
 from core.db import db
+from media import service as media
+from media.kinds import Attachment
+from media.models import Photo
 from tests import images, media_kinds
 from tests.conftest import assert_problem
 from tests.test_photos import upload
@@ -87,6 +90,16 @@ def test_near_duplicates_across_owners_are_flagged(world, inspector):
 
     other = upload(inspector, images.jpeg(800, 600, seed=8), owner_id=world.unit_b.id)
     assert "near_duplicate" not in other.get_json()["flags"]
+
+
+def test_reassess_after_the_window_moves(world, inspector):
+    content = images.jpeg(taken_at=VISIT + timedelta(hours=9), gps=UNIT)
+    photo_id = upload(inspector, content, owner_id=world.unit_a.id).get_json()["id"]
+    later = (VISIT + timedelta(days=1), VISIT + timedelta(days=1, hours=2))
+    attachment = Attachment(unit_id=world.unit_a.id, group="moved", window=later)
+    media.reassess(media_kinds.KIND, world.unit_a.id, attachment)
+    db.session.commit()
+    assert media.flags_of(db.session.get(Photo, photo_id)) == ["outside_window"]
 
 
 def test_flags_are_queryable(world, inspector, office):

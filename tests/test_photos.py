@@ -55,7 +55,7 @@ def photo_count() -> int:
 # -- what is stored ---------------------------------------------------------------------
 
 
-def test_upload_keeps_the_original_and_its_evidence(world, inspector, client):
+def test_upload_keeps_the_original_and_its_evidence(storage, world, inspector, client):
     taken = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
     content = images.jpeg(
         640,
@@ -125,6 +125,19 @@ def test_other_formats_are_recognised_by_their_content(world, inspector, fmt, fo
     body = response.get_json()
     assert (body["content_type"], body["width"], body["height"]) == (found, 320, 240)
     assert body["flags"] == ["exif_missing"]
+
+
+def test_heic_rotation_is_applied_once(world, inspector, client):
+    """pillow-heif applies the container's rotation; the EXIF orientation must not rotate
+    the picture a second time."""
+    content = images.encode(
+        images.picture(320, 240), "HEIF", exif=images.exif_for(orientation=6), quality=60
+    )
+    body = upload(inspector, content, owner_id=world.unit_a.id).get_json()
+    assert (body["content_type"], body["width"], body["height"]) == ("image/heic", 240, 320)
+    preview = Image.open(io.BytesIO(fetch(client, body["urls"]["preview"])[1]))
+    assert preview.size == (240, 320)
+    assert preview.getpixel((230, 10))[0] > 200, "the bright corner moved: rotated twice"
 
 
 def test_declared_type_is_not_trusted(world, inspector):
