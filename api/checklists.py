@@ -224,6 +224,14 @@ class TemplateById(MethodView):
         check_if_match(template.revision)
         return _template_out(checklists.update_template(template, data, actor=current_user()))
 
+    @requires(*OFFICE)
+    @blp.response(204)
+    def delete(self, template_id):
+        """删除从未发布过的检查表（需 If-Match；发布过的只能停用）"""
+        template = checklists.get_template(template_id)
+        check_if_match(template.revision)
+        checklists.delete_template(template, actor=current_user())
+
 
 @blp.route("/checklist-templates/<int:template_id>/versions")
 class TemplateVersions(MethodView):
@@ -259,6 +267,12 @@ class VersionById(MethodView):
     def get(self, version_id):
         """查看检查表版本（含全部内容）；草稿仅督查办可见"""
         return _version_out(checklists.get_version(version_id, actor=current_user()))
+
+    @requires(*OFFICE)
+    @blp.response(204)
+    def delete(self, version_id):
+        """放弃草稿版本（需 If-Match；已发布版本 409）"""
+        checklists.discard_draft(_editable(version_id), actor=current_user())
 
 
 @blp.route("/checklist-versions/<int:version_id>/content")
@@ -381,15 +395,23 @@ LABELS = {
 }
 
 
-def _form(version: ChecklistVersion):
-    """The version in one compact body; 304 when the client's ETag is current.
-
-    The ETag names the version and its content hash: a published version never changes,
-    so phones revalidate with a 304 of a few bytes."""
-    tag = f"{version.id}.{version.content_hash}"
-    headers = {"ETag": etag_of(tag), "Cache-Control": "private, no-cache"}
+def _not_modified(tag: str) -> Response | None:
+    """304 when the client already holds this tag. A published version never changes, so
+    phones revalidate with a few bytes and the server does not even load the content."""
     if request.if_none_match.contains(tag):
-        return Response(status=304, headers=headers)
+        return Response(status=304, headers=_form_headers(tag))
+    return None
+
+
+def _form_headers(tag: str) -> dict[str, str]:
+    return {"ETag": etag_of(tag), "Cache-Control": "private, no-cache"}
+
+
+def _form(version: ChecklistVersion):
+    """The version in one compact body; its ETag names the version and its content hash."""
+    tag = f"{version.id}.{version.content_hash}"
+    if (cached := _not_modified(tag)) is not None:
+        return cached
     body = {
         "version_id": version.id,
         "template_id": version.template_id,
@@ -398,7 +420,7 @@ def _form(version: ChecklistVersion):
         **fmt.compact(version.content),
         "labels": LABELS,
     }
-    return body, 200, headers
+    return body, 200, _form_headers(tag)
 
 
 @blp.route("/checklist-versions/<int:version_id>/form")
@@ -408,6 +430,9 @@ class VersionForm(MethodView):
     @blp.alt_response(304, description="未变化（If-None-Match 与 ETag 相同）")
     def get(self, version_id):
         """小程序填报用的检查表（紧凑格式，可按 ETag 缓存）"""
+        tag = checklists.version_tag(version_id, actor=current_user())
+        if (cached := _not_modified(tag)) is not None:
+            return cached
         return _form(checklists.get_version(version_id, actor=current_user()))
 
 

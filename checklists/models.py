@@ -119,7 +119,7 @@ class ChecklistVersion(db.Model):
     retired_at: Mapped[datetime | None]
     revision: Mapped[int] = mapped_column(default=1)
 
-    template: Mapped[ChecklistTemplate] = relationship(lazy="joined", innerjoin=True)
+    template: Mapped[ChecklistTemplate] = relationship()
 
     __mapper_args__ = {"version_id_col": revision}
 

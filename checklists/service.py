@@ -57,6 +57,19 @@ def get_version(version_id: int, *, actor: User | None = None) -> ChecklistVersi
     return version
 
 
+def version_tag(version_id: int, *, actor: User) -> str:
+    """`<id>.<content hash>` of a version the actor may see, without loading its content:
+    enough to answer a revalidation with 304."""
+    row = db.session.execute(
+        select(ChecklistVersion.id, ChecklistVersion.status, ChecklistVersion.content_hash).where(
+            ChecklistVersion.id == version_id
+        )
+    ).one_or_none()
+    if row is None or (row.status == VersionStatus.draft and actor.role not in policy.AUTHORS):
+        raise errors.NotFound("未找到该检查表版本")
+    return f"{row.id}.{row.content_hash}"
+
+
 def list_versions(template: ChecklistTemplate) -> list[ChecklistVersion]:
     stmt = (
         select(ChecklistVersion)
@@ -190,6 +203,22 @@ def update_template(
         },
     )
     return template
+
+
+def delete_template(template: ChecklistTemplate, *, actor: User) -> None:
+    """Only a template that was never published may go: a published version may be pinned
+    by inspections, and is retired instead."""
+    if any(not version.is_draft for version in list_versions(template)):
+        raise errors.Conflict("检查表已发布过，不能删除；请停用其已发布版本")
+    audit.record(
+        "checklist_template",
+        template.id,
+        "delete",
+        actor_id=actor.id,
+        before={"code": template.code, "name": template.name},
+    )
+    db.session.delete(template)
+    _flush()
 
 
 # -- versions -----------------------------------------------------------------------------
@@ -378,6 +407,22 @@ def delete_item(version, code: str, *, actor: User) -> ChecklistVersion:
         return {"item": code}
 
     return _edit(version, actor, "delete_item", change)
+
+
+def discard_draft(version: ChecklistVersion, *, actor: User) -> None:
+    """Throw a draft away (a template keeps at least one version)."""
+    require_draft(version)
+    if len(list_versions(version.template)) == 1:
+        raise errors.Conflict("这是该检查表唯一的版本，不能删除；可删除整个检查表")
+    audit.record(
+        "checklist_version",
+        version.id,
+        "discard",
+        actor_id=actor.id,
+        before={"number": version.number},
+    )
+    db.session.delete(version)
+    _flush()
 
 
 def publish(version: ChecklistVersion, *, actor: User | None) -> ChecklistVersion:

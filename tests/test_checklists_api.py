@@ -203,7 +203,7 @@ def test_form_is_one_compact_request_cacheable_by_etag(app, world, client_for):
     with count_queries() as statements:
         response = inspector.get(url)
     assert response.status_code == 200
-    assert len(statements) <= 3  # the token, the version with its template
+    assert len(statements) <= 3  # the token, the version's tag, the version
     etag = response.headers["ETag"]
     assert version.content_hash in etag
     body = response.get_json()
@@ -219,8 +219,10 @@ def test_form_is_one_compact_request_cacheable_by_etag(app, world, client_for):
         "required": True,
         "allow_na": True,
     }
-    cached = inspector.get(url, headers={"If-None-Match": etag})
+    with count_queries() as statements:
+        cached = inspector.get(url, headers={"If-None-Match": etag})
     assert cached.status_code == 304
+    assert len(statements) <= 2  # the content is not even loaded
     assert cached.data == b""
     assert cached.headers["ETag"] == etag
     assert inspector.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
@@ -354,3 +356,65 @@ def test_hostile_values_on_a_draft_are_422_never_500(app, office):
         elif response.status_code >= 500 or response.mimetype != "application/problem+json":
             failures.append((method, target, body, response.status_code))
     assert not failures, failures[:5]
+
+
+def test_deleting_templates_and_drafts(app, office, world):
+    template, draft = new_template(office)
+    template_url = f"{API}/checklist-templates/{template['id']}"
+    version_url = f"{API}/checklist-versions/{draft['id']}"
+    only_version = assert_problem(etagged(office, "DELETE", version_url, draft), 409)
+    assert "唯一" in only_version["detail"]
+    assert_problem(office.delete(template_url), 428)
+    assert etagged(office, "DELETE", template_url, template).status_code == 204
+    assert_problem(office.get(template_url), 404)
+    assert db.session.get(ChecklistVersion, draft["id"]) is None
+
+    published = world.checklist
+    template_url = f"{API}/checklist-templates/{published.template_id}"
+    headers = {"If-Match": f'"{published.template.revision}"'}
+    assert_problem(office.delete(template_url, headers=headers), 409)
+    second = office.post(f"{template_url}/versions", json={}).get_json()
+    second_url = f"{API}/checklist-versions/{second['id']}"
+    assert etagged(office, "DELETE", second_url, second).status_code == 204
+    assert_problem(office.get(second_url), 404)
+    assert office.post(f"{template_url}/versions", json={}).status_code == 201
+
+
+def test_sections_and_items_move_and_change_kind(app, office):
+    _, draft = build_draft(office)
+    url = f"{API}/checklist-versions/{draft['id']}"
+    draft = etagged(
+        office,
+        "POST",
+        f"{url}/sections",
+        draft,
+        json={"code": "smoking", "title": "禁烟", "position": 0},
+    ).get_json()
+    assert [s["code"] for s in draft["content"]["sections"]] == ["smoking", "dress"]
+    draft = etagged(
+        office, "PATCH", f"{url}/items/dress.uniform", draft, json={"section": "smoking"}
+    ).get_json()
+    assert [len(s["items"]) for s in draft["content"]["sections"]] == [1, 0]
+    draft = etagged(
+        office, "PATCH", f"{url}/items/dress.uniform", draft, json={"kind": "score", "max": 5}
+    ).get_json()
+    item = draft["content"]["sections"][0]["items"][0]
+    assert (item["kind"], item["max"], item["pass_score"], item["allow_na"]) == (
+        "score",
+        5,
+        5,
+        True,
+    )
+    bad = etagged(office, "PATCH", f"{url}/items/dress.uniform", draft, json={"kind": "text"})
+    assert assert_problem(bad, 422)["errors"] == {
+        "sections[0].items[0].points": ["文字记录和拍照项不计分，分值应为 0"]
+    }
+    draft = etagged(
+        office, "PATCH", f"{url}/sections/smoking", draft, json={"position": 5, "cap": 8}
+    ).get_json()
+    assert [(s["code"], s["cap"]) for s in draft["content"]["sections"]] == [
+        ("dress", 10),
+        ("smoking", 8),
+    ]
+    draft = etagged(office, "DELETE", f"{url}/sections/smoking", draft).get_json()
+    assert [s["code"] for s in draft["content"]["sections"]] == ["dress"]
