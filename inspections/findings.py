@@ -29,7 +29,7 @@ def make_findings(
         item = items[code]
         answer = state["answers"].get(code) or {}
         finding = Finding(
-            unit_id=inspection.unit_id,
+            unit_id=inspection.unit.id,
             item_code=code,
             title=item.get("title", "")[:200],
             severity=item.get("severity") or "general",
@@ -48,7 +48,7 @@ def missing_photo_codes(inspection: Inspection) -> list[str]:
     """Required photos that have not arrived yet (the phone may still be uploading)."""
     if inspection.checklist_version_id is None:
         return []
-    content = checklist.content_of(inspection.checklist_version_id)
+    content = checklist.content_of(inspection)
     arrived = photos.arrived_photo_codes(inspection)
     required = checklist.required_photo_codes(content, inspection.answers or {})
     return [code for code in required if code not in arrived]

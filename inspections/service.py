@@ -104,6 +104,16 @@ def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, 
     existing = by_uuid(data["client_uuid"])
     if existing is not None:
         return _owned(existing, actor), False
+    inspection = _new_inspection(data, actor)
+    winner = _insert(inspection, data, actor)
+    if winner is not None:
+        return winner, False
+    _record_check_in(inspection, actor)
+    return inspection, True
+
+
+def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
+    """A checked-in inspection, built in memory (nothing written yet)."""
     check_in = data["check_in"]
     at = check_in.get("at") or utcnow()
     if at > utcnow() + CLOCK_SKEW:
@@ -125,20 +135,26 @@ def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, 
     else:
         raise errors.InvalidInput(errors={"visit_id": ["请指定检查任务或（临时检查时）窗口单位"]})
 
-    version = checklist.version_for(template_id, unit)
     inspection = Inspection(
         client_uuid=data["client_uuid"],
-        visit_id=visit.id if visit else None,
+        visit=visit,
         plan_id=plan_id,
-        unit_id=unit.id,
+        unit=unit,
         kind=kind,
         ad_hoc=visit is None,
-        inspector_id=actor.id,
-        checklist_version_id=version.id,
+        inspector=actor,
+        findings=[],  # new: no collection to load when findings are added on submit
+        checklist_version=checklist.version_for(template_id, unit),
+        status=InspectionStatus.draft,
         started_at=at,
         checkin_latitude=check_in["latitude"],
         checkin_longitude=check_in["longitude"],
         checkin_accuracy_m=check_in.get("accuracy_m"),
+        checkin_far=False,
+        answers={},
+        photos={},
+        fixed_on_spot=[],
+        findings_count=0,
     )
     if unit.latitude is not None and unit.longitude is not None:
         inspection.checkin_distance_m = round(
@@ -148,6 +164,12 @@ def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, 
         inspection.checkin_far = (
             inspection.checkin_distance_m > current_app.config["CHECKIN_RADIUS_M"]
         )
+    inspection.__dict__["_arrived_photo_codes"] = set()  # nothing can be attached to it yet
+    return inspection
+
+
+def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> Inspection | None:
+    """Write a new inspection; None when it went in, else the row that won the race."""
     try:
         with db.session.begin_nested():
             db.session.add(inspection)
@@ -155,24 +177,36 @@ def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, 
         # Another request with this UUID (a retry racing the first), or a teammate who
         # already started this visit: the constraint decided, read what won.
         existing = by_uuid(data["client_uuid"])
-        if existing is None:
+        if existing is not None:
+            return _owned(existing, actor)
+        visit_id = data.get("visit_id")
+        if visit_id is not None and db.session.scalar(
+            select(Inspection.id).where(Inspection.visit_id == visit_id)
+        ):
             raise errors.Conflict("同组检查人员已开始本次检查，请在其检查记录中继续") from None
-        return _owned(existing, actor), False
-    if visit is not None:
-        visit.status = VisitStatus.in_progress
+        raise
+    if inspection.visit is not None and inspection.status == InspectionStatus.draft:
+        inspection.visit.status = VisitStatus.in_progress
+    return None
+
+
+def _check_in_facts(inspection: Inspection) -> dict[str, Any]:
+    return {
+        "visit_id": inspection.visit_id,
+        "unit_id": inspection.unit_id,
+        "distance_m": inspection.checkin_distance_m,
+        "far": inspection.checkin_far,
+    }
+
+
+def _record_check_in(inspection: Inspection, actor: User) -> None:
     audit.record(
         "inspection",
         inspection.id,
         "check_in",
         actor_id=actor.id,
-        after={
-            "visit_id": inspection.visit_id,
-            "unit_id": unit.id,
-            "distance_m": inspection.checkin_distance_m,
-            "far": inspection.checkin_far,
-        },
+        after=_check_in_facts(inspection),
     )
-    return inspection, True
 
 
 def _owned(inspection: Inspection, actor: User) -> Inspection:
@@ -260,7 +294,7 @@ def save_answers(inspection: Inspection, data: dict[str, Any], *, actor: User) -
         if _state(inspection) == state:
             return inspection
         raise errors.Conflict("检查已提交，不能再修改")
-    problems = _check_state(checklist.content_of(inspection.checklist_version_id), state)
+    problems = _check_state(checklist.content_of(inspection), state)
     if problems:
         raise errors.InvalidInput(errors=problems)
     if state != _state(inspection):
@@ -277,18 +311,54 @@ def submit_inspection(inspection: Inspection, data: dict[str, Any], *, actor: Us
 
 def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bool]:
     """The whole inspection in one request, sent when the phone is back online. A retry
-    (same UUID, same content) returns the first result; other content is a 409."""
-    inspection, created = start_inspection(data, actor=actor)
-    return _submit(inspection, _replaced(data), actor=actor), created
+    (same UUID, same content) returns the first result; other content is a 409.
+
+    A new inspection is checked, scored and given its findings in memory first, then
+    written in one short burst: on SQLite the write lock is held only for the inserts."""
+    state = _replaced(data)
+    existing = by_uuid(data["client_uuid"])
+    if existing is not None:
+        return _submit(_owned(existing, actor), state, actor=actor), False
+    inspection = _new_inspection(data, actor)
+    _score(inspection, state)
+    winner = _insert(inspection, data, actor)
+    if winner is not None:
+        return _submit(winner, state, actor=actor), False
+    if inspection.visit is not None:
+        inspection.visit.status = VisitStatus.submitted
+    audit.record(
+        "inspection",
+        inspection.id,
+        "submit",
+        actor_id=actor.id,
+        after=_check_in_facts(inspection) | _result_facts(inspection),
+    )
+    return inspection, True
 
 
 def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> Inspection:
-    digest = _digest(state)
     if inspection.status != InspectionStatus.draft:
-        if digest == inspection.submission_hash:
+        if _digest(state) == inspection.submission_hash:
             return inspection
         raise errors.Conflict("检查已提交，不能再修改")
-    content = checklist.content_of(inspection.checklist_version_id)
+    _score(inspection, state)
+    if inspection.visit is not None:
+        inspection.visit.status = VisitStatus.submitted
+    db.session.flush()
+    audit.record(
+        "inspection",
+        inspection.id,
+        "submit",
+        actor_id=actor.id,
+        before={"status": "draft"},
+        after=_result_facts(inspection),
+    )
+    return inspection
+
+
+def _score(inspection: Inspection, state: dict[str, Any]) -> None:
+    """Check the state is complete, then apply it: score, grade, findings (in memory)."""
+    content = checklist.content_of(inspection)
     problems = _check_state(content, state)
     if problems:
         raise errors.InvalidInput(errors=problems)
@@ -305,27 +375,19 @@ def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> In
     _apply(inspection, state)
     inspection.status = InspectionStatus.submitted
     inspection.submitted_at = utcnow()
-    inspection.submission_hash = digest
+    inspection.submission_hash = _digest(state)
     inspection.score = result.score
     inspection.max_score = result.max_score
     inspection.grade = result.grade
     inspection.critical_failed = result.critical_failed
     made = findings.make_findings(inspection, content, result.failed_codes, state)
     inspection.findings_count = len(made)
-    if inspection.visit is not None:
-        inspection.visit.status = VisitStatus.submitted
-    db.session.flush()
-    audit.record(
-        "inspection",
-        inspection.id,
-        "submit",
-        actor_id=actor.id,
-        before={"status": "draft"},
-        after={
-            "status": "submitted",
-            "score": result.score,
-            "grade": result.grade,
-            "findings": len(made),
-        },
-    )
-    return inspection
+
+
+def _result_facts(inspection: Inspection) -> dict[str, Any]:
+    return {
+        "status": "submitted",
+        "score": inspection.score,
+        "grade": inspection.grade,
+        "findings": inspection.findings_count,
+    }
