@@ -19,7 +19,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from accounts.models import User
 from core import audit, errors
@@ -135,16 +136,23 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
     else:
         raise errors.InvalidInput(errors={"visit_id": ["请指定检查任务或（临时检查时）窗口单位"]})
 
+    version = checklist.version_for(template_id, unit)
     inspection = Inspection(
         client_uuid=data["client_uuid"],
         visit=visit,
+        visit_id=visit.id if visit else None,
         plan_id=plan_id,
         unit=unit,
+        unit_id=unit.id,
         kind=kind,
         ad_hoc=visit is None,
         inspector=actor,
-        findings=[],  # new: no collection to load when findings are added on submit
-        checklist_version=checklist.version_for(template_id, unit),
+        inspector_id=actor.id,
+        checklist_version=version,
+        checklist_version_id=version.id,
+        created_at=utcnow(),
+        version=1,
+        critical_failed=False,
         status=InspectionStatus.draft,
         started_at=at,
         checkin_latitude=check_in["latitude"],
@@ -169,22 +177,31 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
 
 
 def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> Inspection | None:
-    """Write a new inspection; None when it went in, else the row that won the race."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(inspection)
-    except IntegrityError:
-        # Another request with this UUID (a retry racing the first), or a teammate who
-        # already started this visit: the constraint decided, read what won.
+    """Write a new inspection; None when it went in, else the row that won the race.
+
+    INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike): when a retry with the
+    same UUID races the first request, PostgreSQL makes the second INSERT wait for the
+    first transaction and then insert nothing; the loser reads the winner's row. No
+    exception, no savepoint, and the same outcome when a teammate already started the
+    visit (its unique `visit_id`)."""
+    table = Inspection.__table__
+    values = {column.key: getattr(inspection, column.key) for column in table.columns}
+    del values["id"]
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    new_id = db.session.scalar(
+        insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+    )
+    if new_id is None:
         existing = by_uuid(data["client_uuid"])
         if existing is not None:
             return _owned(existing, actor)
-        visit_id = data.get("visit_id")
-        if visit_id is not None and db.session.scalar(
-            select(Inspection.id).where(Inspection.visit_id == visit_id)
-        ):
-            raise errors.Conflict("同组检查人员已开始本次检查，请在其检查记录中继续") from None
-        raise
+        raise errors.Conflict("同组检查人员已开始本次检查，请在其检查记录中继续")
+    inspection.id = new_id
+    for key, value in values.items():
+        if key not in inspection.__dict__:
+            setattr(inspection, key, value)
+    make_transient_to_detached(inspection)  # a loaded row now, as if just read back
+    db.session.add(inspection)
     if inspection.visit is not None and inspection.status == InspectionStatus.draft:
         inspection.visit.status = VisitStatus.in_progress
     return None
@@ -316,14 +333,21 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bo
     A new inspection is checked, scored and given its findings in memory first, then
     written in one short burst: on SQLite the write lock is held only for the inserts."""
     state = _replaced(data)
-    existing = by_uuid(data["client_uuid"])
-    if existing is not None:
+    try:
+        inspection = _new_inspection(data, actor)
+        _score(inspection, state)
+    except errors.DomainError:
+        # A retry may come when a new inspection would be refused (the window closed,
+        # a photo rule changed): the first result wins over the refusal.
+        existing = by_uuid(data["client_uuid"])
+        if existing is None:
+            raise
         return _submit(_owned(existing, actor), state, actor=actor), False
-    inspection = _new_inspection(data, actor)
-    _score(inspection, state)
+    # Most submissions are new: the insert itself tells a retry (nothing inserted).
     winner = _insert(inspection, data, actor)
     if winner is not None:
         return _submit(winner, state, actor=actor), False
+    findings.write_findings(inspection)
     if inspection.visit is not None:
         inspection.visit.status = VisitStatus.submitted
     audit.record(
@@ -345,6 +369,7 @@ def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> In
     if inspection.visit is not None:
         inspection.visit.status = VisitStatus.submitted
     db.session.flush()
+    findings.write_findings(inspection)
     audit.record(
         "inspection",
         inspection.id,
@@ -380,8 +405,9 @@ def _score(inspection: Inspection, state: dict[str, Any]) -> None:
     inspection.max_score = result.max_score
     inspection.grade = result.grade
     inspection.critical_failed = result.critical_failed
-    made = findings.make_findings(inspection, content, result.failed_codes, state)
-    inspection.findings_count = len(made)
+    inspection.findings_count = findings.make_findings(
+        inspection, content, result.failed_codes, state
+    )
 
 
 def _result_facts(inspection: Inspection) -> dict[str, Any]:
