@@ -33,8 +33,9 @@ def version_for(template_id: int | None, unit: Unit) -> ChecklistVersion:
     return version
 
 
-def content_of(version_id: int) -> dict[str, Any]:
-    return checklists.get_version(version_id).content
+def content_of(inspection) -> dict[str, Any]:
+    """The content of the version an inspection pinned (published, so it never changes)."""
+    return inspection.checklist_version.content
 
 
 def items_of(content: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -189,7 +189,9 @@ def test_a_critical_failure_fails_the_grade(inspector, visit):
     body = offline(
         visit, answers=ALL_PASS | {"video.working": {"result": "fail"}}, fixed_on_spot=[]
     )
-    result = inspector.post("/api/v1/inspections/submissions", json=body).get_json()
+    response = inspector.post("/api/v1/inspections/submissions", json=body)
+    assert response.status_code == 201, response.get_json()
+    result = response.get_json()
     assert result["critical_failed"] is True
     assert result["grade"] == "不合格"
     assert result["score"] == 90
