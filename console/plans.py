@@ -124,6 +124,8 @@ def _plan_from_form() -> dict[str, Any]:
     except ValueError:
         problems["sampling"] = ["按比例填 1–100（%），按数量填 1–10000（每个行业领域 × 区域）"]
     data["inspector_ids"] = field("inspector_ids", lambda: _ids("inspector_ids")) or []
+    if not data["inspector_ids"]:
+        problems["inspector_ids"] = ["请选择参加抽取的检查人员"]
     data["team_size"] = field("team_size", lambda: form_int("team_size", lo=1, hi=10)) or 2
     data["lead_time_hours"] = field(
         "lead_time_hours", lambda: form_int("lead_time_hours", lo=0, hi=720)

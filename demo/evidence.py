@@ -194,7 +194,10 @@ def _rectification_demo(rng: random.Random) -> None:
             answers[code] = passing_answer(item)
         for code in failing:
             answers[code] = {"result": "fail", "note": "现场发现：" + items[code]["title"][:30]}
-        required = checklist.required_photo_codes(version.content, answers)
+        # Photos of every failed item, as a careful inspector takes them.
+        required = list(
+            dict.fromkeys(checklist.required_photo_codes(version.content, answers) + failing)
+        )
         at = utcnow() - timedelta(days=6, hours=2)
         inspection, _ = inspections.submit_offline(
             {

@@ -15,7 +15,7 @@
     box.querySelector("img").src = img.dataset.preview || img.src;
     box.querySelector("[data-original]").href = img.dataset.original || img.src;
     box.querySelector("[data-caption]").textContent =
-      img.alt + "（" + (current + 1) + " / " + photos.length + "）";
+      (img.dataset.caption || img.alt) + "（" + (current + 1) + " / " + photos.length + "）";
     if (!box.open) box.showModal();
     select(current);
   }
