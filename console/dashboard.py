@@ -43,7 +43,8 @@ def period_of(key: str, today: date | None = None) -> Period:
 # Other packages add panels (inspections this period, open tasks …): callables → Panel,
 # and figures for the row of numbers at the top: callables → [(label, value, style)].
 PANELS: list[Callable[[Period], Panel]] = []
-FIGURES: list[Callable[[Period], list[tuple[str, str | int, str]]]] = []
+# A figure is (label, value, style: "" | "warn" | "flag", link or None).
+FIGURES: list[Callable[[Period], list[tuple[str, str | int, str, str | None]]]] = []
 
 
 @dataclass

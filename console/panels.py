@@ -7,6 +7,7 @@ status), so the dashboard costs the same with 100 or 100,000 inspections on its 
 
 from __future__ import annotations
 
+from flask import url_for
 from sqlalchemy import and_, case, func, select
 
 from console.dashboard import FIGURES, PANELS, Bar, Panel, Period
@@ -23,7 +24,7 @@ def _in_period(period: Period):
     return and_(Inspection.started_at >= period.start, Inspection.status != InspectionStatus.draft)
 
 
-def inspection_figures(period: Period) -> list[tuple[str, str | int, str]]:
+def inspection_figures(period: Period) -> list[tuple[str, str | int, str, str | None]]:
     row = db.session.execute(
         select(
             func.count(Inspection.id),
@@ -33,13 +34,13 @@ def inspection_figures(period: Period) -> list[tuple[str, str | int, str]]:
     ).one()
     total, waiting, average = row[0], int(row[1] or 0), row[2]
     return [
-        (f"{period.label}检查", total, ""),
-        ("待审核", waiting, "warn" if waiting else ""),
-        (f"{period.label}平均得分", f"{average:.1f}" if average is not None else "—", ""),
+        (f"{period.label}检查", total, "", url_for("console.review_queue", status="all")),
+        ("待审核", waiting, "warn" if waiting else "", url_for("console.review_queue")),
+        (f"{period.label}平均得分", f"{average:.1f}" if average is not None else "—", "", None),
     ]
 
 
-def task_figures(period: Period) -> list[tuple[str, str | int, str]]:
+def task_figures(period: Period) -> list[tuple[str, str | int, str, str | None]]:
     now = utcnow()
     row = db.session.execute(
         select(
@@ -51,10 +52,20 @@ def task_figures(period: Period) -> list[tuple[str, str | int, str]]:
     ).one()
     open_, responded, overdue, extensions = (int(v or 0) for v in row)
     return [
-        ("待整改任务", open_, ""),
-        ("待复查", responded, "warn" if responded else ""),
-        ("逾期未销号", overdue, "flag" if overdue else ""),
-        ("延期待审批", extensions, "warn" if extensions else ""),
+        ("待整改任务", open_, "", url_for("console.tasks", view="open")),
+        (
+            "待复查",
+            responded,
+            "warn" if responded else "",
+            url_for("console.tasks", view="responded"),
+        ),
+        ("逾期未销号", overdue, "flag" if overdue else "", url_for("console.tasks", overdue=1)),
+        (
+            "延期待审批",
+            extensions,
+            "warn" if extensions else "",
+            url_for("console.tasks", extension=1),
+        ),
     ]
 
 
