@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, g, render_template, request, url_for
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from accounts.models import Role, User
 from api.auth import OFFICE, OFFICE_READERS, requires
@@ -227,6 +227,22 @@ def _sections(inspection: Inspection, photos: list[Photo]) -> list[dict[str, Any
     return sections
 
 
+def _next_in_queue(inspection: Inspection) -> int | None:
+    """The inspection the office reviews after this one, in the queue's order."""
+    if inspection.submitted_at is None:
+        return None
+    at, Row = inspection.submitted_at, Inspection
+    return db.session.scalar(
+        select(Row.id)
+        .where(
+            Row.status == InspectionStatus.submitted,
+            or_(Row.submitted_at > at, and_(Row.submitted_at == at, Row.id > inspection.id)),
+        )
+        .order_by(Row.submitted_at, Row.id)
+        .limit(1)
+    )
+
+
 @bp.get("/inspections/<int:inspection_id>")
 @requires(*OFFICE_READERS)
 def review_inspection(inspection_id: int):
@@ -243,6 +259,7 @@ def review_inspection(inspection_id: int):
         pending=pending,
         missing=findings_service.missing_photo_codes(inspection),
         trail=trail("inspection", inspection.id),
+        next_id=_next_in_queue(inspection),
         team=inspection.visit.inspectors if inspection.visit else [inspection.inspector],
         flag_labels=FLAG_LABELS,
         status_labels=STATUS_LABELS,

@@ -264,3 +264,11 @@ def test_queue_takes_the_same_queries_for_5_and_50_rows(office_console, world):
         return len(seen)
 
     assert statements(5) == statements(50)
+
+
+def test_inspection_page_links_the_next_one_in_the_queue(office_console, world, to_review):
+    later = inspection_to_review(world)
+    page = office_console.get(f"/console/inspections/{to_review.id}").get_data(as_text=True)
+    assert f'href="/console/inspections/{later.id}" rel="next"' in page
+    page = office_console.get(f"/console/inspections/{later.id}").get_data(as_text=True)
+    assert 'rel="next"' not in page
