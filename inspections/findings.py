@@ -49,6 +49,11 @@ def make_findings(
     return len(rows)
 
 
+_INSERT_FINDINGS = insert(Finding.__table__).returning(
+    Finding.__table__.c.id, Finding.__table__.c.item_code
+)
+
+
 def write_findings(inspection: Inspection) -> list[Finding]:
     """Insert the prepared findings in one statement and hand them to the session as
     loaded rows (a submission makes several at once; the unit of work would insert them
@@ -70,10 +75,7 @@ def write_findings(inspection: Inspection) -> list[Finding]:
     ]
     made = []
     if values:
-        table = Finding.__table__
-        inserted = db.session.execute(
-            insert(table).returning(table.c.id, table.c.item_code), values
-        ).all()
+        inserted = db.session.execute(_INSERT_FINDINGS, values).all()
         by_code = {row["item_code"]: row for row in values}
         for finding_id, code in sorted(inserted):
             finding = Finding(id=finding_id, **by_code[code])

@@ -10,6 +10,7 @@ Services flush, never commit; the request edge commits once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -136,7 +137,7 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
     else:
         raise errors.InvalidInput(errors={"visit_id": ["请指定检查任务或（临时检查时）窗口单位"]})
 
-    version = checklist.version_for(template_id, unit)
+    version_id, content = checklist.version_for(template_id, unit)
     inspection = Inspection(
         client_uuid=data["client_uuid"],
         visit=visit,
@@ -148,8 +149,7 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
         ad_hoc=visit is None,
         inspector=actor,
         inspector_id=actor.id,
-        checklist_version=version,
-        checklist_version_id=version.id,
+        checklist_version_id=version_id,
         created_at=utcnow(),
         version=1,
         critical_failed=False,
@@ -173,7 +173,19 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
             inspection.checkin_distance_m > current_app.config["CHECKIN_RADIUS_M"]
         )
     inspection.__dict__["_arrived_photo_codes"] = set()  # nothing can be attached to it yet
+    inspection.__dict__["_checklist_content"] = content
     return inspection
+
+
+_INSERT_KEYS = tuple(c.key for c in Inspection.__table__.columns if c.key != "id")
+
+
+@functools.cache
+def _insert_statement(dialect: str):
+    """One statement per dialect, compiled once: the values come as parameters."""
+    table = Inspection.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> Inspection | None:
@@ -184,13 +196,8 @@ def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> Inspec
     first transaction and then insert nothing; the loser reads the winner's row. No
     exception, no savepoint, and the same outcome when a teammate already started the
     visit (its unique `visit_id`)."""
-    table = Inspection.__table__
-    values = {column.key: getattr(inspection, column.key) for column in table.columns}
-    del values["id"]
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    new_id = db.session.scalar(
-        insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
-    )
+    values = {key: getattr(inspection, key) for key in _INSERT_KEYS}
+    new_id = db.session.scalar(_insert_statement(db.engine.dialect.name), values)
     if new_id is None:
         existing = by_uuid(data["client_uuid"])
         if existing is not None:
