@@ -60,12 +60,13 @@ def _problem_schema():
 
 def _register_blueprints(app: Flask) -> None:
     from api import checklists, health, inspections, org, plans, sessions, users, visits
+    from console import checklists as checklist_pages  # noqa: F401 - adds its pages
     from console import views as console_views
 
     app.register_blueprint(health.blp)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     app.register_blueprint(console_views.bp)
-    for module in (sessions, users, org, checklists, photos, plans, visits, inspections):
+    for module in (sessions, users, org, photos, checklists, plans, visits, inspections):
         api.register_blueprint(module.blp)
 
 

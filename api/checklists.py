@@ -5,16 +5,31 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from marshmallow import fields, validate
 
 from api.auth import EVERYONE, OFFICE, OFFICE_READERS, current_user, requires
+from api.checklist_schemas import (
+    ChecklistFileSchema,
+    ContentSchema,
+    ExportArgs,
+    ExportSchema,
+    FormSchema,
+    ItemSchema,
+    NewDraftSchema,
+    SectionSchema,
+    TemplateFilter,
+    TemplateSchema,
+    TemplateUpdateSchema,
+    VersionSchema,
+    VersionSummarySchema,
+)
 from api.etag import check_if_match, etag_of
 from api.extensions import Blueprint
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, Schema, page_of
+from api.schemas import page_of
 from checklists import content as fmt
+from checklists import drafts, transfer
 from checklists import service as checklists
-from checklists.models import STATUS_LABELS, ChecklistVersion
+from checklists.models import ChecklistVersion
 from org import service as org
 
 blp = Blueprint(
@@ -23,139 +38,6 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="检查表：模板、分区、检查项、版本发布，以及小程序填报用的检查表",
 )
-
-CODE = validate.Regexp(fmt.CODE_RE.pattern)
-
-
-# -- schemas ------------------------------------------------------------------------------
-
-
-class TemplateSchema(Schema):
-    id = Id(dump_only=True)
-    code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    description = fields.String(validate=validate.Length(max=2000))
-    all_sectors = fields.Boolean(metadata={"description": "适用于所有行业领域"})
-    sector_ids = fields.List(Id(), metadata={"description": "适用的行业领域"})
-    sector_codes = fields.List(fields.String(), dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
-    revision = Int(dump_only=True)
-
-
-class TemplateUpdateSchema(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=100))
-    description = fields.String(validate=validate.Length(max=2000))
-    all_sectors = fields.Boolean()
-    sector_ids = fields.List(Id())
-
-
-class TemplateFilter(PageArgs):
-    sector_id = Id()
-    q = fields.String(validate=validate.Length(max=50))
-
-
-class VersionSummarySchema(Schema):
-    id = Id(dump_only=True)
-    template_id = Id(dump_only=True)
-    number = Int(dump_only=True)
-    status = fields.String(dump_only=True)
-    status_label = fields.Function(lambda v: STATUS_LABELS[v.status], dump_only=True)
-    name = fields.Function(lambda v: v.content.get("name"), dump_only=True)
-    item_count = Int(dump_only=True)
-    content_hash = fields.String(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    published_at = fields.DateTime(dump_only=True)
-    retired_at = fields.DateTime(dump_only=True)
-    revision = Int(dump_only=True)
-
-
-class VersionSchema(VersionSummarySchema):
-    content = fields.Dict(dump_only=True, metadata={"description": "见 checklists/__init__.py"})
-
-
-class ContentSchema(Schema):
-    """A whole version's content; checked in depth by the checklist validator, whose
-    errors name the path (`sections[2].items[5].points`)."""
-
-    name = fields.Raw(required=True, metadata={"type": "string"})
-    description = fields.Raw(metadata={"type": "string"})
-    scoring = fields.Raw(metadata={"type": "object"})
-    sections = fields.Raw(metadata={"type": "array", "items": {"type": "object"}})
-
-
-class NewDraftSchema(Schema):
-    from_version_id = Id(metadata={"description": "复制哪个版本；默认最新版本"})
-    content = fields.Nested(ContentSchema, metadata={"description": "或直接给出内容"})
-
-
-class SectionSchema(Schema):
-    code = fields.Raw(metadata={"type": "string"})
-    title = fields.Raw(metadata={"type": "string"})
-    description = fields.Raw(metadata={"type": "string"})
-    cap = fields.Raw(metadata={"type": "number", "nullable": True})
-    items = fields.Raw(metadata={"type": "array", "items": {"type": "object"}})
-    position = Int(validate=validate.Range(min=0), metadata={"description": "插入位置，从 0 起"})
-
-
-_ITEM_TYPES = {
-    "code": "string",
-    "kind": "string",
-    "title": "string",
-    "guidance": "string",
-    "source": "string",
-    "points": "number",
-    "photo": "string",
-    "severity": "string",
-    "deadline_days": "integer",
-    "fix_on_spot": "boolean",
-    "critical": "boolean",
-    "required": "boolean",
-    "allow_na": "boolean",
-    "max": "number",
-    "pass_score": "number",
-    "options": "array",
-    "unit": "string",
-    "min": "number",
-    "integer": "boolean",
-    "pass_min": "number",
-    "pass_max": "number",
-    "total_label": "string",
-    "pass_ratio": "number",
-    "max_length": "integer",
-}
-ItemSchema = Schema.from_dict(
-    {name: fields.Raw(metadata={"type": kind}) for name, kind in _ITEM_TYPES.items()}
-    | {
-        "position": Int(validate=validate.Range(min=0)),
-        "section": fields.String(metadata={"description": "移到另一分区（编码）"}),
-    },
-    name="ItemSchema",
-)
-
-
-class FormSchema(Schema):
-    version_id = Id()
-    template_id = Id()
-    number = Int()
-    content_hash = fields.String()
-    name = fields.String()
-    description = fields.String()
-    scoring = fields.Dict()
-    sections = fields.List(fields.Dict())
-    labels = fields.Dict(metadata={"description": "kind / photo / severity 的中文名"})
-
-
-class ExportSchema(Schema):
-    format = fields.String()
-    format_version = Int()
-    code = fields.String()
-    all_sectors = fields.Boolean()
-    sectors = fields.List(fields.String())
-    number = Int()
-    status = fields.String()
-    content_hash = fields.String()
-    content = fields.Dict()
 
 
 def _template_out(template):
@@ -203,7 +85,20 @@ class TemplateImport(MethodView):
     @blp.response(201, TemplateSchema)
     def post(self, document):
         """导入检查表（导出的 JSON 文档）：新建模板，内容成为第 1 版草稿"""
-        template = checklists.import_document(request.get_json(), actor=current_user())
+        template = transfer.import_document(request.get_json(), actor=current_user())
+        return template, 201, {"ETag": etag_of(template.revision)}
+
+
+@blp.route("/checklist-templates/import-file")
+class TemplateImportFile(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(ChecklistFileSchema, location="files")
+    @blp.response(201, TemplateSchema)
+    def post(self, files):
+        """上传导出的检查表文件（.json 或 .yaml）导入：新建模板，内容成为第 1 版草稿"""
+        upload = files["file"]
+        document = transfer.parse_file(upload.filename or "", upload.read())
+        template = transfer.import_document(document, actor=current_user())
         return template, 201, {"ETag": etag_of(template.revision)}
 
 
@@ -284,7 +179,7 @@ class VersionContent(MethodView):
         """整体替换草稿内容（需 If-Match；已发布版本 409）"""
         version = _editable(version_id)
         return _version_out(
-            checklists.replace_content(version, request.get_json(), actor=current_user())
+            drafts.replace_content(version, request.get_json(), actor=current_user())
         )
 
 
@@ -312,16 +207,21 @@ class VersionRetire(MethodView):
 @blp.route("/checklist-versions/<int:version_id>/export")
 class VersionExport(MethodView):
     @requires(*OFFICE_READERS)
+    @blp.arguments(ExportArgs, location="query")
     @blp.response(200, ExportSchema)
-    def get(self, version_id):
-        """导出为 JSON 文档（可再导入，内容与哈希完全一致）"""
+    def get(self, args, version_id):
+        """导出为 JSON 或 YAML 文档（可再导入，内容与哈希完全一致）"""
         version = checklists.get_version(version_id, actor=current_user())
-        filename = f"{version.template.code}-v{version.number}.json"
-        return (
-            checklists.export_document(version),
-            200,
-            {"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        document = transfer.export_document(version)
+        filename = f"{version.template.code}-v{version.number}.{args['format']}"
+        disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        if args["format"] == "yaml":
+            return Response(
+                transfer.dump_yaml(document),
+                content_type="application/yaml; charset=utf-8",
+                headers=disposition,
+            )
+        return document, 200, disposition
 
 
 @blp.route("/checklist-versions/<int:version_id>/sections")
@@ -332,7 +232,7 @@ class Sections(MethodView):
     def post(self, data, version_id):
         """在草稿中新增分区（需 If-Match）"""
         version = _editable(version_id)
-        return _version_out(checklists.add_section(version, data, actor=current_user()), 201)
+        return _version_out(drafts.add_section(version, data, actor=current_user()), 201)
 
 
 @blp.route("/checklist-versions/<int:version_id>/sections/<section_code>")
@@ -344,7 +244,7 @@ class SectionByCode(MethodView):
         """修改分区（标题、说明、扣分上限、位置；需 If-Match）"""
         version = _editable(version_id)
         return _version_out(
-            checklists.update_section(version, section_code, data, actor=current_user())
+            drafts.update_section(version, section_code, data, actor=current_user())
         )
 
     @requires(*OFFICE)
@@ -352,7 +252,7 @@ class SectionByCode(MethodView):
     def delete(self, version_id, section_code):
         """删除分区及其检查项（需 If-Match）"""
         version = _editable(version_id)
-        return _version_out(checklists.delete_section(version, section_code, actor=current_user()))
+        return _version_out(drafts.delete_section(version, section_code, actor=current_user()))
 
 
 @blp.route("/checklist-versions/<int:version_id>/sections/<section_code>/items")
@@ -363,9 +263,7 @@ class Items(MethodView):
     def post(self, data, version_id, section_code):
         """在分区中新增检查项（需 If-Match）"""
         version = _editable(version_id)
-        return _version_out(
-            checklists.add_item(version, section_code, data, actor=current_user()), 201
-        )
+        return _version_out(drafts.add_item(version, section_code, data, actor=current_user()), 201)
 
 
 @blp.route("/checklist-versions/<int:version_id>/items/<item_code>")
@@ -376,14 +274,14 @@ class ItemByCode(MethodView):
     def patch(self, data, version_id, item_code):
         """修改检查项（只改给出的字段；section/position 可移动；需 If-Match）"""
         version = _editable(version_id)
-        return _version_out(checklists.update_item(version, item_code, data, actor=current_user()))
+        return _version_out(drafts.update_item(version, item_code, data, actor=current_user()))
 
     @requires(*OFFICE)
     @blp.response(200, VersionSchema)
     def delete(self, version_id, item_code):
         """删除检查项（需 If-Match）"""
         version = _editable(version_id)
-        return _version_out(checklists.delete_item(version, item_code, actor=current_user()))
+        return _version_out(drafts.delete_item(version, item_code, actor=current_user()))
 
 
 # -- the form the mini program fills ------------------------------------------------------

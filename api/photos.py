@@ -16,7 +16,7 @@ from api import health
 from api.auth import EVERYONE, current_user, public, requires
 from api.extensions import Blueprint
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, Schema, TextId, page_of
+from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from core import errors
 from media import service as media
 from media.pipeline import ACCEPTED_TYPES
@@ -98,7 +98,7 @@ class UploadedFile(fields.Field):
 class UploadForm(AttachTo):
     """The multipart form: text fields (so the id is parsed from digits), then `file`."""
 
-    owner_id = TextId(required=True)
+    owner_id = QueryId(required=True)
     file = UploadedFile(required=True, metadata={"type": "string", "format": "binary"})
 
 
@@ -159,9 +159,9 @@ class DirectUploadResult(Schema):
 
 class PhotoFilter(PageArgs):
     owner_type = fields.String(validate=validate.Length(min=1, max=40))
-    owner_id = TextId()
+    owner_id = QueryId()
     item_code = fields.String(validate=validate.Length(min=1, max=64))
-    unit_id = TextId()
+    unit_id = QueryId()
     flag = fields.List(fields.String(validate=validate.OneOf(media.EVIDENCE_FLAGS)))
 
 

@@ -19,12 +19,10 @@ _id_range = validate.Range(min=1, max=INT_MAX)
 
 Int = functools.partial(fields.Integer, strict=True, validate=_int_range)
 Id = functools.partial(fields.Integer, strict=True, validate=_id_range)
-# Query strings are text: "2" is how an integer arrives there ("2.5" and "5e-324" still fail).
+# Query strings and form fields are text: "2" is how an integer arrives there ("2.5" and
+# "5e-324" still fail), so those locations use the non-strict kind.
 QueryInt = functools.partial(fields.Integer, validate=_int_range)
 QueryId = functools.partial(fields.Integer, validate=_id_range)
-# Form fields are text too (media's uploads).
-TextInt = QueryInt
-TextId = QueryId
 
 
 class Schema(ma.Schema):

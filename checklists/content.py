@@ -104,7 +104,13 @@ def items_by_code(content: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A JSON number: ints of any size (math.isfinite would overflow on 10**400), finite
+    floats; never a bool."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and math.isfinite(value)
 
 
 class _Checker:

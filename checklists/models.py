@@ -89,13 +89,20 @@ class ChecklistVersion(db.Model):
     __table_args__ = (
         UniqueConstraint("template_id", "number"),
         Index("ix_checklist_version_status", "status", "template_id"),
-        # At most one published version per template, even under concurrent publishing.
+        # At most one published and one draft version per template, even under races.
         Index(
             "uq_checklist_version_published",
             "template_id",
             unique=True,
             sqlite_where=text("status = 'published'"),
             postgresql_where=text("status = 'published'"),
+        ),
+        Index(
+            "uq_checklist_version_draft",
+            "template_id",
+            unique=True,
+            sqlite_where=text("status = 'draft'"),
+            postgresql_where=text("status = 'draft'"),
         ),
     )
 

@@ -16,6 +16,7 @@ The rules are documented for people in docs/scoring.md.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from checklists.content import DEFAULT_BANDS, GRADES, Errors, is_number, iter_items
@@ -94,7 +95,8 @@ def _number_failed(item: dict[str, Any], answer: dict[str, Any]) -> bool:
         if not is_number(total):
             return False
         # 0 of 0 fails: a thing that should exist and does not is not working either.
-        return total == 0 or value / total < item["pass_ratio"]
+        # Exact arithmetic: JSON ints may be far beyond what a float holds.
+        return total == 0 or Fraction(value) < Fraction(item["pass_ratio"]) * Fraction(total)
     return False
 
 
@@ -107,6 +109,7 @@ def points_lost(item: dict[str, Any], answer: dict[str, Any] | None) -> float:
         value = answer.get("value")
         if not is_number(value):
             return 0.0
+        value = min(max(value, 0), item["max"])  # unvalidated answers must not overflow
         return points * (item["max"] - value) / item["max"]
     return float(points) if is_failed(item, answer) else 0.0
 

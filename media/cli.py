@@ -17,3 +17,11 @@ def expire_uploads() -> None:
     removed = service.expire_uploads()
     db.session.commit()
     click.echo(f"removed {removed} expired upload(s)")
+
+
+@media_command.command("rebuild-derivatives")
+def rebuild_derivatives() -> None:
+    """Remake previews and thumbnails that failed to store; originals are never touched."""
+    rebuilt, missing = service.rebuild_derivatives()
+    db.session.commit()
+    click.echo(f"rebuilt {rebuilt} photo(s); {missing} still without derivatives")

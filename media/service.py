@@ -177,6 +177,8 @@ def start_direct_upload(data: dict, *, actor: User) -> tuple[Photo, PresignedPos
     attachment = kind_of(data["owner_type"]).attach(data["owner_id"], actor, data.get("item_code"))
     if existing is not None:
         photo, created = existing, False
+        photo.declared_type = data["content_type"]
+        photo.client_sha256 = data.get("sha256")
     else:
         photo = _new_photo(data, attachment, actor=actor, declared_type=data["content_type"])
         photo.status = PhotoStatus.pending
@@ -276,6 +278,33 @@ def expire_uploads(now: datetime | None = None) -> int:
         db.session.delete(photo)
     db.session.flush()
     return len(stale)
+
+
+def rebuild_derivatives() -> tuple[int, int]:
+    """Remake the previews and thumbnails that could not be stored (e.g. during a storage
+    outage) from the originals. Returns (rebuilt, still missing)."""
+    storage = current_storage()
+    missing = db.session.scalars(
+        select(Photo).where(
+            Photo.status == PhotoStatus.stored,
+            or_(Photo.preview_key.is_(None), Photo.thumb_key.is_(None)),
+        )
+    ).all()
+    rebuilt = 0
+    for photo in missing:
+        try:
+            with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as file:
+                storage.get_to(photo.key, file)
+                processed = pipeline.process(file, max_pixels=_config("PHOTO_MAX_PIXELS"))
+        except (errors.Unavailable, errors.NotFound, errors.UnsupportedMedia) as exc:
+            log.warning("photo %s: derivatives not rebuilt: %s", photo.id, exc)
+            continue
+        if photo.phash is None and processed.phash is not None:
+            photo.phash = processed.phash
+            _index_hash(photo)
+        _store_derivatives(photo, processed)
+        rebuilt += photo.preview_key is not None and photo.thumb_key is not None
+    return rebuilt, len(missing) - rebuilt
 
 
 # -- evidence -----------------------------------------------------------------------------

@@ -244,7 +244,22 @@ def test_photo_rules():
     assert required_photo_codes(content, answers | {"on_fail": PASS}) == ["always", "pic"]
 
 
-HOSTILE = [None, True, 5e-324, -1, 2**63, 1.5, "", "x" * 5000, "\x00", [], {}, [{}], ["ok", {}]]
+HOSTILE = [
+    None,
+    True,
+    5e-324,
+    -1,
+    2**63,
+    10**400,
+    1.5,
+    "",
+    "x" * 5000,
+    "\x00",
+    [],
+    {},
+    [{}],
+    ["ok", {}],
+]
 
 
 def test_hostile_answers_are_reported_never_raised():

@@ -4,12 +4,13 @@ mini program's cacheable form, export and import."""
 from __future__ import annotations
 
 import contextlib
+import io
 
 import pytest
 from sqlalchemy import event, select
 
 from accounts.models import Role
-from checklists import library
+from checklists import library, transfer
 from checklists.models import ChecklistVersion
 from core.audit import AuditEvent
 from core.db import db
@@ -395,6 +396,8 @@ def test_sections_and_items_move_and_change_kind(app, office):
         office, "PATCH", f"{url}/items/dress.uniform", draft, json={"section": "smoking"}
     ).get_json()
     assert [len(s["items"]) for s in draft["content"]["sections"]] == [1, 0]
+    nowhere = etagged(office, "PATCH", f"{url}/items/dress.uniform", draft, json={"section": "x"})
+    assert assert_problem(nowhere, 422)["errors"] == {"section": ["没有这个分区"]}
     draft = etagged(
         office, "PATCH", f"{url}/items/dress.uniform", draft, json={"kind": "score", "max": 5}
     ).get_json()
@@ -418,3 +421,97 @@ def test_sections_and_items_move_and_change_kind(app, office):
     ]
     draft = etagged(office, "DELETE", f"{url}/sections/smoking", draft).get_json()
     assert [s["code"] for s in draft["content"]["sections"]] == ["dress"]
+
+
+def test_concurrent_new_drafts_make_one_and_a_clear_conflict(app, office, world):
+    """Both requests pass the one-draft check before either commits; the loser gets a 409
+    (or 503 to retry, when SQLite refuses the second writer), never a 500 or two drafts."""
+    import threading
+
+    from checklists import service
+
+    template_id = world.checklist.template_id
+    barrier = threading.Barrier(2, timeout=10)
+    real_max_number = service.list_versions
+
+    def slow_list_versions(template):
+        versions = real_max_number(template)
+        barrier.wait()  # both have looked; neither has written
+        return versions
+
+    statuses = []
+
+    def post():
+        statuses.append(
+            office.post(f"{API}/checklist-templates/{template_id}/versions", json={}).status_code
+        )
+
+    service.list_versions = slow_list_versions
+    try:
+        threads = [threading.Thread(target=post) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(20)
+    finally:
+        service.list_versions = real_max_number
+    assert sorted(statuses)[0] == 201
+    assert sorted(statuses)[1] in (409, 503)
+    db.session.expire_all()
+    numbers = db.session.scalars(
+        select(ChecklistVersion.number).where(ChecklistVersion.template_id == template_id)
+    ).all()
+    assert sorted(numbers) == [1, 2]
+
+
+def upload(office, name: str, data: bytes):
+    return office.post(
+        f"{API}/checklist-templates/import-file",
+        data={"file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_yaml_export_imports_back_to_the_same_hash(app, office):
+    version = library.install_default()
+    db.session.commit()
+    exported = office.get(f"{API}/checklist-versions/{version.id}/export?format=yaml")
+    assert exported.status_code == 200
+    assert exported.headers["Content-Type"] == "application/yaml; charset=utf-8"
+    assert 'filename="window_service-v1.yaml"' in exported.headers["Content-Disposition"]
+    text = exported.get_data(as_text=True)
+    assert "窗口服务明察暗访检查表" in text  # readable, not \u escapes
+    text = text.replace("code: window_service", "code: window_copy", 1)
+    imported = upload(office, "copy.yaml", text.encode())
+    assert imported.status_code == 201, imported.get_json()
+    draft = office.get(f"{API}/checklist-templates/{imported.get_json()['id']}/versions")
+    assert draft.get_json()[0]["content_hash"] == version.content_hash
+
+    json_file = office.get(f"{API}/checklist-versions/{version.id}/export").get_data()
+    again = upload(office, "again.json", json_file.replace(b"window_service", b"window_json", 1))
+    assert again.status_code == 201, again.get_json()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "field"),
+    [
+        ("x.txt", b"{}", "file"),
+        ("x.json", b"{not json", "file"),
+        ("x.yaml", b"a: [1, 2", "file"),
+        ("x.yaml", b"\xff\xfe\x00", "file"),
+        ("x.yaml", b"a: &x [1, 2]\nb: [*x, *x]\n", "file"),
+        ("x.yaml", b"- just\n- a list\n", ""),
+    ],
+)
+def test_bad_import_files_are_422_naming_the_problem(app, office, name, data, field):
+    problem = assert_problem(upload(office, name, data), 422)
+    assert field in problem["errors"]
+
+
+def test_yaml_import_errors_name_item_paths(app, office):
+    document = library.read_default_document()
+    document["code"] = "from_yaml"
+    document["content"]["sections"][1]["items"][2]["points"] = 10**400
+    text = transfer.dump_yaml(document).encode()
+    problem = assert_problem(upload(office, "bad.yml", text), 422)
+    assert problem["errors"] == {"content.sections[1].items[2].points": ["应小于等于 1000"]}

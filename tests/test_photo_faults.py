@@ -4,10 +4,12 @@ loses the original; a big upload streams instead of sitting in memory."""
 from __future__ import annotations
 
 import gc
+import io
 import tracemalloc
 import uuid
 
 import pytest
+from PIL import Image
 from werkzeug.test import EnvironBuilder
 
 from accounts.models import Role
@@ -59,7 +61,7 @@ def _folder(app):
     return from_config(app.config)
 
 
-def test_failed_derivatives_keep_the_original(app, world, inspector, client, monkeypatch):
+def test_failed_derivatives_keep_the_original(app, world, inspector, client, runner, monkeypatch):
     storage = app.extensions["storage"]
     put = storage.put
 
@@ -74,6 +76,16 @@ def test_failed_derivatives_keep_the_original(app, world, inspector, client, mon
     assert response.status_code == 201
     urls = response.get_json()["urls"]
     assert (urls["preview"], urls["thumb"]) == (None, None)
+    assert fetch(client, urls["original"])[1] == content
+
+    monkeypatch.undo()  # storage is back: the derivatives can be made again
+    result = runner.invoke(args=["media", "rebuild-derivatives"])
+    assert "rebuilt 1 photo(s); 0 still" in result.output, result.output
+    photo_id = response.get_json()["id"]
+    urls = inspector.get(f"/api/v1/photos/{photo_id}").get_json()["urls"]
+    status, preview, content_type = fetch(client, urls["preview"])
+    assert (status, content_type) == (200, "image/jpeg")
+    assert Image.open(io.BytesIO(preview)).size == (640, 480)
     assert fetch(client, urls["original"])[1] == content
 
 
