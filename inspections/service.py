@@ -354,7 +354,7 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bo
     winner = _insert(inspection, data, actor)
     if winner is not None:
         return _submit(winner, state, actor=actor), False
-    findings.write_findings(inspection)
+    inspection.__dict__["_written_findings"] = findings.write_findings(inspection)
     if inspection.visit is not None:
         inspection.visit.status = VisitStatus.submitted
     audit.record(
@@ -365,6 +365,11 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bo
         after=_check_in_facts(inspection) | _result_facts(inspection),
     )
     return inspection, True
+
+
+def submitted_findings(inspection: Inspection) -> list:
+    """The findings a submission made: the rows just written, or the stored ones."""
+    return inspection.__dict__.get("_written_findings") or list(inspection.findings)
 
 
 def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> Inspection:

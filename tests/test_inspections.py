@@ -401,3 +401,24 @@ def test_a_worker_reuses_its_checklist_choice_only_for_the_configured_seconds(
     assert pinned() == first  # within the cache's seconds
     clock[0] += 6
     assert pinned() != first
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"answers": []},
+        {"answers": {"dress.uniform": "pass"}},
+        {"answers": {"x" * 41: {"result": "pass"}}},
+        {"answers": {f"c{i}": {} for i in range(501)}},
+        {"photos": {"dress.uniform": "p1"}},
+        {"photos": {"dress.uniform": ["p" * 65]}},
+        {"photos": {"dress.uniform": [1]}},
+        {"fixed_on_spot": "dress.uniform"},
+        {"answers": {"dress.uniform": {"result": "pass", "extra": 1}}},
+    ],
+)
+def test_malformed_answers_are_422_and_change_nothing(inspector, visit, body):
+    inspection = start(inspector, visit).get_json()
+    response = inspector.patch(f"/api/v1/inspections/{inspection['id']}/answers", json=body)
+    assert_problem(response, 422)
+    assert fresh(Inspection, inspection["id"]).answers == {}
