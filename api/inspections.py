@@ -197,6 +197,7 @@ class SubmissionSchema(Schema):
 
 class InspectionFilter(PageArgs):
     plan_id = QueryId()
+    visit_id = QueryId()
     unit_id = QueryId()
     sector_id = QueryId()
     region_id = QueryId()

@@ -101,6 +101,9 @@ def test_check_in_is_idempotent_and_one_visit_gets_one_inspection(
     teammate = start(client_for(team[1]), visit)
     assert_problem(teammate, 409)
     assert count_inspections() == 1
+    # The teammate's phone finds the inspection by its visit.
+    found = client_for(team[1]).get(f"/api/v1/inspections?visit_id={visit.id}").get_json()
+    assert [i["id"] for i in found["items"]] == [first.get_json()["id"]]
     # The teammate continues the same inspection.
     inspection_id = first.get_json()["id"]
     saved = client_for(team[1]).patch(
