@@ -171,6 +171,16 @@ class InspectionDetailSchema(InspectionSchema):
     findings = fields.List(fields.Nested(FindingSchema), attribute="visible_findings")
 
 
+class FindingBriefSchema(Schema):
+    id = Id()
+    item_code = fields.String()
+    title = fields.String()
+    severity = fields.String()
+    status = fields.Enum(FindingStatus)
+    fixed_on_spot = fields.Boolean()
+    deadline_days = Int(allow_none=True)
+
+
 class SubmissionSchema(Schema):
     """What a phone needs back from an offline submission (it sent the answers itself)."""
 
@@ -188,7 +198,7 @@ class SubmissionSchema(Schema):
     grade = fields.String(allow_none=True)
     critical_failed = fields.Boolean()
     findings_count = Int()
-    findings = fields.List(fields.Nested(FindingSchema), attribute="submitted_findings")
+    findings = fields.List(fields.Nested(FindingBriefSchema), attribute="submitted_findings")
     missing_photos = fields.List(
         fields.String(), metadata={"description": "需要照片但照片尚未上传到服务器的检查项"}
     )
@@ -225,6 +235,11 @@ def _created(inspection, created: bool):
     return body, 201 if created else 200, headers
 
 
+# The phone's hot path: schema instances made once, not per request.
+OFFLINE_SUBMIT = OfflineSubmitSchema()
+SUBMISSION = SubmissionSchema()
+
+
 @blp.route("/inspections")
 class Inspections(MethodView):
     @requires(*EVERYONE)
@@ -247,8 +262,8 @@ class Inspections(MethodView):
 @blp.route("/inspections/submissions")
 class InspectionSubmissions(MethodView):
     @requires(Role.inspector)
-    @blp.arguments(OfflineSubmitSchema)
-    @blp.response(201, SubmissionSchema)
+    @blp.arguments(OFFLINE_SUBMIT)
+    @blp.response(201, SUBMISSION)
     @blp.alt_response(200, description="同一 client_uuid、相同内容的重试：返回第一次的结果")
     def post(self, data):
         """离线整单提交：签到、答案与照片引用一次发送（按 client_uuid 幂等；提交后改动为 409）"""

@@ -21,7 +21,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import lazyload, make_transient_to_detached
 
 from accounts.models import User
 from core import audit, errors
@@ -128,7 +128,10 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
         template_id = visit.plan.checklist_template_id
     elif data.get("unit_id") is not None:
         visit = None
-        unit = db.session.get(Unit, data["unit_id"])
+        # The unit's own columns are all a check-in needs (no sector, region, lead unit).
+        unit = db.session.scalar(
+            select(Unit).where(Unit.id == data["unit_id"]).options(lazyload("*"))
+        )
         if unit is None or not unit.active:
             raise errors.InvalidInput(errors={"unit_id": ["窗口单位不存在或已停用"]})
         if unit.id == actor.unit_id:
