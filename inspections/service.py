@@ -2,8 +2,9 @@
 
 Every create a phone may retry is keyed by the phone's `client_uuid`: a retry returns the
 first result; two concurrent requests with one UUID make one row (the unique constraint
-decides, and the loser reads the winner's row after its SAVEPOINT rolls back). A change to
-a submitted inspection is refused with 409; a retry of the same submission is not a change.
+decides through INSERT … ON CONFLICT DO NOTHING, and the loser reads the winner's row).
+A change to a submitted inspection is refused with 409; a retry of the same submission is
+not a change.
 
 Services flush, never commit; the request edge commits once.
 """
@@ -253,9 +254,6 @@ def _visit_for_inspector(visit_id: int, actor: User) -> Visit:
 
 
 # -- answers and submission ---------------------------------------------------------------
-
-STATE_KEYS = ("answers", "photos", "fixed_on_spot")
-
 
 def _state(inspection: Inspection) -> dict[str, Any]:
     return {
