@@ -255,6 +255,7 @@ def _visit_for_inspector(visit_id: int, actor: User) -> Visit:
 
 # -- answers and submission ---------------------------------------------------------------
 
+
 def _state(inspection: Inspection) -> dict[str, Any]:
     return {
         "answers": dict(inspection.answers or {}),
