@@ -13,7 +13,7 @@ from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from inspections import findings as findings_service
-from inspections import service
+from inspections import queries, service
 from inspections.models import FindingStatus, InspectionStatus, VisitKind
 
 blp = Blueprint(
@@ -248,7 +248,7 @@ class Inspections(MethodView):
     def get(self, args):
         """检查记录列表（按计划、单位、领域、区域、检查人员、状态、日期、得分、有无问题筛选）"""
         page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(service.inspections_query(current_user(), args), page, per_page)
+        return paginate(queries.inspections_query(current_user(), args), page, per_page)
 
     @requires(Role.inspector)
     @blp.arguments(StartSchema)
