@@ -165,6 +165,7 @@ def make_config(database_url: str, tmp: Path, wechat_url: str) -> dict:
         "WECHAT_TIMEOUT": 2.0,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; scrypt in production
         "DEMO_PASSWORD": PASSWORD,
+        "CHECKLIST_CACHE_SECONDS": 0,  # tests publish and wipe checklists constantly
     }
 
 
@@ -347,6 +348,7 @@ class World:
     """Two units in two sectors, and one person of each role on unit A's side."""
 
     def __init__(self, make_unit, make_user, make_sector):
+        self._make_user = make_user
         self.sector_a, self.sector_b = make_sector(), make_sector()
         self.lead_unit_a = LeadUnit(name="测试牵头单位A", sector_id=self.sector_a.id)
         db.session.add(self.lead_unit_a)
@@ -361,6 +363,13 @@ class World:
             Role.lead_unit_staff: make_user(Role.lead_unit_staff, sector_id=self.sector_a.id),
         }
         self.unit_staff_b = make_user(Role.unit_staff, unit_id=self.unit_b.id)
+
+    @functools.cached_property
+    def inspections(self):
+        """Plans, visits, inspections and findings at A and B, built on first use."""
+        from tests.inspection_helpers import InspectionWorld
+
+        return InspectionWorld(self, self._make_user)
 
     def _photo(self, unit: Unit) -> Photo:
         """A stored photo row attached to `unit` through the test attachment kind."""

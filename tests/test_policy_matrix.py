@@ -42,6 +42,24 @@ PARAMS: dict[str, Param] = {
     "unit_id": Param(own=lambda w: w.unit_a.id, foreign=lambda w: w.unit_b.id),
     "user_id": Param(own=lambda w: w.users[Role.unit_staff].id),
     "filename": Param(own=lambda w: "swagger-ui.css", missing="no-such-file.css"),
+    # Inspections: B's objects were made by other inspectors, so the world's inspector
+    # must not reach them either.
+    "plan_id": Param(own=lambda w: w.inspections.plan.id),
+    "visit_id": Param(
+        own=lambda w: w.inspections.visit_a.id,
+        foreign=lambda w: w.inspections.visit_b.id,
+        scoped=(*SCOPED, Role.inspector),
+    ),
+    "inspection_id": Param(
+        own=lambda w: w.inspections.inspection_a.id,
+        foreign=lambda w: w.inspections.inspection_b.id,
+        scoped=(*SCOPED, Role.inspector),
+    ),
+    "finding_id": Param(
+        own=lambda w: w.inspections.finding_a.id,
+        foreign=lambda w: w.inspections.finding_b.id,
+        scoped=(*SCOPED, Role.inspector),
+    ),
     "photo_id": Param(own=lambda w: w.photo_a.id, foreign=lambda w: w.photo_b.id),
     "token": Param(own=lambda w: "not-a-signed-token", missing="not-a-signed-token"),
     "template_id": Param(own=lambda w: w.checklist.template_id),

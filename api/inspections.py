@@ -1,0 +1,345 @@
+"""Inspections (检查记录) and their findings (问题): the inspector's day and the office's
+review. Every create is keyed by the phone's client UUID; a retry returns the first result."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import ValidationError, fields, validate
+
+from accounts.models import Role
+from api.auth import EVERYONE, OFFICE, current_user, requires
+from api.etag import check_if_match, etag_of
+from api.extensions import Blueprint
+from api.pagination import paginate
+from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
+from inspections import findings as findings_service
+from inspections import queries, service
+from inspections.models import FindingStatus, InspectionStatus, VisitKind
+
+blp = Blueprint(
+    "inspections", __name__, url_prefix="/api/v1", description="检查记录、离线提交与问题审核"
+)
+
+Code = lambda: fields.String(validate=validate.Length(min=1, max=40))  # noqa: E731
+SEVERITIES = ("general", "major", "severe")
+
+
+class CheckInSchema(Schema):
+    latitude = fields.Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
+    longitude = fields.Float(required=True, allow_nan=False, validate=validate.Range(-180, 180))
+    accuracy_m = fields.Float(
+        allow_none=True, allow_nan=False, validate=validate.Range(min=0, max=100_000)
+    )
+    at = fields.AwareDateTime(metadata={"description": "手机上的签到时间；不填为服务器时间"})
+
+
+class ItemMap(fields.Dict):
+    """{item code: value}, checked in plain Python: it is read on every submission, and
+    what each answer may hold is the checklist's business (checklists.scoring)."""
+
+    MAX_ITEMS = 500
+
+    def __init__(self, check_value, **kwargs):
+        super().__init__(keys=fields.String(), **kwargs)
+        self.check_value = check_value
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("应为对象，键为检查项编码")
+        if len(value) > self.MAX_ITEMS:
+            raise ValidationError(f"最多 {self.MAX_ITEMS} 个检查项")
+        problems = {}
+        for code, item in value.items():
+            if not 1 <= len(code) <= 40:
+                problems[code] = ["检查项编码长度应为 1–40"]
+            elif (message := self.check_value(item)) is not None:
+                problems[code] = [message]
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+
+def _answer_problem(answer) -> str | None:
+    return None if isinstance(answer, dict) else "应为对象"
+
+
+def _photos_problem(refs) -> str | None:
+    if not isinstance(refs, list) or len(refs) > 20:
+        return "应为不超过 20 个照片引用的数组"
+    if not all(isinstance(r, str) and 1 <= len(r) <= 64 for r in refs):
+        return "照片引用应为 1–64 位字符串"
+    return None
+
+
+class AnswersSchema(Schema):
+    answers = ItemMap(
+        _answer_problem,
+        metadata={
+            "description": '按检查项编码：{"result": "pass|fail|na"} 或 {"value": …}，可带 note'
+        },
+    )
+    photos = ItemMap(
+        _photos_problem,
+        metadata={"description": "按检查项编码的照片引用（照片 id 或客户端 UUID）"},
+    )
+    fixed_on_spot = fields.List(Code(), validate=validate.Length(max=500))
+
+
+class StartSchema(Schema):
+    client_uuid = fields.UUID(required=True)
+    visit_id = Id(metadata={"description": "检查任务；临时检查不填，改填 unit_id"})
+    unit_id = Id()
+    check_in = fields.Nested(CheckInSchema, required=True)
+
+
+class OfflineSubmitSchema(StartSchema, AnswersSchema):
+    pass
+
+
+class FindingSchema(Schema):
+    id = Id()
+    inspection_id = Id()
+    unit_id = Id()
+    item_code = fields.String()
+    title = fields.String()
+    severity = fields.String()
+    description = fields.String()
+    status = fields.Enum(FindingStatus)
+    fixed_on_spot = fields.Boolean()
+    deadline_days = Int(allow_none=True)
+    critical = fields.Boolean()
+    photos = fields.List(fields.String())
+    reason = fields.String(allow_none=True)
+    reviewed_at = fields.DateTime(allow_none=True)
+    version = Int()
+
+
+class FindingReviewSchema(Schema):
+    status = fields.String(validate=validate.OneOf(["confirmed", "dismissed"]))
+    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+    deadline_days = Int(allow_none=True, validate=validate.Range(min=1, max=365))
+    description = fields.String(validate=validate.Length(max=2000))
+    reason = fields.String(validate=validate.Length(max=500))
+
+
+class FindingFilter(PageArgs):
+    inspection_id = QueryId()
+    unit_id = QueryId()
+    status = fields.Enum(FindingStatus)
+    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+
+
+class InspectionSchema(Schema):
+    id = Id()
+    client_uuid = fields.UUID()
+    visit_id = Int(allow_none=True)
+    plan_id = Int(allow_none=True)
+    plan_name = fields.String(attribute="plan.name", allow_none=True)
+    unit_id = Id()
+    unit_name = fields.String(attribute="unit.name")
+    sector_name = fields.String(attribute="unit.sector.name")
+    region_name = fields.String(attribute="unit.region.name")
+    kind = fields.Enum(VisitKind)
+    ad_hoc = fields.Boolean()
+    inspector_id = Id()
+    inspector_name = fields.String(attribute="inspector.display_name")
+    status = fields.Enum(InspectionStatus)
+    started_at = fields.DateTime()
+    checkin_distance_m = fields.Float(allow_none=True)
+    checkin_far = fields.Boolean()
+    submitted_at = fields.DateTime(allow_none=True)
+    score = fields.Float(allow_none=True)
+    max_score = fields.Float(allow_none=True)
+    grade = fields.String(allow_none=True)
+    critical_failed = fields.Boolean()
+    findings_count = Int()
+    published_at = fields.DateTime(allow_none=True)
+    version = Int()
+
+
+class InspectionDetailSchema(InspectionSchema):
+    checklist_version_id = Int(allow_none=True)
+    checkin_latitude = fields.Float(allow_none=True)
+    checkin_longitude = fields.Float(allow_none=True)
+    checkin_accuracy_m = fields.Float(allow_none=True)
+    answers = fields.Dict()
+    photos = fields.Dict()
+    fixed_on_spot = fields.List(fields.String())
+    missing_photos = fields.List(
+        fields.String(), metadata={"description": "需要照片但照片尚未上传到服务器的检查项"}
+    )
+    findings = fields.List(fields.Nested(FindingSchema), attribute="visible_findings")
+
+
+class FindingBriefSchema(Schema):
+    id = Id()
+    item_code = fields.String()
+    title = fields.String()
+    severity = fields.String()
+    status = fields.Enum(FindingStatus)
+    fixed_on_spot = fields.Boolean()
+    deadline_days = Int(allow_none=True)
+
+
+class SubmissionSchema(Schema):
+    """What a phone needs back from an offline submission (it sent the answers itself)."""
+
+    id = Id()
+    client_uuid = fields.UUID()
+    visit_id = Int(allow_none=True)
+    unit_id = Id()
+    ad_hoc = fields.Boolean()
+    status = fields.Enum(InspectionStatus)
+    checkin_distance_m = fields.Float(allow_none=True)
+    checkin_far = fields.Boolean()
+    submitted_at = fields.DateTime(allow_none=True)
+    score = fields.Float(allow_none=True)
+    max_score = fields.Float(allow_none=True)
+    grade = fields.String(allow_none=True)
+    critical_failed = fields.Boolean()
+    findings_count = Int()
+    findings = fields.List(fields.Nested(FindingBriefSchema), attribute="submitted_findings")
+    missing_photos = fields.List(
+        fields.String(), metadata={"description": "需要照片但照片尚未上传到服务器的检查项"}
+    )
+    version = Int()
+
+
+class InspectionFilter(PageArgs):
+    plan_id = QueryId()
+    visit_id = QueryId()
+    unit_id = QueryId()
+    sector_id = QueryId()
+    region_id = QueryId()
+    inspector_id = QueryId()
+    status = fields.Enum(InspectionStatus)
+    kind = fields.Enum(VisitKind)
+    ad_hoc = fields.Boolean()
+    date_from = fields.Date()
+    date_to = fields.Date()
+    score_min = fields.Float(allow_nan=False)
+    score_max = fields.Float(allow_nan=False)
+    has_findings = fields.Boolean()
+
+
+def _detail(inspection):
+    """The inspection with what its reader may see of its findings, and missing photos."""
+    user = current_user()
+    inspection.visible_findings = findings_service.visible_findings(inspection, user)
+    inspection.missing_photos = findings_service.missing_photo_codes(inspection)
+    return inspection, {"ETag": etag_of(inspection.version)}
+
+
+def _created(inspection, created: bool):
+    body, headers = _detail(inspection)
+    return body, 201 if created else 200, headers
+
+
+# The phone's hot path: schema instances made once, not per request.
+OFFLINE_SUBMIT = OfflineSubmitSchema()
+SUBMISSION = SubmissionSchema()
+
+
+@blp.route("/inspections")
+class Inspections(MethodView):
+    @requires(*EVERYONE)
+    @blp.arguments(InspectionFilter, location="query")
+    @blp.response(200, page_of(InspectionSchema))
+    def get(self, args):
+        """检查记录列表（按计划、单位、领域、区域、检查人员、状态、日期、得分、有无问题筛选）"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        return paginate(queries.inspections_query(current_user(), args), page, per_page)
+
+    @requires(Role.inspector)
+    @blp.arguments(StartSchema)
+    @blp.response(201, InspectionDetailSchema)
+    @blp.alt_response(200, description="同一 client_uuid 的重试：返回第一次的结果")
+    def post(self, data):
+        """到达现场签到，开始检查（按 client_uuid 幂等）"""
+        return _created(*service.start_inspection(data, actor=current_user()))
+
+
+@blp.route("/inspections/submissions")
+class InspectionSubmissions(MethodView):
+    @requires(Role.inspector)
+    @blp.arguments(OFFLINE_SUBMIT)
+    @blp.response(201, SUBMISSION)
+    @blp.alt_response(200, description="同一 client_uuid、相同内容的重试：返回第一次的结果")
+    def post(self, data):
+        """离线整单提交：签到、答案与照片引用一次发送（按 client_uuid 幂等；提交后改动为 409）"""
+        inspection, created = service.submit_offline(data, actor=current_user())
+        inspection.submitted_findings = service.submitted_findings(inspection)
+        inspection.missing_photos = findings_service.missing_photo_codes(inspection)
+        return inspection, 201 if created else 200, {"ETag": etag_of(inspection.version)}
+
+
+@blp.route("/inspections/<int:inspection_id>")
+class InspectionById(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, InspectionDetailSchema)
+    def get(self, inspection_id):
+        """查看检查记录（窗口单位在结果公开后可见）"""
+        return _detail(service.get_inspection(inspection_id, actor=current_user()))
+
+
+@blp.route("/inspections/<int:inspection_id>/answers")
+class InspectionAnswers(MethodView):
+    @requires(Role.inspector)
+    @blp.arguments(AnswersSchema)
+    @blp.response(200, InspectionDetailSchema)
+    def patch(self, data, inspection_id):
+        """边查边存：按检查项保存答案与照片引用（可重复发送）"""
+        inspection = service.get_inspection(inspection_id, actor=current_user())
+        return _detail(service.save_answers(inspection, data, actor=current_user()))
+
+
+@blp.route("/inspections/<int:inspection_id>/submit")
+class InspectionSubmit(MethodView):
+    @requires(Role.inspector)
+    @blp.arguments(AnswersSchema)
+    @blp.response(200, InspectionDetailSchema)
+    def post(self, data, inspection_id):
+        """提交检查：校验必填项与必拍照片，计算得分，生成问题（重试返回同一结果）"""
+        inspection = service.get_inspection(inspection_id, actor=current_user())
+        return _detail(service.submit_inspection(inspection, data, actor=current_user()))
+
+
+@blp.route("/inspections/<int:inspection_id>/publish")
+class InspectionPublish(MethodView):
+    @requires(*OFFICE)
+    @blp.response(200, InspectionDetailSchema)
+    def post(self, inspection_id):
+        """向被检查单位公开检查结果；已确认的问题转入整改"""
+        inspection = service.get_inspection(inspection_id, actor=current_user())
+        return _detail(findings_service.publish_inspection(inspection, actor=current_user()))
+
+
+@blp.route("/findings")
+class Findings(MethodView):
+    @requires(*EVERYONE)
+    @blp.arguments(FindingFilter, location="query")
+    @blp.response(200, page_of(FindingSchema))
+    def get(self, args):
+        """问题列表（窗口单位只看到已公开、已确认的本单位问题）"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        return paginate(findings_service.findings_query(current_user(), args), page, per_page)
+
+
+@blp.route("/findings/<int:finding_id>")
+class FindingById(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, FindingSchema)
+    def get(self, finding_id):
+        """查看问题"""
+        finding = findings_service.get_finding(finding_id, actor=current_user())
+        return finding, 200, {"ETag": etag_of(finding.version)}
+
+    @requires(*OFFICE)
+    @blp.arguments(FindingReviewSchema)
+    @blp.response(200, FindingSchema)
+    def patch(self, data, finding_id):
+        """审核问题：确认或驳回，修改严重程度或期限（需 If-Match；驳回与修改须说明原因）"""
+        finding = findings_service.get_finding(finding_id, actor=current_user())
+        check_if_match(finding.version)
+        finding = findings_service.review_finding(finding, data, actor=current_user())
+        return finding, 200, {"ETag": etag_of(finding.version)}

@@ -1,0 +1,219 @@
+"""Plans (督查计划), their double-random draws (双随机) and publication (一公开)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from api.auth import EVERYONE, OFFICE, OFFICE_READERS, current_user, requires
+from api.etag import check_if_match, etag_of
+from api.extensions import Blueprint
+from api.pagination import paginate
+from api.schemas import Id, Int, PageArgs, Schema, page_of
+from inspections import plans
+from inspections.models import PlanStatus, VisitKind, VisitStatus
+
+blp = Blueprint(
+    "plans", __name__, url_prefix="/api/v1", description="督查计划、双随机抽取与结果公开"
+)
+
+Ids = lambda: fields.List(Id(), validate=validate.Length(max=5000))  # noqa: E731
+
+
+class PoolSchema(Schema):
+    sector_ids = Ids()
+    region_ids = Ids()
+    unit_ids = Ids()
+
+
+class StratumSchema(Schema):
+    sector_id = Id(required=True)
+    region_id = Id(required=True)
+    size = Int(required=True, validate=validate.Range(min=0, max=10_000))
+
+
+class SamplingSchema(Schema):
+    size = Int(validate=validate.Range(min=0, max=10_000), metadata={"description": "每层抽取数"})
+    rate = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(min=0, max=1),
+        metadata={"description": "每层抽取比例（向上取整）"},
+    )
+    overrides = fields.List(fields.Nested(StratumSchema), validate=validate.Length(max=1000))
+
+    @validates_schema
+    def _one_rule(self, data, **_):
+        if ("size" in data) == ("rate" in data):
+            raise ValidationError("size 与 rate 须且只能填写一个", field_name="size")
+
+
+class ExclusionSchema(Schema):
+    inspector_id = Id(required=True)
+    unit_id = Id(required=True)
+
+
+class PlanSchema(Schema):
+    id = Id(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=2, max=100))
+    kind = fields.Enum(VisitKind, required=True, metadata={"description": "明察 / 暗访"})
+    status = fields.Enum(PlanStatus, dump_only=True)
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    checklist_template_id = Id(allow_none=True)
+    pool = fields.Nested(PoolSchema, load_default=dict)
+    sampling = fields.Nested(SamplingSchema, required=True)
+    inspector_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=1000))
+    team_size = Int(load_default=2, validate=validate.Range(min=1, max=10))
+    exclusions = fields.List(
+        fields.Nested(ExclusionSchema), load_default=list, validate=validate.Length(max=5000)
+    )
+    lead_time_hours = Int(allow_none=True, validate=validate.Range(min=0, max=24 * 30))
+    created_at = fields.DateTime(dump_only=True)
+    published_at = fields.DateTime(dump_only=True)
+    version = fields.Integer(dump_only=True)
+
+
+class PlanUpdateSchema(PlanSchema):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+
+
+class PlanFilter(PageArgs):
+    status = fields.Enum(PlanStatus)
+    kind = fields.Enum(VisitKind)
+
+
+class DrawArgs(Schema):
+    seed = fields.String(
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$"),
+        metadata={"description": "随机种子；不填则由服务器生成"},
+    )
+    reason = fields.String(validate=validate.Length(max=500))
+
+
+class DrawnVisitSchema(Schema):
+    unit_id = Int()
+    inspector_ids = fields.List(Int())
+
+
+class DrawSchema(Schema):
+    id = Id()
+    plan_id = Id()
+    number = Int()
+    seed = fields.String()
+    algorithm = fields.String()
+    current = fields.Boolean()
+    drawn_at = fields.DateTime()
+    drawn_by_id = Int(allow_none=True)
+    reason = fields.String(allow_none=True)
+    inputs = fields.Dict(metadata={"description": "抽取时的对象池、规则与回避名单"})
+    result = fields.List(fields.Nested(DrawnVisitSchema))
+
+
+class DisclosedVisitSchema(Schema):
+    unit_id = Int()
+    unit_name = fields.String()
+    inspectors = fields.List(fields.String())
+    status = fields.Enum(VisitStatus)
+    score = fields.Float(allow_none=True)
+    grade = fields.String(allow_none=True)
+
+
+class DisclosedPlanSchema(Schema):
+    id = Id()
+    name = fields.String()
+    kind = fields.Enum(VisitKind)
+    period_start = fields.Date()
+    period_end = fields.Date()
+    published_at = fields.DateTime()
+
+
+class DisclosedDrawSchema(Schema):
+    number = Int()
+    seed = fields.String()
+    algorithm = fields.String()
+    drawn_at = fields.DateTime()
+    inputs = fields.Dict()
+
+
+class DisclosureSchema(Schema):
+    plan = fields.Nested(DisclosedPlanSchema)
+    draw = fields.Nested(DisclosedDrawSchema)
+    reproducible = fields.Boolean()
+    visits = fields.List(fields.Nested(DisclosedVisitSchema))
+
+
+@blp.route("/plans")
+class Plans(MethodView):
+    @requires(*OFFICE_READERS)
+    @blp.arguments(PlanFilter, location="query")
+    @blp.response(200, page_of(PlanSchema))
+    def get(self, args):
+        """督查计划列表"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        return paginate(plans.list_plans(**args), page, per_page)
+
+    @requires(*OFFICE)
+    @blp.arguments(PlanSchema)
+    @blp.response(201, PlanSchema)
+    def post(self, data):
+        """新建督查计划（明察或暗访；对象池、分层抽样规则、检查人员池与回避名单）"""
+        plan = plans.save_plan(data, actor=current_user())
+        return plan, 201, {"ETag": etag_of(plan.version)}
+
+
+@blp.route("/plans/<int:plan_id>")
+class PlanById(MethodView):
+    @requires(*OFFICE_READERS)
+    @blp.response(200, PlanSchema)
+    def get(self, plan_id):
+        """查看督查计划"""
+        plan = plans.get_plan(plan_id)
+        return plan, 200, {"ETag": etag_of(plan.version)}
+
+    @requires(*OFFICE)
+    @blp.arguments(PlanUpdateSchema)
+    @blp.response(200, PlanSchema)
+    def patch(self, data, plan_id):
+        """修改督查计划（需 If-Match；抽取后规则不可改）"""
+        plan = plans.get_plan(plan_id)
+        check_if_match(plan.version)
+        plan = plans.save_plan(data, actor=current_user(), plan=plan)
+        return plan, 200, {"ETag": etag_of(plan.version)}
+
+
+@blp.route("/plans/<int:plan_id>/draws")
+class PlanDraws(MethodView):
+    @requires(*OFFICE_READERS)
+    @blp.response(200, DrawSchema(many=True))
+    def get(self, plan_id):
+        """抽取记录（每次抽取的种子、输入与结果，可复核）"""
+        return plans.list_draws(plans.get_plan(plan_id))
+
+    @requires(*OFFICE)
+    @blp.arguments(DrawArgs)
+    @blp.response(201, DrawSchema)
+    def post(self, args, plan_id):
+        """双随机抽取检查对象与检查人员（重新抽取须说明原因，检查开始后不可重抽）"""
+        plan = plans.get_plan(plan_id)
+        return plans.draw_plan(
+            plan, seed=args.get("seed"), reason=args.get("reason"), actor=current_user()
+        )
+
+
+@blp.route("/plans/<int:plan_id>/publish")
+class PlanPublish(MethodView):
+    @requires(*OFFICE)
+    @blp.response(200, PlanSchema)
+    def post(self, plan_id):
+        """公开抽取过程与结果（计划期结束后）"""
+        return plans.publish_plan(plans.get_plan(plan_id), actor=current_user())
+
+
+@blp.route("/plans/<int:plan_id>/disclosure")
+class PlanDisclosure(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, DisclosureSchema)
+    def get(self, plan_id):
+        """已公开计划的抽取结果与检查结果（一公开）"""
+        return plans.disclosure(plan_id)

@@ -1,0 +1,64 @@
+"""Visits: the unit × team × window a draw made. Scoped by the secrecy rules of
+inspections/policy.py: an unannounced visit does not exist for its unit until submitted."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import fields
+
+from api.auth import EVERYONE, current_user, requires
+from api.extensions import Blueprint
+from api.pagination import paginate
+from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
+from inspections import plans
+from inspections.models import VisitKind, VisitStatus
+
+blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="检查任务（明察 / 暗访）")
+
+
+class TeamMemberSchema(Schema):
+    id = Int()
+    display_name = fields.String()
+
+
+class VisitSchema(Schema):
+    id = Id()
+    plan_id = Id()
+    plan_name = fields.String(attribute="plan.name")
+    unit_id = Id()
+    unit_name = fields.String(attribute="unit.name")
+    unit_address = fields.String(attribute="unit.address")
+    unit_latitude = fields.Float(attribute="unit.latitude", allow_none=True)
+    unit_longitude = fields.Float(attribute="unit.longitude", allow_none=True)
+    kind = fields.Enum(VisitKind)
+    status = fields.Enum(VisitStatus)
+    window_start = fields.DateTime()
+    window_end = fields.DateTime()
+    inspectors = fields.List(fields.Nested(TeamMemberSchema))
+
+
+class VisitFilter(PageArgs):
+    plan_id = QueryId()
+    unit_id = QueryId()
+    status = fields.Enum(VisitStatus)
+    kind = fields.Enum(VisitKind)
+
+
+@blp.route("/visits")
+class Visits(MethodView):
+    @requires(*EVERYONE)
+    @blp.arguments(VisitFilter, location="query")
+    @blp.response(200, page_of(VisitSchema))
+    def get(self, args):
+        """检查任务列表（检查人员只看到分派给自己的；窗口单位看不到未提交的暗访）"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        return paginate(plans.visits_query(current_user(), args), page, per_page)
+
+
+@blp.route("/visits/<int:visit_id>")
+class VisitById(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, VisitSchema)
+    def get(self, visit_id):
+        """查看检查任务"""
+        return plans.get_visit(visit_id, actor=current_user())

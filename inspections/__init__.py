@@ -1,0 +1,29 @@
+"""Inspections (明察暗访): plans, double-random draws, visits, inspections and findings.
+
+Modules
+-------
+- `models`: Plan, Draw, Visit (+ visit_inspector), Inspection, Finding.
+- `draw`: the pure, reproducible double-random draw (seed + stored inputs → visits).
+- `plans`: plans, draws (redraw only before any visit starts), publication (一公开), visits.
+- `service`: check-in, partial saves, submission online or offline (keyed by client UUID).
+- `queries`: the office's filtered, paginated lists of inspections.
+- `findings`: findings made on submit, office review, publication to the unit.
+- `policy`: who sees what. Unannounced visits are invisible to units and lead units until
+  the inspection is submitted; inspection results until the office publishes them.
+- `checklist`: the one place that talks to `checklists` (versions, scoring).
+
+Hand-off to rectification (整改)
+--------------------------------
+A finding (`models.Finding`: id, inspection_id, unit_id, item_code, title, severity
+general|major|severe, description, status pending|confirmed|dismissed, fixed_on_spot,
+deadline_days, critical, photos, reason) becomes work for the unit only when the office
+has confirmed it AND published the inspection's result. Two ways to consume that:
+
+- `inspections.findings.ON_PUBLISHED.append(handler)`: `handler(inspection)` runs inside
+  the publishing transaction (flush, don't commit; raise a DomainError to refuse the
+  publication). Register it at import time of your service module.
+- `inspections.findings.confirmed_findings_for_rectification(inspection) -> [Finding]`:
+  the confirmed findings of a published inspection (empty before publication). Call it
+  from the handler. `fixed_on_spot=True` findings were put right during the visit (立行立改);
+  rectification may close them at once. `deadline_days` is the office-reviewed deadline.
+"""

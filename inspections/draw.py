@@ -1,0 +1,144 @@
+"""双随机: the double-random draw, a pure function of its inputs and seed.
+
+The same inputs and seed give the same visits on any machine: everything is sorted before
+the random generator touches it, and `random.Random` seeded with a string is stable across
+Python versions (seed version 2, SHA-512 of the string). The office stores the seed and the
+inputs with each draw so that anyone can replay it (`replay`) and check the published result.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+ALGORITHM = "dr-v1"
+
+
+class DrawError(ValueError):
+    """The inputs cannot give a draw (e.g. too few eligible inspectors for a unit)."""
+
+    def __init__(self, message: str, field: str = "inspector_ids"):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class PoolUnit:
+    id: int
+    sector_id: int
+    region_id: int
+
+
+@dataclass(frozen=True)
+class PoolInspector:
+    id: int
+    home_unit_id: int | None
+
+
+def sample_size(n: int, rule: dict[str, Any]) -> int:
+    """How many of a stratum of `n` units to pick: a fixed size or a rate (rounded up)."""
+    if n == 0:
+        return 0
+    if rule.get("size") is not None:
+        return min(n, int(rule["size"]))
+    rate = float(rule.get("rate") or 0)
+    return min(n, math.ceil(n * rate - 1e-9)) if rate > 0 else 0
+
+
+def draw(
+    units: list[PoolUnit],
+    inspectors: list[PoolInspector],
+    *,
+    sampling: dict[str, Any],
+    team_size: int,
+    exclusions: list[dict[str, int]],
+    seed: str,
+) -> list[dict[str, Any]]:
+    """[{"unit_id", "inspector_ids"}] sorted by unit id."""
+    # Reproducible on purpose: the seed itself comes from `secrets` and is published.
+    rng = random.Random(f"{ALGORITHM}:{seed}")  # noqa: S311
+    picked = _pick_units(rng, units, sampling)
+    return _assign_teams(rng, picked, inspectors, team_size, exclusions)
+
+
+def _pick_units(rng: random.Random, units: list[PoolUnit], sampling: dict[str, Any]) -> list[int]:
+    strata: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for unit in units:
+        strata[(unit.sector_id, unit.region_id)].append(unit.id)
+    overrides = {
+        (o["sector_id"], o["region_id"]): {"size": o["size"]}
+        for o in sampling.get("overrides") or []
+    }
+    picked: list[int] = []
+    for key in sorted(strata):
+        ids = sorted(set(strata[key]))
+        k = sample_size(len(ids), overrides.get(key, sampling))
+        picked.extend(rng.sample(ids, k))
+    return picked
+
+
+def _assign_teams(
+    rng: random.Random,
+    unit_ids: list[int],
+    inspectors: list[PoolInspector],
+    team_size: int,
+    exclusions: list[dict[str, int]],
+) -> list[dict[str, Any]]:
+    """Give each unit `team_size` inspectors, never one who belongs to it or is excluded
+    from it (回避), keeping everyone's load within one visit of each other where the
+    exclusions allow. Units with the fewest eligible inspectors are served first."""
+    barred = {(e["inspector_id"], e["unit_id"]) for e in exclusions}
+    pool = sorted(inspectors, key=lambda i: i.id)
+    eligible = {
+        unit_id: [i.id for i in pool if i.home_unit_id != unit_id and (i.id, unit_id) not in barred]
+        for unit_id in unit_ids
+    }
+    order = list(unit_ids)
+    rng.shuffle(order)
+    order.sort(key=lambda u: len(eligible[u]))  # stable: random among equals
+    load = {i.id: 0 for i in pool}
+    teams: dict[int, list[int]] = {}
+    for unit_id in order:
+        candidates = eligible[unit_id]
+        if len(candidates) < team_size:
+            raise DrawError(f"单位 {unit_id} 可选派的检查人员不足 {team_size} 人（已回避）")
+        # Least loaded first; a random tie-break so nobody is always first.
+        tie = {c: rng.random() for c in candidates}
+        team = sorted(candidates, key=lambda c: (load[c], tie[c]))[:team_size]
+        for member in team:
+            load[member] += 1
+        teams[unit_id] = sorted(team)
+    return [{"unit_id": u, "inspector_ids": teams[u]} for u in sorted(teams)]
+
+
+def replay(inputs: dict[str, Any], seed: str) -> list[dict[str, Any]]:
+    """Draw again from stored inputs (as `inputs_of` wrote them)."""
+    return draw(
+        [PoolUnit(**u) for u in inputs["units"]],
+        [PoolInspector(**i) for i in inputs["inspectors"]],
+        sampling=inputs["sampling"],
+        team_size=inputs["team_size"],
+        exclusions=inputs["exclusions"],
+        seed=seed,
+    )
+
+
+def inputs_of(
+    units: list[PoolUnit],
+    inspectors: list[PoolInspector],
+    *,
+    sampling: dict[str, Any],
+    team_size: int,
+    exclusions: list[dict[str, int]],
+) -> dict[str, Any]:
+    """The inputs as stored (JSON, sorted) with a draw."""
+    return {
+        "units": [u.__dict__ for u in sorted(units, key=lambda u: u.id)],
+        "inspectors": [i.__dict__ for i in sorted(inspectors, key=lambda i: i.id)],
+        "sampling": sampling,
+        "team_size": team_size,
+        "exclusions": sorted(exclusions, key=lambda e: (e["inspector_id"], e["unit_id"])),
+    }

@@ -1,0 +1,193 @@
+"""Findings (问题): made from failed items on submit, reviewed by the office, handed to
+rectification when the inspection's result is published to the unit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Select, insert, select
+
+from accounts.models import Role, User
+from core import audit, errors
+from core.clock import utcnow
+from core.db import db
+from inspections import checklist, photos, policy
+from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
+
+# Called with each inspection as its result is published, inside the same transaction.
+# Rectification appends its handler here (see inspections/__init__.py).
+ON_PUBLISHED: list[Callable[[Inspection], None]] = []
+
+
+def make_findings(
+    inspection: Inspection, content: dict[str, Any], failed_codes: list[str], state: dict
+) -> int:
+    """Prepare the findings of a submission (written by `write_findings` once the
+    inspection has its id); returns how many there will be."""
+    items = checklist.items_of(content)
+    rows = []
+    for code in failed_codes:
+        item = items[code]
+        answer = state["answers"].get(code) or {}
+        rows.append(
+            {
+                "unit_id": inspection.unit.id,
+                "item_code": code,
+                "title": item.get("title", "")[:200],
+                "severity": item.get("severity") or "general",
+                "description": answer.get("note") or "",
+                "fixed_on_spot": code in state["fixed_on_spot"],
+                "deadline_days": item.get("deadline_days"),
+                "critical": bool(item.get("critical")),
+                "photos": list(state["photos"].get(code) or []),
+            }
+        )
+    inspection.__dict__["_new_findings"] = rows
+    return len(rows)
+
+
+_INSERT_FINDINGS = insert(Finding.__table__).returning(
+    Finding.__table__.c.id, Finding.__table__.c.item_code
+)
+
+
+def write_findings(inspection: Inspection) -> list[dict[str, Any]]:
+    """Insert the prepared findings with one statement; returns them as rows (with ids).
+
+    A submission makes several findings at once, and the unit of work would insert them
+    one by one on SQLite; the ORM collection loads them from the table when asked."""
+    rows = inspection.__dict__.pop("_new_findings", [])
+    if not rows:
+        return []
+    now = utcnow()
+    values = [
+        row
+        | {
+            "inspection_id": inspection.id,
+            "status": FindingStatus.pending,
+            "reason": None,
+            "reviewed_by_id": None,
+            "reviewed_at": None,
+            "created_at": now,
+            "version": 1,
+        }
+        for row in rows
+    ]
+    by_code = {row["item_code"]: row for row in values}
+    written = []
+    for finding_id, code in sorted(db.session.execute(_INSERT_FINDINGS, values).all()):
+        written.append(by_code[code] | {"id": finding_id})
+    return written
+
+
+def missing_photo_codes(inspection: Inspection) -> list[str]:
+    """Required photos that have not arrived yet (the phone may still be uploading)."""
+    if inspection.checklist_version_id is None:
+        return []
+    content = checklist.content_of(inspection)
+    arrived = photos.arrived_photo_codes(inspection)
+    required = checklist.required_photo_codes(content, inspection.answers or {})
+    return [code for code in required if code not in arrived]
+
+
+def visible_findings(inspection: Inspection, user: User) -> list[Finding]:
+    """Units and lead units see only confirmed findings (of published inspections)."""
+    if user.is_office or user.role == Role.inspector:
+        return list(inspection.findings)
+    return [f for f in inspection.findings if f.status == FindingStatus.confirmed]
+
+
+# -- office review ------------------------------------------------------------------------
+
+
+def findings_query(user: User, f: dict[str, Any]) -> Select:
+    stmt = select(Finding).where(policy.finding_filter(user))
+    for key in ("inspection_id", "unit_id", "status", "severity"):
+        if f.get(key) is not None:
+            stmt = stmt.where(getattr(Finding, key) == f[key])
+    return stmt.order_by(Finding.id.desc())
+
+
+def get_finding(finding_id: int, *, actor: User) -> Finding:
+    finding = db.session.scalar(
+        select(Finding).where(Finding.id == finding_id, policy.finding_filter(actor))
+    )
+    if finding is None:
+        raise errors.NotFound()
+    return finding
+
+
+def review_finding(finding: Finding, data: dict[str, Any], *, actor: User) -> Finding:
+    """Confirm or dismiss a finding, or change its severity or deadline, with a reason."""
+    if finding.inspection.status != InspectionStatus.submitted:
+        raise errors.Conflict("检查结果已公开，问题不能再修改")
+    reason = (data.get("reason") or "").strip()
+    changes = {
+        key: data[key]
+        for key in ("status", "severity", "deadline_days", "description")
+        if key in data and data[key] != getattr(finding, key)
+    }
+    needs_reason = changes.keys() - {"status"} or changes.get("status") == "dismissed"
+    if needs_reason and not reason:
+        raise errors.InvalidInput(errors={"reason": ["驳回问题或修改严重程度、期限须说明原因"]})
+    if not changes:
+        return finding
+    if "status" in changes:
+        changes["status"] = FindingStatus(changes["status"])
+    before = {key: _plain(getattr(finding, key)) for key in changes}
+    for key, value in changes.items():
+        setattr(finding, key, value)
+    finding.reason = reason or finding.reason
+    finding.reviewed_by_id = actor.id
+    finding.reviewed_at = utcnow()
+    db.session.flush()
+    audit.record(
+        "finding",
+        finding.id,
+        "review",
+        actor_id=actor.id,
+        before=before,
+        after={key: _plain(value) for key, value in changes.items()},
+        reason=reason or None,
+    )
+    return finding
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, FindingStatus) else value
+
+
+def publish_inspection(inspection: Inspection, *, actor: User) -> Inspection:
+    """Release the result to the unit. Every finding must be confirmed or dismissed;
+    confirmed ones go on to rectification."""
+    if inspection.status == InspectionStatus.published:
+        return inspection
+    if inspection.status != InspectionStatus.submitted:
+        raise errors.Conflict("检查尚未提交，不能公开结果")
+    pending = [f.item_code for f in inspection.findings if f.status == FindingStatus.pending]
+    if pending:
+        raise errors.Conflict(
+            f"还有 {len(pending)} 个问题未审核（确认或驳回）", errors={"findings": pending}
+        )
+    inspection.status = InspectionStatus.published
+    inspection.published_at = utcnow()
+    db.session.flush()
+    audit.record(
+        "inspection",
+        inspection.id,
+        "publish",
+        actor_id=actor.id,
+        before={"status": "submitted"},
+        after={"status": "published"},
+    )
+    for hook in ON_PUBLISHED:
+        hook(inspection)
+    return inspection
+
+
+def confirmed_findings_for_rectification(inspection: Inspection) -> list[Finding]:
+    """The findings rectification turns into tasks: confirmed, of a published inspection."""
+    if inspection.status != InspectionStatus.published:
+        return []
+    return [f for f in inspection.findings if f.status == FindingStatus.confirmed]

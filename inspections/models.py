@@ -1,0 +1,254 @@
+"""Plans, draws, visits, inspections and findings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from accounts.models import User
+from checklists.models import ChecklistVersion
+from core.clock import utcnow
+from core.db import db
+from org.models import Unit
+
+
+def _enum(cls: type[StrEnum], length: int = 20) -> Enum:
+    return Enum(cls, native_enum=False, length=length)
+
+
+class VisitKind(StrEnum):
+    announced = "announced"  # 明察
+    unannounced = "unannounced"  # 暗访
+
+
+class PlanStatus(StrEnum):
+    draft = "draft"  # being prepared; no visits yet
+    drawn = "drawn"  # visits drawn; may be redrawn until one starts
+    published = "published"  # the draw and results are public (一公开)
+
+
+class VisitStatus(StrEnum):
+    planned = "planned"
+    in_progress = "in_progress"  # an inspector checked in
+    submitted = "submitted"
+
+
+class InspectionStatus(StrEnum):
+    draft = "draft"  # started on site, answers arriving
+    submitted = "submitted"  # scored; findings await office review
+    published = "published"  # result released to the unit
+
+
+class FindingStatus(StrEnum):
+    pending = "pending"
+    confirmed = "confirmed"
+    dismissed = "dismissed"
+
+
+class Plan(db.Model):
+    """督查计划: a campaign over a period, with the rules of its double-random draw."""
+
+    __tablename__ = "plan"
+    __table_args__ = (
+        CheckConstraint("period_end >= period_start", name="period"),
+        CheckConstraint("team_size BETWEEN 1 AND 10", name="team_size"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[VisitKind] = mapped_column(_enum(VisitKind))
+    status: Mapped[PlanStatus] = mapped_column(_enum(PlanStatus), default=PlanStatus.draft)
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    checklist_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checklist_template.id", ondelete="SET NULL")
+    )
+    # Target pool: units matching any listed sector AND any listed region, plus listed units.
+    pool: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Per stratum (sector × region): {"size": n} or {"rate": 0.2}, with optional overrides
+    # [{"sector_id", "region_id", "size"}].
+    sampling: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    inspector_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    team_size: Mapped[int] = mapped_column(default=2)
+    # 回避: [{"inspector_id", "unit_id"}] on top of each inspector's own unit.
+    exclusions: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
+    # Inspectors see their visits this many hours before the window opens (None: config).
+    lead_time_hours: Mapped[int | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Draw(db.Model):
+    """One double-random draw of a plan: its seed and inputs, so anyone can replay it."""
+
+    __tablename__ = "draw"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    seed: Mapped[str] = mapped_column(String(64))
+    algorithm: Mapped[str] = mapped_column(String(20))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    current: Mapped[bool] = mapped_column(default=True)
+    drawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+visit_inspector = Table(
+    "visit_inspector",
+    db.metadata,
+    Column("visit_id", ForeignKey("visit.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id"), primary_key=True, index=True),
+)
+
+
+class Visit(db.Model):
+    """One unit to inspect within a window, by a team of inspectors."""
+
+    __tablename__ = "visit"
+    __table_args__ = (
+        UniqueConstraint("draw_id", "unit_id"),
+        Index("ix_visit_unit_status", "unit_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draw.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    kind: Mapped[VisitKind] = mapped_column(_enum(VisitKind))
+    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), default=VisitStatus.planned)
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    # When the assigned inspectors may first see it (window_start minus the lead time).
+    visible_from: Mapped[datetime]
+
+    unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)
+    plan: Mapped[Plan] = relationship(lazy="joined", innerjoin=True)
+    inspectors: Mapped[list[User]] = relationship(
+        secondary=visit_inspector, lazy="selectin", order_by=User.id
+    )
+
+
+class Inspection(db.Model):
+    """检查记录: one inspection of one unit, planned (from a visit) or ad hoc."""
+
+    __tablename__ = "inspection"
+    __table_args__ = (
+        Index("ix_inspection_status_submitted", "status", "submitted_at"),
+        Index("ix_inspection_unit_submitted", "unit_id", "submitted_at"),
+        Index("ix_inspection_started_at", "started_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The phone's id for this inspection: every retry of a create or offline submit
+    # carries it, and the unique constraint makes concurrent retries one row.
+    client_uuid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    visit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visit.id", ondelete="SET NULL"), unique=True
+    )
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan.id", ondelete="SET NULL"), index=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    kind: Mapped[VisitKind] = mapped_column(_enum(VisitKind))
+    ad_hoc: Mapped[bool] = mapped_column(default=False)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    checklist_version_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_version.id"))
+    status: Mapped[InspectionStatus] = mapped_column(
+        _enum(InspectionStatus), default=InspectionStatus.draft
+    )
+    # Check-in on site.
+    started_at: Mapped[datetime]
+    checkin_latitude: Mapped[float | None]
+    checkin_longitude: Mapped[float | None]
+    checkin_accuracy_m: Mapped[float | None]
+    checkin_distance_m: Mapped[float | None]
+    checkin_far: Mapped[bool] = mapped_column(default=False)
+    # {item_code: {"result"|"value": …, "note": …}} and {item_code: [photo refs]}.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    photos: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    # Item codes the unit put right while the inspectors watched (立行立改).
+    fixed_on_spot: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Set on submit.
+    submitted_at: Mapped[datetime | None]
+    submission_hash: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float | None]
+    max_score: Mapped[float | None]
+    grade: Mapped[str | None] = mapped_column(String(20))
+    critical_failed: Mapped[bool] = mapped_column(default=False)
+    findings_count: Mapped[int] = mapped_column(default=0)
+    published_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)
+    inspector: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    visit: Mapped[Visit | None] = relationship()
+    plan: Mapped[Plan | None] = relationship(lazy="joined")
+    checklist_version: Mapped[ChecklistVersion | None] = relationship()
+    findings: Mapped[list[Finding]] = relationship(
+        back_populates="inspection", order_by="Finding.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Finding(db.Model):
+    """问题: a failed item of a submitted inspection, reviewed by the office.
+
+    Confirmed findings are what rectification (整改) works on; see inspections/__init__.py.
+    """
+
+    __tablename__ = "finding"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "item_code"),
+        Index("ix_finding_unit_status", "unit_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    item_code: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    severity: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[FindingStatus] = mapped_column(
+        _enum(FindingStatus), default=FindingStatus.pending
+    )
+    fixed_on_spot: Mapped[bool] = mapped_column(default=False)
+    deadline_days: Mapped[int | None]
+    critical: Mapped[bool] = mapped_column(default=False)
+    photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reason: Mapped[str | None] = mapped_column(Text)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="findings")
+
+    __mapper_args__ = {"version_id_col": version}

@@ -1,0 +1,352 @@
+"""Plans (督查计划), their double-random draws and the visits they make.
+
+Services flush, never commit; the request edge commits once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, delete, exists, select
+
+from accounts.models import Role, User
+from checklists.models import ChecklistTemplate
+from core import audit, errors
+from core.clock import DISPLAY_TZ, utcnow
+from core.db import db
+from inspections import draw as dr
+from inspections import policy
+from inspections.models import (
+    Draw,
+    Inspection,
+    InspectionStatus,
+    Plan,
+    PlanStatus,
+    Visit,
+    VisitStatus,
+)
+from org.models import Region, Sector, Unit
+
+# -- plans --------------------------------------------------------------------------------
+
+
+def list_plans(*, status: str | None = None, kind: str | None = None) -> Select:
+    stmt = select(Plan).order_by(Plan.period_start.desc(), Plan.id.desc())
+    if status:
+        stmt = stmt.where(Plan.status == status)
+    if kind:
+        stmt = stmt.where(Plan.kind == kind)
+    return stmt
+
+
+def get_plan(plan_id: int) -> Plan:
+    plan = db.session.get(Plan, plan_id)
+    if plan is None:
+        raise errors.NotFound()
+    return plan
+
+
+def _check_plan(plan: Plan) -> None:
+    problems: dict[str, list[str]] = {}
+    if plan.period_end < plan.period_start:
+        problems["period_end"] = ["结束日期不能早于开始日期"]
+    pool = plan.pool or {}
+    for key, model in (("sector_ids", Sector), ("region_ids", Region), ("unit_ids", Unit)):
+        ids = set(pool.get(key) or [])
+        if ids:
+            found = set(db.session.scalars(select(model.id).where(model.id.in_(ids))))
+            if ids - found:
+                problems[f"pool.{key}"] = [f"不存在：{sorted(ids - found)}"]
+    if plan.checklist_template_id is not None and (
+        db.session.get(ChecklistTemplate, plan.checklist_template_id) is None
+    ):
+        problems["checklist_template_id"] = ["检查表不存在"]
+    ids = set(plan.inspector_ids or [])
+    found = set(
+        db.session.scalars(
+            select(User.id).where(User.id.in_(ids), User.role == Role.inspector, User.active)
+        )
+    )
+    if ids - found:
+        problems["inspector_ids"] = [f"不是在岗的检查人员：{sorted(ids - found)}"]
+    if len(ids) < plan.team_size:
+        problems.setdefault("inspector_ids", []).append(f"检查人员少于每组人数 {plan.team_size}")
+    for exclusion in plan.exclusions or []:
+        if exclusion["inspector_id"] not in ids:
+            problems.setdefault("exclusions", []).append(
+                f"检查人员 {exclusion['inspector_id']} 不在本计划的检查人员中"
+            )
+    if problems:
+        raise errors.InvalidInput(errors=problems)
+
+
+def save_plan(data: dict[str, Any], *, actor: User, plan: Plan | None = None) -> Plan:
+    if plan is not None and plan.status != PlanStatus.draft:
+        locked = {"kind", "pool", "sampling", "inspector_ids", "team_size", "exclusions"}
+        locked |= {"period_start", "period_end", "lead_time_hours"}
+        if locked & data.keys():
+            raise errors.Conflict(
+                "计划已抽取检查对象，抽取规则与时间不可再改；如需调整请重新抽取前先撤回"
+            )
+    creating = plan is None
+    plan = plan or Plan(created_by_id=actor.id)
+    before = None if creating else _plan_summary(plan)
+    for key, value in data.items():
+        setattr(plan, key, value)
+    _check_plan(plan)
+    db.session.add(plan)
+    db.session.flush()
+    audit.record(
+        "plan",
+        plan.id,
+        "create" if creating else "update",
+        actor_id=actor.id,
+        before=before,
+        after=_plan_summary(plan),
+    )
+    return plan
+
+
+def _plan_summary(plan: Plan) -> dict[str, Any]:
+    return {
+        "name": plan.name,
+        "kind": str(plan.kind),
+        "period": [plan.period_start.isoformat(), plan.period_end.isoformat()],
+        "status": str(plan.status),
+    }
+
+
+# -- draws --------------------------------------------------------------------------------
+
+
+def _descendants(region_ids: set[int]) -> set[int]:
+    children: dict[int | None, list[int]] = {}
+    for region_id, parent_id in db.session.execute(select(Region.id, Region.parent_id)):
+        children.setdefault(parent_id, []).append(region_id)
+    found, todo = set(), list(region_ids)
+    while todo:
+        region_id = todo.pop()
+        if region_id not in found:
+            found.add(region_id)
+            todo.extend(children.get(region_id, []))
+    return found
+
+
+def resolve_pool(plan: Plan) -> tuple[list[dr.PoolUnit], list[dr.PoolInspector]]:
+    """The units and inspectors a draw of `plan` chooses from, as of now."""
+    pool = plan.pool or {}
+    stmt = select(Unit.id, Unit.sector_id, Unit.region_id).where(Unit.active)
+    sector_ids, region_ids = pool.get("sector_ids") or [], pool.get("region_ids") or []
+    unit_ids = pool.get("unit_ids") or []
+    if sector_ids or region_ids or unit_ids:
+        criteria = Unit.id.in_(unit_ids)
+        if sector_ids or region_ids:
+            matches = Unit.id.is_not(None)
+            if sector_ids:
+                matches = matches & Unit.sector_id.in_(sector_ids)
+            if region_ids:
+                matches = matches & Unit.region_id.in_(_descendants(set(region_ids)))
+            criteria = criteria | matches
+        stmt = stmt.where(criteria)
+    units = [dr.PoolUnit(*row) for row in db.session.execute(stmt)]
+    inspectors = [
+        dr.PoolInspector(*row)
+        for row in db.session.execute(
+            select(User.id, User.unit_id).where(
+                User.id.in_(plan.inspector_ids or []), User.role == Role.inspector, User.active
+            )
+        )
+    ]
+    return units, inspectors
+
+
+def current_draw(plan: Plan) -> Draw | None:
+    return db.session.scalar(select(Draw).where(Draw.plan_id == plan.id, Draw.current))
+
+
+def list_draws(plan: Plan) -> list[Draw]:
+    return list(db.session.scalars(select(Draw).where(Draw.plan_id == plan.id).order_by(Draw.id)))
+
+
+def window_of(plan: Plan) -> tuple[datetime, datetime]:
+    """The plan's period as UTC instants: its first day 00:00 to the day after its last,
+    in the city's clock."""
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(), tzinfo=DISPLAY_TZ).astimezone(UTC)
+
+    return midnight(plan.period_start), midnight(plan.period_end + timedelta(days=1))
+
+
+def draw_plan(plan: Plan, *, seed: str | None, reason: str | None, actor: User) -> Draw:
+    """Draw (or redraw) the plan's visits. A redraw replaces the visits of the previous
+    draw, and is refused once any of them has started."""
+    if plan.status == PlanStatus.published:
+        raise errors.Conflict("计划已公开，不能重新抽取")
+    previous = current_draw(plan)
+    if previous is not None:
+        started = db.session.scalar(
+            select(
+                exists().where(Visit.draw_id == previous.id, Visit.status != VisitStatus.planned)
+            )
+        )
+        if started:
+            raise errors.Conflict("已有检查开始，不能重新抽取")
+        if not (reason or "").strip():
+            raise errors.InvalidInput(errors={"reason": ["重新抽取必须说明原因"]})
+    units, inspectors = resolve_pool(plan)
+    if not units:
+        raise errors.InvalidInput(errors={"pool": ["检查对象范围内没有在用的窗口单位"]})
+    seed = seed or secrets.token_hex(16)
+    inputs = dr.inputs_of(
+        units,
+        inspectors,
+        sampling=plan.sampling or {},
+        team_size=plan.team_size,
+        exclusions=plan.exclusions or [],
+    )
+    try:
+        result = dr.replay(inputs, seed)
+    except dr.DrawError as exc:
+        raise errors.InvalidInput(str(exc), errors={exc.field: [str(exc)]}) from None
+    if previous is not None:
+        previous.current = False
+        db.session.execute(delete(Visit).where(Visit.draw_id == previous.id))
+    number = 1 + (
+        db.session.scalar(select(db.func.max(Draw.number)).where(Draw.plan_id == plan.id)) or 0
+    )
+    new = Draw(
+        plan_id=plan.id,
+        number=number,
+        seed=seed,
+        algorithm=dr.ALGORITHM,
+        inputs=inputs,
+        result=result,
+        drawn_by_id=actor.id,
+        reason=reason,
+    )
+    db.session.add(new)
+    db.session.flush()
+    _make_visits(plan, new)
+    plan.status = PlanStatus.drawn
+    db.session.flush()
+    audit.record(
+        "plan",
+        plan.id,
+        "redraw" if previous else "draw",
+        actor_id=actor.id,
+        before={"draw": previous.number, "seed": previous.seed} if previous else None,
+        after={"draw": new.number, "seed": seed, "visits": len(result)},
+        reason=reason,
+    )
+    return new
+
+
+def _make_visits(plan: Plan, new: Draw) -> None:
+    start, end = window_of(plan)
+    lead = plan.lead_time_hours
+    if lead is None:
+        lead = current_app.config["VISIT_LEAD_HOURS"]
+    people = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(User.id.in_({i for r in new.result for i in r["inspector_ids"]}))
+        )
+    }
+    for row in new.result:
+        db.session.add(
+            Visit(
+                plan_id=plan.id,
+                draw_id=new.id,
+                unit_id=row["unit_id"],
+                kind=plan.kind,
+                window_start=start,
+                window_end=end,
+                visible_from=start - timedelta(hours=lead),
+                inspectors=[people[i] for i in row["inspector_ids"]],
+            )
+        )
+
+
+def verify_draw(d: Draw) -> bool:
+    """Replaying the stored inputs with the stored seed gives the stored result."""
+    return dr.replay(d.inputs, d.seed) == d.result
+
+
+def publish_plan(plan: Plan, *, actor: User) -> Plan:
+    """一公开: after the period, the draw and its results become visible to everyone."""
+    if plan.status == PlanStatus.published:
+        return plan
+    if plan.status != PlanStatus.drawn:
+        raise errors.Conflict("计划尚未抽取，无可公开的内容")
+    if utcnow() < window_of(plan)[1]:
+        raise errors.Conflict("计划期结束后才能公开抽取结果")
+    plan.status = PlanStatus.published
+    plan.published_at = utcnow()
+    db.session.flush()
+    audit.record("plan", plan.id, "publish", actor_id=actor.id)
+    return plan
+
+
+def disclosure(plan_id: int) -> dict[str, Any]:
+    """What 一公开 shows: the plan, the draw's seed and reproducibility, each visit's unit
+    and team, and the published results."""
+    plan = db.session.get(Plan, plan_id)
+    if plan is None or plan.status != PlanStatus.published:
+        raise errors.NotFound()
+    d = current_draw(plan)
+    visits = list(
+        db.session.scalars(select(Visit).where(Visit.draw_id == d.id).order_by(Visit.unit_id))
+    )
+    results = {
+        i.visit_id: i
+        for i in db.session.scalars(
+            select(Inspection).where(
+                Inspection.visit_id.in_([v.id for v in visits]),
+                Inspection.status == InspectionStatus.published,
+            )
+        )
+    }
+    return {
+        "plan": plan,
+        "draw": d,
+        "reproducible": verify_draw(d),
+        "visits": [
+            {
+                "unit_id": v.unit_id,
+                "unit_name": v.unit.name,
+                "inspectors": [m.display_name for m in v.inspectors],
+                "status": v.status,
+                "score": results[v.id].score if v.id in results else None,
+                "grade": results[v.id].grade if v.id in results else None,
+            }
+            for v in visits
+        ],
+    }
+
+
+# -- visits -------------------------------------------------------------------------------
+
+
+def visits_query(user: User, filters: dict[str, Any]) -> Select:
+    stmt = (
+        select(Visit)
+        .where(policy.visit_filter(user, utcnow()))
+        .order_by(Visit.window_start.desc(), Visit.id.desc())
+    )
+    for key in ("plan_id", "unit_id", "status", "kind"):
+        if filters.get(key) is not None:
+            stmt = stmt.where(getattr(Visit, key) == filters[key])
+    return stmt
+
+
+def get_visit(visit_id: int, *, actor: User) -> Visit:
+    visit = db.session.scalar(
+        select(Visit).where(Visit.id == visit_id, policy.visit_filter(actor, utcnow()))
+    )
+    if visit is None:
+        raise errors.NotFound()
+    return visit

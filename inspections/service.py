@@ -1,0 +1,401 @@
+"""Inspections: check-in, answers, submission (online or offline in one request), lists.
+
+Every create a phone may retry is keyed by the phone's `client_uuid`: a retry returns the
+first result; two concurrent requests with one UUID make one row (the unique constraint
+decides through INSERT … ON CONFLICT DO NOTHING, and the loser reads the winner's row).
+A change to a submitted inspection is refused with 409; a retry of the same submission is
+not a change.
+
+Services flush, never commit; the request edge commits once.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import lazyload, make_transient_to_detached
+
+from accounts.models import User
+from core import audit, errors
+from core.clock import utcnow
+from core.db import db
+from inspections import checklist, findings, photos, policy
+from inspections.models import (
+    Inspection,
+    InspectionStatus,
+    Visit,
+    VisitKind,
+    VisitStatus,
+)
+from org.models import Unit
+
+CLOCK_SKEW = timedelta(minutes=10)  # phones' clocks drift; check-in times get this slack
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance (haversine); plenty for "is the inspector at the unit"."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def by_uuid(client_uuid: uuid.UUID) -> Inspection | None:
+    return db.session.scalar(select(Inspection).where(Inspection.client_uuid == client_uuid))
+
+
+def get_inspection(inspection_id: int, *, actor: User) -> Inspection:
+    inspection = db.session.scalar(
+        select(Inspection).where(Inspection.id == inspection_id, policy.inspection_filter(actor))
+    )
+    if inspection is None:
+        raise errors.NotFound()
+    return inspection
+
+
+# -- starting: check-in -------------------------------------------------------------------
+
+
+def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bool]:
+    """Check in at a visit's unit (or at any unit, ad hoc). Returns (inspection, created);
+    a retry with the same `client_uuid` returns the first inspection."""
+    existing = by_uuid(data["client_uuid"])
+    if existing is not None:
+        return _owned(existing, actor), False
+    inspection = _new_inspection(data, actor)
+    winner = _insert(inspection, data, actor)
+    if winner is not None:
+        return winner, False
+    _record_check_in(inspection, actor)
+    return inspection, True
+
+
+def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
+    """A checked-in inspection, built in memory (nothing written yet)."""
+    check_in = data["check_in"]
+    at = check_in.get("at") or utcnow()
+    if at > utcnow() + CLOCK_SKEW:
+        raise errors.InvalidInput(errors={"check_in.at": ["签到时间晚于当前时间"]})
+    if data.get("visit_id") is not None:
+        visit = _visit_for_inspector(data["visit_id"], actor)
+        if not visit.window_start - CLOCK_SKEW <= at <= visit.window_end + CLOCK_SKEW:
+            raise errors.Conflict("不在本次检查的时间窗口内，不能签到")
+        unit, plan_id, kind = visit.unit, visit.plan_id, visit.kind
+        template_id = visit.plan.checklist_template_id
+    elif data.get("unit_id") is not None:
+        visit = None
+        # The unit's own columns are all a check-in needs (no sector, region, lead unit).
+        unit = db.session.scalar(
+            select(Unit).where(Unit.id == data["unit_id"]).options(lazyload("*"))
+        )
+        if unit is None or not unit.active:
+            raise errors.InvalidInput(errors={"unit_id": ["窗口单位不存在或已停用"]})
+        if unit.id == actor.unit_id:
+            raise errors.Conflict("检查人员须回避本人所在单位")
+        plan_id, kind, template_id = None, VisitKind.unannounced, None
+    else:
+        raise errors.InvalidInput(errors={"visit_id": ["请指定检查任务或（临时检查时）窗口单位"]})
+
+    version_id, content = checklist.version_for(template_id, unit)
+    inspection = Inspection(
+        client_uuid=data["client_uuid"],
+        visit=visit,
+        visit_id=visit.id if visit else None,
+        plan_id=plan_id,
+        unit=unit,
+        unit_id=unit.id,
+        kind=kind,
+        ad_hoc=visit is None,
+        inspector=actor,
+        inspector_id=actor.id,
+        checklist_version_id=version_id,
+        created_at=utcnow(),
+        version=1,
+        critical_failed=False,
+        status=InspectionStatus.draft,
+        started_at=at,
+        checkin_latitude=check_in["latitude"],
+        checkin_longitude=check_in["longitude"],
+        checkin_accuracy_m=check_in.get("accuracy_m"),
+        checkin_far=False,
+        answers={},
+        photos={},
+        fixed_on_spot=[],
+        findings_count=0,
+    )
+    if unit.latitude is not None and unit.longitude is not None:
+        inspection.checkin_distance_m = round(
+            distance_m(check_in["latitude"], check_in["longitude"], unit.latitude, unit.longitude),
+            1,
+        )
+        inspection.checkin_far = (
+            inspection.checkin_distance_m > current_app.config["CHECKIN_RADIUS_M"]
+        )
+    inspection.__dict__["_arrived_photo_codes"] = set()  # nothing can be attached to it yet
+    inspection.__dict__["_checklist_content"] = content
+    return inspection
+
+
+_INSERT_KEYS = tuple(c.key for c in Inspection.__table__.columns if c.key != "id")
+
+
+@functools.cache
+def _insert_statement(dialect: str):
+    """One statement per dialect, compiled once: the values come as parameters."""
+    table = Inspection.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table.c.id)
+
+
+def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> Inspection | None:
+    """Write a new inspection; None when it went in, else the row that won the race.
+
+    INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike): when a retry with the
+    same UUID races the first request, PostgreSQL makes the second INSERT wait for the
+    first transaction and then insert nothing; the loser reads the winner's row. No
+    exception, no savepoint, and the same outcome when a teammate already started the
+    visit (its unique `visit_id`)."""
+    values = {key: getattr(inspection, key) for key in _INSERT_KEYS}
+    new_id = db.session.scalar(_insert_statement(db.engine.dialect.name), values)
+    if new_id is None:
+        existing = by_uuid(data["client_uuid"])
+        if existing is not None:
+            return _owned(existing, actor)
+        raise errors.Conflict("同组检查人员已开始本次检查，请在其检查记录中继续")
+    inspection.id = new_id
+    for key, value in values.items():
+        if key not in inspection.__dict__:
+            setattr(inspection, key, value)
+    make_transient_to_detached(inspection)  # a loaded row now, as if just read back
+    db.session.add(inspection)
+    if inspection.visit is not None and inspection.status == InspectionStatus.draft:
+        inspection.visit.status = VisitStatus.in_progress
+    return None
+
+
+def _check_in_facts(inspection: Inspection) -> dict[str, Any]:
+    return {
+        "visit_id": inspection.visit_id,
+        "unit_id": inspection.unit_id,
+        "distance_m": inspection.checkin_distance_m,
+        "far": inspection.checkin_far,
+    }
+
+
+def _record_check_in(inspection: Inspection, actor: User) -> None:
+    audit.record(
+        "inspection",
+        inspection.id,
+        "check_in",
+        actor_id=actor.id,
+        after=_check_in_facts(inspection),
+    )
+
+
+def _owned(inspection: Inspection, actor: User) -> Inspection:
+    if not policy.can_edit_inspection(actor, inspection):
+        # A UUID is the phone's own; another person's is as good as missing.
+        raise errors.NotFound()
+    return inspection
+
+
+def _visit_for_inspector(visit_id: int, actor: User) -> Visit:
+    visit = db.session.scalar(
+        select(Visit).where(Visit.id == visit_id, policy.visit_filter(actor, utcnow()))
+    )
+    if visit is None:
+        raise errors.InvalidInput(errors={"visit_id": ["检查任务不存在"]})
+    return visit
+
+
+# -- answers and submission ---------------------------------------------------------------
+
+
+def _state(inspection: Inspection) -> dict[str, Any]:
+    return {
+        "answers": dict(inspection.answers or {}),
+        "photos": dict(inspection.photos or {}),
+        "fixed_on_spot": sorted(inspection.fixed_on_spot or []),
+    }
+
+
+def _merged(inspection: Inspection, data: dict[str, Any]) -> dict[str, Any]:
+    """The state after a partial save: answers and photos replace per item code."""
+    state = _state(inspection)
+    state["answers"].update(data.get("answers") or {})
+    state["photos"].update(data.get("photos") or {})
+    if data.get("fixed_on_spot") is not None:
+        state["fixed_on_spot"] = sorted(set(data["fixed_on_spot"]))
+    return state
+
+
+def _replaced(data: dict[str, Any]) -> dict[str, Any]:
+    """The state an offline submission sends whole."""
+    return {
+        "answers": dict(data.get("answers") or {}),
+        "photos": dict(data.get("photos") or {}),
+        "fixed_on_spot": sorted(set(data.get("fixed_on_spot") or [])),
+    }
+
+
+def _digest(state: dict[str, Any]) -> str:
+    canonical = json.dumps(state, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_state(content: dict[str, Any], state: dict[str, Any]) -> dict[str, list[str]]:
+    items = checklist.items_of(content)
+    problems = {
+        f"answers.{path}": messages
+        for path, messages in checklist.validate_answers(content, state["answers"]).items()
+    }
+    for code in state["photos"]:
+        if code not in items:
+            problems[f"photos.{code}"] = ["未知检查项"]
+    for code in state["fixed_on_spot"]:
+        if code not in items:
+            problems[f"fixed_on_spot.{code}"] = ["未知检查项"]
+        elif not items[code].get("fix_on_spot"):
+            problems[f"fixed_on_spot.{code}"] = ["此检查项不支持立行立改"]
+    return problems
+
+
+def _apply(inspection: Inspection, state: dict[str, Any]) -> None:
+    inspection.answers = state["answers"]
+    inspection.photos = state["photos"]
+    inspection.fixed_on_spot = state["fixed_on_spot"]
+
+
+def save_answers(inspection: Inspection, data: dict[str, Any], *, actor: User) -> Inspection:
+    """A partial save: the items given replace what was there; the same save twice leaves
+    the same inspection."""
+    _owned(inspection, actor)
+    state = _merged(inspection, data)
+    if inspection.status != InspectionStatus.draft:
+        if _state(inspection) == state:
+            return inspection
+        raise errors.Conflict("检查已提交，不能再修改")
+    problems = _check_state(checklist.content_of(inspection), state)
+    if problems:
+        raise errors.InvalidInput(errors=problems)
+    if state != _state(inspection):
+        _apply(inspection, state)
+        db.session.flush()
+    return inspection
+
+
+def submit_inspection(inspection: Inspection, data: dict[str, Any], *, actor: User) -> Inspection:
+    """Submit a started inspection, with any last answers."""
+    _owned(inspection, actor)
+    return _submit(inspection, _merged(inspection, data), actor=actor)
+
+
+def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bool]:
+    """The whole inspection in one request, sent when the phone is back online. A retry
+    (same UUID, same content) returns the first result; other content is a 409.
+
+    A new inspection is checked, scored and given its findings in memory first, then
+    written in one short burst: on SQLite the write lock is held only for the inserts."""
+    state = _replaced(data)
+    try:
+        inspection = _new_inspection(data, actor)
+        _score(inspection, state)
+    except errors.DomainError:
+        # A retry may come when a new inspection would be refused (the window closed,
+        # a photo rule changed): the first result wins over the refusal.
+        existing = by_uuid(data["client_uuid"])
+        if existing is None:
+            raise
+        return _submit(_owned(existing, actor), state, actor=actor), False
+    # Most submissions are new: the insert itself tells a retry (nothing inserted).
+    winner = _insert(inspection, data, actor)
+    if winner is not None:
+        return _submit(winner, state, actor=actor), False
+    inspection.__dict__["_written_findings"] = findings.write_findings(inspection)
+    if inspection.visit is not None:
+        inspection.visit.status = VisitStatus.submitted
+    audit.record(
+        "inspection",
+        inspection.id,
+        "submit",
+        actor_id=actor.id,
+        after=_check_in_facts(inspection) | _result_facts(inspection),
+    )
+    return inspection, True
+
+
+def submitted_findings(inspection: Inspection) -> list:
+    """The findings a submission made: the rows just written, or the stored ones."""
+    return inspection.__dict__.get("_written_findings") or list(inspection.findings)
+
+
+def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> Inspection:
+    if inspection.status != InspectionStatus.draft:
+        if _digest(state) == inspection.submission_hash:
+            return inspection
+        raise errors.Conflict("检查已提交，不能再修改")
+    _score(inspection, state)
+    if inspection.visit is not None:
+        inspection.visit.status = VisitStatus.submitted
+    db.session.flush()
+    findings.write_findings(inspection)
+    audit.record(
+        "inspection",
+        inspection.id,
+        "submit",
+        actor_id=actor.id,
+        before={"status": "draft"},
+        after=_result_facts(inspection),
+    )
+    return inspection
+
+
+def _score(inspection: Inspection, state: dict[str, Any]) -> None:
+    """Check the state is complete, then apply it: score, grade, findings (in memory)."""
+    content = checklist.content_of(inspection)
+    problems = _check_state(content, state)
+    if problems:
+        raise errors.InvalidInput(errors=problems)
+    result = checklist.score(content, state["answers"], None)
+    for code in result.missing_required:
+        problems.setdefault(f"answers.{code}", []).append("必填检查项未作答")
+    arrived = photos.arrived_photo_codes(inspection)
+    for code in checklist.required_photo_codes(content, state["answers"]):
+        if not state["photos"].get(code) and code not in arrived:
+            problems.setdefault(f"photos.{code}", []).append("此检查项需要照片")
+    if problems:
+        raise errors.InvalidInput("提交内容不完整", errors=problems)
+
+    _apply(inspection, state)
+    inspection.status = InspectionStatus.submitted
+    inspection.submitted_at = utcnow()
+    inspection.submission_hash = _digest(state)
+    inspection.score = result.score
+    inspection.max_score = result.max_score
+    inspection.grade = result.grade
+    inspection.critical_failed = result.critical_failed
+    inspection.findings_count = findings.make_findings(
+        inspection, content, result.failed_codes, state
+    )
+
+
+def _result_facts(inspection: Inspection) -> dict[str, Any]:
+    return {
+        "status": "submitted",
+        "score": inspection.score,
+        "grade": inspection.grade,
+        "findings": inspection.findings_count,
+    }
