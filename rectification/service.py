@@ -222,10 +222,17 @@ def _check_scope_filters(actor: User, filters: dict[str, Any]) -> None:
         raise errors.NotFound("未找到该行业领域")
 
 
-def _filtered(stmt: Select, actor: User, filters: dict[str, Any]) -> Select:
+def _filtered(stmt: Select, actor: User, filters: dict[str, Any], *, join_unit: bool) -> Select:
     _check_scope_filters(actor, filters)
     T = RectificationTask
-    stmt = stmt.join(Unit, Unit.id == T.unit_id).where(policy.task_filter(actor))
+    if (
+        join_unit
+        or policy.needs_unit(actor)
+        or filters.get("sector_id")
+        or filters.get("region_id")
+    ):
+        stmt = stmt.join(Unit, Unit.id == T.unit_id)
+    stmt = stmt.where(policy.task_filter(actor))
     now = utcnow()
     simple = {
         "unit_id": T.unit_id,
@@ -255,7 +262,7 @@ def _filtered(stmt: Select, actor: User, filters: dict[str, Any]) -> Select:
 
 def tasks_query(actor: User, filters: dict[str, Any]) -> Select:
     T = RectificationTask
-    stmt = _filtered(select(T), actor, filters).options(contains_eager(T.unit))
+    stmt = _filtered(select(T), actor, filters, join_unit=True).options(contains_eager(T.unit))
     return stmt.order_by(T.due_at, T.id)
 
 
@@ -264,7 +271,9 @@ def count_tasks(actor: User, filters: dict[str, Any]) -> dict[str, Any]:
     T = RectificationTask
     now = utcnow()
     overdue = func.sum(case((and_(T.status != TaskStatus.closed, T.due_at <= now), 1), else_=0))
-    stmt = _filtered(select(T.status, func.count(T.id), overdue), actor, filters).group_by(T.status)
+    stmt = _filtered(
+        select(T.status, func.count(T.id), overdue), actor, filters, join_unit=False
+    ).group_by(T.status)
     by_status = {status.value: 0 for status in TaskStatus}
     total = overdue_total = 0
     for status, count, late in db.session.execute(stmt):

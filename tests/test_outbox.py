@@ -130,13 +130,26 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(
 
 def test_redelivering_an_inbox_message_keeps_one_copy(app, world, wechat_on):
     open_task(world.unit_a)
-    (row,) = worker.claim(batch=1, lease=timedelta(seconds=1), now=utcnow())
-    assert row.channel == Channel.inbox
-    worker.deliver(row, now=utcnow())
-    # Its outcome was lost (say the commit's answer never arrived): deliver again.
-    row.status = DeliveryStatus.sending
-    db.session.commit()
-    assert worker.deliver(row, now=utcnow()) == "sent"
+    (item,) = worker.claim(batch=1, lease=timedelta(seconds=1), now=utcnow())
+    assert item.channel == Channel.inbox
+    assert worker.deliver(item, now=utcnow()) == "sent"
+    # Its outcome was lost (say the commit's answer never arrived): delivered again.
+    assert worker.deliver(item, now=utcnow()) == "sent"
+    assert db.session.scalar(select(func.count(InboxMessage.id))) == 1
+
+
+def test_a_late_outcome_does_not_overwrite_the_next_claim(app, world, wechat_on):
+    open_task(world.unit_a)
+    now = utcnow()
+    (slow,) = worker.claim(batch=1, lease=timedelta(seconds=1), now=now)
+    (fast,) = worker.claim(batch=1, lease=timedelta(seconds=1), now=now + timedelta(seconds=2))
+    assert (slow.id, fast.attempts) == (fast.id, 2)
+    worker.deliver(slow, now=now)  # the first worker wakes up late: its write is ignored
+    row = db.session.get(Notification, slow.id, populate_existing=True)
+    assert row.status == DeliveryStatus.sending
+    assert worker.deliver(fast, now=now) == "sent"
+    db.session.refresh(row)
+    assert row.status == DeliveryStatus.sent
     assert db.session.scalar(select(func.count(InboxMessage.id))) == 1
 
 
