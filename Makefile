@@ -20,6 +20,7 @@ migrate: install
 
 demo: migrate
 	$(BIN)/flask demo --if-empty
+	$(BIN)/flask checklists install-default
 
 run: demo
 	@echo ""

@@ -54,6 +54,10 @@ Scoring (`checklists.scoring`, pure, no database; rules in docs/scoring.md):
   failed_codes, missing_required, na_codes, section_losses)`; grade is 优秀/良好/合格/不合格;
 - `required_photo_codes(content, answers) -> [code]`.
 
+Authoring lives in `checklists.drafts` (edit a draft's content, sections and items) and
+`checklists.transfer` (export and import as JSON or YAML); `checklists.content` is the format and
+its validation; `checklists.policy` who may see drafts.
+
 The default library (`checklists/library/window_service.json`) is installed by
 `flask checklists install-default` and by `make run` (a demo hook).
 """

@@ -104,7 +104,13 @@ def items_by_code(content: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A JSON number: ints of any size (math.isfinite would overflow on 10**400), finite
+    floats; never a bool."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and math.isfinite(value)
 
 
 class _Checker:
@@ -404,3 +410,32 @@ _KIND_NORMALISERS = {
     "text": _text_fields,
     "photo": lambda check: {},
 }
+
+
+def compact(content: dict[str, Any]) -> dict[str, Any]:
+    """The content for the phone: empty strings, nulls and false flags left out (absent
+    means "", null or false), everything an inspector needs kept, in the same order."""
+
+    def lean(mapping: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in mapping.items() if not (v is None or v is False or v == "")}
+
+    return {
+        **lean({k: v for k, v in content.items() if k != "sections"}),
+        "sections": [
+            {
+                **lean({k: v for k, v in section.items() if k != "items"}),
+                "items": [
+                    {
+                        **lean({k: v for k, v in item.items() if k != "options"}),
+                        **(
+                            {"options": [lean(o) for o in item["options"]]}
+                            if "options" in item
+                            else {}
+                        ),
+                    }
+                    for item in section["items"]
+                ],
+            }
+            for section in content["sections"]
+        ],
+    }

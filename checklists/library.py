@@ -15,7 +15,7 @@ import click
 from flask.cli import AppGroup
 
 from checklists import content as fmt
-from checklists import service
+from checklists import service, transfer
 from checklists.models import ChecklistTemplate, ChecklistVersion
 from core.db import db
 
@@ -29,7 +29,7 @@ def read_default_document() -> dict:
 
 def install_default() -> ChecklistVersion:
     document = read_default_document()
-    fields, content = service.read_document(document)
+    fields, content = transfer.read_document(document)
     template = db.session.scalar(
         db.select(ChecklistTemplate).where(ChecklistTemplate.code == fields["code"])
     )

@@ -79,19 +79,30 @@ class ChecklistTemplate(db.Model):
     def sector_codes(self) -> list[str]:
         return [sector.code for sector in self.sectors]
 
+    @property
+    def sector_ids(self) -> list[int]:
+        return [sector.id for sector in self.sectors]
+
 
 class ChecklistVersion(db.Model):
     __tablename__ = "checklist_version"
     __table_args__ = (
         UniqueConstraint("template_id", "number"),
         Index("ix_checklist_version_status", "status", "template_id"),
-        # At most one published version per template, even under concurrent publishing.
+        # At most one published and one draft version per template, even under races.
         Index(
             "uq_checklist_version_published",
             "template_id",
             unique=True,
             sqlite_where=text("status = 'published'"),
             postgresql_where=text("status = 'published'"),
+        ),
+        Index(
+            "uq_checklist_version_draft",
+            "template_id",
+            unique=True,
+            sqlite_where=text("status = 'draft'"),
+            postgresql_where=text("status = 'draft'"),
         ),
     )
 
@@ -115,7 +126,7 @@ class ChecklistVersion(db.Model):
     retired_at: Mapped[datetime | None]
     revision: Mapped[int] = mapped_column(default=1)
 
-    template: Mapped[ChecklistTemplate] = relationship(lazy="joined", innerjoin=True)
+    template: Mapped[ChecklistTemplate] = relationship()
 
     __mapper_args__ = {"version_id_col": revision}
 

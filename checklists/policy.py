@@ -10,5 +10,9 @@ from checklists.models import ChecklistVersion, VersionStatus
 AUTHORS = (Role.office_admin, Role.viewer)
 
 
+def can_view_status(user: User, status: VersionStatus) -> bool:
+    return user.role in AUTHORS or status != VersionStatus.draft
+
+
 def can_view_version(user: User, version: ChecklistVersion) -> bool:
-    return user.role in AUTHORS or version.status != VersionStatus.draft
+    return can_view_status(user, version.status)

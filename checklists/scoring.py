@@ -16,6 +16,7 @@ The rules are documented for people in docs/scoring.md.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from checklists.content import DEFAULT_BANDS, GRADES, Errors, is_number, iter_items
@@ -45,11 +46,11 @@ class Score:
 
 
 def is_na(answer: dict[str, Any] | None) -> bool:
-    return bool(answer) and answer.get("result") == "na"
+    return isinstance(answer, dict) and answer.get("result") == "na"
 
 
 def is_answered(item: dict[str, Any], answer: dict[str, Any] | None) -> bool:
-    if not answer:
+    if not answer or not isinstance(answer, dict):
         return False
     if answer.get("result") is not None:
         return True
@@ -61,7 +62,7 @@ def is_answered(item: dict[str, Any], answer: dict[str, Any] | None) -> bool:
 
 def is_failed(item: dict[str, Any], answer: dict[str, Any] | None) -> bool:
     """Whether this answer makes the item a finding. Unanswered and N/A never fail."""
-    if not answer or is_na(answer):
+    if not isinstance(answer, dict) or not answer or is_na(answer):
         return False
     kind = item["kind"]
     if kind == "pass_fail":
@@ -74,7 +75,7 @@ def is_failed(item: dict[str, Any], answer: dict[str, Any] | None) -> bool:
     if kind == "single_choice":
         return any(o["fail"] for o in item["options"] if o["value"] == value)
     if kind == "multi_choice":
-        chosen = set(value) if isinstance(value, list) else set()
+        chosen = {v for v in value if isinstance(v, str)} if isinstance(value, list) else set()
         return any(o["fail"] for o in item["options"] if o["value"] in chosen)
     if kind == "number":
         return _number_failed(item, answer)
@@ -94,7 +95,8 @@ def _number_failed(item: dict[str, Any], answer: dict[str, Any]) -> bool:
         if not is_number(total):
             return False
         # 0 of 0 fails: a thing that should exist and does not is not working either.
-        return total == 0 or value / total < item["pass_ratio"]
+        # Exact arithmetic: JSON ints may be far beyond what a float holds.
+        return total == 0 or Fraction(value) < Fraction(item["pass_ratio"]) * Fraction(total)
     return False
 
 
@@ -107,6 +109,7 @@ def points_lost(item: dict[str, Any], answer: dict[str, Any] | None) -> float:
         value = answer.get("value")
         if not is_number(value):
             return 0.0
+        value = min(max(value, 0), item["max"])  # unvalidated answers must not overflow
         return points * (item["max"] - value) / item["max"]
     return float(points) if is_failed(item, answer) else 0.0
 
@@ -183,7 +186,7 @@ def _check_score(item, value, answer):
 
 
 def _check_single(item, value, answer):
-    if value not in {o["value"] for o in item["options"]}:
+    if not isinstance(value, str) or value not in {o["value"] for o in item["options"]}:
         yield "value", "不是该检查项的选项"
 
 

@@ -7,6 +7,8 @@ import copy
 from typing import Any
 
 from sqlalchemy import Select, case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.models import User
 from checklists import content as fmt
@@ -18,8 +20,6 @@ from core.db import db
 from org.models import Sector, Unit
 
 DEFAULT_TEMPLATE_CODE = "window_service"
-EXPORT_FORMAT = "window-inspection/checklist"
-EXPORT_FORMAT_VERSION = 1
 
 PUBLISHED_IS_FROZEN = "已发布的版本不可修改，请基于它新建草稿版本后再修改"
 
@@ -54,6 +54,19 @@ def get_version(version_id: int, *, actor: User | None = None) -> ChecklistVersi
     if version is None or (actor is not None and not policy.can_view_version(actor, version)):
         raise errors.NotFound("未找到该检查表版本")
     return version
+
+
+def version_tag(version_id: int, *, actor: User) -> str:
+    """`<id>.<content hash>` of a version the actor may see, without loading its content:
+    enough to answer a revalidation with 304."""
+    row = db.session.execute(
+        select(ChecklistVersion.id, ChecklistVersion.status, ChecklistVersion.content_hash).where(
+            ChecklistVersion.id == version_id
+        )
+    ).one_or_none()
+    if row is None or not policy.can_view_status(actor, row.status):
+        raise errors.NotFound("未找到该检查表版本")
+    return f"{row.id}.{row.content_hash}"
 
 
 def list_versions(template: ChecklistTemplate) -> list[ChecklistVersion]:
@@ -148,14 +161,14 @@ def create_template(
         sectors=_sectors(data.get("sector_ids"), data.get("sector_codes")),
     )
     db.session.add(template)
-    db.session.flush()
+    flush(conflict=f"编码 {template.code} 已被其他检查表使用")
     start = content or {"name": template.name, "description": template.description}
-    _new_version(template, 1, _valid(start), actor)
+    _new_version(template, 1, validated(start), actor)
     audit.record(
         "checklist_template",
         template.id,
         "create",
-        actor_id=_id(actor),
+        actor_id=actor_id(actor),
         after={"code": template.code},
     )
     return template
@@ -175,7 +188,7 @@ def update_template(
     if "sector_ids" in data:
         template.sectors = _sectors(data["sector_ids"])
     template.updated_at = utcnow()
-    db.session.flush()
+    flush()
     audit.record(
         "checklist_template",
         template.id,
@@ -191,14 +204,30 @@ def update_template(
     return template
 
 
+def delete_template(template: ChecklistTemplate, *, actor: User) -> None:
+    """Only a template that was never published may go: a published version may be pinned
+    by inspections, and is retired instead."""
+    if any(not version.is_draft for version in list_versions(template)):
+        raise errors.Conflict("检查表已发布过，不能删除；请停用其已发布版本")
+    audit.record(
+        "checklist_template",
+        template.id,
+        "delete",
+        actor_id=actor.id,
+        before={"code": template.code, "name": template.name},
+    )
+    db.session.delete(template)
+    flush()
+
+
 # -- versions -----------------------------------------------------------------------------
 
 
-def _id(actor: User | None) -> int | None:
+def actor_id(actor: User | None) -> int | None:
     return actor.id if actor is not None else None
 
 
-def _valid(content: Any, *, for_publish: bool = False) -> dict[str, Any]:
+def validated(content: Any, *, for_publish: bool = False) -> dict[str, Any]:
     normal, problems = fmt.normalise(content, for_publish=for_publish)
     if problems:
         raise errors.InvalidInput("检查表内容有误", errors=problems)
@@ -212,10 +241,10 @@ def _new_version(template, number, content, actor) -> ChecklistVersion:
         status=VersionStatus.draft,
         content=content,
         content_hash=fmt.content_hash(content),
-        created_by_id=_id(actor),
+        created_by_id=actor_id(actor),
     )
     db.session.add(version)
-    db.session.flush()
+    flush(conflict="其他人刚刚新建了该检查表的版本，请刷新后重试")
     return version
 
 
@@ -233,10 +262,10 @@ def create_draft(
     if from_version is not None and from_version.template_id != template.id:
         raise errors.InvalidInput(errors={"from_version_id": ["不是该检查表的版本"]})
     if content is not None:
-        start = _valid(content)
+        start = validated(content)
     else:
         source = from_version or (list_versions(template) or [None])[0]
-        start = copy.deepcopy(source.content) if source else _valid({"name": template.name})
+        start = copy.deepcopy(source.content) if source else validated({"name": template.name})
     number = (
         db.session.scalar(
             select(func.max(ChecklistVersion.number)).where(
@@ -247,149 +276,74 @@ def create_draft(
     ) + 1
     version = _new_version(template, number, start, actor)
     audit.record(
-        "checklist_version", version.id, "create", actor_id=_id(actor), after={"number": number}
+        "checklist_version",
+        version.id,
+        "create",
+        actor_id=actor_id(actor),
+        after={"number": number},
     )
     return version
 
 
-def _require_draft(version: ChecklistVersion) -> None:
+def require_draft(version: ChecklistVersion) -> None:
+    """Published and retired versions never change: 409, pointing at a new draft."""
     if not version.is_draft:
         raise errors.Conflict(PUBLISHED_IS_FROZEN)
 
 
-def replace_content(
-    version: ChecklistVersion, content: dict[str, Any], *, actor: User
-) -> ChecklistVersion:
-    _require_draft(version)
-    return _store(version, _valid(content), actor, "edit")
+def flush(*, conflict: str | None = None) -> None:
+    """Flush, turning a lost race into an answer: a row changed by a concurrent request
+    since we read it is a stale write (412); with `conflict`, a unique key another request
+    just took is a 409 with that message."""
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise errors.PreconditionFailed() from exc
+    except IntegrityError as exc:
+        if conflict is None:
+            raise
+        raise errors.Conflict(conflict) from exc
 
 
-def _store(version, content, actor, action, detail=None) -> ChecklistVersion:
-    version.content = content
-    version.content_hash = fmt.content_hash(content)
-    db.session.flush()
-    audit.record("checklist_version", version.id, action, actor_id=_id(actor), after=detail or None)
-    return version
-
-
-def _edit(version: ChecklistVersion, actor: User, action: str, change) -> ChecklistVersion:
-    """Apply `change(content)` to a copy of a draft's content, validate, store."""
-    _require_draft(version)
-    content = copy.deepcopy(version.content)
-    detail = change(content)
-    return _store(version, _valid(content), actor, action, detail)
-
-
-def _section_index(content: dict[str, Any], code: str) -> int:
-    for index, section in enumerate(content["sections"]):
-        if section["code"] == code:
-            return index
-    raise errors.NotFound("未找到该分区")
-
-
-def _item_place(content: dict[str, Any], code: str) -> tuple[int, int]:
-    for s_index, section in enumerate(content["sections"]):
-        for i_index, item in enumerate(section["items"]):
-            if item["code"] == code:
-                return s_index, i_index
-    raise errors.NotFound("未找到该检查项")
-
-
-def _insert(seq: list, value: Any, position: int | None) -> int:
-    position = len(seq) if position is None else max(0, min(position, len(seq)))
-    seq.insert(position, value)
-    return position
-
-
-def add_section(version, data: dict[str, Any], *, actor: User) -> ChecklistVersion:
-    def change(content):
-        section = {k: v for k, v in data.items() if k != "position"}
-        section.setdefault("items", [])
-        _insert(content["sections"], section, data.get("position"))
-        return {"section": section.get("code")}
-
-    return _edit(version, actor, "add_section", change)
-
-
-def update_section(version, code: str, data: dict[str, Any], *, actor: User) -> ChecklistVersion:
-    def change(content):
-        index = _section_index(content, code)
-        section = content["sections"].pop(index)
-        section.update({k: v for k, v in data.items() if k != "position"})
-        _insert(content["sections"], section, data.get("position", index))
-        return {"section": code, "fields": sorted(data)}
-
-    return _edit(version, actor, "update_section", change)
-
-
-def delete_section(version, code: str, *, actor: User) -> ChecklistVersion:
-    def change(content):
-        content["sections"].pop(_section_index(content, code))
-        return {"section": code}
-
-    return _edit(version, actor, "delete_section", change)
-
-
-def add_item(version, section_code: str, data: dict[str, Any], *, actor: User):
-    def change(content):
-        items = content["sections"][_section_index(content, section_code)]["items"]
-        _insert(items, {k: v for k, v in data.items() if k != "position"}, data.get("position"))
-        return {"item": data.get("code")}
-
-    return _edit(version, actor, "add_item", change)
-
-
-def update_item(version, code: str, data: dict[str, Any], *, actor: User) -> ChecklistVersion:
-    """Merge `data` into the item; `section` moves it, `position` orders it. Changing the
-    kind drops the old kind's own fields."""
-
-    def change(content):
-        s_index, i_index = _item_place(content, code)
-        item = content["sections"][s_index]["items"].pop(i_index)
-        fields = {k: v for k, v in data.items() if k not in ("position", "section")}
-        if "kind" in fields and fields["kind"] != item["kind"]:
-            item = {k: v for k, v in item.items() if k in fmt.COMMON_ITEM_FIELDS}
-        item.update(fields)
-        if "section" in data:
-            s_index, i_index = _section_index(content, data["section"]), None
-        _insert(content["sections"][s_index]["items"], item, data.get("position", i_index))
-        return {"item": code, "fields": sorted(data)}
-
-    return _edit(version, actor, "update_item", change)
-
-
-def delete_item(version, code: str, *, actor: User) -> ChecklistVersion:
-    def change(content):
-        s_index, i_index = _item_place(content, code)
-        content["sections"][s_index]["items"].pop(i_index)
-        return {"item": code}
-
-    return _edit(version, actor, "delete_item", change)
+def discard_draft(version: ChecklistVersion, *, actor: User) -> None:
+    """Throw a draft away (a template keeps at least one version)."""
+    require_draft(version)
+    if len(list_versions(version.template)) == 1:
+        raise errors.Conflict("这是该检查表唯一的版本，不能删除；可删除整个检查表")
+    audit.record(
+        "checklist_version",
+        version.id,
+        "discard",
+        actor_id=actor.id,
+        before={"number": version.number},
+    )
+    db.session.delete(version)
+    flush()
 
 
 def publish(version: ChecklistVersion, *, actor: User | None) -> ChecklistVersion:
     """Validate the whole version, freeze its hash, make it the template's published one
     (the previous published version retires: old inspections keep rendering with it)."""
-    _require_draft(version)
-    content = _valid(version.content, for_publish=True)
+    require_draft(version)
+    content = validated(version.content, for_publish=True)
     now = utcnow()
     previous = published_version_of(version.template)
     if previous is not None:
         previous.status = VersionStatus.retired
         previous.retired_at = now
-        db.session.flush()
-        audit.record("checklist_version", previous.id, "retire", actor_id=_id(actor))
+        flush()
+        audit.record("checklist_version", previous.id, "retire", actor_id=actor_id(actor))
     version.content = content
     version.content_hash = fmt.content_hash(content)
     version.status = VersionStatus.published
     version.published_at = now
-    version.published_by_id = _id(actor)
-    db.session.flush()
+    version.published_by_id = actor_id(actor)
+    flush()
     audit.record(
         "checklist_version",
         version.id,
         "publish",
-        actor_id=_id(actor),
+        actor_id=actor_id(actor),
         after={"content_hash": version.content_hash},
     )
     return version
@@ -400,81 +354,6 @@ def retire(version: ChecklistVersion, *, actor: User) -> ChecklistVersion:
         raise errors.Conflict("只有已发布的版本可以停用")
     version.status = VersionStatus.retired
     version.retired_at = utcnow()
-    db.session.flush()
+    flush()
     audit.record("checklist_version", version.id, "retire", actor_id=actor.id)
     return version
-
-
-# -- export and import --------------------------------------------------------------------
-
-
-def export_document(version: ChecklistVersion) -> dict[str, Any]:
-    """A self-contained JSON document; `import_document` gives back the same content."""
-    template = version.template
-    return {
-        "format": EXPORT_FORMAT,
-        "format_version": EXPORT_FORMAT_VERSION,
-        "code": template.code,
-        "all_sectors": template.all_sectors,
-        "sectors": template.sector_codes,
-        "number": version.number,
-        "status": version.status.value,
-        "content_hash": version.content_hash,
-        "content": version.content,
-    }
-
-
-IMPORT_FIELDS = {
-    "format",
-    "format_version",
-    "code",
-    "all_sectors",
-    "sectors",
-    "content",
-    "number",
-    "status",
-    "content_hash",
-}
-
-
-def read_document(document: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(template fields, normalised content) from an exported document, or InvalidInput
-    naming every problem by path."""
-    if not isinstance(document, dict):
-        raise errors.InvalidInput(errors={"": ["应为 JSON 对象"]})
-    problems: fmt.Errors = {}
-    for key in document:
-        if key not in IMPORT_FIELDS:
-            problems.setdefault(key, []).append("未知字段")
-    if document.get("format") != EXPORT_FORMAT:
-        problems.setdefault("format", []).append(f"应为 {EXPORT_FORMAT}")
-    if document.get("format_version") != EXPORT_FORMAT_VERSION:
-        problems.setdefault("format_version", []).append(f"应为 {EXPORT_FORMAT_VERSION}")
-    code = document.get("code")
-    if not isinstance(code, str) or not fmt.CODE_RE.match(code):
-        problems.setdefault("code", []).append("编码应为 1–40 位小写字母、数字或 _ . -")
-    all_sectors = document.get("all_sectors", False)
-    if not isinstance(all_sectors, bool):
-        problems.setdefault("all_sectors", []).append("应为布尔值 true/false")
-    sectors = document.get("sectors", [])
-    if not isinstance(sectors, list) or not all(isinstance(s, str) for s in sectors):
-        problems.setdefault("sectors", []).append("应为行业领域编码数组")
-        sectors = []
-    content, content_problems = fmt.normalise(document.get("content"))
-    problems.update({f"content.{path}": msgs for path, msgs in content_problems.items()})
-    if problems:
-        raise errors.InvalidInput("导入的检查表有误", errors=problems)
-    fields = {
-        "code": code,
-        "name": content["name"],
-        "description": content["description"],
-        "all_sectors": all_sectors,
-        "sector_codes": sectors,
-    }
-    return fields, content
-
-
-def import_document(document: Any, *, actor: User | None) -> ChecklistTemplate:
-    """A new template whose first draft holds the document's content."""
-    fields, content = read_document(document)
-    return create_template(fields, actor=actor, content=content)

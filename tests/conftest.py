@@ -25,6 +25,8 @@ from sqlalchemy import make_url, text
 from accounts import service as accounts
 from accounts.models import Role, User
 from api import create_app
+from checklists import service as checklists
+from checklists.models import ChecklistVersion
 from core.db import db
 from media.models import Photo, PhotoStatus
 from org.models import LeadUnit, Region, RegionLevel, Sector, Unit
@@ -439,6 +441,28 @@ class World:
     @functools.cached_property
     def photo_b(self) -> Photo:
         return self._photo(self.unit_b)
+
+    @functools.cached_property
+    def checklist(self) -> ChecklistVersion:
+        """A published checklist for every sector: one section, one pass/fail item."""
+        content = {
+            "name": "测试检查表",
+            "sections": [
+                {
+                    "code": "dress",
+                    "title": "仪容仪表",
+                    "items": [{"code": "dress.uniform", "kind": "pass_fail", "title": "着装"}],
+                }
+            ],
+        }
+        template = checklists.create_template(
+            {"code": "test_checklist", "name": "测试检查表", "all_sectors": True},
+            actor=None,
+            content=content,
+        )
+        version = checklists.publish(checklists.list_versions(template)[0], actor=None)
+        db.session.commit()
+        return version
 
 
 @pytest.fixture

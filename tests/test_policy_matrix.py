@@ -65,6 +65,10 @@ PARAMS: dict[str, Param] = {
     ),
     "photo_id": Param(own=lambda w: w.photo_a.id, foreign=lambda w: w.photo_b.id),
     "token": Param(own=lambda w: "not-a-signed-token", missing="not-a-signed-token"),
+    "template_id": Param(own=lambda w: w.checklist.template_id),
+    "version_id": Param(own=lambda w: w.checklist.id),
+    "section_code": Param(own=lambda w: "dress", missing="no-such-section"),
+    "item_code": Param(own=lambda w: "dress.uniform", missing="no-such-item"),
 }
 
 # Routes outside the API's bearer-token policy (HTML console, static files) are covered

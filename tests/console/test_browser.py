@@ -94,3 +94,19 @@ def test_an_inspector_is_turned_away(page, live_server, world):
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     assert page.locator("text=控制台仅供督查办使用").count() == 1
+
+
+def test_office_reads_the_default_checklist(page, live_server, world):
+    from checklists import library
+    from core.db import db
+
+    library.install_default()
+    db.session.commit()
+    sign_in(page, live_server, world.users[Role.office_admin].username)
+    page.click("nav >> text=检查表")
+    page.click("text=第 1 版")
+    assert "窗口服务明察暗访检查表" in page.locator("h1").inner_text()
+    assert page.locator("h2").count() >= 10
+    shot(page, "checklist-version")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "checklist-version-phone")

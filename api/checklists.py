@@ -1,0 +1,345 @@
+"""Checklists: the office authors templates (sections, items) in drafts and publishes them;
+inspectors fetch the version they fill in one cacheable request."""
+
+from __future__ import annotations
+
+from flask import Response, request
+from flask.views import MethodView
+
+from api.auth import EVERYONE, OFFICE, OFFICE_READERS, current_user, requires
+from api.checklist_schemas import (
+    ChecklistFileSchema,
+    ContentSchema,
+    ExportArgs,
+    ExportSchema,
+    FormSchema,
+    ItemSchema,
+    NewDraftSchema,
+    SectionSchema,
+    TemplateFilter,
+    TemplateSchema,
+    TemplateUpdateSchema,
+    VersionSchema,
+    VersionSummarySchema,
+)
+from api.etag import check_if_match, etag_of
+from api.extensions import Blueprint
+from api.pagination import paginate
+from api.schemas import page_of
+from checklists import content as fmt
+from checklists import drafts, transfer
+from checklists import service as checklists
+from checklists.models import ChecklistVersion
+from org import service as org
+
+blp = Blueprint(
+    "checklists",
+    __name__,
+    url_prefix="/api/v1",
+    description="检查表：模板、分区、检查项、版本发布，以及小程序填报用的检查表",
+)
+
+
+def _template_out(template):
+    return template, {"ETag": etag_of(template.revision)}
+
+
+def _version_out(version: ChecklistVersion, status: int = 200):
+    return version, status, {"ETag": etag_of(version.revision)}
+
+
+def _editable(version_id: int) -> ChecklistVersion:
+    """A draft the office may change, proven current by If-Match (409, 428, 412)."""
+    version = checklists.get_version(version_id, actor=current_user())
+    checklists.require_draft(version)
+    check_if_match(version.revision)
+    return version
+
+
+# -- templates ----------------------------------------------------------------------------
+
+
+@blp.route("/checklist-templates")
+class Templates(MethodView):
+    @requires(*OFFICE_READERS)
+    @blp.arguments(TemplateFilter, location="query")
+    @blp.response(200, page_of(TemplateSchema))
+    def get(self, args):
+        """检查表模板列表"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        return paginate(checklists.list_templates(**args), page, per_page)
+
+    @requires(*OFFICE)
+    @blp.arguments(TemplateSchema)
+    @blp.response(201, TemplateSchema)
+    def post(self, data):
+        """新建检查表模板（同时建立第 1 版草稿）"""
+        template = checklists.create_template(data, actor=current_user())
+        return template, 201, {"ETag": etag_of(template.revision)}
+
+
+@blp.route("/checklist-templates/import")
+class TemplateImport(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(ExportSchema)
+    @blp.response(201, TemplateSchema)
+    def post(self, document):
+        """导入检查表（导出的 JSON 文档）：新建模板，内容成为第 1 版草稿"""
+        template = transfer.import_document(request.get_json(), actor=current_user())
+        return template, 201, {"ETag": etag_of(template.revision)}
+
+
+@blp.route("/checklist-templates/import-file")
+class TemplateImportFile(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(ChecklistFileSchema, location="files")
+    @blp.response(201, TemplateSchema)
+    def post(self, files):
+        """上传导出的检查表文件（.json 或 .yaml）导入：新建模板，内容成为第 1 版草稿"""
+        upload = files["file"]
+        document = transfer.parse_file(upload.filename or "", upload.read())
+        template = transfer.import_document(document, actor=current_user())
+        return template, 201, {"ETag": etag_of(template.revision)}
+
+
+@blp.route("/checklist-templates/<int:template_id>")
+class TemplateById(MethodView):
+    @requires(*OFFICE_READERS)
+    @blp.response(200, TemplateSchema)
+    def get(self, template_id):
+        """查看检查表模板"""
+        return _template_out(checklists.get_template(template_id))
+
+    @requires(*OFFICE)
+    @blp.arguments(TemplateUpdateSchema)
+    @blp.response(200, TemplateSchema)
+    def patch(self, data, template_id):
+        """修改模板名称、说明和适用行业（需 If-Match）"""
+        template = checklists.get_template(template_id)
+        check_if_match(template.revision)
+        return _template_out(checklists.update_template(template, data, actor=current_user()))
+
+    @requires(*OFFICE)
+    @blp.response(204)
+    def delete(self, template_id):
+        """删除从未发布过的检查表（需 If-Match；发布过的只能停用）"""
+        template = checklists.get_template(template_id)
+        check_if_match(template.revision)
+        checklists.delete_template(template, actor=current_user())
+
+
+@blp.route("/checklist-templates/<int:template_id>/versions")
+class TemplateVersions(MethodView):
+    @requires(*OFFICE_READERS)
+    @blp.response(200, VersionSummarySchema(many=True))
+    def get(self, template_id):
+        """模板的全部版本（新的在前）"""
+        return checklists.list_versions(checklists.get_template(template_id))
+
+    @requires(*OFFICE)
+    @blp.arguments(NewDraftSchema)
+    @blp.response(201, VersionSchema)
+    def post(self, data, template_id):
+        """新建草稿版本：复制已有版本，或使用给出的内容（已有草稿时 409）"""
+        template = checklists.get_template(template_id)
+        source = None
+        if "from_version_id" in data:
+            source = checklists.get_version(data["from_version_id"], actor=current_user())
+        content = request.get_json().get("content") if "content" in data else None
+        version = checklists.create_draft(
+            template, actor=current_user(), from_version=source, content=content
+        )
+        return _version_out(version, 201)
+
+
+# -- versions -----------------------------------------------------------------------------
+
+
+@blp.route("/checklist-versions/<int:version_id>")
+class VersionById(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, VersionSchema)
+    def get(self, version_id):
+        """查看检查表版本（含全部内容）；草稿仅督查办可见"""
+        return _version_out(checklists.get_version(version_id, actor=current_user()))
+
+    @requires(*OFFICE)
+    @blp.response(204)
+    def delete(self, version_id):
+        """放弃草稿版本（需 If-Match；已发布版本 409）"""
+        checklists.discard_draft(_editable(version_id), actor=current_user())
+
+
+@blp.route("/checklist-versions/<int:version_id>/content")
+class VersionContent(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(ContentSchema)
+    @blp.response(200, VersionSchema)
+    def put(self, data, version_id):
+        """整体替换草稿内容（需 If-Match；已发布版本 409）"""
+        version = _editable(version_id)
+        return _version_out(
+            drafts.replace_content(version, request.get_json(), actor=current_user())
+        )
+
+
+@blp.route("/checklist-versions/<int:version_id>/publish")
+class VersionPublish(MethodView):
+    @requires(*OFFICE)
+    @blp.response(200, VersionSchema)
+    def post(self, version_id):
+        """发布草稿：校验全部内容并冻结内容哈希，原已发布版本自动停用（需 If-Match）"""
+        version = _editable(version_id)
+        return _version_out(checklists.publish(version, actor=current_user()))
+
+
+@blp.route("/checklist-versions/<int:version_id>/retire")
+class VersionRetire(MethodView):
+    @requires(*OFFICE)
+    @blp.response(200, VersionSchema)
+    def post(self, version_id):
+        """停用已发布版本（需 If-Match）；使用它的检查记录照常显示"""
+        version = checklists.get_version(version_id, actor=current_user())
+        check_if_match(version.revision)
+        return _version_out(checklists.retire(version, actor=current_user()))
+
+
+@blp.route("/checklist-versions/<int:version_id>/export")
+class VersionExport(MethodView):
+    @requires(*OFFICE_READERS)
+    @blp.arguments(ExportArgs, location="query")
+    @blp.response(200, ExportSchema)
+    def get(self, args, version_id):
+        """导出为 JSON 或 YAML 文档（可再导入，内容与哈希完全一致）"""
+        version = checklists.get_version(version_id, actor=current_user())
+        document = transfer.export_document(version)
+        filename = f"{version.template.code}-v{version.number}.{args['format']}"
+        disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        if args["format"] == "yaml":
+            return Response(
+                transfer.dump_yaml(document),
+                content_type="application/yaml; charset=utf-8",
+                headers=disposition,
+            )
+        return document, 200, disposition
+
+
+@blp.route("/checklist-versions/<int:version_id>/sections")
+class Sections(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(SectionSchema)
+    @blp.response(201, VersionSchema)
+    def post(self, data, version_id):
+        """在草稿中新增分区（需 If-Match）"""
+        version = _editable(version_id)
+        return _version_out(drafts.add_section(version, data, actor=current_user()), 201)
+
+
+@blp.route("/checklist-versions/<int:version_id>/sections/<section_code>")
+class SectionByCode(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(SectionSchema)
+    @blp.response(200, VersionSchema)
+    def patch(self, data, version_id, section_code):
+        """修改分区（标题、说明、扣分上限、位置；需 If-Match）"""
+        version = _editable(version_id)
+        return _version_out(
+            drafts.update_section(version, section_code, data, actor=current_user())
+        )
+
+    @requires(*OFFICE)
+    @blp.response(200, VersionSchema)
+    def delete(self, version_id, section_code):
+        """删除分区及其检查项（需 If-Match）"""
+        version = _editable(version_id)
+        return _version_out(drafts.delete_section(version, section_code, actor=current_user()))
+
+
+@blp.route("/checklist-versions/<int:version_id>/sections/<section_code>/items")
+class Items(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(ItemSchema)
+    @blp.response(201, VersionSchema)
+    def post(self, data, version_id, section_code):
+        """在分区中新增检查项（需 If-Match）"""
+        version = _editable(version_id)
+        return _version_out(drafts.add_item(version, section_code, data, actor=current_user()), 201)
+
+
+@blp.route("/checklist-versions/<int:version_id>/items/<item_code>")
+class ItemByCode(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(ItemSchema)
+    @blp.response(200, VersionSchema)
+    def patch(self, data, version_id, item_code):
+        """修改检查项（只改给出的字段；section/position 可移动；需 If-Match）"""
+        version = _editable(version_id)
+        return _version_out(drafts.update_item(version, item_code, data, actor=current_user()))
+
+    @requires(*OFFICE)
+    @blp.response(200, VersionSchema)
+    def delete(self, version_id, item_code):
+        """删除检查项（需 If-Match）"""
+        version = _editable(version_id)
+        return _version_out(drafts.delete_item(version, item_code, actor=current_user()))
+
+
+# -- the form the mini program fills ------------------------------------------------------
+
+LABELS = {
+    "kind": fmt.KIND_LABELS,
+    "photo": fmt.PHOTO_LABELS,
+    "severity": fmt.SEVERITY_LABELS,
+}
+
+
+def _not_modified(tag: str) -> Response | None:
+    """304 when the client already holds this tag. A published version never changes, so
+    phones revalidate with a few bytes and the server does not even load the content."""
+    if request.if_none_match.contains(tag):
+        return Response(status=304, headers=_form_headers(tag))
+    return None
+
+
+def _form_headers(tag: str) -> dict[str, str]:
+    return {"ETag": etag_of(tag), "Cache-Control": "private, no-cache"}
+
+
+def _form(version: ChecklistVersion):
+    """The version in one compact body; its ETag names the version and its content hash."""
+    tag = f"{version.id}.{version.content_hash}"
+    if (cached := _not_modified(tag)) is not None:
+        return cached
+    body = {
+        "version_id": version.id,
+        "template_id": version.template_id,
+        "number": version.number,
+        "content_hash": version.content_hash,
+        **fmt.compact(version.content),
+        "labels": LABELS,
+    }
+    return body, 200, _form_headers(tag)
+
+
+@blp.route("/checklist-versions/<int:version_id>/form")
+class VersionForm(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, FormSchema)
+    @blp.alt_response(304, description="未变化（If-None-Match 与 ETag 相同）")
+    def get(self, version_id):
+        """小程序填报用的检查表（紧凑格式，可按 ETag 缓存）"""
+        tag = checklists.version_tag(version_id, actor=current_user())
+        if (cached := _not_modified(tag)) is not None:
+            return cached
+        return _form(checklists.get_version(version_id, actor=current_user()))
+
+
+@blp.route("/units/<int:unit_id>/checklist")
+class UnitChecklist(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, FormSchema)
+    @blp.alt_response(304, description="未变化（If-None-Match 与 ETag 相同）")
+    def get(self, unit_id):
+        """该窗口单位适用的已发布检查表（紧凑格式，可按 ETag 缓存）"""
+        unit = org.get_unit(unit_id, actor=current_user())
+        return _form(checklists.published_version_for_unit(unit))

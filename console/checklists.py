@@ -1,0 +1,67 @@
+"""Console pages for checklists: the templates, and any version as inspectors see it.
+
+Read-only here; authoring goes through the API (/api/v1/checklist-*), which the office's
+tools and the import/export files use.
+"""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from sqlalchemy import select
+
+from api.auth import OFFICE_READERS, requires
+from api.pagination import paginate
+from checklists import content as fmt
+from checklists import service as checklists
+from checklists.models import STATUS_LABELS, ChecklistVersion
+from console.views import add_nav, bp
+from core.db import db
+
+LABELS = {
+    "kind": fmt.KIND_LABELS,
+    "photo": fmt.PHOTO_LABELS,
+    "severity": fmt.SEVERITY_LABELS,
+    "status": STATUS_LABELS,
+}
+
+
+@bp.get("/checklists")
+@requires(*OFFICE_READERS)
+def checklist_templates():
+    page = max(request.args.get("page", 1, type=int), 1)
+    result = paginate(checklists.list_templates(), page, 50)
+    ids = [template.id for template in result["items"]]
+    # Versions without their content: one query for the whole page.
+    rows = db.session.execute(
+        select(
+            ChecklistVersion.id,
+            ChecklistVersion.template_id,
+            ChecklistVersion.number,
+            ChecklistVersion.status,
+            ChecklistVersion.published_at,
+        )
+        .where(ChecklistVersion.template_id.in_(ids))
+        .order_by(ChecklistVersion.number.desc())
+    ).all()
+    versions: dict[int, list] = {}
+    for row in rows:
+        versions.setdefault(row.template_id, []).append(row)
+    return render_template(
+        "console/checklists.html", result=result, versions=versions, labels=LABELS
+    )
+
+
+@bp.get("/checklists/versions/<int:version_id>")
+@requires(*OFFICE_READERS)
+def checklist_version(version_id: int):
+    version = checklists.get_version(version_id)
+    return render_template(
+        "console/checklist_version.html",
+        version=version,
+        template=version.template,
+        content=version.content,
+        labels=LABELS,
+    )
+
+
+add_nav("console.checklist_templates", "检查表")
