@@ -96,6 +96,7 @@ def _register_commands(app: Flask) -> None:
     import rectification
     from checklists.library import checklists_cli, install_default
     from demo.cli import demo_command
+    from inspections.demo import load_demo as load_inspections_demo
     from media.cli import media_command
     from notifications.cli import worker_command
 
@@ -104,7 +105,8 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(checklists_cli)
     app.extensions.setdefault("demo_hooks", []).append(install_default)
-    rectification.init_app(app)  # last: its demo builds on the others'
+    app.extensions["demo_hooks"].append(load_inspections_demo)
+    rectification.init_app(app)  # last: its demo builds on the inspections'
 
 
 @auth.public

@@ -125,6 +125,8 @@ def from_environment() -> dict:
         # their visits this many hours before the window opens (a plan may override it).
         "CHECKIN_RADIUS_M": _int("CHECKIN_RADIUS_M", 500),
         "VISIT_LEAD_HOURS": _int("VISIT_LEAD_HOURS", 24),
+        # How long a worker reuses its choice of checklist version for new inspections.
+        "CHECKLIST_CACHE_SECONDS": _int("CHECKLIST_CACHE_SECONDS", 5),
     }
     return config
 

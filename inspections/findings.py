@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from accounts.models import Role, User
 from core import audit, errors
@@ -22,25 +24,65 @@ ON_PUBLISHED: list[Callable[[Inspection], None]] = []
 
 def make_findings(
     inspection: Inspection, content: dict[str, Any], failed_codes: list[str], state: dict
-) -> list[Finding]:
+) -> int:
+    """Prepare the findings of a submission (written by `write_findings` once the
+    inspection has its id); returns how many there will be."""
     items = checklist.items_of(content)
-    made = []
+    rows = []
     for code in failed_codes:
         item = items[code]
         answer = state["answers"].get(code) or {}
-        finding = Finding(
-            unit_id=inspection.unit_id,
-            item_code=code,
-            title=item.get("title", "")[:200],
-            severity=item.get("severity") or "general",
-            description=answer.get("note") or "",
-            fixed_on_spot=code in state["fixed_on_spot"],
-            deadline_days=item.get("deadline_days"),
-            critical=bool(item.get("critical")),
-            photos=list(state["photos"].get(code) or []),
+        rows.append(
+            {
+                "unit_id": inspection.unit.id,
+                "item_code": code,
+                "title": item.get("title", "")[:200],
+                "severity": item.get("severity") or "general",
+                "description": answer.get("note") or "",
+                "fixed_on_spot": code in state["fixed_on_spot"],
+                "deadline_days": item.get("deadline_days"),
+                "critical": bool(item.get("critical")),
+                "photos": list(state["photos"].get(code) or []),
+            }
         )
-        inspection.findings.append(finding)
-        made.append(finding)
+    inspection.__dict__["_new_findings"] = rows
+    return len(rows)
+
+
+_INSERT_FINDINGS = insert(Finding.__table__).returning(
+    Finding.__table__.c.id, Finding.__table__.c.item_code
+)
+
+
+def write_findings(inspection: Inspection) -> list[Finding]:
+    """Insert the prepared findings in one statement and hand them to the session as
+    loaded rows (a submission makes several at once; the unit of work would insert them
+    one by one on SQLite)."""
+    rows = inspection.__dict__.pop("_new_findings", [])
+    now = utcnow()
+    values = [
+        row
+        | {
+            "inspection_id": inspection.id,
+            "status": FindingStatus.pending,
+            "reason": None,
+            "reviewed_by_id": None,
+            "reviewed_at": None,
+            "created_at": now,
+            "version": 1,
+        }
+        for row in rows
+    ]
+    made = []
+    if values:
+        inserted = db.session.execute(_INSERT_FINDINGS, values).all()
+        by_code = {row["item_code"]: row for row in values}
+        for finding_id, code in sorted(inserted):
+            finding = Finding(id=finding_id, **by_code[code])
+            make_transient_to_detached(finding)
+            db.session.add(finding)
+            made.append(finding)
+    set_committed_value(inspection, "findings", made)
     return made
 
 
@@ -48,7 +90,7 @@ def missing_photo_codes(inspection: Inspection) -> list[str]:
     """Required photos that have not arrived yet (the phone may still be uploading)."""
     if inspection.checklist_version_id is None:
         return []
-    content = checklist.content_of(inspection.checklist_version_id)
+    content = checklist.content_of(inspection)
     arrived = photos.arrived_photo_codes(inspection)
     required = checklist.required_photo_codes(content, inspection.answers or {})
     return [code for code in required if code not in arrived]

@@ -22,8 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-import checklists.models  # noqa: F401 - the tables our foreign keys point at
 from accounts.models import User
+from checklists.models import ChecklistVersion
 from core.clock import utcnow
 from core.db import db
 from org.models import Unit
@@ -209,6 +209,7 @@ class Inspection(db.Model):
     inspector: Mapped[User] = relationship(lazy="joined", innerjoin=True)
     visit: Mapped[Visit | None] = relationship()
     plan: Mapped[Plan | None] = relationship(lazy="joined")
+    checklist_version: Mapped[ChecklistVersion | None] = relationship()
     findings: Mapped[list[Finding]] = relationship(
         back_populates="inspection", order_by="Finding.id", cascade="all, delete-orphan"
     )

@@ -49,17 +49,20 @@ def _attach(owner_id: int, actor: User, item_code: str | None) -> Attachment:
     if inspection.status == InspectionStatus.published:
         raise errors.Conflict("检查结果已公开，不能再添加照片")
     if item_code is not None:
-        items = checklist.items_of(checklist.content_of(inspection.checklist_version_id))
+        items = checklist.items_of(checklist.content_of(inspection))
         if item_code not in items:
             raise errors.InvalidInput(errors={"item_code": ["不是本次检查表的检查项"]})
     return attachment_of(inspection)
 
 
 def arrived_photo_codes(inspection: Inspection) -> set[str]:
-    """Item codes of this inspection with at least one stored photo."""
-    if inspection.id is None:
-        return set()
-    return media.item_codes_with_photos(KIND, inspection.id)
+    """Item codes of this inspection with at least one stored photo (asked once per
+    loaded inspection: photos arrive in requests of their own)."""
+    cached = inspection.__dict__.get("_arrived_photo_codes")
+    if cached is None:
+        cached = media.item_codes_with_photos(KIND, inspection.id) if inspection.id else set()
+        inspection.__dict__["_arrived_photo_codes"] = cached
+    return cached
 
 
 register_kind(AttachmentKind(KIND, view=_view, attach=_attach))

@@ -10,6 +10,7 @@ Services flush, never commit; the request edge commits once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -19,7 +20,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from accounts.models import User
 from core import audit, errors
@@ -104,6 +106,16 @@ def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, 
     existing = by_uuid(data["client_uuid"])
     if existing is not None:
         return _owned(existing, actor), False
+    inspection = _new_inspection(data, actor)
+    winner = _insert(inspection, data, actor)
+    if winner is not None:
+        return winner, False
+    _record_check_in(inspection, actor)
+    return inspection, True
+
+
+def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
+    """A checked-in inspection, built in memory (nothing written yet)."""
     check_in = data["check_in"]
     at = check_in.get("at") or utcnow()
     if at > utcnow() + CLOCK_SKEW:
@@ -125,20 +137,32 @@ def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, 
     else:
         raise errors.InvalidInput(errors={"visit_id": ["请指定检查任务或（临时检查时）窗口单位"]})
 
-    version = checklist.version_for(template_id, unit)
+    version_id, content = checklist.version_for(template_id, unit)
     inspection = Inspection(
         client_uuid=data["client_uuid"],
+        visit=visit,
         visit_id=visit.id if visit else None,
         plan_id=plan_id,
+        unit=unit,
         unit_id=unit.id,
         kind=kind,
         ad_hoc=visit is None,
+        inspector=actor,
         inspector_id=actor.id,
-        checklist_version_id=version.id,
+        checklist_version_id=version_id,
+        created_at=utcnow(),
+        version=1,
+        critical_failed=False,
+        status=InspectionStatus.draft,
         started_at=at,
         checkin_latitude=check_in["latitude"],
         checkin_longitude=check_in["longitude"],
         checkin_accuracy_m=check_in.get("accuracy_m"),
+        checkin_far=False,
+        answers={},
+        photos={},
+        fixed_on_spot=[],
+        findings_count=0,
     )
     if unit.latitude is not None and unit.longitude is not None:
         inspection.checkin_distance_m = round(
@@ -148,31 +172,65 @@ def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, 
         inspection.checkin_far = (
             inspection.checkin_distance_m > current_app.config["CHECKIN_RADIUS_M"]
         )
-    try:
-        with db.session.begin_nested():
-            db.session.add(inspection)
-    except IntegrityError:
-        # Another request with this UUID (a retry racing the first), or a teammate who
-        # already started this visit: the constraint decided, read what won.
+    inspection.__dict__["_arrived_photo_codes"] = set()  # nothing can be attached to it yet
+    inspection.__dict__["_checklist_content"] = content
+    return inspection
+
+
+_INSERT_KEYS = tuple(c.key for c in Inspection.__table__.columns if c.key != "id")
+
+
+@functools.cache
+def _insert_statement(dialect: str):
+    """One statement per dialect, compiled once: the values come as parameters."""
+    table = Inspection.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table.c.id)
+
+
+def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> Inspection | None:
+    """Write a new inspection; None when it went in, else the row that won the race.
+
+    INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike): when a retry with the
+    same UUID races the first request, PostgreSQL makes the second INSERT wait for the
+    first transaction and then insert nothing; the loser reads the winner's row. No
+    exception, no savepoint, and the same outcome when a teammate already started the
+    visit (its unique `visit_id`)."""
+    values = {key: getattr(inspection, key) for key in _INSERT_KEYS}
+    new_id = db.session.scalar(_insert_statement(db.engine.dialect.name), values)
+    if new_id is None:
         existing = by_uuid(data["client_uuid"])
-        if existing is None:
-            raise errors.Conflict("同组检查人员已开始本次检查，请在其检查记录中继续") from None
-        return _owned(existing, actor), False
-    if visit is not None:
-        visit.status = VisitStatus.in_progress
+        if existing is not None:
+            return _owned(existing, actor)
+        raise errors.Conflict("同组检查人员已开始本次检查，请在其检查记录中继续")
+    inspection.id = new_id
+    for key, value in values.items():
+        if key not in inspection.__dict__:
+            setattr(inspection, key, value)
+    make_transient_to_detached(inspection)  # a loaded row now, as if just read back
+    db.session.add(inspection)
+    if inspection.visit is not None and inspection.status == InspectionStatus.draft:
+        inspection.visit.status = VisitStatus.in_progress
+    return None
+
+
+def _check_in_facts(inspection: Inspection) -> dict[str, Any]:
+    return {
+        "visit_id": inspection.visit_id,
+        "unit_id": inspection.unit_id,
+        "distance_m": inspection.checkin_distance_m,
+        "far": inspection.checkin_far,
+    }
+
+
+def _record_check_in(inspection: Inspection, actor: User) -> None:
     audit.record(
         "inspection",
         inspection.id,
         "check_in",
         actor_id=actor.id,
-        after={
-            "visit_id": inspection.visit_id,
-            "unit_id": unit.id,
-            "distance_m": inspection.checkin_distance_m,
-            "far": inspection.checkin_far,
-        },
+        after=_check_in_facts(inspection),
     )
-    return inspection, True
 
 
 def _owned(inspection: Inspection, actor: User) -> Inspection:
@@ -260,7 +318,7 @@ def save_answers(inspection: Inspection, data: dict[str, Any], *, actor: User) -
         if _state(inspection) == state:
             return inspection
         raise errors.Conflict("检查已提交，不能再修改")
-    problems = _check_state(checklist.content_of(inspection.checklist_version_id), state)
+    problems = _check_state(checklist.content_of(inspection), state)
     if problems:
         raise errors.InvalidInput(errors=problems)
     if state != _state(inspection):
@@ -277,18 +335,62 @@ def submit_inspection(inspection: Inspection, data: dict[str, Any], *, actor: Us
 
 def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bool]:
     """The whole inspection in one request, sent when the phone is back online. A retry
-    (same UUID, same content) returns the first result; other content is a 409."""
-    inspection, created = start_inspection(data, actor=actor)
-    return _submit(inspection, _replaced(data), actor=actor), created
+    (same UUID, same content) returns the first result; other content is a 409.
+
+    A new inspection is checked, scored and given its findings in memory first, then
+    written in one short burst: on SQLite the write lock is held only for the inserts."""
+    state = _replaced(data)
+    try:
+        inspection = _new_inspection(data, actor)
+        _score(inspection, state)
+    except errors.DomainError:
+        # A retry may come when a new inspection would be refused (the window closed,
+        # a photo rule changed): the first result wins over the refusal.
+        existing = by_uuid(data["client_uuid"])
+        if existing is None:
+            raise
+        return _submit(_owned(existing, actor), state, actor=actor), False
+    # Most submissions are new: the insert itself tells a retry (nothing inserted).
+    winner = _insert(inspection, data, actor)
+    if winner is not None:
+        return _submit(winner, state, actor=actor), False
+    findings.write_findings(inspection)
+    if inspection.visit is not None:
+        inspection.visit.status = VisitStatus.submitted
+    audit.record(
+        "inspection",
+        inspection.id,
+        "submit",
+        actor_id=actor.id,
+        after=_check_in_facts(inspection) | _result_facts(inspection),
+    )
+    return inspection, True
 
 
 def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> Inspection:
-    digest = _digest(state)
     if inspection.status != InspectionStatus.draft:
-        if digest == inspection.submission_hash:
+        if _digest(state) == inspection.submission_hash:
             return inspection
         raise errors.Conflict("检查已提交，不能再修改")
-    content = checklist.content_of(inspection.checklist_version_id)
+    _score(inspection, state)
+    if inspection.visit is not None:
+        inspection.visit.status = VisitStatus.submitted
+    db.session.flush()
+    findings.write_findings(inspection)
+    audit.record(
+        "inspection",
+        inspection.id,
+        "submit",
+        actor_id=actor.id,
+        before={"status": "draft"},
+        after=_result_facts(inspection),
+    )
+    return inspection
+
+
+def _score(inspection: Inspection, state: dict[str, Any]) -> None:
+    """Check the state is complete, then apply it: score, grade, findings (in memory)."""
+    content = checklist.content_of(inspection)
     problems = _check_state(content, state)
     if problems:
         raise errors.InvalidInput(errors=problems)
@@ -305,27 +407,20 @@ def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> In
     _apply(inspection, state)
     inspection.status = InspectionStatus.submitted
     inspection.submitted_at = utcnow()
-    inspection.submission_hash = digest
+    inspection.submission_hash = _digest(state)
     inspection.score = result.score
     inspection.max_score = result.max_score
     inspection.grade = result.grade
     inspection.critical_failed = result.critical_failed
-    made = findings.make_findings(inspection, content, result.failed_codes, state)
-    inspection.findings_count = len(made)
-    if inspection.visit is not None:
-        inspection.visit.status = VisitStatus.submitted
-    db.session.flush()
-    audit.record(
-        "inspection",
-        inspection.id,
-        "submit",
-        actor_id=actor.id,
-        before={"status": "draft"},
-        after={
-            "status": "submitted",
-            "score": result.score,
-            "grade": result.grade,
-            "findings": len(made),
-        },
+    inspection.findings_count = findings.make_findings(
+        inspection, content, result.failed_codes, state
     )
-    return inspection
+
+
+def _result_facts(inspection: Inspection) -> dict[str, Any]:
+    return {
+        "status": "submitted",
+        "score": inspection.score,
+        "grade": inspection.grade,
+        "findings": inspection.findings_count,
+    }

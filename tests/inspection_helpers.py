@@ -9,6 +9,7 @@ from typing import Any
 
 from accounts.models import Role, User
 from checklists import service as checklists
+from checklists.models import ChecklistTemplate
 from core.clock import local, utcnow
 from core.db import db
 from inspections import findings as findings_service
@@ -86,6 +87,10 @@ PHOTOS = {"video.working": [str(uuid.UUID(int=1))]}
 
 
 def publish_checklist(content: dict[str, Any] | None = None, code: str = "test"):
+    """Publish the test checklist (once); plans made by `make_plan` name it."""
+    template = db.session.scalar(db.select(ChecklistTemplate).where(ChecklistTemplate.code == code))
+    if template is not None:
+        return checklists.published_version_of(template)
     template = checklists.create_template(
         {"code": code, "name": "测试检查表", "all_sectors": True},
         actor=None,
@@ -109,6 +114,9 @@ def make_plan(
     **over: Any,
 ) -> Plan:
     today = local(utcnow()).date() + timedelta(days=starts_in_days)
+    template = db.session.scalar(
+        db.select(ChecklistTemplate.id).where(ChecklistTemplate.code == "test")
+    )
     data = {
         "name": "测试暗访计划" if kind == VisitKind.unannounced else "测试明察计划",
         "kind": kind,
@@ -119,6 +127,7 @@ def make_plan(
         "inspector_ids": [i.id for i in inspectors],
         "team_size": team_size or len(inspectors),
         "exclusions": [],
+        "checklist_template_id": template,
     } | over
     return plans.save_plan(data, actor=admin())
 

@@ -189,7 +189,9 @@ def test_a_critical_failure_fails_the_grade(inspector, visit):
     body = offline(
         visit, answers=ALL_PASS | {"video.working": {"result": "fail"}}, fixed_on_spot=[]
     )
-    result = inspector.post("/api/v1/inspections/submissions", json=body).get_json()
+    response = inspector.post("/api/v1/inspections/submissions", json=body)
+    assert response.status_code == 201, response.get_json()
+    result = response.get_json()
     assert result["critical_failed"] is True
     assert result["grade"] == "不合格"
     assert result["score"] == 90
@@ -364,3 +366,38 @@ def test_the_inspection_says_which_required_photos_have_not_arrived(inspector, v
     result = inspector.post("/api/v1/inspections/submissions", json=offline(visit)).get_json()
     # Declared by reference, not uploaded yet.
     assert sorted(result["missing_photos"]) == ["dress.uniform", "smoke.none", "video.working"]
+
+
+def test_a_worker_reuses_its_checklist_choice_only_for_the_configured_seconds(
+    app, world, team, client_for, monkeypatch
+):
+    from checklists import service as checklists
+    from inspections import checklist as port
+    from tests.inspection_helpers import CONTENT
+
+    monkeypatch.setitem(app.config, "CHECKLIST_CACHE_SECONDS", 5)
+    clock = [1000.0]
+    monkeypatch.setattr(port.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(port, "_chosen", {})
+    client = client_for(team[0])
+
+    def pinned() -> int:
+        body = {
+            "client_uuid": str(uuid.uuid4()),
+            "unit_id": world.unit_b.id,
+            "check_in": check_in(world.unit_b),
+        }
+        response = client.post("/api/v1/inspections", json=body)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["checklist_version_id"]
+
+    first = pinned()
+    template = checklists.get_version(first).template
+    checklists.publish(
+        checklists.create_draft(template, actor=None, content=CONTENT | {"name": "第二版"}),
+        actor=None,
+    )
+    db.session.commit()
+    assert pinned() == first  # within the cache's seconds
+    clock[0] += 6
+    assert pinned() != first
