@@ -92,10 +92,21 @@ def open_tasks_for_findings(
         if ids
         else {}
     )
-    tasks = []
+    tasks, opened = [], []
     for finding in findings:
-        task = existing.get(finding.id) or _open_task(finding, actor=actor)
+        task = existing.get(finding.id)
+        if task is None:
+            task = _open_task(finding, actor=actor)
+            if task.status == TaskStatus.open:
+                opened.append(task)
         tasks.append(task)
+    # One message per unit and inspection, not per finding: a one-time WeChat subscription
+    # allows one message, and five messages for one visit is noise.
+    groups: dict[tuple[int, int | None], list[RectificationTask]] = {}
+    for task in opened:
+        groups.setdefault((task.unit_id, task.inspection_id), []).append(task)
+    for group in groups.values():
+        notify.tasks_opened(group)
     return tasks
 
 
@@ -161,7 +172,6 @@ def _open_task(finding: Any, *, actor: User | None) -> RectificationTask:
         _close_on_spot(task, finding, actor=actor, now=now)
         return task
     _record(task, "open", actor, None)
-    notify.task_opened(task)
     return task
 
 
