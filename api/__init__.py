@@ -72,6 +72,7 @@ def _register_blueprints(app: Flask) -> None:
         visits,
     )
     from console import checklists as checklist_pages  # noqa: F401 - adds its pages
+    from console import rectification as rectification_pages  # noqa: F401 - adds its pages
     from console import views as console_views
 
     app.register_blueprint(health.blp)
