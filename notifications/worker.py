@@ -214,3 +214,20 @@ def run_batch(*, now: datetime | None = None) -> BatchResult:
     for item in items:
         result.count(deliver(item, now=now))
     return result
+
+
+FINISHED = (DeliveryStatus.sent, DeliveryStatus.refused, DeliveryStatus.dead)
+
+
+def purge_finished(*, now: datetime | None = None) -> int:
+    """Delete outbox rows finished more than OUTBOX_RETENTION_DAYS ago (the inbox keeps its
+    messages); the outbox stays small however long the system runs."""
+    days = current_app.config["OUTBOX_RETENTION_DAYS"]
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    result = db.session.execute(
+        Notification.__table__.delete().where(
+            Notification.status.in_(FINISHED), Notification.created_at < cutoff
+        )
+    )
+    db.session.commit()
+    return result.rowcount

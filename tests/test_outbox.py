@@ -288,3 +288,14 @@ def test_worker_once_from_the_command_line(app, world, wechat_on, runner):
 )
 def test_values_fit_wechat_field_rules(key, value, expected):
     assert fit(key, value) == expected
+
+
+def test_finished_rows_are_purged_and_the_inbox_keeps_its_messages(app, world, wechat_on):
+    wechat_on.refused_openids.add("openid-unit-a")
+    open_task(world.unit_a)
+    worker.run_batch()
+    open_task(world.unit_a)  # still pending: never purged
+    assert worker.purge_finished(now=utcnow() + timedelta(days=29)) == 0
+    assert worker.purge_finished(now=utcnow() + timedelta(days=31)) == 2  # sent + refused
+    assert _statuses() == {"pending": 2}
+    assert db.session.scalar(select(func.count(InboxMessage.id))) == 1
