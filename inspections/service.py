@@ -2,8 +2,9 @@
 
 Every create a phone may retry is keyed by the phone's `client_uuid`: a retry returns the
 first result; two concurrent requests with one UUID make one row (the unique constraint
-decides, and the loser reads the winner's row after its SAVEPOINT rolls back). A change to
-a submitted inspection is refused with 409; a retry of the same submission is not a change.
+decides through INSERT … ON CONFLICT DO NOTHING, and the loser reads the winner's row).
+A change to a submitted inspection is refused with 409; a retry of the same submission is
+not a change.
 
 Services flush, never commit; the request edge commits once.
 """
@@ -21,7 +22,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import lazyload, make_transient_to_detached
 
 from accounts.models import User
 from core import audit, errors
@@ -72,7 +73,7 @@ def _day_start(day: date) -> datetime:
 def inspections_query(user: User, f: dict[str, Any]) -> Select:
     """The inspections `user` may see, filtered; ordered newest first."""
     stmt = select(Inspection).where(policy.inspection_filter(user))
-    for key in ("plan_id", "unit_id", "inspector_id", "status", "kind", "ad_hoc"):
+    for key in ("plan_id", "visit_id", "unit_id", "inspector_id", "status", "kind", "ad_hoc"):
         if f.get(key) is not None:
             stmt = stmt.where(getattr(Inspection, key) == f[key])
     if f.get("sector_id") is not None:
@@ -128,7 +129,10 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
         template_id = visit.plan.checklist_template_id
     elif data.get("unit_id") is not None:
         visit = None
-        unit = db.session.get(Unit, data["unit_id"])
+        # The unit's own columns are all a check-in needs (no sector, region, lead unit).
+        unit = db.session.scalar(
+            select(Unit).where(Unit.id == data["unit_id"]).options(lazyload("*"))
+        )
         if unit is None or not unit.active:
             raise errors.InvalidInput(errors={"unit_id": ["窗口单位不存在或已停用"]})
         if unit.id == actor.unit_id:
@@ -251,8 +255,6 @@ def _visit_for_inspector(visit_id: int, actor: User) -> Visit:
 
 # -- answers and submission ---------------------------------------------------------------
 
-STATE_KEYS = ("answers", "photos", "fixed_on_spot")
-
 
 def _state(inspection: Inspection) -> dict[str, Any]:
     return {
@@ -354,7 +356,7 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bo
     winner = _insert(inspection, data, actor)
     if winner is not None:
         return _submit(winner, state, actor=actor), False
-    findings.write_findings(inspection)
+    inspection.__dict__["_written_findings"] = findings.write_findings(inspection)
     if inspection.visit is not None:
         inspection.visit.status = VisitStatus.submitted
     audit.record(
@@ -365,6 +367,11 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bo
         after=_check_in_facts(inspection) | _result_facts(inspection),
     )
     return inspection, True
+
+
+def submitted_findings(inspection: Inspection) -> list:
+    """The findings a submission made: the rows just written, or the stored ones."""
+    return inspection.__dict__.get("_written_findings") or list(inspection.findings)
 
 
 def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> Inspection:

@@ -101,6 +101,9 @@ def test_check_in_is_idempotent_and_one_visit_gets_one_inspection(
     teammate = start(client_for(team[1]), visit)
     assert_problem(teammate, 409)
     assert count_inspections() == 1
+    # The teammate's phone finds the inspection by its visit.
+    found = client_for(team[1]).get(f"/api/v1/inspections?visit_id={visit.id}").get_json()
+    assert [i["id"] for i in found["items"]] == [first.get_json()["id"]]
     # The teammate continues the same inspection.
     inspection_id = first.get_json()["id"]
     saved = client_for(team[1]).patch(
@@ -401,3 +404,24 @@ def test_a_worker_reuses_its_checklist_choice_only_for_the_configured_seconds(
     assert pinned() == first  # within the cache's seconds
     clock[0] += 6
     assert pinned() != first
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"answers": []},
+        {"answers": {"dress.uniform": "pass"}},
+        {"answers": {"x" * 41: {"result": "pass"}}},
+        {"answers": {f"c{i}": {} for i in range(501)}},
+        {"photos": {"dress.uniform": "p1"}},
+        {"photos": {"dress.uniform": ["p" * 65]}},
+        {"photos": {"dress.uniform": [1]}},
+        {"fixed_on_spot": "dress.uniform"},
+        {"answers": {"dress.uniform": {"result": "pass", "extra": 1}}},
+    ],
+)
+def test_malformed_answers_are_422_and_change_nothing(inspector, visit, body):
+    inspection = start(inspector, visit).get_json()
+    response = inspector.patch(f"/api/v1/inspections/{inspection['id']}/answers", json=body)
+    assert_problem(response, 422)
+    assert fresh(Inspection, inspection["id"]).answers == {}
