@@ -10,7 +10,7 @@ the request edge commits).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
@@ -40,6 +40,9 @@ from rectification.models import (
 from rectification.opening import open_tasks_for as open_tasks_for
 from rectification.opening import open_tasks_for_findings as open_tasks_for_findings
 from rectification.states import Action
+
+
+MAX_EXTENSION = timedelta(days=365)
 
 
 def _verifier() -> str:
@@ -233,6 +236,8 @@ def request_extension(
     states.check(task, Action.request_extension, actor, verifier=_verifier())
     if data["due_on"] <= task.due_on:
         raise errors.InvalidInput(errors={"due_on": [f"应晚于当前期限 {task.due_on}"]})
+    if data["due_on"] > task.due_on + MAX_EXTENSION:
+        raise errors.InvalidInput(errors={"due_on": ["一次延期不能超过一年"]})
     before = task.snapshot()
     extension = ExtensionRequest(
         task_id=task.id,
@@ -275,6 +280,8 @@ def decide_extension(
     granted = due_on or extension.requested_due_on
     if approve and granted <= task.due_on:
         raise errors.InvalidInput(errors={"due_on": [f"应晚于当前期限 {task.due_on}"]})
+    if approve and granted > task.due_on + MAX_EXTENSION:
+        raise errors.InvalidInput(errors={"due_on": ["一次延期不能超过一年"]})
     before = task.snapshot()
     extension.status = ExtensionStatus.approved if approve else ExtensionStatus.denied
     extension.decided_by_id = actor.id

@@ -212,6 +212,8 @@ def test_extension_approved_moves_the_deadline(app, world, client_for):
     old_due = task.due_on
     too_early = {"client_id": str(uuid.uuid4()), "due_on": old_due.isoformat(), "reason": "x"}
     assert_problem(unit.post(f"{TASKS}/{task.id}/extensions", json=too_early), 422)
+    too_late = too_early | {"due_on": (old_due + timedelta(days=400)).isoformat()}
+    assert_problem(unit.post(f"{TASKS}/{task.id}/extensions", json=too_late), 422)
     wanted = old_due + timedelta(days=10)
     asked = unit.post(
         f"{TASKS}/{task.id}/extensions",
