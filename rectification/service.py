@@ -41,7 +41,6 @@ from rectification.opening import open_tasks_for as open_tasks_for
 from rectification.opening import open_tasks_for_findings as open_tasks_for_findings
 from rectification.states import Action
 
-
 MAX_EXTENSION = timedelta(days=365)
 
 
