@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from accounts.models import Role
 from core.clock import utcnow
@@ -299,3 +304,64 @@ def test_finished_rows_are_purged_and_the_inbox_keeps_its_messages(app, world, w
     assert worker.purge_finished(now=utcnow() + timedelta(days=31)) == 2  # sent + refused
     assert _statuses() == {"pending": 2}
     assert db.session.scalar(select(func.count(InboxMessage.id))) == 1
+
+
+def test_a_worker_process_killed_mid_batch_loses_and_doubles_nothing(app, world, tmp_path):
+    """A real `flask worker --once` is SIGKILLed while delivering one big batch; a second
+    worker, once the lease has passed, delivers the rest."""
+    total = 600
+    staff = world.users[Role.unit_staff]
+    db.session.execute(
+        insert(Notification),
+        [
+            {
+                "key": f"kill:{n}",
+                "channel": Channel.inbox,
+                "kind": "test",
+                "recipient_id": staff.id,
+                "subject_type": "test",
+                "subject_id": n,
+                "title": "整改即将到期",
+                "body": "请尽快整改",
+                "next_attempt_at": utcnow() - timedelta(seconds=1),
+            }
+            for n in range(total)
+        ],
+    )
+    db.session.commit()
+    env = os.environ | {
+        "APP_ENV": "testing",
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "STORAGE_URL": f"file://{tmp_path}",
+        "OUTBOX_BATCH_SIZE": str(total),  # one batch: the kill lands inside it
+        "OUTBOX_LEASE_SECONDS": "120",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--once"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    sent = select(func.count()).select_from(Notification).where(Notification.status == "sent")
+    deadline = time.monotonic() + 60
+    try:
+        while db.session.scalar(sent) < 20 and process.poll() is None:
+            db.session.rollback()
+            assert time.monotonic() < deadline, "the worker never started delivering"
+            time.sleep(0.02)
+    finally:
+        process.kill()
+        process.wait()
+    db.session.rollback()
+    statuses = _statuses()
+    assert 0 < statuses.get("sent", 0) < total, statuses  # killed mid-batch
+    assert statuses["sending"] == total - statuses["sent"]  # the dead worker's claim
+
+    later = utcnow() + timedelta(seconds=121)
+    while worker.run_batch(now=later).claimed:
+        pass
+    assert _statuses() == {"sent": total}
+    inbox = db.session.scalar(select(func.count(InboxMessage.id)))
+    distinct = db.session.scalar(select(func.count(func.distinct(InboxMessage.notification_id))))
+    assert inbox == distinct == total
