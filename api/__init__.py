@@ -59,28 +59,55 @@ def _problem_schema():
 
 
 def _register_blueprints(app: Flask) -> None:
-    from api import checklists, health, inspections, org, plans, sessions, users, visits
+    from api import (
+        checklists,
+        health,
+        inbox,
+        inspections,
+        org,
+        plans,
+        rectification,
+        sessions,
+        users,
+        visits,
+    )
     from console import checklists as checklist_pages  # noqa: F401 - adds its pages
+    from console import rectification as rectification_pages  # noqa: F401 - adds its pages
     from console import views as console_views
 
     app.register_blueprint(health.blp)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "docs_assets", _docs_asset)
     app.register_blueprint(console_views.bp)
-    for module in (sessions, users, org, photos, checklists, plans, visits, inspections):
+    for module in (
+        sessions,
+        users,
+        org,
+        checklists,
+        photos,
+        plans,
+        visits,
+        inspections,
+        rectification,
+        inbox,
+    ):
         api.register_blueprint(module.blp)
 
 
 def _register_commands(app: Flask) -> None:
+    import rectification
     from checklists.library import checklists_cli, install_default
     from demo.cli import demo_command
     from inspections.demo import load_demo as load_inspections_demo
     from media.cli import media_command
+    from notifications.cli import worker_command
 
     app.cli.add_command(demo_command)
     app.cli.add_command(media_command)
+    app.cli.add_command(worker_command)
     app.cli.add_command(checklists_cli)
     app.extensions.setdefault("demo_hooks", []).append(install_default)
     app.extensions["demo_hooks"].append(load_inspections_demo)
+    rectification.init_app(app)  # last: its demo builds on the inspections'
 
 
 @auth.public

@@ -24,6 +24,12 @@ def _bool(name: str, default: bool) -> bool:
     return default if raw is None else raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _mapping(name: str, default: str) -> dict[str, str]:
+    """`a=1,b=2` → {"a": "1", "b": "2"}: small maps fit in one environment variable."""
+    pairs = (item.partition("=") for item in os.environ.get(name, default).split(","))
+    return {key.strip(): value.strip() for key, _, value in pairs if key.strip()}
+
+
 class ConfigError(RuntimeError):
     pass
 
@@ -60,6 +66,37 @@ def from_environment() -> dict:
         "WECHAT_APP_SECRET": os.environ.get("WECHAT_APP_SECRET", ""),
         "WECHAT_API_BASE": os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com"),
         "WECHAT_TIMEOUT": float(os.environ.get("WECHAT_TIMEOUT", "5")),
+        # Subscribe messages: the template the office picked in the mini program's admin
+        # console (empty: WeChat is not used, the in-app inbox still is), its field keys
+        # (key prefixes such as thing/time/phrase carry WeChat's length rules), the page a
+        # tap opens, and which build of the mini program opens it (formal|trial|developer).
+        "WECHAT_TASK_TEMPLATE_ID": os.environ.get("WECHAT_TASK_TEMPLATE_ID", ""),
+        "WECHAT_TASK_TEMPLATE_FIELDS": _mapping(
+            "WECHAT_TASK_TEMPLATE_FIELDS",
+            "title=thing1,unit=thing2,due=time3,status=phrase4,note=thing5",
+        ),
+        "WECHAT_TASK_PAGE": os.environ.get("WECHAT_TASK_PAGE", "pages/rectification/detail"),
+        "WECHAT_MINIPROGRAM_STATE": os.environ.get("WECHAT_MINIPROGRAM_STATE", "formal"),
+        # Rectification: deadlines, verification, reminders and escalation
+        # (docs/rectification.md explains each).
+        "RECTIFICATION_DAY_MODE": os.environ.get("RECTIFICATION_DAY_MODE", "working"),
+        "RECTIFICATION_DAYS_BY_SEVERITY": {
+            key: int(value)
+            for key, value in _mapping(
+                "RECTIFICATION_DAYS_BY_SEVERITY", "severe=3,major=7,general=15"
+            ).items()
+        },
+        "RECTIFICATION_DEFAULT_DAYS": _int("RECTIFICATION_DEFAULT_DAYS", 10),
+        "RECTIFICATION_VERIFIER": os.environ.get("RECTIFICATION_VERIFIER", "office"),
+        "RECTIFICATION_REMIND_DAYS_BEFORE": _int("RECTIFICATION_REMIND_DAYS_BEFORE", 2),
+        "RECTIFICATION_ESCALATE_AFTER_DAYS": _int("RECTIFICATION_ESCALATE_AFTER_DAYS", 3),
+        # The outbox worker (`flask --app wsgi worker`)
+        "OUTBOX_BATCH_SIZE": _int("OUTBOX_BATCH_SIZE", 20),
+        "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
+        "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 30),
+        "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 120),
+        "OUTBOX_RETENTION_DAYS": _int("OUTBOX_RETENTION_DAYS", 30),
+        "WORKER_POLL_SECONDS": float(os.environ.get("WORKER_POLL_SECONDS", "5")),
         # Sign-in
         "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 7 * 24 * 3600),
         "BINDING_CODE_TTL_SECONDS": _int("BINDING_CODE_TTL_SECONDS", 72 * 3600),
@@ -103,8 +140,17 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+VERIFIERS = ("office", "inspector", "office_or_inspector")
+DAY_MODES = ("working", "calendar")
+
+
 def check(config: dict) -> None:
-    """Refuse to run anywhere but development with a default or weak secret."""
+    """Refuse to run with settings that cannot work, or outside development with a default
+    or weak secret."""
+    if config.get("RECTIFICATION_VERIFIER", "office") not in VERIFIERS:
+        raise ConfigError(f"RECTIFICATION_VERIFIER must be one of {VERIFIERS}")
+    if config.get("RECTIFICATION_DAY_MODE", "working") not in DAY_MODES:
+        raise ConfigError(f"RECTIFICATION_DAY_MODE must be one of {DAY_MODES}")
     if config["APP_ENV"] in {"development", "testing"}:
         return
     secret = config.get("SECRET_KEY") or ""

@@ -364,6 +364,53 @@ class World:
         }
         self.unit_staff_b = make_user(Role.unit_staff, unit_id=self.unit_b.id)
 
+    # Rectification objects, made on first use (the policy matrix asks for them).
+    @functools.cached_property
+    def task_a(self):
+        from tests.rectification_support import open_task
+
+        return open_task(self.unit_a, inspector_id=self.users[Role.inspector].id)
+
+    @functools.cached_property
+    def task_b(self):
+        from tests.rectification_support import open_task
+
+        return open_task(self.unit_b, inspector_id=self.users[Role.inspector].id)
+
+    def _extension(self, task, staff):
+        import uuid
+        from datetime import timedelta
+
+        from rectification import service
+
+        extension = service.request_extension(
+            task,
+            {"client_id": uuid.uuid4(), "due_on": task.due_on + timedelta(days=7), "reason": "x"},
+            actor=staff,
+        )
+        db.session.commit()
+        return extension
+
+    @functools.cached_property
+    def extension_a(self):
+        return self._extension(self.task_a, self.users[Role.unit_staff])
+
+    @functools.cached_property
+    def extension_b(self):
+        return self._extension(self.task_b, self.unit_staff_b)
+
+    @functools.cached_property
+    def inbox_message_a(self):
+        from tests.rectification_support import inbox_message
+
+        return inbox_message(self.users[Role.unit_staff])
+
+    @functools.cached_property
+    def inbox_message_b(self):
+        from tests.rectification_support import inbox_message
+
+        return inbox_message(self.unit_staff_b)
+
     @functools.cached_property
     def inspections(self):
         """Plans, visits, inspections and findings at A and B, built on first use."""

@@ -41,6 +41,9 @@ PARAMS: dict[str, Param] = {
     "lead_unit_id": Param(own=lambda w: w.lead_unit_a.id),
     "unit_id": Param(own=lambda w: w.unit_a.id, foreign=lambda w: w.unit_b.id),
     "user_id": Param(own=lambda w: w.users[Role.unit_staff].id),
+    "task_id": Param(own=lambda w: w.task_a.id, foreign=lambda w: w.task_b.id),
+    "extension_id": Param(own=lambda w: w.extension_a.id, foreign=lambda w: w.extension_b.id),
+    "message_id": Param(own=lambda w: w.inbox_message_a.id, foreign=lambda w: w.inbox_message_b.id),
     "filename": Param(own=lambda w: "swagger-ui.css", missing="no-such-file.css"),
     # Inspections: B's objects were made by other inspectors, so the world's inspector
     # must not reach them either.

@@ -39,9 +39,10 @@ def fill(rule: str, world) -> str:
 
 
 def everything_seen_by(client, app, world) -> dict[str, tuple[int, str]]:
+    # Build every object the URLs need first (some are made lazily), then walk.
+    urls = [fill(rule, world) for rule in get_routes(app)]
     seen = {}
-    for rule in get_routes(app):
-        url = fill(rule, world)
+    for url in urls:
         response = client.get(url, buffered=True)
         assert response.status_code < 500, url
         seen[url] = (response.status_code, SIGNED.sub("<signed>", response.get_data(as_text=True)))

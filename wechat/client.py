@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import requests
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core import errors
+from core.clock import utcnow
+from core.db import db
+from wechat.models import WeChatAccessToken
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +25,12 @@ BUSY = -1
 INVALID_CODE = 40029
 RATE_LIMITED = 45011
 RISKY_USER = 40226
+INVALID_TOKEN = 40001
+EXPIRED_TOKEN = 42001
+TOKEN_ERRORS = {INVALID_TOKEN, EXPIRED_TOKEN, 40014}  # 40014: malformed token
+USER_REFUSED = 43101
+# Renew a token this long before WeChat says it expires; stable_token overlaps old and new.
+TOKEN_MARGIN = timedelta(minutes=5)
 
 
 class WeChatError(errors.BadGateway):
@@ -51,14 +64,96 @@ class WeChatClient:
         )
 
     def _get(self, path: str, params: dict) -> dict:
+        return self._call("GET", path, params=params)
+
+    def _call(self, method: str, path: str, *, params=None, json=None) -> dict:
         try:
-            response = self.http.get(self.base_url + path, params=params, timeout=self.timeout)
+            response = self.http.request(
+                method, self.base_url + path, params=params, json=json, timeout=self.timeout
+            )
             response.raise_for_status()
             body = response.json()
         except (requests.RequestException, ValueError) as exc:
             log.warning("wechat %s failed: %s", path, exc)
             raise errors.Unavailable("暂时无法连接微信服务，请稍后重试") from exc
         return body
+
+    # -- access token: one per app, shared by every process through the database ----------
+
+    def access_token(self, *, force_refresh: bool = False) -> str:
+        """A valid access token, from the shared cache unless it is within 5 minutes of
+        expiring. Commits its own short transaction so other workers see the new token."""
+        if not self.app_id or not self.app_secret:
+            raise errors.Unavailable("未配置微信小程序 AppID/AppSecret", retry_after=3600)
+        cached = db.session.get(WeChatAccessToken, self.app_id, populate_existing=True)
+        if cached and not force_refresh and cached.expires_at - TOKEN_MARGIN > utcnow():
+            return cached.token
+        body = self._call(
+            "POST",
+            "/cgi-bin/stable_token",
+            json={
+                "grant_type": "client_credential",
+                "appid": self.app_id,
+                "secret": self.app_secret,
+                "force_refresh": force_refresh,
+            },
+        )
+        errcode = int(body.get("errcode") or 0)
+        if errcode or not body.get("access_token"):
+            log.warning("stable_token refused: %s %s", errcode, body.get("errmsg"))
+            if errcode == BUSY:
+                raise errors.Unavailable("微信服务繁忙，请稍后重试", retry_after=2)
+            raise WeChatError(errcode, str(body.get("errmsg", "no access_token")))
+        now = utcnow()
+        values = {
+            "app_id": self.app_id,
+            "token": body["access_token"],
+            "fetched_at": now,
+            "expires_at": now + timedelta(seconds=int(body.get("expires_in") or 7200)),
+        }
+        # Upsert: two workers renewing at once both store (stable_token hands out the same
+        # token within its validity, so either write is right).
+        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = insert(WeChatAccessToken).values(**values)
+        db.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["app_id"],
+                set_={k: statement.excluded[k] for k in ("token", "fetched_at", "expires_at")},
+            )
+        )
+        db.session.commit()
+        return values["token"]
+
+    def _forget_token(self, token: str) -> None:
+        """Drop a token WeChat refused, unless another process already replaced it."""
+        cached = db.session.get(WeChatAccessToken, self.app_id, populate_existing=True)
+        if cached is not None and cached.token == token:
+            db.session.delete(cached)
+            db.session.commit()
+
+    # -- subscribe messages ---------------------------------------------------------------
+
+    def send_subscribe_message(self, openid: str, payload: dict[str, Any]) -> None:
+        """POST /cgi-bin/message/subscribe/send. Raises WeChatError with WeChat's errcode
+        (43101: the person refused or has no subscription left) or Unavailable.
+
+        A refused token (expired, or renewed elsewhere with force_refresh) is renewed and
+        the message retried once.
+        """
+        body = {"touser": openid, **payload}
+        for attempt in (1, 2):
+            token = self.access_token(force_refresh=attempt == 2)
+            answer = self._call(
+                "POST", "/cgi-bin/message/subscribe/send", params={"access_token": token}, json=body
+            )
+            errcode = int(answer.get("errcode") or 0)
+            if errcode == 0:
+                return
+            if errcode in TOKEN_ERRORS and attempt == 1:
+                log.info("wechat refused the access token (%s); renewing it", errcode)
+                self._forget_token(token)
+                continue
+            raise WeChatError(errcode, str(answer.get("errmsg", "")))
 
     def code_to_session(self, code: str) -> WeChatSession:
         """Exchange a `wx.login` code for the user's openid (code2Session)."""

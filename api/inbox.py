@@ -1,0 +1,69 @@
+"""The in-app inbox: what the mini program and the console show as messages."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import fields
+
+from api.auth import EVERYONE, current_user, requires
+from api.extensions import Blueprint
+from api.pagination import paginate
+from api.schemas import Id, Int, PageArgs, Schema, page_of
+from notifications import service
+
+blp = Blueprint("inbox", __name__, url_prefix="/api/v1/inbox", description="站内消息")
+
+
+class InboxMessageSchema(Schema):
+    id = Id()
+    kind = fields.String()
+    subject_type = fields.String()
+    subject_id = Int()
+    title = fields.String()
+    body = fields.String()
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class InboxPageSchema(page_of(InboxMessageSchema)):
+    unread = Int()
+
+
+class InboxFilter(PageArgs):
+    unread = fields.Boolean()
+
+
+class ReadAllSchema(Schema):
+    marked = Int()
+
+
+@blp.route("")
+class Inbox(MethodView):
+    @requires(*EVERYONE)
+    @blp.arguments(InboxFilter, location="query")
+    @blp.response(200, InboxPageSchema)
+    def get(self, args):
+        """我的消息（最新在前），附未读数"""
+        user = current_user()
+        page = paginate(
+            service.inbox_query(user, unread=args.get("unread")), args["page"], args["per_page"]
+        )
+        return page | {"unread": service.unread_count(user)}
+
+
+@blp.route("/<int:message_id>/read")
+class InboxMessageRead(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, InboxMessageSchema)
+    def post(self, message_id):
+        """标记一条消息为已读"""
+        return service.mark_read(message_id, actor=current_user())
+
+
+@blp.route("/read-all")
+class InboxReadAll(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, ReadAllSchema)
+    def post(self):
+        """全部标记为已读"""
+        return {"marked": service.mark_all_read(actor=current_user())}

@@ -1,0 +1,301 @@
+"""Rectification tasks: lists and counts, the unit's replies, verification, extensions,
+and each task's audit trail."""
+
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from accounts.models import Role
+from api.auth import EVERYONE, OFFICE, current_user, requires
+from api.etag import check_if_match, etag_of
+from api.extensions import Blueprint
+from api.pagination import paginate
+from api.photos import PhotoSchema
+from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
+from rectification import service
+from rectification.models import STATUS_LABELS, ExtensionStatus, RectificationTask, TaskStatus
+
+blp = Blueprint(
+    "rectification",
+    __name__,
+    url_prefix="/api/v1/rectification",
+    description="整改：整改任务、整改回复、复查销号、延期申请",
+)
+
+VERIFIERS = (Role.office_admin, Role.inspector)
+
+
+# -- schemas ------------------------------------------------------------------------------
+
+
+class ReplySchema(Schema):
+    id = Id()
+    round = Int()
+    description = fields.String()
+    photo_ids = fields.List(Int())
+    author_id = Int(allow_none=True)
+    created_at = fields.DateTime()
+    verdict = fields.String(allow_none=True)
+    verdict_reason = fields.String(allow_none=True)
+    verified_by_id = Int(allow_none=True)
+    verified_at = fields.DateTime(allow_none=True)
+
+
+class ReplyCreateSchema(Schema):
+    client_id = fields.UUID(required=True, metadata={"description": "客户端生成，重试时不变"})
+    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    photo_ids = fields.List(
+        Id(),
+        required=True,
+        validate=validate.Length(min=1, max=9),
+        metadata={
+            "description": "整改后照片：先以 owner_type=rectification_task、owner_id=任务 id "
+            "上传，再在此列出照片 id"
+        },
+    )
+
+
+class ExtensionSchema(Schema):
+    id = Id()
+    status = fields.Enum(ExtensionStatus)
+    requested_due_on = fields.Date()
+    previous_due_on = fields.Date()
+    granted_due_on = fields.Date(allow_none=True)
+    reason = fields.String()
+    requested_by_id = Int(allow_none=True)
+    requested_at = fields.DateTime()
+    decided_by_id = Int(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+
+
+class ExtensionCreateSchema(Schema):
+    client_id = fields.UUID(required=True)
+    due_on = fields.Date(required=True, metadata={"description": "申请延至的日期"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ExtensionDecisionSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "deny"]))
+    reason = fields.String(validate=validate.Length(max=500))
+    due_on = fields.Date(metadata={"description": "批准的新期限；缺省为申请的日期"})
+
+
+class VerificationSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["accept", "reject"]))
+    reason = fields.String(validate=validate.Length(max=500))
+
+
+class TaskSchema(Schema):
+    id = Id()
+    finding_id = Int(allow_none=True)
+    inspection_id = Int(allow_none=True)
+    plan_id = Int(allow_none=True)
+    unit_id = Int()
+    unit_name = fields.String(attribute="unit.name")
+    sector_id = Int(attribute="unit.sector_id")
+    region_id = Int(attribute="unit.region_id")
+    inspector_id = Int(allow_none=True)
+    item_code = fields.String()
+    title = fields.String()
+    description = fields.String()
+    severity = fields.String()
+    status = fields.Enum(TaskStatus)
+    status_label = fields.Function(lambda t: STATUS_LABELS[t.status])
+    overdue = fields.Boolean()
+    closed_late = fields.Boolean()
+    fixed_on_spot = fields.Boolean()
+    due_on = fields.Date()
+    due_at = fields.DateTime()
+    deadline_days = Int()
+    day_mode = fields.String()
+    round = Int()
+    rejections = Int()
+    extension_pending = fields.Boolean()
+    created_at = fields.DateTime()
+    responded_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    version = Int()
+
+
+class ReviewSchema(Schema):
+    """Before and after, side by side, for the verifier."""
+
+    round = Int()
+    before = fields.List(fields.Nested(PhotoSchema), metadata={"description": "检查时的照片"})
+    after = fields.List(fields.Nested(PhotoSchema), metadata={"description": "本轮整改后照片"})
+    description = fields.String(allow_none=True)
+    verdict = fields.String(allow_none=True)
+
+
+class TaskDetailSchema(TaskSchema):
+    replies = fields.List(fields.Nested(ReplySchema))
+    extensions = fields.List(fields.Nested(ExtensionSchema))
+    review = fields.Nested(ReviewSchema)
+    allowed_actions = fields.List(fields.String())
+
+
+class TaskFilter(PageArgs):
+    status = fields.List(fields.Enum(TaskStatus))
+    overdue = fields.Boolean()
+    sector_id = QueryId()
+    region_id = QueryId()
+    unit_id = QueryId()
+    plan_id = QueryId()
+    inspection_id = QueryId()
+    severity = fields.String(validate=validate.Length(max=20))
+    fixed_on_spot = fields.Boolean()
+    due_from = fields.Date()
+    due_to = fields.Date()
+
+
+class CountFilter(TaskFilter):
+    class Meta:
+        exclude = ("page", "per_page")
+
+
+class CountsSchema(Schema):
+    total = Int()
+    overdue = Int()
+    by_status = fields.Dict(keys=fields.String(), values=Int())
+
+
+class AuditEventSchema(Schema):
+    at = fields.DateTime()
+    action = fields.String()
+    actor_id = Int(allow_none=True)
+    actor_name = fields.String(allow_none=True)
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _detail(task: RectificationTask) -> RectificationTask:
+    """The task with what this caller may do next and the before/after review attached."""
+    task.allowed_actions = service.allowed_actions(task, current_user())
+    task.review = service.review_of(task)
+    return task
+
+
+def _task_for_update(task_id: int) -> RectificationTask:
+    """The task, checked against If-Match when the client sends one (412 when stale).
+    Transitions are guarded by the state machine, so If-Match is optional here."""
+    task = service.get_task(task_id, actor=current_user())
+    if request.headers.get("If-Match"):
+        check_if_match(task.version)
+    return task
+
+
+# -- routes -------------------------------------------------------------------------------
+
+
+@blp.route("/tasks")
+class Tasks(MethodView):
+    @requires(*EVERYONE)
+    @blp.arguments(TaskFilter, location="query")
+    @blp.response(200, page_of(TaskSchema))
+    def get(self, args):
+        """整改任务列表（窗口单位只见本单位，牵头单位见本领域，督查办见全部）"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        return paginate(service.tasks_query(current_user(), args), page, per_page)
+
+
+@blp.route("/tasks/counts")
+class TaskCounts(MethodView):
+    @requires(*EVERYONE)
+    @blp.arguments(CountFilter, location="query")
+    @blp.response(200, CountsSchema)
+    def get(self, args):
+        """按状态统计整改任务（含逾期数），筛选条件同列表"""
+        return service.count_tasks(current_user(), args)
+
+
+@blp.route("/tasks/<int:task_id>")
+class TaskById(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, TaskDetailSchema)
+    def get(self, task_id):
+        """整改任务详情：各轮回复、延期申请、整改前后照片对照、当前可执行的操作"""
+        task = service.get_task(task_id, actor=current_user())
+        return _detail(task), 200, {"ETag": etag_of(task.version)}
+
+
+@blp.route("/tasks/<int:task_id>/audit")
+class TaskAudit(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, AuditEventSchema(many=True))
+    def get(self, task_id):
+        """整改任务的操作记录（谁、何时、从何状态到何状态、理由）"""
+        return service.task_trail(service.get_task(task_id, actor=current_user()))
+
+
+@blp.route("/tasks/<int:task_id>/replies")
+class TaskReplies(MethodView):
+    @requires(*EVERYONE)
+    @blp.response(200, ReplySchema(many=True))
+    def get(self, task_id):
+        """各轮整改回复（历史保留）"""
+        return service.get_task(task_id, actor=current_user()).replies
+
+    @requires(Role.unit_staff)
+    @blp.arguments(ReplyCreateSchema)
+    @blp.response(201, ReplySchema)
+    def post(self, data, task_id):
+        """提交整改回复（说明 + 整改后照片）；同一 client_id 重试返回首次结果"""
+        task = _task_for_update(task_id)
+        reply = service.respond(task, data, actor=current_user())
+        return reply, 201, {"ETag": etag_of(task.version)}
+
+
+@blp.route("/tasks/<int:task_id>/verification")
+class TaskVerification(MethodView):
+    @requires(*VERIFIERS)
+    @blp.arguments(VerificationSchema)
+    @blp.response(200, TaskDetailSchema)
+    def post(self, data, task_id):
+        """复查：通过（销号）或退回（需说明理由，下一次回复进入新一轮）"""
+        task = _task_for_update(task_id)
+        service.verify(
+            task,
+            accept=data["decision"] == "accept",
+            reason=data.get("reason"),
+            actor=current_user(),
+        )
+        return _detail(task), 200, {"ETag": etag_of(task.version)}
+
+
+@blp.route("/tasks/<int:task_id>/extensions")
+class TaskExtensions(MethodView):
+    @requires(Role.unit_staff)
+    @blp.arguments(ExtensionCreateSchema)
+    @blp.response(201, ExtensionSchema)
+    def post(self, data, task_id):
+        """申请延期（同一时间只能有一份待审批的申请）"""
+        task = _task_for_update(task_id)
+        extension = service.request_extension(task, data, actor=current_user())
+        return extension, 201, {"ETag": etag_of(task.version)}
+
+
+@blp.route("/tasks/<int:task_id>/extensions/<int:extension_id>/decision")
+class ExtensionDecision(MethodView):
+    @requires(*OFFICE)
+    @blp.arguments(ExtensionDecisionSchema)
+    @blp.response(200, ExtensionSchema)
+    def post(self, data, task_id, extension_id):
+        """审批延期：批准（新期限）或驳回（需说明理由）"""
+        task = _task_for_update(task_id)
+        extension = service.get_extension(task, extension_id)
+        extension = service.decide_extension(
+            task,
+            extension,
+            approve=data["decision"] == "approve",
+            reason=data.get("reason"),
+            due_on=data.get("due_on"),
+            actor=current_user(),
+        )
+        return extension, 200, {"ETag": etag_of(task.version)}

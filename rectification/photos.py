@@ -1,0 +1,97 @@
+"""After-photos go through the photo pipeline (media) as attachments of a task.
+
+The unit uploads them with `owner_type="rectification_task"` and the task's id while the
+task waits for its reply, then names them in the reply. Before-photos are the inspection's
+photos of the finding's item. Whoever may see the task may see both; nobody else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from accounts.models import Role, User
+from core import errors
+from core.clock import utcnow
+from core.db import db
+from media import service as media
+from media.kinds import Attachment, AttachmentKind, register_kind
+from media.models import Photo, PhotoStatus
+from rectification import policy
+from rectification.models import RectificationTask, TaskStatus
+
+KIND = "rectification_task"
+INSPECTION_KIND = "inspection"
+
+
+def visible_task(task_id: int, actor: User) -> RectificationTask:
+    task = db.session.get(RectificationTask, task_id)
+    if task is None or not policy.can_view_task(actor, task):
+        raise errors.NotFound("未找到该整改任务")
+    return task
+
+
+def _attachment(task: RectificationTask) -> Attachment:
+    # After-photos are taken between the task's opening and now: an older photo is flagged
+    # (and a re-used inspection photo is flagged as a near-duplicate by media itself).
+    return Attachment(
+        unit_id=task.unit_id,
+        group=f"{KIND}:{task.id}",
+        window=(task.created_at, utcnow() + timedelta(minutes=10)),
+    )
+
+
+def _view(owner_id: int, actor: User) -> Attachment:
+    return _attachment(visible_task(owner_id, actor))
+
+
+def _attach(owner_id: int, actor: User, item_code: str | None) -> Attachment:
+    task = visible_task(owner_id, actor)
+    if actor.role != Role.unit_staff or actor.unit_id != task.unit_id:
+        raise errors.Forbidden("只有被检查单位可以上传整改照片")
+    if task.status != TaskStatus.open:
+        raise errors.Conflict("该任务当前不需要整改回复，不能上传整改照片")
+    if item_code is not None:
+        raise errors.InvalidInput(errors={"item_code": ["整改照片不按检查项上传，请不要填写"]})
+    return _attachment(task)
+
+
+register_kind(AttachmentKind(KIND, view=_view, attach=_attach))
+
+
+def check_after_photos(task: RectificationTask, photo_ids: list[int]) -> None:
+    """Every id must be a stored photo uploaded for this task; 422 naming the others."""
+    ids = list(dict.fromkeys(photo_ids))
+    found = set(
+        db.session.scalars(
+            select(Photo.id).where(
+                Photo.id.in_(ids),
+                Photo.owner_type == KIND,
+                Photo.owner_id == task.id,
+                Photo.status == PhotoStatus.stored,
+            )
+        )
+    )
+    wrong = [i for i in ids if i not in found]
+    if wrong:
+        raise errors.InvalidInput(
+            "整改照片无效：请先上传到本任务",
+            errors={"photo_ids": [f"照片 {i} 不存在、未上传完成或不属于本任务" for i in wrong]},
+        )
+
+
+def before_photos(task: RectificationTask) -> list[Photo]:
+    if task.inspection_id is None:
+        return []
+    return media.photos_for(INSPECTION_KIND, task.inspection_id, item_code=task.item_code)
+
+
+def photos_by_id(ids: Iterable[int]) -> list[Photo]:
+    """Photos in the order given (one query)."""
+    ids = list(ids)
+    if not ids:
+        return []
+    rows = {p.id: p for p in db.session.scalars(select(Photo).where(Photo.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]

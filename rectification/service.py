@@ -1,0 +1,297 @@
+"""Rectification services: read, list and count tasks; reply, verify, extend.
+
+Tasks are opened from findings by `rectification.opening` (re-exported here as
+`open_tasks_for` / `open_tasks_for_findings`, the hand-off inspections calls).
+
+Every state change passes `states.check()` first, then changes the task, writes its audit
+event and queues its notifications — all in the caller's transaction (services flush,
+the request edge commits).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.exc import StaleDataError
+
+from accounts.models import User
+from core import errors
+from core.clock import utcnow
+from core.db import db
+from org import policy as org_policy
+from org.models import Unit
+from rectification import notify, photos, policy, states
+from rectification.deadlines import end_of_day
+from rectification.history import record_change as _record
+from rectification.history import task_trail as task_trail
+from rectification.models import (
+    ExtensionRequest,
+    ExtensionStatus,
+    RectificationTask,
+    TaskReply,
+    TaskStatus,
+    Verdict,
+)
+from rectification.opening import open_tasks_for as open_tasks_for
+from rectification.opening import open_tasks_for_findings as open_tasks_for_findings
+from rectification.states import Action
+
+MAX_EXTENSION = timedelta(days=365)
+
+
+def _verifier() -> str:
+    return current_app.config["RECTIFICATION_VERIFIER"]
+
+
+def _flush() -> None:
+    """Write a transition now. Two people acting on one task at once: the version column
+    (or the one-reply-per-round constraint) lets one win; the other gets a 409."""
+    try:
+        db.session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        raise errors.Conflict(
+            "任务刚被他人处理，请刷新后重试", type="urn:problem:concurrent-change"
+        ) from exc
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def get_task(task_id: int, *, actor: User) -> RectificationTask:
+    return photos.visible_task(task_id, actor)
+
+
+def review_of(task: RectificationTask) -> dict[str, Any]:
+    """Before and after side by side: the inspection's photos of the item and the latest
+    reply's after-photos, with the reply's words."""
+    latest = task.replies[-1] if task.replies else None
+    return {
+        "round": latest.round if latest else task.round,
+        "before": photos.before_photos(task),
+        "after": photos.photos_by_id(latest.photo_ids) if latest else [],
+        "description": latest.description if latest else None,
+        "verdict": latest.verdict.value if latest and latest.verdict else None,
+    }
+
+
+def _check_scope_filters(actor: User, filters: dict[str, Any]) -> None:
+    """Asking about a unit or sector you may not see looks like asking about nothing."""
+    unit_id = filters.get("unit_id")
+    if unit_id is not None:
+        unit = db.session.get(Unit, unit_id)
+        if unit is None or not org_policy.can_view_unit(actor, unit):
+            raise errors.NotFound("未找到该窗口单位")
+    sector_id = filters.get("sector_id")
+    if sector_id is not None and actor.sector_id not in (None, sector_id):
+        raise errors.NotFound("未找到该行业领域")
+
+
+def _filtered(stmt: Select, actor: User, filters: dict[str, Any], *, join_unit: bool) -> Select:
+    _check_scope_filters(actor, filters)
+    T = RectificationTask
+    if (
+        join_unit
+        or policy.needs_unit(actor)
+        or filters.get("sector_id")
+        or filters.get("region_id")
+    ):
+        stmt = stmt.join(Unit, Unit.id == T.unit_id)
+    stmt = stmt.where(policy.task_filter(actor))
+    now = utcnow()
+    simple = {
+        "unit_id": T.unit_id,
+        "plan_id": T.plan_id,
+        "inspection_id": T.inspection_id,
+        "severity": T.severity,
+        "sector_id": Unit.sector_id,
+        "region_id": Unit.region_id,
+        "fixed_on_spot": T.fixed_on_spot,
+    }
+    for name, column in simple.items():
+        if filters.get(name) is not None:
+            stmt = stmt.where(column == filters[name])
+    if filters.get("status"):
+        stmt = stmt.where(T.status.in_(filters["status"]))
+    overdue = and_(T.status != TaskStatus.closed, T.due_at <= now)
+    if filters.get("overdue") is True:
+        stmt = stmt.where(overdue)
+    elif filters.get("overdue") is False:
+        stmt = stmt.where(~overdue)
+    if filters.get("due_from") is not None:
+        stmt = stmt.where(T.due_on >= filters["due_from"])
+    if filters.get("due_to") is not None:
+        stmt = stmt.where(T.due_on <= filters["due_to"])
+    return stmt
+
+
+def tasks_query(actor: User, filters: dict[str, Any]) -> Select:
+    T = RectificationTask
+    stmt = _filtered(select(T), actor, filters, join_unit=True).options(contains_eager(T.unit))
+    return stmt.order_by(T.due_at, T.id)
+
+
+def count_tasks(actor: User, filters: dict[str, Any]) -> dict[str, Any]:
+    """Counts by status, plus overdue, over the same filters as the list (one query)."""
+    T = RectificationTask
+    now = utcnow()
+    overdue = func.sum(case((and_(T.status != TaskStatus.closed, T.due_at <= now), 1), else_=0))
+    stmt = _filtered(
+        select(T.status, func.count(T.id), overdue), actor, filters, join_unit=False
+    ).group_by(T.status)
+    by_status = {status.value: 0 for status in TaskStatus}
+    total = overdue_total = 0
+    for status, count, late in db.session.execute(stmt):
+        by_status[TaskStatus(status).value] = count
+        total += count
+        overdue_total += int(late or 0)
+    return {"total": total, "by_status": by_status, "overdue": overdue_total}
+
+
+def allowed_actions(task: RectificationTask, actor: User) -> list[str]:
+    return states.allowed_actions(task, actor, verifier=_verifier())
+
+
+# -- the unit's reply ----------------------------------------------------------------------
+
+
+def respond(task: RectificationTask, data: dict[str, Any], *, actor: User) -> TaskReply:
+    client_id = str(data["client_id"])
+    earlier = db.session.scalar(select(TaskReply).where(TaskReply.client_id == client_id))
+    if earlier is not None:  # a retry returns the first result
+        if earlier.task_id != task.id:
+            raise errors.Conflict("client_id 已用于其他任务的回复", errors={"client_id": ["重复"]})
+        return earlier
+    states.check(task, Action.respond, actor, verifier=_verifier())
+    photo_ids = list(dict.fromkeys(data["photo_ids"]))
+    photos.check_after_photos(task, photo_ids)
+    before = task.snapshot()
+    now = utcnow()
+    reply = TaskReply(
+        task_id=task.id,
+        client_id=client_id,
+        round=task.round,
+        description=data["description"],
+        photo_ids=photo_ids,
+        author_id=actor.id,
+        created_at=now,
+    )
+    db.session.add(reply)
+    task.status = TaskStatus.responded
+    task.responded_at = now
+    _flush()
+    _record(task, Action.respond.value, actor, before)
+    notify.responded(task)
+    return reply
+
+
+def verify(
+    task: RectificationTask, *, accept: bool, reason: str | None, actor: User
+) -> RectificationTask:
+    action = Action.accept if accept else Action.reject
+    states.check(task, action, actor, verifier=_verifier())
+    if not accept and not (reason or "").strip():
+        raise errors.InvalidInput("退回整改需要说明理由", errors={"reason": ["必填字段"]})
+    before = task.snapshot()
+    now = utcnow()
+    reply = task.replies[-1]
+    reply.verdict = Verdict.accepted if accept else Verdict.rejected
+    reply.verdict_reason = reason
+    reply.verified_by_id = actor.id
+    reply.verified_at = now
+    round_ = task.round
+    if accept:
+        task.status = TaskStatus.closed
+        task.closed_at = now
+        task.closed_by_id = actor.id
+    else:
+        task.status = TaskStatus.open
+        task.round += 1
+        task.rejections += 1
+    _flush()
+    _record(task, action.value, actor, before, reason=reason)
+    notify.verified(task, accept, round_, reason)
+    return task
+
+
+# -- extensions ----------------------------------------------------------------------------
+
+
+def request_extension(
+    task: RectificationTask, data: dict[str, Any], *, actor: User
+) -> ExtensionRequest:
+    client_id = str(data["client_id"])
+    earlier = db.session.scalar(
+        select(ExtensionRequest).where(ExtensionRequest.client_id == client_id)
+    )
+    if earlier is not None:
+        if earlier.task_id != task.id:
+            raise errors.Conflict("client_id 已用于其他任务", errors={"client_id": ["重复"]})
+        return earlier
+    states.check(task, Action.request_extension, actor, verifier=_verifier())
+    if data["due_on"] <= task.due_on:
+        raise errors.InvalidInput(errors={"due_on": [f"应晚于当前期限 {task.due_on}"]})
+    if data["due_on"] > task.due_on + MAX_EXTENSION:
+        raise errors.InvalidInput(errors={"due_on": ["一次延期不能超过一年"]})
+    before = task.snapshot()
+    extension = ExtensionRequest(
+        task_id=task.id,
+        client_id=client_id,
+        requested_due_on=data["due_on"],
+        previous_due_on=task.due_on,
+        reason=data["reason"],
+        requested_by_id=actor.id,
+    )
+    db.session.add(extension)
+    task.extension_pending = True
+    _flush()
+    _record(task, Action.request_extension.value, actor, before, reason=data["reason"])
+    notify.extension_requested(task, extension.id)
+    return extension
+
+
+def get_extension(task: RectificationTask, extension_id: int) -> ExtensionRequest:
+    extension = db.session.get(ExtensionRequest, extension_id)
+    if extension is None or extension.task_id != task.id:
+        raise errors.NotFound("未找到该延期申请")
+    return extension
+
+
+def decide_extension(
+    task: RectificationTask,
+    extension: ExtensionRequest,
+    *,
+    approve: bool,
+    reason: str | None,
+    due_on: date | None,
+    actor: User,
+) -> ExtensionRequest:
+    action = Action.approve_extension if approve else Action.deny_extension
+    states.check(task, action, actor, verifier=_verifier())
+    if extension.status != ExtensionStatus.pending:
+        raise errors.Conflict("该延期申请已处理", type="urn:problem:illegal-transition")
+    if not approve and not (reason or "").strip():
+        raise errors.InvalidInput("驳回延期需要说明理由", errors={"reason": ["必填字段"]})
+    granted = due_on or extension.requested_due_on
+    if approve and granted <= task.due_on:
+        raise errors.InvalidInput(errors={"due_on": [f"应晚于当前期限 {task.due_on}"]})
+    if approve and granted > task.due_on + MAX_EXTENSION:
+        raise errors.InvalidInput(errors={"due_on": ["一次延期不能超过一年"]})
+    before = task.snapshot()
+    extension.status = ExtensionStatus.approved if approve else ExtensionStatus.denied
+    extension.decided_by_id = actor.id
+    extension.decided_at = utcnow()
+    extension.decision_reason = reason
+    task.extension_pending = False
+    if approve:
+        extension.granted_due_on = granted
+        task.due_on = granted
+        task.due_at = end_of_day(granted)
+    _flush()
+    _record(task, action.value, actor, before, reason=reason)
+    notify.extension_decided(task, extension.id, approve)
+    return extension
