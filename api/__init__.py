@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     from console import checklists as checklist_pages  # noqa: F401 - adds its pages
     from console import panels, review, tasks  # noqa: F401 - the same
     from console import plans as plan_pages  # noqa: F401
+    from console import rectification as rectification_pages  # noqa: F401
     from console import views as console_views
 
     app.register_blueprint(health.blp)
@@ -83,8 +84,8 @@ def _register_blueprints(app: Flask) -> None:
         sessions,
         users,
         org,
-        photos,
         checklists,
+        photos,
         plans,
         visits,
         inspections,
@@ -105,12 +106,12 @@ def _register_commands(app: Flask) -> None:
 
     app.cli.add_command(demo_command)
     app.cli.add_command(media_command)
-    app.cli.add_command(checklists_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(checklists_cli)
     app.extensions.setdefault("demo_hooks", []).append(install_default)
     app.extensions["demo_hooks"].append(load_inspections_demo)
-    rectification.init_app(app)
-    app.extensions["demo_hooks"].append(load_demo_evidence)  # after the tasks exist
+    rectification.init_app(app)  # its demo builds on the inspections'
+    app.extensions["demo_hooks"].append(load_demo_evidence)  # photos and replies: after both
 
 
 @auth.public

@@ -95,6 +95,7 @@ def from_environment() -> dict:
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
         "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 30),
         "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 120),
+        "OUTBOX_RETENTION_DAYS": _int("OUTBOX_RETENTION_DAYS", 30),
         "WORKER_POLL_SECONDS": float(os.environ.get("WORKER_POLL_SECONDS", "5")),
         # Sign-in
         "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 7 * 24 * 3600),
@@ -125,6 +126,8 @@ def from_environment() -> dict:
         # their visits this many hours before the window opens (a plan may override it).
         "CHECKIN_RADIUS_M": _int("CHECKIN_RADIUS_M", 500),
         "VISIT_LEAD_HOURS": _int("VISIT_LEAD_HOURS", 24),
+        # How long a worker reuses its choice of checklist version for new inspections.
+        "CHECKLIST_CACHE_SECONDS": _int("CHECKLIST_CACHE_SECONDS", 5),
     }
     return config
 

@@ -4,7 +4,7 @@ review. Every create is keyed by the phone's client UUID; a retry returns the fi
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from accounts.models import Role
 from api.auth import EVERYONE, OFFICE, current_user, requires
@@ -13,7 +13,7 @@ from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from inspections import findings as findings_service
-from inspections import service
+from inspections import queries, service
 from inspections.models import FindingStatus, InspectionStatus, VisitKind
 
 blp = Blueprint(
@@ -33,21 +33,53 @@ class CheckInSchema(Schema):
     at = fields.AwareDateTime(metadata={"description": "手机上的签到时间；不填为服务器时间"})
 
 
+class ItemMap(fields.Dict):
+    """{item code: value}, checked in plain Python: it is read on every submission, and
+    what each answer may hold is the checklist's business (checklists.scoring)."""
+
+    MAX_ITEMS = 500
+
+    def __init__(self, check_value, **kwargs):
+        super().__init__(keys=fields.String(), **kwargs)
+        self.check_value = check_value
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("应为对象，键为检查项编码")
+        if len(value) > self.MAX_ITEMS:
+            raise ValidationError(f"最多 {self.MAX_ITEMS} 个检查项")
+        problems = {}
+        for code, item in value.items():
+            if not 1 <= len(code) <= 40:
+                problems[code] = ["检查项编码长度应为 1–40"]
+            elif (message := self.check_value(item)) is not None:
+                problems[code] = [message]
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+
+def _answer_problem(answer) -> str | None:
+    return None if isinstance(answer, dict) else "应为对象"
+
+
+def _photos_problem(refs) -> str | None:
+    if not isinstance(refs, list) or len(refs) > 20:
+        return "应为不超过 20 个照片引用的数组"
+    if not all(isinstance(r, str) and 1 <= len(r) <= 64 for r in refs):
+        return "照片引用应为 1–64 位字符串"
+    return None
+
+
 class AnswersSchema(Schema):
-    answers = fields.Dict(
-        keys=Code(),
-        values=fields.Dict(),
-        validate=validate.Length(max=500),
+    answers = ItemMap(
+        _answer_problem,
         metadata={
             "description": '按检查项编码：{"result": "pass|fail|na"} 或 {"value": …}，可带 note'
         },
     )
-    photos = fields.Dict(
-        keys=Code(),
-        values=fields.List(
-            fields.String(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=20)
-        ),
-        validate=validate.Length(max=500),
+    photos = ItemMap(
+        _photos_problem,
         metadata={"description": "按检查项编码的照片引用（照片 id 或客户端 UUID）"},
     )
     fixed_on_spot = fields.List(Code(), validate=validate.Length(max=500))
@@ -139,8 +171,43 @@ class InspectionDetailSchema(InspectionSchema):
     findings = fields.List(fields.Nested(FindingSchema), attribute="visible_findings")
 
 
+class FindingBriefSchema(Schema):
+    id = Id()
+    item_code = fields.String()
+    title = fields.String()
+    severity = fields.String()
+    status = fields.Enum(FindingStatus)
+    fixed_on_spot = fields.Boolean()
+    deadline_days = Int(allow_none=True)
+
+
+class SubmissionSchema(Schema):
+    """What a phone needs back from an offline submission (it sent the answers itself)."""
+
+    id = Id()
+    client_uuid = fields.UUID()
+    visit_id = Int(allow_none=True)
+    unit_id = Id()
+    ad_hoc = fields.Boolean()
+    status = fields.Enum(InspectionStatus)
+    checkin_distance_m = fields.Float(allow_none=True)
+    checkin_far = fields.Boolean()
+    submitted_at = fields.DateTime(allow_none=True)
+    score = fields.Float(allow_none=True)
+    max_score = fields.Float(allow_none=True)
+    grade = fields.String(allow_none=True)
+    critical_failed = fields.Boolean()
+    findings_count = Int()
+    findings = fields.List(fields.Nested(FindingBriefSchema), attribute="submitted_findings")
+    missing_photos = fields.List(
+        fields.String(), metadata={"description": "需要照片但照片尚未上传到服务器的检查项"}
+    )
+    version = Int()
+
+
 class InspectionFilter(PageArgs):
     plan_id = QueryId()
+    visit_id = QueryId()
     unit_id = QueryId()
     sector_id = QueryId()
     region_id = QueryId()
@@ -168,6 +235,11 @@ def _created(inspection, created: bool):
     return body, 201 if created else 200, headers
 
 
+# The phone's hot path: schema instances made once, not per request.
+OFFLINE_SUBMIT = OfflineSubmitSchema()
+SUBMISSION = SubmissionSchema()
+
+
 @blp.route("/inspections")
 class Inspections(MethodView):
     @requires(*EVERYONE)
@@ -176,7 +248,7 @@ class Inspections(MethodView):
     def get(self, args):
         """检查记录列表（按计划、单位、领域、区域、检查人员、状态、日期、得分、有无问题筛选）"""
         page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(service.inspections_query(current_user(), args), page, per_page)
+        return paginate(queries.inspections_query(current_user(), args), page, per_page)
 
     @requires(Role.inspector)
     @blp.arguments(StartSchema)
@@ -190,12 +262,15 @@ class Inspections(MethodView):
 @blp.route("/inspections/submissions")
 class InspectionSubmissions(MethodView):
     @requires(Role.inspector)
-    @blp.arguments(OfflineSubmitSchema)
-    @blp.response(201, InspectionDetailSchema)
+    @blp.arguments(OFFLINE_SUBMIT)
+    @blp.response(201, SUBMISSION)
     @blp.alt_response(200, description="同一 client_uuid、相同内容的重试：返回第一次的结果")
     def post(self, data):
         """离线整单提交：签到、答案与照片引用一次发送（按 client_uuid 幂等；提交后改动为 409）"""
-        return _created(*service.submit_offline(data, actor=current_user()))
+        inspection, created = service.submit_offline(data, actor=current_user())
+        inspection.submitted_findings = service.submitted_findings(inspection)
+        inspection.missing_photos = findings_service.missing_photo_codes(inspection)
+        return inspection, 201 if created else 200, {"ETag": etag_of(inspection.version)}
 
 
 @blp.route("/inspections/<int:inspection_id>")

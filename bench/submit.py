@@ -35,7 +35,7 @@ from sqlalchemy import make_url, text
 WORKERS = 2
 CONCURRENCY = 4
 REQUESTS = 400
-ROUNDS = 4
+ROUNDS = 8  # alternating bare/ours rounds even out load from elsewhere on the machine
 WARMUP = 20
 LIST_REQUESTS = 150
 LIST_ROWS = 100_000

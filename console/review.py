@@ -24,6 +24,7 @@ from console.views import add_nav, bp
 from core.audit import trail
 from core.db import db
 from inspections import findings as findings_service
+from inspections import queries
 from inspections import service as inspections
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, Plan
 from media import service as media
@@ -123,7 +124,7 @@ def review_queue():
     filters = {key: arg_int(key) for key in ("plan_id", "sector_id", "region_id", "inspector_id")}
     if status != "all":
         filters["status"] = InspectionStatus(status)
-    stmt = inspections.inspections_query(g.user, filters)
+    stmt = queries.inspections_query(g.user, filters)
     flag = arg_choice("flag", QUEUE_FLAGS)
     if flag:
         stmt = stmt.where(_flagged(flag))

@@ -184,8 +184,8 @@ def _rectification_demo(rng: random.Random) -> None:
     for s, person in enumerate(staff):
         unit = db.session.get(Unit, person.unit_id)
         inspector = next(i for i in inspectors if i.unit_id != unit.id)
-        version = checklist.version_for(None, unit)
-        items = checklist.items_of(version.content)
+        _, content = checklist.version_for(None, unit)
+        items = checklist.items_of(content)
         failing = [c for c, item in items.items() if item["kind"] == "pass_fail"][
             2 + s * 3 : 5 + s * 3
         ]
@@ -196,7 +196,7 @@ def _rectification_demo(rng: random.Random) -> None:
             answers[code] = {"result": "fail", "note": "现场发现：" + items[code]["title"][:30]}
         # Photos of every failed item, as a careful inspector takes them.
         required = list(
-            dict.fromkeys(checklist.required_photo_codes(version.content, answers) + failing)
+            dict.fromkeys(checklist.required_photo_codes(content, answers) + failing)
         )
         at = utcnow() - timedelta(days=6, hours=2)
         inspection, _ = inspections.submit_offline(

@@ -6,6 +6,7 @@ Modules
 - `draw`: the pure, reproducible double-random draw (seed + stored inputs → visits).
 - `plans`: plans, draws (redraw only before any visit starts), publication (一公开), visits.
 - `service`: check-in, partial saves, submission online or offline (keyed by client UUID).
+- `queries`: the office's filtered, paginated lists of inspections.
 - `findings`: findings made on submit, office review, publication to the unit.
 - `policy`: who sees what. Unannounced visits are invisible to units and lead units until
   the inspection is submitted; inspection results until the office publishes them.

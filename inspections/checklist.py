@@ -1,24 +1,40 @@
-"""What inspections need from checklists and photos, in one place.
+"""What inspections need from checklists, in one place.
 
 Checklist versions are immutable once published, so an inspection pins the version it
 was started with and is scored by that version's rules, whatever happens to the template.
+
+Which version a new inspection uses is cached per process for `CHECKLIST_CACHE_SECONDS`
+(default 5): loading it is the dearest read of a submission, and a version published a
+few seconds ago reaching the phones a few seconds later changes nothing (the phone may
+well have downloaded its form hours before). Tests set it to 0.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+from flask import current_app
 
 from checklists import scoring
 from checklists import service as checklists
-from checklists.models import ChecklistTemplate, ChecklistVersion
+from checklists.models import ChecklistTemplate
 from core import errors
 from core.db import db
 from org.models import Unit
 
+_chosen: dict[tuple, tuple[float, int, dict[str, Any]]] = {}
 
-def version_for(template_id: int | None, unit: Unit) -> ChecklistVersion:
-    """The published version an inspection of `unit` uses: the plan's template when it
-    names one, else the unit's sector template, else the default library."""
+
+def version_for(template_id: int | None, unit: Unit) -> tuple[int, dict[str, Any]]:
+    """(version id, content) of the published version an inspection of `unit` uses: the
+    plan's template when it names one, else the unit's sector template, else the
+    default library."""
+    ttl = current_app.config["CHECKLIST_CACHE_SECONDS"]
+    key = (str(db.engine.url), template_id, unit.sector_id)
+    hit = _chosen.get(key)
+    if ttl > 0 and hit is not None and hit[0] > time.monotonic():
+        return hit[1], hit[2]
     version = None
     if template_id is not None:
         template = db.session.get(ChecklistTemplate, template_id)
@@ -30,12 +46,18 @@ def version_for(template_id: int | None, unit: Unit) -> ChecklistVersion:
             version = checklists.default_template_version()
     if version is None:
         raise errors.Conflict("没有已发布的检查表，请先发布检查表")
-    return version
+    if ttl > 0:
+        _chosen[key] = (time.monotonic() + ttl, version.id, version.content)
+    return version.id, version.content
 
 
 def content_of(inspection) -> dict[str, Any]:
     """The content of the version an inspection pinned (published, so it never changes)."""
-    return inspection.checklist_version.content
+    content = inspection.__dict__.get("_checklist_content")
+    if content is None:
+        content = inspection.checklist_version.content
+        inspection.__dict__["_checklist_content"] = content
+    return content
 
 
 def items_of(content: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, insert, select
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 from accounts.models import Role, User
 from core import audit, errors
@@ -49,11 +47,19 @@ def make_findings(
     return len(rows)
 
 
-def write_findings(inspection: Inspection) -> list[Finding]:
-    """Insert the prepared findings in one statement and hand them to the session as
-    loaded rows (a submission makes several at once; the unit of work would insert them
-    one by one on SQLite)."""
+_INSERT_FINDINGS = insert(Finding.__table__).returning(
+    Finding.__table__.c.id, Finding.__table__.c.item_code
+)
+
+
+def write_findings(inspection: Inspection) -> list[dict[str, Any]]:
+    """Insert the prepared findings with one statement; returns them as rows (with ids).
+
+    A submission makes several findings at once, and the unit of work would insert them
+    one by one on SQLite; the ORM collection loads them from the table when asked."""
     rows = inspection.__dict__.pop("_new_findings", [])
+    if not rows:
+        return []
     now = utcnow()
     values = [
         row
@@ -68,20 +74,11 @@ def write_findings(inspection: Inspection) -> list[Finding]:
         }
         for row in rows
     ]
-    made = []
-    if values:
-        table = Finding.__table__
-        inserted = db.session.execute(
-            insert(table).returning(table.c.id, table.c.item_code), values
-        ).all()
-        by_code = {row["item_code"]: row for row in values}
-        for finding_id, code in sorted(inserted):
-            finding = Finding(id=finding_id, **by_code[code])
-            make_transient_to_detached(finding)
-            db.session.add(finding)
-            made.append(finding)
-    set_committed_value(inspection, "findings", made)
-    return made
+    by_code = {row["item_code"]: row for row in values}
+    written = []
+    for finding_id, code in sorted(db.session.execute(_INSERT_FINDINGS, values).all()):
+        written.append(by_code[code] | {"id": finding_id})
+    return written
 
 
 def missing_photo_codes(inspection: Inspection) -> list[str]:

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import Select, delete, exists, select
 
 from accounts.models import Role, User
+from checklists.models import ChecklistTemplate
 from core import audit, errors
 from core.clock import DISPLAY_TZ, utcnow
 from core.db import db
@@ -59,6 +60,10 @@ def _check_plan(plan: Plan) -> None:
             found = set(db.session.scalars(select(model.id).where(model.id.in_(ids))))
             if ids - found:
                 problems[f"pool.{key}"] = [f"不存在：{sorted(ids - found)}"]
+    if plan.checklist_template_id is not None and (
+        db.session.get(ChecklistTemplate, plan.checklist_template_id) is None
+    ):
+        problems["checklist_template_id"] = ["检查表不存在"]
     ids = set(plan.inspector_ids or [])
     found = set(
         db.session.scalars(

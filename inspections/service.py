@@ -2,29 +2,31 @@
 
 Every create a phone may retry is keyed by the phone's `client_uuid`: a retry returns the
 first result; two concurrent requests with one UUID make one row (the unique constraint
-decides, and the loser reads the winner's row after its SAVEPOINT rolls back). A change to
-a submitted inspection is refused with 409; a retry of the same submission is not a change.
+decides through INSERT … ON CONFLICT DO NOTHING, and the loser reads the winner's row).
+A change to a submitted inspection is refused with 409; a retry of the same submission is
+not a change.
 
 Services flush, never commit; the request edge commits once.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import lazyload, make_transient_to_detached
 
 from accounts.models import User
 from core import audit, errors
-from core.clock import DISPLAY_TZ, utcnow
+from core.clock import utcnow
 from core.db import db
 from inspections import checklist, findings, photos, policy
 from inspections.models import (
@@ -64,38 +66,6 @@ def get_inspection(inspection_id: int, *, actor: User) -> Inspection:
     return inspection
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=DISPLAY_TZ).astimezone(UTC)
-
-
-def inspections_query(user: User, f: dict[str, Any]) -> Select:
-    """The inspections `user` may see, filtered; ordered newest first."""
-    stmt = select(Inspection).where(policy.inspection_filter(user))
-    for key in ("plan_id", "unit_id", "inspector_id", "status", "kind", "ad_hoc"):
-        if f.get(key) is not None:
-            stmt = stmt.where(getattr(Inspection, key) == f[key])
-    if f.get("sector_id") is not None:
-        stmt = stmt.where(
-            Inspection.unit_id.in_(select(Unit.id).where(Unit.sector_id == f["sector_id"]))
-        )
-    if f.get("region_id") is not None:
-        stmt = stmt.where(
-            Inspection.unit_id.in_(select(Unit.id).where(Unit.region_id == f["region_id"]))
-        )
-    if f.get("date_from") is not None:
-        stmt = stmt.where(Inspection.started_at >= _day_start(f["date_from"]))
-    if f.get("date_to") is not None:
-        stmt = stmt.where(Inspection.started_at < _day_start(f["date_to"] + timedelta(days=1)))
-    if f.get("score_min") is not None:
-        stmt = stmt.where(Inspection.score >= f["score_min"])
-    if f.get("score_max") is not None:
-        stmt = stmt.where(Inspection.score <= f["score_max"])
-    if f.get("has_findings") is not None:
-        has = Inspection.findings_count > 0
-        stmt = stmt.where(has if f["has_findings"] else ~has)
-    return stmt.order_by(Inspection.started_at.desc(), Inspection.id.desc())
-
-
 # -- starting: check-in -------------------------------------------------------------------
 
 
@@ -127,7 +97,10 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
         template_id = visit.plan.checklist_template_id
     elif data.get("unit_id") is not None:
         visit = None
-        unit = db.session.get(Unit, data["unit_id"])
+        # The unit's own columns are all a check-in needs (no sector, region, lead unit).
+        unit = db.session.scalar(
+            select(Unit).where(Unit.id == data["unit_id"]).options(lazyload("*"))
+        )
         if unit is None or not unit.active:
             raise errors.InvalidInput(errors={"unit_id": ["窗口单位不存在或已停用"]})
         if unit.id == actor.unit_id:
@@ -136,7 +109,7 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
     else:
         raise errors.InvalidInput(errors={"visit_id": ["请指定检查任务或（临时检查时）窗口单位"]})
 
-    version = checklist.version_for(template_id, unit)
+    version_id, content = checklist.version_for(template_id, unit)
     inspection = Inspection(
         client_uuid=data["client_uuid"],
         visit=visit,
@@ -148,8 +121,7 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
         ad_hoc=visit is None,
         inspector=actor,
         inspector_id=actor.id,
-        checklist_version=version,
-        checklist_version_id=version.id,
+        checklist_version_id=version_id,
         created_at=utcnow(),
         version=1,
         critical_failed=False,
@@ -173,7 +145,19 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
             inspection.checkin_distance_m > current_app.config["CHECKIN_RADIUS_M"]
         )
     inspection.__dict__["_arrived_photo_codes"] = set()  # nothing can be attached to it yet
+    inspection.__dict__["_checklist_content"] = content
     return inspection
+
+
+_INSERT_KEYS = tuple(c.key for c in Inspection.__table__.columns if c.key != "id")
+
+
+@functools.cache
+def _insert_statement(dialect: str):
+    """One statement per dialect, compiled once: the values come as parameters."""
+    table = Inspection.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> Inspection | None:
@@ -184,13 +168,8 @@ def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> Inspec
     first transaction and then insert nothing; the loser reads the winner's row. No
     exception, no savepoint, and the same outcome when a teammate already started the
     visit (its unique `visit_id`)."""
-    table = Inspection.__table__
-    values = {column.key: getattr(inspection, column.key) for column in table.columns}
-    del values["id"]
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    new_id = db.session.scalar(
-        insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
-    )
+    values = {key: getattr(inspection, key) for key in _INSERT_KEYS}
+    new_id = db.session.scalar(_insert_statement(db.engine.dialect.name), values)
     if new_id is None:
         existing = by_uuid(data["client_uuid"])
         if existing is not None:
@@ -243,8 +222,6 @@ def _visit_for_inspector(visit_id: int, actor: User) -> Visit:
 
 
 # -- answers and submission ---------------------------------------------------------------
-
-STATE_KEYS = ("answers", "photos", "fixed_on_spot")
 
 
 def _state(inspection: Inspection) -> dict[str, Any]:
@@ -347,7 +324,7 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bo
     winner = _insert(inspection, data, actor)
     if winner is not None:
         return _submit(winner, state, actor=actor), False
-    findings.write_findings(inspection)
+    inspection.__dict__["_written_findings"] = findings.write_findings(inspection)
     if inspection.visit is not None:
         inspection.visit.status = VisitStatus.submitted
     audit.record(
@@ -358,6 +335,11 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bo
         after=_check_in_facts(inspection) | _result_facts(inspection),
     )
     return inspection, True
+
+
+def submitted_findings(inspection: Inspection) -> list:
+    """The findings a submission made: the rows just written, or the stored ones."""
+    return inspection.__dict__.get("_written_findings") or list(inspection.findings)
 
 
 def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> Inspection:

@@ -15,9 +15,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from core.db import db
-from notifications.worker import run_batch
+from notifications.worker import purge_finished, run_batch
 
 log = logging.getLogger(__name__)
+PURGE_EVERY_SECONDS = 3600
+_last_purge = 0.0
 
 
 def run_cycle() -> dict:
@@ -37,6 +39,10 @@ def run_cycle() -> dict:
         if batch.claimed < current_app.config["OUTBOX_BATCH_SIZE"]:
             break
     report["delivered"] = delivered
+    global _last_purge
+    if time.monotonic() - _last_purge >= PURGE_EVERY_SECONDS:
+        _last_purge = time.monotonic()
+        report["purged"] = purge_finished()
     db.session.remove()
     return report
 
@@ -60,7 +66,12 @@ def worker_command(once: bool) -> None:
     poll = current_app.config["WORKER_POLL_SECONDS"]
     log.info("worker started; polling every %ss", poll)
     while not stopping:
-        report = run_cycle()
+        try:
+            report = run_cycle()
+        except Exception:  # the database restarting must not end the worker
+            db.session.remove()
+            log.exception("worker cycle failed; retrying in %ss", poll)
+            report = {"delivered": {}}
         if not report["delivered"]:
             time.sleep(poll)
     log.info("worker stopped")

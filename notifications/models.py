@@ -34,7 +34,10 @@ class DeliveryStatus(StrEnum):
 
 class Notification(db.Model):
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_notification_due", "status", "next_attempt_at"),
+        Index("ix_notification_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(160), unique=True)  # the idempotency key
@@ -66,9 +69,10 @@ class InboxMessage(db.Model):
     __table_args__ = (Index("ix_inbox_message_user", "user_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Unique: a redelivered notification cannot make a second message.
-    notification_id: Mapped[int] = mapped_column(
-        ForeignKey("notification.id", ondelete="CASCADE"), unique=True
+    # Unique: a redelivered notification cannot make a second message. The message
+    # outlives its outbox row, which is purged after OUTBOX_RETENTION_DAYS.
+    notification_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notification.id", ondelete="SET NULL"), unique=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(40))

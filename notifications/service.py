@@ -24,7 +24,7 @@ from notifications.models import Channel, InboxMessage, Notification
 
 @dataclass(frozen=True)
 class Message:
-    kind: str  # task_opened, reminder, overdue, escalated, rejected, …
+    kind: str  # tasks_opened, reminder, overdue, escalated, rejected, …
     subject_type: str  # rectification_task
     subject_id: int
     discriminator: str  # what makes this event unique for its subject (round, deadline)

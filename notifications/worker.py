@@ -17,9 +17,12 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from accounts.models import User
 from core import errors
@@ -43,7 +46,25 @@ class BatchResult:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
 
-def claim(*, batch: int, lease: timedelta, now: datetime) -> list[Notification]:
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed message, read once: delivering it needs no ORM object to refresh after
+    each commit, and its outcome is written only while the claim is still ours."""
+
+    id: int
+    token: str
+    channel: Channel
+    kind: str
+    recipient_id: int
+    subject_type: str
+    subject_id: int
+    title: str
+    body: str
+    payload: dict[str, Any] | None
+    attempts: int
+
+
+def claim(*, batch: int, lease: timedelta, now: datetime) -> list[Claimed]:
     """Take up to `batch` due rows for this worker and commit the claim."""
     N = Notification
     due = or_(
@@ -58,7 +79,7 @@ def claim(*, batch: int, lease: timedelta, now: datetime) -> list[Notification]:
         "attempts": N.attempts + 1,
     }
     pick = select(N.id).where(due).order_by(N.next_attempt_at, N.id).limit(batch)
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _dialect() == "postgresql":
         ids = list(db.session.scalars(pick.with_for_update(skip_locked=True)))
         if ids:
             db.session.execute(update(N).where(N.id.in_(ids)).values(**claimed))
@@ -68,96 +89,114 @@ def claim(*, batch: int, lease: timedelta, now: datetime) -> list[Notification]:
             execution_options={"synchronize_session": False},
         )
     db.session.commit()
-    return list(
-        db.session.scalars(
-            select(N)
-            .where(N.claimed_by == token, N.status == DeliveryStatus.sending)
-            .order_by(N.id)
+    rows = db.session.execute(
+        select(
+            N.id,
+            N.channel,
+            N.kind,
+            N.recipient_id,
+            N.subject_type,
+            N.subject_id,
+            N.title,
+            N.body,
+            N.payload,
+            N.attempts,
         )
+        .where(N.claimed_by == token, N.status == DeliveryStatus.sending)
+        .order_by(N.id)
+    ).all()
+    db.session.commit()
+    return [Claimed(row.id, token, *row[1:]) for row in rows]
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _record(item: Claimed, status: DeliveryStatus, *, error: str | None = None, **more) -> None:
+    """Write the outcome, unless the claim was lost (lease passed, another worker has it)."""
+    values = {"status": status, "lease_until": None, "last_error": error[:300] if error else None}
+    if status == DeliveryStatus.sent:
+        values["sent_at"] = utcnow()
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id == item.id, Notification.claimed_by == item.token)
+        .values(**values, **more)
     )
 
 
-def _finish(row: Notification, status: DeliveryStatus, *, error: str | None = None) -> None:
-    row.status = status
-    row.lease_until = None
-    row.last_error = error[:300] if error else None
-    if status == DeliveryStatus.sent:
-        row.sent_at = utcnow()
-
-
-def _retry_later(row: Notification, error: str, *, now: datetime) -> str:
+def _retry_later(item: Claimed, error: str, *, now: datetime) -> str:
     config = current_app.config
-    if row.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
-        log.error("notification %s gave up after %s attempts: %s", row.id, row.attempts, error)
-        _finish(row, DeliveryStatus.dead, error=error)
+    if item.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+        log.error("notification %s gave up after %s attempts: %s", item.id, item.attempts, error)
+        _record(item, DeliveryStatus.dead, error=error)
         return "dead"
-    delay = timedelta(seconds=config["OUTBOX_BACKOFF_SECONDS"] * 2 ** (row.attempts - 1))
-    row.status = DeliveryStatus.pending
-    row.lease_until = None
-    row.next_attempt_at = now + min(delay, MAX_BACKOFF)
-    row.last_error = error[:300]
+    delay = timedelta(seconds=config["OUTBOX_BACKOFF_SECONDS"] * 2 ** (item.attempts - 1))
+    _record(
+        item, DeliveryStatus.pending, error=error, next_attempt_at=now + min(delay, MAX_BACKOFF)
+    )
     return "retry"
 
 
-def _deliver_inbox(row: Notification) -> str:
-    exists = db.session.scalar(
-        select(InboxMessage.id).where(InboxMessage.notification_id == row.id)
-    )
-    if exists is None:
-        db.session.add(
-            InboxMessage(
-                notification_id=row.id,
-                user_id=row.recipient_id,
-                kind=row.kind,
-                subject_type=row.subject_type,
-                subject_id=row.subject_id,
-                title=row.title,
-                body=row.body,
-            )
+def _deliver_inbox(item: Claimed) -> str:
+    """One inbox row per notification: a second delivery inserts nothing."""
+    insert = pg_insert if _dialect() == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(InboxMessage)
+        .values(
+            notification_id=item.id,
+            user_id=item.recipient_id,
+            kind=item.kind,
+            subject_type=item.subject_type,
+            subject_id=item.subject_id,
+            title=item.title,
+            body=item.body,
+            created_at=utcnow(),
         )
-    _finish(row, DeliveryStatus.sent)
+        .on_conflict_do_nothing(index_elements=["notification_id"])
+    )
+    _record(item, DeliveryStatus.sent)
     return "sent"
 
 
-def _deliver_wechat(row: Notification, *, now: datetime) -> str:
-    user = db.session.get(User, row.recipient_id)
+def _deliver_wechat(item: Claimed, *, now: datetime) -> str:
+    user = db.session.get(User, item.recipient_id)
     openid = user.wechat_openid if user and user.active else None
     if not openid:
-        _finish(row, DeliveryStatus.dead, error="recipient has no bound WeChat account")
+        _record(item, DeliveryStatus.dead, error="recipient has no bound WeChat account")
         return "dead"
-    payload = dict(row.payload or {})
+    payload = dict(item.payload or {})
     separator = "&" if "?" in payload.get("page", "") else "?"
-    payload["page"] = f"{payload.get('page', '')}{separator}n={row.id}"
+    payload["page"] = f"{payload.get('page', '')}{separator}n={item.id}"
     client = current_app.extensions["wechat"]
     try:
         client.send_subscribe_message(openid, payload)
     except WeChatError as exc:
         if exc.errcode == USER_REFUSED:
-            _finish(row, DeliveryStatus.refused, error=exc.message)
+            _record(item, DeliveryStatus.refused, error=exc.message)
             return "refused"
         if exc.errcode in RETRYABLE_WECHAT:
-            return _retry_later(row, exc.message, now=now)
-        log.error("notification %s refused by WeChat: %s", row.id, exc.message)
-        _finish(row, DeliveryStatus.dead, error=exc.message)
+            return _retry_later(item, exc.message, now=now)
+        log.error("notification %s refused by WeChat: %s", item.id, exc.message)
+        _record(item, DeliveryStatus.dead, error=exc.message)
         return "dead"
     except errors.Unavailable as exc:
-        return _retry_later(row, exc.message, now=now)
-    _finish(row, DeliveryStatus.sent)
+        return _retry_later(item, exc.message, now=now)
+    _record(item, DeliveryStatus.sent)
     return "sent"
 
 
-def deliver(row: Notification, *, now: datetime) -> str:
-    """Deliver one claimed row and commit its outcome. Returns the outcome's name."""
+def deliver(item: Claimed, *, now: datetime) -> str:
+    """Deliver one claimed message and commit its outcome. Returns the outcome's name."""
     try:
-        if row.channel == Channel.inbox:
-            outcome = _deliver_inbox(row)
+        if item.channel == Channel.inbox:
+            outcome = _deliver_inbox(item)
         else:
-            outcome = _deliver_wechat(row, now=now)
+            outcome = _deliver_wechat(item, now=now)
     except Exception as exc:  # one bad message must not stop the batch
         db.session.rollback()
-        log.exception("notification %s failed", row.id)
-        row = db.session.get(Notification, row.id)
-        outcome = _retry_later(row, f"{type(exc).__name__}: {exc}", now=now)
+        log.exception("notification %s failed", item.id)
+        outcome = _retry_later(item, f"{type(exc).__name__}: {exc}", now=now)
     db.session.commit()
     return outcome
 
@@ -166,12 +205,29 @@ def run_batch(*, now: datetime | None = None) -> BatchResult:
     config = current_app.config
     now = now or utcnow()
     result = BatchResult()
-    rows = claim(
+    items = claim(
         batch=config["OUTBOX_BATCH_SIZE"],
         lease=timedelta(seconds=config["OUTBOX_LEASE_SECONDS"]),
         now=now,
     )
-    result.claimed = len(rows)
-    for row in rows:
-        result.count(deliver(row, now=now))
+    result.claimed = len(items)
+    for item in items:
+        result.count(deliver(item, now=now))
     return result
+
+
+FINISHED = (DeliveryStatus.sent, DeliveryStatus.refused, DeliveryStatus.dead)
+
+
+def purge_finished(*, now: datetime | None = None) -> int:
+    """Delete outbox rows finished more than OUTBOX_RETENTION_DAYS ago (the inbox keeps its
+    messages); the outbox stays small however long the system runs."""
+    days = current_app.config["OUTBOX_RETENTION_DAYS"]
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    result = db.session.execute(
+        Notification.__table__.delete().where(
+            Notification.status.in_(FINISHED), Notification.created_at < cutoff
+        )
+    )
+    db.session.commit()
+    return result.rowcount

@@ -63,19 +63,25 @@ def _message(
     )
 
 
-def task_opened(task: RectificationTask) -> None:
-    enqueue(
-        _message(
-            task,
-            "task_opened",
-            "",
-            "新的整改任务",
-            f"检查发现问题「{task.title}」，请于{task.due_on:%Y-%m-%d}前整改并上传整改照片。",
-            "待整改",
-            "请按期整改并回复",
-        ),
-        unit_staff(task),
+def tasks_opened(tasks: list[RectificationTask]) -> None:
+    """The tasks one inspection opened for one unit, in one message; it opens the task
+    due first."""
+    tasks = sorted(tasks, key=lambda t: (t.due_at, t.id))
+    first, count = tasks[0], len(tasks)
+    titles = "；".join(t.title for t in tasks[:3]) + ("等" if count > 3 else "")
+    message = _message(
+        first,
+        "tasks_opened",
+        f"i{first.inspection_id}" if first.inspection_id else "",
+        "新的整改任务",
+        f"检查发现{count}个问题需要整改：{titles}。最早一项须于{first.due_on:%Y-%m-%d}前"
+        "整改并上传整改照片。",
+        "待整改",
+        f"共{count}项，请按期整改并回复",
     )
+    if count > 1:
+        message.wechat_fields["title"] = f"{first.title}等{count}项"
+    enqueue(message, unit_staff(first))
 
 
 def reminder(task: RectificationTask) -> None:

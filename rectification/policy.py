@@ -27,6 +27,11 @@ def task_filter(user: User) -> ColumnElement[bool]:
     return false()
 
 
+def needs_unit(user: User) -> bool:
+    """Whether `task_filter(user)` refers to `Unit` (the query must join it)."""
+    return user.role == Role.lead_unit_staff
+
+
 def can_view_task(user: User, task: RectificationTask) -> bool:
     if user.role in (Role.office_admin, Role.viewer):
         return True

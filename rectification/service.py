@@ -1,4 +1,7 @@
-"""Rectification services: open tasks from findings, reply, verify, extend, list, count.
+"""Rectification services: read, list and count tasks; reply, verify, extend.
+
+Tasks are opened from findings by `rectification.opening` (re-exported here as
+`open_tasks_for` / `open_tasks_for_findings`, the hand-off inspections calls).
 
 Every state change passes `states.check()` first, then changes the task, writes its audit
 event and queues its notifications — all in the caller's transaction (services flush,
@@ -7,8 +10,7 @@ the request edge commits).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
@@ -18,15 +20,15 @@ from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.models import User
-from core import audit, errors
+from core import errors
 from core.clock import utcnow
 from core.db import db
-from inspections import findings as inspection_findings
-from inspections.models import Inspection
 from org import policy as org_policy
 from org.models import Unit
 from rectification import notify, photos, policy, states
-from rectification.deadlines import deadline_for, end_of_day
+from rectification.deadlines import end_of_day
+from rectification.history import record_change as _record
+from rectification.history import task_trail as task_trail
 from rectification.models import (
     ExtensionRequest,
     ExtensionStatus,
@@ -35,9 +37,11 @@ from rectification.models import (
     TaskStatus,
     Verdict,
 )
+from rectification.opening import open_tasks_for as open_tasks_for
+from rectification.opening import open_tasks_for_findings as open_tasks_for_findings
 from rectification.states import Action
 
-ENTITY = "rectification_task"
+MAX_EXTENSION = timedelta(days=365)
 
 
 def _verifier() -> str:
@@ -53,141 +57,6 @@ def _flush() -> None:
         raise errors.Conflict(
             "任务刚被他人处理，请刷新后重试", type="urn:problem:concurrent-change"
         ) from exc
-
-
-def _record(task: RectificationTask, action: str, actor: User | None, before, reason=None):
-    audit.record(
-        ENTITY,
-        task.id,
-        action,
-        actor_id=actor.id if actor else None,
-        before=before,
-        after=task.snapshot(),
-        reason=reason,
-    )
-
-
-# -- opening tasks from findings ----------------------------------------------------------
-
-
-def open_tasks_for_findings(
-    findings: Iterable[Any], *, actor: User | None
-) -> list[RectificationTask]:
-    """One task per confirmed finding; called when the office publishes an inspection.
-
-    A finding fixed on the spot (立行立改) gets a task created already closed, with its
-    after-photos as the only reply and an audit event, so the ledger counts it as rectified
-    while the unit's queue never shows it as open work and nobody is notified.
-    Calling again for the same findings returns the existing tasks (no duplicates).
-    """
-    findings = [f for f in findings if str(getattr(f, "status", "confirmed")) == "confirmed"]
-    ids = [f.id for f in findings]
-    existing = (
-        {
-            t.finding_id: t
-            for t in db.session.scalars(
-                select(RectificationTask).where(RectificationTask.finding_id.in_(ids))
-            )
-        }
-        if ids
-        else {}
-    )
-    tasks = []
-    for finding in findings:
-        task = existing.get(finding.id) or _open_task(finding, actor=actor)
-        tasks.append(task)
-    return tasks
-
-
-def open_tasks_for(inspection: Any, findings: Iterable[Any], actor: User | None):
-    """The hand-off the inspections domain calls when an inspection's result is published."""
-    return open_tasks_for_findings(findings, actor=actor)
-
-
-def _on_published(inspection: Inspection) -> None:
-    """inspections.findings.ON_PUBLISHED: runs inside the publishing transaction."""
-    findings = inspection_findings.confirmed_findings_for_rectification(inspection)
-    if findings:
-        open_tasks_for(inspection, findings, actor=_publisher(inspection))
-
-
-def _publisher(inspection: Inspection) -> User | None:
-    """Who published: the hook is given the inspection only; its audit trail says who."""
-    events = [e for e in audit.trail("inspection", inspection.id) if e.action == "publish"]
-    actor_id = events[-1].actor_id if events else None
-    return db.session.get(User, actor_id) if actor_id else None
-
-
-inspection_findings.ON_PUBLISHED.append(_on_published)
-
-
-def _finding_value(finding: Any, name: str, default=None):
-    value = getattr(finding, name, default)
-    return default if value is None else value
-
-
-def _open_task(finding: Any, *, actor: User | None) -> RectificationTask:
-    now = utcnow()
-    severity = str(getattr(finding.severity, "value", finding.severity))
-    deadline = deadline_for(
-        severity,
-        _finding_value(finding, "deadline_days"),
-        opened_at=now,
-        config=current_app.config,
-    )
-    description = _finding_value(finding, "description", "")
-    inspection = getattr(finding, "inspection", None)
-    task = RectificationTask(
-        finding_id=finding.id,
-        inspection_id=_finding_value(finding, "inspection_id"),
-        plan_id=getattr(inspection, "plan_id", None),
-        unit_id=finding.unit_id,
-        inspector_id=getattr(inspection, "inspector_id", None),
-        item_code=_finding_value(finding, "item_code", ""),
-        title=(_finding_value(finding, "title") or description or "检查发现的问题")[:200],
-        description=description,
-        severity=severity,
-        status=TaskStatus.open,
-        due_on=deadline.due_on,
-        due_at=deadline.due_at,
-        deadline_days=deadline.days,
-        day_mode=deadline.mode,
-        created_at=now,
-        created_by_id=actor.id if actor else None,
-    )
-    db.session.add(task)
-    db.session.flush()
-    if _finding_value(finding, "fixed_on_spot", False):
-        _close_on_spot(task, finding, actor=actor, now=now)
-        return task
-    _record(task, "open", actor, None)
-    notify.task_opened(task)
-    return task
-
-
-def _close_on_spot(task: RectificationTask, finding: Any, *, actor: User | None, now) -> None:
-    """The inspector watched it put right and photographed it: the closing record is the
-    inspection's photos of the item, and the inspector is who closed it."""
-    task.fixed_on_spot = True
-    task.status = TaskStatus.closed
-    task.closed_at = now
-    task.closed_by_id = task.inspector_id
-    db.session.add(
-        TaskReply(
-            task_id=task.id,
-            client_id=f"on-spot-{task.id}",
-            round=1,
-            description="立行立改：检查时已当场整改",
-            photo_ids=[p.id for p in photos.before_photos(task)],
-            author_id=task.closed_by_id,
-            created_at=now,
-            verdict=Verdict.accepted,
-            verified_by_id=task.closed_by_id,
-            verified_at=now,
-        )
-    )
-    db.session.flush()
-    _record(task, "closed_on_spot", actor, None, reason="立行立改")
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -222,10 +91,17 @@ def _check_scope_filters(actor: User, filters: dict[str, Any]) -> None:
         raise errors.NotFound("未找到该行业领域")
 
 
-def _filtered(stmt: Select, actor: User, filters: dict[str, Any]) -> Select:
+def _filtered(stmt: Select, actor: User, filters: dict[str, Any], *, join_unit: bool) -> Select:
     _check_scope_filters(actor, filters)
     T = RectificationTask
-    stmt = stmt.join(Unit, Unit.id == T.unit_id).where(policy.task_filter(actor))
+    if (
+        join_unit
+        or policy.needs_unit(actor)
+        or filters.get("sector_id")
+        or filters.get("region_id")
+    ):
+        stmt = stmt.join(Unit, Unit.id == T.unit_id)
+    stmt = stmt.where(policy.task_filter(actor))
     now = utcnow()
     simple = {
         "unit_id": T.unit_id,
@@ -255,7 +131,7 @@ def _filtered(stmt: Select, actor: User, filters: dict[str, Any]) -> Select:
 
 def tasks_query(actor: User, filters: dict[str, Any]) -> Select:
     T = RectificationTask
-    stmt = _filtered(select(T), actor, filters).options(contains_eager(T.unit))
+    stmt = _filtered(select(T), actor, filters, join_unit=True).options(contains_eager(T.unit))
     return stmt.order_by(T.due_at, T.id)
 
 
@@ -264,7 +140,9 @@ def count_tasks(actor: User, filters: dict[str, Any]) -> dict[str, Any]:
     T = RectificationTask
     now = utcnow()
     overdue = func.sum(case((and_(T.status != TaskStatus.closed, T.due_at <= now), 1), else_=0))
-    stmt = _filtered(select(T.status, func.count(T.id), overdue), actor, filters).group_by(T.status)
+    stmt = _filtered(
+        select(T.status, func.count(T.id), overdue), actor, filters, join_unit=False
+    ).group_by(T.status)
     by_status = {status.value: 0 for status in TaskStatus}
     total = overdue_total = 0
     for status, count, late in db.session.execute(stmt):
@@ -276,32 +154,6 @@ def count_tasks(actor: User, filters: dict[str, Any]) -> dict[str, Any]:
 
 def allowed_actions(task: RectificationTask, actor: User) -> list[str]:
     return states.allowed_actions(task, actor, verifier=_verifier())
-
-
-def task_trail(task: RectificationTask) -> list[dict[str, Any]]:
-    events = audit.trail(ENTITY, task.id)
-    actor_ids = {e.actor_id for e in events if e.actor_id}
-    names = (
-        dict(
-            db.session.execute(
-                select(User.id, User.display_name).where(User.id.in_(actor_ids))
-            ).all()
-        )
-        if actor_ids
-        else {}
-    )
-    return [
-        {
-            "at": e.at,
-            "action": e.action,
-            "actor_id": e.actor_id,
-            "actor_name": names.get(e.actor_id) if e.actor_id else "系统",
-            "before": e.before,
-            "after": e.after,
-            "reason": e.reason,
-        }
-        for e in events
-    ]
 
 
 # -- the unit's reply ----------------------------------------------------------------------
@@ -383,6 +235,8 @@ def request_extension(
     states.check(task, Action.request_extension, actor, verifier=_verifier())
     if data["due_on"] <= task.due_on:
         raise errors.InvalidInput(errors={"due_on": [f"应晚于当前期限 {task.due_on}"]})
+    if data["due_on"] > task.due_on + MAX_EXTENSION:
+        raise errors.InvalidInput(errors={"due_on": ["一次延期不能超过一年"]})
     before = task.snapshot()
     extension = ExtensionRequest(
         task_id=task.id,
@@ -425,6 +279,8 @@ def decide_extension(
     granted = due_on or extension.requested_due_on
     if approve and granted <= task.due_on:
         raise errors.InvalidInput(errors={"due_on": [f"应晚于当前期限 {task.due_on}"]})
+    if approve and granted > task.due_on + MAX_EXTENSION:
+        raise errors.InvalidInput(errors={"due_on": ["一次延期不能超过一年"]})
     before = task.snapshot()
     extension.status = ExtensionStatus.approved if approve else ExtensionStatus.denied
     extension.decided_by_id = actor.id

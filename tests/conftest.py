@@ -165,6 +165,7 @@ def make_config(database_url: str, tmp: Path, wechat_url: str) -> dict:
         "WECHAT_TIMEOUT": 2.0,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; scrypt in production
         "DEMO_PASSWORD": PASSWORD,
+        "CHECKLIST_CACHE_SECONDS": 0,  # tests publish and wipe checklists constantly
     }
 
 

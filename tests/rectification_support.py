@@ -42,11 +42,13 @@ def finding(
     plan_id: int | None = None,
     status: str = "confirmed",
     before_photos: int = 1,
+    inspection: Inspection | None = None,
     **over,
 ) -> Finding:
-    """A finding of a published inspection of `unit`, with `before_photos` photos."""
+    """A finding of a published inspection of `unit` (a new one unless `inspection` is
+    given), with `before_photos` photos."""
     n = next(_seq)
-    inspection = Inspection(
+    inspection = inspection or Inspection(
         client_uuid=uuid.uuid4(),
         unit_id=unit.id,
         plan_id=plan_id,

@@ -200,6 +200,9 @@ def test_plan_validation(office, pool, world):
     backwards = plan_body(units, inspectors, period_end="2029-01-01")
     errors = assert_problem(office.post("/api/v1/plans", json=backwards), 422)["errors"]
     assert "period_end" in errors
+    no_template = plan_body(units, inspectors, checklist_template_id=987654)
+    errors = assert_problem(office.post("/api/v1/plans", json=no_template), 422)["errors"]
+    assert "checklist_template_id" in errors
     not_inspector = plan_body(units, [*inspectors, world.users[Role.unit_staff]])
     errors = assert_problem(office.post("/api/v1/plans", json=not_inspector), 422)["errors"]
     assert str(world.users[Role.unit_staff].id) in str(errors["inspector_ids"])

@@ -101,6 +101,9 @@ def test_check_in_is_idempotent_and_one_visit_gets_one_inspection(
     teammate = start(client_for(team[1]), visit)
     assert_problem(teammate, 409)
     assert count_inspections() == 1
+    # The teammate's phone finds the inspection by its visit.
+    found = client_for(team[1]).get(f"/api/v1/inspections?visit_id={visit.id}").get_json()
+    assert [i["id"] for i in found["items"]] == [first.get_json()["id"]]
     # The teammate continues the same inspection.
     inspection_id = first.get_json()["id"]
     saved = client_for(team[1]).patch(
@@ -366,3 +369,59 @@ def test_the_inspection_says_which_required_photos_have_not_arrived(inspector, v
     result = inspector.post("/api/v1/inspections/submissions", json=offline(visit)).get_json()
     # Declared by reference, not uploaded yet.
     assert sorted(result["missing_photos"]) == ["dress.uniform", "smoke.none", "video.working"]
+
+
+def test_a_worker_reuses_its_checklist_choice_only_for_the_configured_seconds(
+    app, world, team, client_for, monkeypatch
+):
+    from checklists import service as checklists
+    from inspections import checklist as port
+    from tests.inspection_helpers import CONTENT
+
+    monkeypatch.setitem(app.config, "CHECKLIST_CACHE_SECONDS", 5)
+    clock = [1000.0]
+    monkeypatch.setattr(port.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(port, "_chosen", {})
+    client = client_for(team[0])
+
+    def pinned() -> int:
+        body = {
+            "client_uuid": str(uuid.uuid4()),
+            "unit_id": world.unit_b.id,
+            "check_in": check_in(world.unit_b),
+        }
+        response = client.post("/api/v1/inspections", json=body)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["checklist_version_id"]
+
+    first = pinned()
+    template = checklists.get_version(first).template
+    checklists.publish(
+        checklists.create_draft(template, actor=None, content=CONTENT | {"name": "第二版"}),
+        actor=None,
+    )
+    db.session.commit()
+    assert pinned() == first  # within the cache's seconds
+    clock[0] += 6
+    assert pinned() != first
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"answers": []},
+        {"answers": {"dress.uniform": "pass"}},
+        {"answers": {"x" * 41: {"result": "pass"}}},
+        {"answers": {f"c{i}": {} for i in range(501)}},
+        {"photos": {"dress.uniform": "p1"}},
+        {"photos": {"dress.uniform": ["p" * 65]}},
+        {"photos": {"dress.uniform": [1]}},
+        {"fixed_on_spot": "dress.uniform"},
+        {"answers": {"dress.uniform": {"result": "pass", "extra": 1}}},
+    ],
+)
+def test_malformed_answers_are_422_and_change_nothing(inspector, visit, body):
+    inspection = start(inspector, visit).get_json()
+    response = inspector.patch(f"/api/v1/inspections/{inspection['id']}/answers", json=body)
+    assert_problem(response, 422)
+    assert fresh(Inspection, inspection["id"]).answers == {}

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from accounts.models import Role
 from core.clock import utcnow
@@ -130,13 +135,26 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(
 
 def test_redelivering_an_inbox_message_keeps_one_copy(app, world, wechat_on):
     open_task(world.unit_a)
-    (row,) = worker.claim(batch=1, lease=timedelta(seconds=1), now=utcnow())
-    assert row.channel == Channel.inbox
-    worker.deliver(row, now=utcnow())
-    # Its outcome was lost (say the commit's answer never arrived): deliver again.
-    row.status = DeliveryStatus.sending
-    db.session.commit()
-    assert worker.deliver(row, now=utcnow()) == "sent"
+    (item,) = worker.claim(batch=1, lease=timedelta(seconds=1), now=utcnow())
+    assert item.channel == Channel.inbox
+    assert worker.deliver(item, now=utcnow()) == "sent"
+    # Its outcome was lost (say the commit's answer never arrived): delivered again.
+    assert worker.deliver(item, now=utcnow()) == "sent"
+    assert db.session.scalar(select(func.count(InboxMessage.id))) == 1
+
+
+def test_a_late_outcome_does_not_overwrite_the_next_claim(app, world, wechat_on):
+    open_task(world.unit_a)
+    now = utcnow()
+    (slow,) = worker.claim(batch=1, lease=timedelta(seconds=1), now=now)
+    (fast,) = worker.claim(batch=1, lease=timedelta(seconds=1), now=now + timedelta(seconds=2))
+    assert (slow.id, fast.attempts) == (fast.id, 2)
+    worker.deliver(slow, now=now)  # the first worker wakes up late: its write is ignored
+    row = db.session.get(Notification, slow.id, populate_existing=True)
+    assert row.status == DeliveryStatus.sending
+    assert worker.deliver(fast, now=now) == "sent"
+    db.session.refresh(row)
+    assert row.status == DeliveryStatus.sent
     assert db.session.scalar(select(func.count(InboxMessage.id))) == 1
 
 
@@ -275,3 +293,75 @@ def test_worker_once_from_the_command_line(app, world, wechat_on, runner):
 )
 def test_values_fit_wechat_field_rules(key, value, expected):
     assert fit(key, value) == expected
+
+
+def test_finished_rows_are_purged_and_the_inbox_keeps_its_messages(app, world, wechat_on):
+    wechat_on.refused_openids.add("openid-unit-a")
+    open_task(world.unit_a)
+    worker.run_batch()
+    open_task(world.unit_a)  # still pending: never purged
+    assert worker.purge_finished(now=utcnow() + timedelta(days=29)) == 0
+    assert worker.purge_finished(now=utcnow() + timedelta(days=31)) == 2  # sent + refused
+    assert _statuses() == {"pending": 2}
+    assert db.session.scalar(select(func.count(InboxMessage.id))) == 1
+
+
+def test_a_worker_process_killed_mid_batch_loses_and_doubles_nothing(app, world, tmp_path):
+    """A real `flask worker --once` is SIGKILLed while delivering one big batch; a second
+    worker, once the lease has passed, delivers the rest."""
+    total = 600
+    staff = world.users[Role.unit_staff]
+    db.session.execute(
+        insert(Notification),
+        [
+            {
+                "key": f"kill:{n}",
+                "channel": Channel.inbox,
+                "kind": "test",
+                "recipient_id": staff.id,
+                "subject_type": "test",
+                "subject_id": n,
+                "title": "整改即将到期",
+                "body": "请尽快整改",
+                "next_attempt_at": utcnow() - timedelta(seconds=1),
+            }
+            for n in range(total)
+        ],
+    )
+    db.session.commit()
+    env = os.environ | {
+        "APP_ENV": "testing",
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "STORAGE_URL": f"file://{tmp_path}",
+        "OUTBOX_BATCH_SIZE": str(total),  # one batch: the kill lands inside it
+        "OUTBOX_LEASE_SECONDS": "120",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--once"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    sent = select(func.count()).select_from(Notification).where(Notification.status == "sent")
+    deadline = time.monotonic() + 60
+    try:
+        while db.session.scalar(sent) < 20 and process.poll() is None:
+            db.session.rollback()
+            assert time.monotonic() < deadline, "the worker never started delivering"
+            time.sleep(0.02)
+    finally:
+        process.kill()
+        process.wait()
+    db.session.rollback()
+    statuses = _statuses()
+    assert 0 < statuses.get("sent", 0) < total, statuses  # killed mid-batch
+    assert statuses["sending"] == total - statuses["sent"]  # the dead worker's claim
+
+    later = utcnow() + timedelta(seconds=121)
+    while worker.run_batch(now=later).claimed:
+        pass
+    assert _statuses() == {"sent": total}
+    inbox = db.session.scalar(select(func.count(InboxMessage.id)))
+    distinct = db.session.scalar(select(func.count(func.distinct(InboxMessage.notification_id))))
+    assert inbox == distinct == total

@@ -50,11 +50,12 @@ def _overdue(task: RectificationTask, days: int = 1) -> None:
 
 def test_each_confirmed_finding_opens_one_task_and_tells_the_unit(app, world):
     staff = world.users[Role.unit_staff]
+    first = finding(world.unit_a, severity="severe")
     findings = [
-        finding(world.unit_a, severity="severe"),
-        finding(world.unit_a, severity="general", deadline_days=5),
-        finding(world.unit_a, status="dismissed"),
-        finding(world.unit_a, status="pending"),
+        first,
+        finding(world.unit_a, severity="general", deadline_days=5, inspection=first.inspection),
+        finding(world.unit_a, status="dismissed", inspection=first.inspection),
+        finding(world.unit_a, status="pending", inspection=first.inspection),
     ]
     tasks = service.open_tasks_for_findings(findings, actor=world.users[Role.office_admin])
     db.session.commit()
@@ -66,8 +67,10 @@ def test_each_confirmed_finding_opens_one_task_and_tells_the_unit(app, world):
     db.session.commit()
     assert [t.id for t in again] == [t.id for t in tasks]
     assert db.session.scalar(select(func.count(RectificationTask.id))) == 2
-    outbox = db.session.scalars(select(Notification).where(Notification.kind == "task_opened"))
-    assert {(n.recipient_id, n.subject_id) for n in outbox} == {(staff.id, t.id) for t in tasks}
+    # One message for the inspection's two problems, opening the one due first.
+    (message,) = db.session.scalars(select(Notification).where(Notification.kind == "tasks_opened"))
+    assert (message.recipient_id, message.subject_id) == (staff.id, tasks[0].id)
+    assert "检查发现2个问题" in message.body
 
 
 def test_fixed_on_the_spot_is_closed_at_once_and_never_open_work(app, world, client_for):
@@ -209,6 +212,8 @@ def test_extension_approved_moves_the_deadline(app, world, client_for):
     old_due = task.due_on
     too_early = {"client_id": str(uuid.uuid4()), "due_on": old_due.isoformat(), "reason": "x"}
     assert_problem(unit.post(f"{TASKS}/{task.id}/extensions", json=too_early), 422)
+    too_late = too_early | {"due_on": (old_due + timedelta(days=400)).isoformat()}
+    assert_problem(unit.post(f"{TASKS}/{task.id}/extensions", json=too_late), 422)
     wanted = old_due + timedelta(days=10)
     asked = unit.post(
         f"{TASKS}/{task.id}/extensions",

@@ -19,7 +19,7 @@ from tests.rectification_support import after_photos, open_task
 
 def _kinds() -> list[tuple[str, int]]:
     rows = db.session.scalars(
-        select(Notification).where(Notification.kind != "task_opened").order_by(Notification.id)
+        select(Notification).where(Notification.kind != "tasks_opened").order_by(Notification.id)
     )
     return [(n.kind, n.recipient_id) for n in rows]
 

@@ -38,10 +38,6 @@ def fill(rule: str, world) -> str:
     return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: str(PARAMS[m.group(1)].own(world)), rule)
 
 
-# Signed photo URLs carry their expiry time: two walks a second apart differ there only.
-SIGNED_URL = re.compile(r'"(original|preview|thumb)":"[^"]*"')
-
-
 def everything_seen_by(client, app, world) -> dict[str, tuple[int, str]]:
     # Build every object the URLs need first (some are made lazily), then walk.
     urls = [fill(rule, world) for rule in get_routes(app)]
@@ -49,8 +45,7 @@ def everything_seen_by(client, app, world) -> dict[str, tuple[int, str]]:
     for url in urls:
         response = client.get(url, buffered=True)
         assert response.status_code < 500, url
-        body = SIGNED_URL.sub(r'"\1":"<signed>"', response.get_data(as_text=True))
-        seen[url] = (response.status_code, SIGNED.sub("<signed>", body))
+        seen[url] = (response.status_code, SIGNED.sub("<signed>", response.get_data(as_text=True)))
     return seen
 
 

@@ -11,7 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core import errors
 from core.clock import utcnow
@@ -104,15 +105,24 @@ class WeChatClient:
                 raise errors.Unavailable("微信服务繁忙，请稍后重试", retry_after=2)
             raise WeChatError(errcode, str(body.get("errmsg", "no access_token")))
         now = utcnow()
-        row = db.session.scalar(
-            select(WeChatAccessToken).where(WeChatAccessToken.app_id == self.app_id)
-        ) or WeChatAccessToken(app_id=self.app_id)
-        row.token = body["access_token"]
-        row.fetched_at = now
-        row.expires_at = now + timedelta(seconds=int(body.get("expires_in") or 7200))
-        db.session.add(row)
+        values = {
+            "app_id": self.app_id,
+            "token": body["access_token"],
+            "fetched_at": now,
+            "expires_at": now + timedelta(seconds=int(body.get("expires_in") or 7200)),
+        }
+        # Upsert: two workers renewing at once both store (stable_token hands out the same
+        # token within its validity, so either write is right).
+        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = insert(WeChatAccessToken).values(**values)
+        db.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["app_id"],
+                set_={k: statement.excluded[k] for k in ("token", "fetched_at", "expires_at")},
+            )
+        )
         db.session.commit()
-        return row.token
+        return values["token"]
 
     def _forget_token(self, token: str) -> None:
         """Drop a token WeChat refused, unless another process already replaced it."""

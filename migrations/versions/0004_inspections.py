@@ -1,7 +1,7 @@
 """inspections
 
 Revision ID: 0004_inspections
-Revises: 0002_checklists, 0003_media
+Revises: 0002_checklists
 Create Date: 2026-11-23 11:26:39.963720
 
 """

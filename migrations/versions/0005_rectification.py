@@ -51,6 +51,7 @@ def upgrade():
     sa.UniqueConstraint('key', name=op.f('uq_notification_key'))
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_created_at', ['created_at'], unique=False)
         batch_op.create_index('ix_notification_due', ['status', 'next_attempt_at'], unique=False)
 
     op.create_table('rectification_task',
@@ -100,7 +101,7 @@ def upgrade():
 
     op.create_table('inbox_message',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('notification_id', sa.Integer(), nullable=False),
+    sa.Column('notification_id', sa.Integer(), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('subject_type', sa.String(length=40), nullable=False),
@@ -109,7 +110,7 @@ def upgrade():
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('read_at', core.db.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['notification_id'], ['notification.id'], name=op.f('fk_inbox_message_notification_id_notification'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['notification_id'], ['notification.id'], name=op.f('fk_inbox_message_notification_id_notification'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_inbox_message_user_id_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbox_message')),
     sa.UniqueConstraint('notification_id', name=op.f('uq_inbox_message_notification_id'))
@@ -183,6 +184,7 @@ def downgrade():
     op.drop_table('rectification_task')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index('ix_notification_due')
+        batch_op.drop_index('ix_notification_created_at')
 
     op.drop_table('notification')
     op.drop_table('wechat_access_token')
