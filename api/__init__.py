@@ -74,7 +74,6 @@ def _register_blueprints(app: Flask) -> None:
     from console import checklists as checklist_pages  # noqa: F401 - adds its pages
     from console import panels, review, tasks  # noqa: F401 - the same
     from console import plans as plan_pages  # noqa: F401
-    from console import rectification as rectification_pages  # noqa: F401
     from console import views as console_views
 
     app.register_blueprint(health.blp)

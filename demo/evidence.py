@@ -195,9 +195,7 @@ def _rectification_demo(rng: random.Random) -> None:
         for code in failing:
             answers[code] = {"result": "fail", "note": "现场发现：" + items[code]["title"][:30]}
         # Photos of every failed item, as a careful inspector takes them.
-        required = list(
-            dict.fromkeys(checklist.required_photo_codes(content, answers) + failing)
-        )
+        required = list(dict.fromkeys(checklist.required_photo_codes(content, answers) + failing))
         at = utcnow() - timedelta(days=6, hours=2)
         inspection, _ = inspections.submit_offline(
             {
