@@ -21,7 +21,7 @@ from checklists import content as fmt
 from checklists import scoring
 from console.common import act, arg_choice, arg_int, check_version, form_int, form_text, page_args
 from console.views import add_nav, bp
-from core.audit import trail
+from core.audit import AuditEvent
 from core.db import db
 from inspections import findings as findings_service
 from inspections import queries
@@ -49,6 +49,8 @@ FINDING_LABELS = {
     FindingStatus.dismissed: "已驳回",
 }
 KIND_LABELS = {"announced": "明察", "unannounced": "暗访"}
+HISTORY_LABELS = {"check_in": "到达现场签到", "submit": "提交检查", "publish": "公开结果"}
+FINDING_VERBS = {"confirmed": "确认", "dismissed": "驳回"}
 QUEUE_FLAGS = {**FLAG_LABELS, "far_checkin": "签到位置偏远"}
 
 
@@ -228,6 +230,33 @@ def _sections(inspection: Inspection, photos: list[Photo]) -> list[dict[str, Any
     return sections
 
 
+def _history(inspection: Inspection) -> list[dict[str, Any]]:
+    """The inspection's events and its findings' reviews, oldest first, with names."""
+    finding_ids = [f.id for f in inspection.findings]
+    titles = {f.id: f.title for f in inspection.findings}
+    rows = db.session.execute(
+        select(AuditEvent, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            or_(
+                and_(AuditEvent.entity_type == KIND, AuditEvent.entity_id == inspection.id),
+                and_(AuditEvent.entity_type == "finding", AuditEvent.entity_id.in_(finding_ids)),
+            )
+        )
+        .order_by(AuditEvent.id)
+    )
+    history = []
+    for event, name in rows:
+        what = HISTORY_LABELS.get(event.action, event.action)
+        if event.entity_type == "finding":
+            status = (event.after or {}).get("status")
+            what = f"{FINDING_VERBS.get(status, '修改')}问题「{titles.get(event.entity_id, '')}」"
+        history.append(
+            {"at": event.at, "who": name or "系统", "what": what, "reason": event.reason}
+        )
+    return history
+
+
 def _next_in_queue(inspection: Inspection) -> int | None:
     """The inspection the office reviews after this one, in the queue's order."""
     if inspection.submitted_at is None:
@@ -259,7 +288,7 @@ def review_inspection(inspection_id: int):
         photo_count=len(photos),
         pending=pending,
         missing=findings_service.missing_photo_codes(inspection),
-        trail=trail("inspection", inspection.id),
+        history=_history(inspection),
         next_id=_next_in_queue(inspection),
         team=inspection.visit.inspectors if inspection.visit else [inspection.inspector],
         flag_labels=FLAG_LABELS,

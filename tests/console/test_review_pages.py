@@ -113,6 +113,9 @@ def test_confirm_and_dismiss_findings(office_console, to_review):
     assert found["smoke.none"].reason == "照片显示为室外吸烟区"
     page = office_console.get(response.headers["Location"]).get_data(as_text=True)
     assert "已驳回问题" in page
+    # The history says who decided what, and why.
+    assert "：驳回问题「服务区域无人吸烟」（照片显示为室外吸烟区）" in page
+    assert "：确认问题「工作人员统一着装」" in page
 
 
 @pytest.mark.parametrize(
