@@ -72,7 +72,8 @@ def _register_blueprints(app: Flask) -> None:
         visits,
     )
     from console import checklists as checklist_pages  # noqa: F401 - adds its pages
-    from console import rectification as rectification_pages  # noqa: F401 - adds its pages
+    from console import panels, review, tasks  # noqa: F401 - the same
+    from console import plans as plan_pages  # noqa: F401
     from console import views as console_views
 
     app.register_blueprint(health.blp)
@@ -97,6 +98,7 @@ def _register_commands(app: Flask) -> None:
     import rectification
     from checklists.library import checklists_cli, install_default
     from demo.cli import demo_command
+    from demo.evidence import load_demo_evidence
     from inspections.demo import load_demo as load_inspections_demo
     from media.cli import media_command
     from notifications.cli import worker_command
@@ -107,7 +109,8 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(checklists_cli)
     app.extensions.setdefault("demo_hooks", []).append(install_default)
     app.extensions["demo_hooks"].append(load_inspections_demo)
-    rectification.init_app(app)  # last: its demo builds on the inspections'
+    rectification.init_app(app)  # its demo builds on the inspections'
+    app.extensions["demo_hooks"].append(load_demo_evidence)  # photos and replies: after both
 
 
 @auth.public

@@ -4,14 +4,47 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, select
 
+from core.clock import DISPLAY_TZ, local, utcnow
 from core.db import db
 from org.models import Sector, Unit
 
-# Other packages add panels (inspections this period, open tasks …): callables → Panel.
-PANELS: list[Callable[[], Panel]] = []
+
+@dataclass(frozen=True)
+class Period:
+    """The reporting period the dashboard shows, in the city's calendar."""
+
+    key: str
+    label: str
+    first_day: date
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first_day, time(), tzinfo=DISPLAY_TZ).astimezone(UTC)
+
+
+PERIODS = {"month": "本月", "quarter": "本季度", "year": "本年"}
+
+
+def period_of(key: str, today: date | None = None) -> Period:
+    today = today or local(utcnow()).date()
+    if key == "month":
+        first = today.replace(day=1)
+    elif key == "year":
+        first = today.replace(month=1, day=1)
+    else:
+        key, first = "quarter", today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    return Period(key, PERIODS[key], first)
+
+
+# Other packages add panels (inspections this period, open tasks …): callables → Panel,
+# and figures for the row of numbers at the top: callables → [(label, value, style)].
+PANELS: list[Callable[[Period], Panel]] = []
+# A figure is (label, value, style: "" | "warn" | "flag", link or None).
+FIGURES: list[Callable[[Period], list[tuple[str, str | int, str, str | None]]]] = []
 
 
 @dataclass
@@ -29,9 +62,18 @@ class Panel:
     empty: str = "暂无数据"
 
     def chart(self, width: int = 520, row: int = 26) -> dict:
-        """Geometry for the template's SVG: one horizontal bar a row."""
+        """Geometry for the template's SVG: one horizontal bar a row, the label on its left
+        and the value on its right, each column as wide as its longest text (12 px font:
+        a Chinese character is about 12 px wide, a digit about 7)."""
+
+        def text_width(text: str) -> int:
+            return sum(12 if ord(ch) > 0x2E80 else 7 for ch in text)
+
+        texts = [f"{_number(b.value)}{self.unit}{b.note}" for b in self.bars]
         top = max((b.value for b in self.bars), default=0) or 1
-        label_w = 150
+        label_w = min(180, max((text_width(b.label) for b in self.bars), default=40) + 12)
+        value_w = max((text_width(t) for t in texts), default=40) + 10
+        span = max(width - label_w - value_w, 60)
         return {
             "width": width,
             "height": row * len(self.bars) + 8,
@@ -39,15 +81,18 @@ class Panel:
                 {
                     "y": i * row + 4,
                     "label": b.label,
-                    "value": b.value,
-                    "note": b.note,
-                    "w": round((width - label_w - 60) * b.value / top, 1),
+                    "text": text,
+                    "w": round(span * b.value / top, 1),
                 }
-                for i, b in enumerate(self.bars)
+                for i, (b, text) in enumerate(zip(self.bars, texts, strict=True))
             ],
             "label_w": label_w,
             "row": row,
         }
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}" if isinstance(value, float) and not value.is_integer() else f"{value:g}"
 
 
 def units_by_sector() -> Panel:
@@ -61,7 +106,15 @@ def units_by_sector() -> Panel:
     return Panel("各行业领域窗口单位数", [Bar(name, count) for name, count in rows], "个")
 
 
-def build() -> dict:
-    panels = [make() for make in PANELS] + [units_by_sector()]
+def build(period: Period | None = None) -> dict:
+    period = period or period_of("quarter")
+    panels = [make(period) for make in PANELS] + [units_by_sector()]
+    figures = [figure for make in FIGURES for figure in make(period)]
     total_units = db.session.scalar(select(func.count(Unit.id)).where(Unit.active.is_(True)))
-    return {"panels": panels, "total_units": total_units}
+    return {
+        "panels": panels,
+        "figures": figures,
+        "total_units": total_units,
+        "period": period,
+        "periods": PERIODS,
+    }

@@ -137,7 +137,8 @@ def logout():
 def dashboard():
     from console import dashboard as board
 
-    return render_template("console/dashboard.html", board=board.build())
+    period = board.period_of(request.args.get("period", "quarter"))
+    return render_template("console/dashboard.html", board=board.build(period))
 
 
 @bp.get("/units")

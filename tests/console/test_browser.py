@@ -110,3 +110,89 @@ def test_office_reads_the_default_checklist(page, live_server, world):
     shot(page, "checklist-version")
     page.set_viewport_size({"width": 390, "height": 844})
     shot(page, "checklist-version-phone")
+
+
+def submit(page, locator) -> None:
+    """Click a form's button and wait for the page the redirect leads to."""
+    with page.expect_navigation():
+        locator.click()
+
+
+def test_office_reviews_evidence_and_verifies_rectification_on_demo_data(page, live_server, runner):
+    from sqlalchemy import select
+
+    from core.db import db
+    from inspections.models import Inspection, InspectionStatus
+    from rectification.models import RectificationTask, TaskStatus
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    sign_in(page, live_server, "admin")
+    shot(page, "flow-1-dashboard")
+
+    # The queue, then an inspection with findings waiting.
+    page.click("nav >> text=证据审核")
+    assert page.locator("table.queue tbody tr").count() >= 3
+    shot(page, "flow-2-queue")
+    page.locator("table.queue tr[data-pending]:not([data-pending='0']) a").first.click()
+    page.wait_for_selector("[data-photo] img")
+    inspection_id = int(page.url.rstrip("/").split("/")[-1])
+    shot(page, "flow-3-inspection")
+
+    # Enlarge a photo: the preview loads in the dialog; J moves on, Escape closes.
+    page.locator("[data-photo] img").first.click()
+    page.wait_for_selector("#lightbox[open]")
+    page.wait_for_function("document.querySelector('#lightbox img').naturalWidth > 0")
+    assert "/media/files/" in page.locator("#lightbox img").get_attribute("src")
+    shot(page, "flow-4-photo-enlarged")
+    first = page.locator("#lightbox [data-caption]").inner_text()
+    if page.locator("[data-photo] img").count() > 1:
+        page.keyboard.press("j")
+        assert page.locator("#lightbox [data-caption]").inner_text() != first
+    page.keyboard.press("Escape")
+    assert page.locator("#lightbox[open]").count() == 0
+    page.keyboard.press("n")
+    assert page.locator("tr[data-finding].current").count() == 1
+
+    # Confirm the first finding, dismiss any others with a reason, then publish.
+    submit(page, page.locator("button[value=confirm]").first)
+    assert "已确认问题" in page.locator(".flash").inner_text()
+    while page.locator("form.review[data-pending]").count():
+        form = page.locator("form.review[data-pending]").first
+        form.locator("input[name=reason]").fill("照片不足以认定，不予采纳")
+        submit(page, form.locator("button[value=dismiss]"))
+    shot(page, "flow-5-reviewed")
+    submit(page, page.locator("#publish"))
+    assert "检查结果已公开" in page.locator(".flash").inner_text()
+    shot(page, "flow-6-published")
+
+    # Rectification: accept one reply, reject another with a reason.
+    page.click("nav >> text=整改复查")
+    page.click(".tabs a[href*='view=responded']")
+    shot(page, "flow-7-tasks")
+    page.locator("table.tasks tbody a").first.click()
+    page.wait_for_selector(".side-by-side")
+    accepted = int(page.url.rstrip("/").split("/")[-1])
+    shot(page, "flow-8-task-before-after")
+    submit(page, page.locator("button[value=accept]"))
+    assert "任务已销号" in page.locator(".flash").inner_text()
+    page.click("nav >> text=整改复查")
+    page.click(".tabs a[href*='view=responded']")
+    page.locator("table.tasks tbody a").first.click()
+    rejected = int(page.url.rstrip("/").split("/")[-1])
+    page.fill(".verify input[name=reason]", "整改照片看不到禁烟标识，请补拍入口处")
+    submit(page, page.locator("button[value=reject]"))
+    assert "已退回整改" in page.locator(".flash").inner_text()
+    shot(page, "flow-9-task-rejected")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "flow-9-task-rejected-phone")
+    page.goto(f"{live_server}/console/inspections")
+    shot(page, "flow-2-queue-phone")
+
+    db.session.expire_all()
+    assert db.session.get(Inspection, inspection_id).status == InspectionStatus.published
+    assert db.session.get(RectificationTask, accepted).status == TaskStatus.closed
+    task = db.session.get(RectificationTask, rejected)
+    assert (task.status, task.round) == (TaskStatus.open, 2)
+    assert db.session.scalar(
+        select(RectificationTask.id).where(RectificationTask.inspection_id == inspection_id)
+    )

@@ -1,0 +1,94 @@
+"""What every console page needs: query-string parsing, paging, and acting on a form.
+
+A form post calls one domain service through `act`: a refusal (invalid input, a
+conflict) rolls back, is flashed in Chinese and sends the office back to the page it came
+from; success flashes what happened. Nothing here knows the domain's rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from flask import flash, redirect, request
+from werkzeug.wrappers import Response
+
+from core import errors
+from core.db import db
+
+PER_PAGE = 30
+
+
+def arg_int(name: str, *, lo: int = 1, hi: int = 2**31 - 1) -> int | None:
+    """An id or number from the query string; anything else is treated as absent."""
+    raw = request.args.get(name, "").strip()
+    if not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if lo <= value <= hi else None
+
+
+def arg_choice(name: str, choices, default: str | None = None) -> str | None:
+    value = request.args.get(name, "")
+    return value if value in choices else default
+
+
+def page_args(default: int = PER_PAGE) -> tuple[int, int]:
+    return arg_int("page") or 1, arg_int("per_page", hi=100) or default
+
+
+def form_text(name: str, limit: int = 500) -> str:
+    return request.form.get(name, "").strip()[:limit]
+
+
+def form_int(name: str, *, lo: int = 0, hi: int = 2**31 - 1) -> int | None:
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise errors.InvalidInput(errors={name: ["请输入有效的整数"]})
+    return int(raw)
+
+
+def form_date(name: str, *, required: bool = False) -> date | None:
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        if required:
+            raise errors.InvalidInput(errors={name: ["必填"]})
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise errors.InvalidInput(errors={name: ["日期格式应为 YYYY-MM-DD"]}) from None
+
+
+def check_version(current: int) -> None:
+    """The page showed version N; a change made since then by someone else wins."""
+    shown = request.form.get("version", "")
+    if shown != str(current):
+        raise errors.Conflict("该记录刚被他人修改，请查看最新内容后重试")
+
+
+def describe(exc: errors.DomainError) -> str:
+    """The message, plus each field's complaint, as one line a person can read."""
+    details = []
+    for field, messages in (getattr(exc, "errors", None) or {}).items():
+        if isinstance(messages, dict):
+            messages = [m for ms in messages.values() for m in ms]
+        if isinstance(messages, list | tuple):
+            details.append(f"{field}：{'；'.join(str(m) for m in messages)}")
+    return exc.message + ("（" + "；".join(details) + "）" if details else "")
+
+
+def act(change: Callable[[], Any], *, done: str, back: str) -> Response:
+    """Run one service call for a form post, then go back to the page with a message."""
+    try:
+        change()
+    except (errors.InvalidInput, errors.Conflict, errors.Forbidden) as exc:
+        db.session.rollback()
+        flash(describe(exc), "error")
+        return redirect(back, code=303)
+    if done:
+        flash(done, "info")
+    return redirect(back, code=303)

@@ -1,0 +1,367 @@
+"""Evidence review: the queue of submitted inspections, one inspection with its answers,
+photos and evidence flags, the review of each finding, and publication to the unit.
+
+Views read through the inspections and media services and change things only through
+them. The queue takes a fixed number of queries whatever the page size: rows come with
+their unit, sector, region, inspector and plan joined; photo and finding counts come in
+one grouped query each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, g, render_template, request, url_for
+from sqlalchemy import and_, case, func, or_, select
+
+from accounts.models import Role, User
+from api.auth import OFFICE, OFFICE_READERS, requires
+from api.pagination import paginate
+from checklists import content as fmt
+from checklists import scoring
+from console.common import act, arg_choice, arg_int, check_version, form_int, form_text, page_args
+from console.views import add_nav, bp
+from core.audit import AuditEvent
+from core.db import db
+from inspections import findings as findings_service
+from inspections import queries
+from inspections import service as inspections
+from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, Plan
+from media import service as media
+from media.models import Photo, PhotoStatus
+from org import service as org
+
+KIND = "inspection"
+FLAG_LABELS = {
+    "outside_window": "拍摄时间不在检查时段",
+    "far_from_unit": "拍摄地点远离单位",
+    "near_duplicate": "与其他照片近似",
+    "exif_missing": "缺少EXIF信息",
+}
+STATUS_LABELS = {
+    InspectionStatus.draft: "检查中",
+    InspectionStatus.submitted: "待审核",
+    InspectionStatus.published: "已公开",
+}
+FINDING_LABELS = {
+    FindingStatus.pending: "待审核",
+    FindingStatus.confirmed: "已确认",
+    FindingStatus.dismissed: "已驳回",
+}
+KIND_LABELS = {"announced": "明察", "unannounced": "暗访"}
+HISTORY_LABELS = {"check_in": "到达现场签到", "submit": "提交检查", "publish": "公开结果"}
+FINDING_VERBS = {"confirmed": "确认", "dismissed": "驳回"}
+QUEUE_FLAGS = {**FLAG_LABELS, "far_checkin": "签到位置偏远"}
+
+
+# -- small read-only queries the console needs ---------------------------------------------
+
+
+def _photo_stats(ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per inspection: stored photos, and how many carry each evidence flag (one query)."""
+    if not ids:
+        return {}
+    flags = [
+        func.sum(case((getattr(Photo, f"flag_{flag}").is_(True), 1), else_=0))
+        for flag in media.EVIDENCE_FLAGS
+    ]
+    rows = db.session.execute(
+        select(Photo.owner_id, func.count(Photo.id), *flags)
+        .where(
+            Photo.owner_type == KIND, Photo.owner_id.in_(ids), Photo.status == PhotoStatus.stored
+        )
+        .group_by(Photo.owner_id)
+    )
+    return {
+        row[0]: {"photos": row[1]}
+        | {flag: int(n or 0) for flag, n in zip(media.EVIDENCE_FLAGS, row[2:], strict=True)}
+        for row in rows
+    }
+
+
+def _pending_findings(ids: list[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Finding.inspection_id, func.count(Finding.id))
+        .where(Finding.inspection_id.in_(ids), Finding.status == FindingStatus.pending)
+        .group_by(Finding.inspection_id)
+    )
+    return {inspection_id: count for inspection_id, count in rows}
+
+
+def _flagged(flag: str):
+    if flag == "far_checkin":
+        return Inspection.checkin_far.is_(True)
+    flagged = select(Photo.owner_id).where(
+        Photo.owner_type == KIND,
+        Photo.status == PhotoStatus.stored,
+        getattr(Photo, f"flag_{flag}").is_(True),
+    )
+    return Inspection.id.in_(flagged)
+
+
+def _filter_choices() -> dict[str, Any]:
+    return {
+        "plans": db.session.execute(
+            select(Plan.id, Plan.name).order_by(Plan.period_start.desc(), Plan.id.desc()).limit(200)
+        ).all(),
+        "sectors": org.list_sectors(),
+        "regions": db.session.scalars(org.list_regions()).all(),
+        "inspectors": db.session.execute(
+            select(User.id, User.display_name)
+            .where(User.role == Role.inspector)
+            .order_by(User.display_name)
+        ).all(),
+    }
+
+
+# -- the queue ------------------------------------------------------------------------------
+
+
+@bp.get("/inspections")
+@requires(*OFFICE_READERS)
+def review_queue():
+    status = arg_choice("status", ("submitted", "published", "all"), "submitted")
+    filters = {key: arg_int(key) for key in ("plan_id", "sector_id", "region_id", "inspector_id")}
+    if status != "all":
+        filters["status"] = InspectionStatus(status)
+    stmt = queries.inspections_query(g.user, filters)
+    flag = arg_choice("flag", QUEUE_FLAGS)
+    if flag:
+        stmt = stmt.where(_flagged(flag))
+    if status == "submitted":  # first in, first reviewed
+        stmt = stmt.order_by(None).order_by(Inspection.submitted_at, Inspection.id)
+    else:
+        stmt = stmt.where(Inspection.status != InspectionStatus.draft)
+    page, per_page = page_args()
+    result = paginate(stmt, page, per_page)
+    ids = [i.id for i in result["items"]]
+    return render_template(
+        "console/review_queue.html",
+        result=result,
+        stats=_photo_stats(ids),
+        pending=_pending_findings(ids),
+        filters=filters | {"status": status, "flag": flag},
+        choices=_filter_choices(),
+        flag_labels=QUEUE_FLAGS,
+        status_labels=STATUS_LABELS,
+        kind_labels=KIND_LABELS,
+    )
+
+
+# -- one inspection -------------------------------------------------------------------------
+
+
+def answer_text(item: dict[str, Any], answer: dict[str, Any] | None) -> str:
+    """The answer as the inspector gave it, in words."""
+    if not answer:
+        return "未作答"
+    if scoring.is_na(answer):
+        return "不适用"
+    kind, value = item["kind"], answer.get("value")
+    if kind == "pass_fail":
+        return {"pass": "符合", "fail": "不符合"}.get(answer.get("result"), "未作答")
+    if kind == "score":
+        return f"{value} / {item.get('max')} 分"
+    labels = {o["value"]: o["label"] for o in item.get("options") or ()}
+    if kind == "single_choice":
+        return labels.get(value, str(value))
+    if kind == "multi_choice":
+        return "、".join(labels.get(v, str(v)) for v in value or []) or "未选择"
+    if kind == "number":
+        text = f"{value}{item.get('unit') or ''}"
+        if answer.get("total") is not None:
+            text += f"（{item.get('total_label') or '总数'} {answer['total']}）"
+        return text
+    if kind == "text":
+        return str(value or "")
+    return "已拍照" if value or answer.get("note") else "未作答"
+
+
+def _photo_view(photo: Photo) -> dict[str, Any]:
+    return {
+        "id": photo.id,
+        "thumb": media.signed_url(photo, "thumb") or media.signed_url(photo, "original"),
+        "preview": media.signed_url(photo, "preview") or media.signed_url(photo, "original"),
+        "original": media.signed_url(photo, "original"),
+        "flags": media.flags_of(photo),
+        "duplicate_of": photo.near_duplicate_of_id,
+        "distance_m": photo.distance_m,
+        "taken_at": photo.exif_taken_at or photo.client_taken_at,
+        "item_code": photo.item_code,
+        "size": f"{photo.width}×{photo.height}" if photo.width else "",
+    }
+
+
+def photo_views(photos: list[Photo]) -> list[dict[str, Any]]:
+    return [_photo_view(p) for p in photos]
+
+
+def _sections(inspection: Inspection, photos: list[Photo]) -> list[dict[str, Any]]:
+    content = inspection.checklist_version.content if inspection.checklist_version else {}
+    by_item: dict[str | None, list[dict]] = {}
+    for photo in photos:
+        by_item.setdefault(photo.item_code, []).append(_photo_view(photo))
+    findings = {f.item_code: f for f in inspection.findings}
+    answers = inspection.answers or {}
+    sections = []
+    for section in content.get("sections") or ():
+        rows = []
+        for item in section["items"]:
+            answer = answers.get(item["code"])
+            rows.append(
+                {
+                    "item": item,
+                    "answer": answer_text(item, answer),
+                    "note": (answer or {}).get("note"),
+                    "failed": scoring.is_failed(item, answer),
+                    "photos": by_item.pop(item["code"], []),
+                    "finding": findings.get(item["code"]),
+                    "on_spot": item["code"] in (inspection.fixed_on_spot or []),
+                }
+            )
+        notable = [r for r in rows if r["failed"] or r["photos"] or r["finding"] or r["on_spot"]]
+        rest = [r for r in rows if r not in notable]
+        sections.append({"title": section["title"], "rows": notable, "rest": rest})
+    leftover = [p for photos_ in by_item.values() for p in photos_]
+    if leftover:
+        sections.append({"title": "其他照片", "rows": [], "rest": [], "photos": leftover})
+    return sections
+
+
+def _history(inspection: Inspection) -> list[dict[str, Any]]:
+    """The inspection's events and its findings' reviews, oldest first, with names."""
+    finding_ids = [f.id for f in inspection.findings]
+    titles = {f.id: f.title for f in inspection.findings}
+    rows = db.session.execute(
+        select(AuditEvent, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            or_(
+                and_(AuditEvent.entity_type == KIND, AuditEvent.entity_id == inspection.id),
+                and_(AuditEvent.entity_type == "finding", AuditEvent.entity_id.in_(finding_ids)),
+            )
+        )
+        .order_by(AuditEvent.id)
+    )
+    history = []
+    for event, name in rows:
+        what = HISTORY_LABELS.get(event.action, event.action)
+        if event.entity_type == "finding":
+            status = (event.after or {}).get("status")
+            what = f"{FINDING_VERBS.get(status, '修改')}问题「{titles.get(event.entity_id, '')}」"
+        history.append(
+            {"at": event.at, "who": name or "系统", "what": what, "reason": event.reason}
+        )
+    return history
+
+
+def _next_in_queue(inspection: Inspection) -> int | None:
+    """The inspection the office reviews after this one, in the queue's order."""
+    if inspection.submitted_at is None:
+        return None
+    at, Row = inspection.submitted_at, Inspection
+    return db.session.scalar(
+        select(Row.id)
+        .where(
+            Row.status == InspectionStatus.submitted,
+            or_(Row.submitted_at > at, and_(Row.submitted_at == at, Row.id > inspection.id)),
+        )
+        .order_by(Row.submitted_at, Row.id)
+        .limit(1)
+    )
+
+
+@bp.get("/inspections/<int:inspection_id>")
+@requires(*OFFICE_READERS)
+def review_inspection(inspection_id: int):
+    inspection = inspections.get_inspection(inspection_id, actor=g.user)
+    if inspection.status == InspectionStatus.draft:
+        abort(404)
+    photos = media.photos_for(KIND, inspection.id)
+    pending = [f for f in inspection.findings if f.status == FindingStatus.pending]
+    return render_template(
+        "console/review_inspection.html",
+        inspection=inspection,
+        sections=_sections(inspection, photos),
+        photo_count=len(photos),
+        pending=pending,
+        missing=findings_service.missing_photo_codes(inspection),
+        history=_history(inspection),
+        next_id=_next_in_queue(inspection),
+        team=inspection.visit.inspectors if inspection.visit else [inspection.inspector],
+        flag_labels=FLAG_LABELS,
+        status_labels=STATUS_LABELS,
+        finding_labels=FINDING_LABELS,
+        kind_labels=KIND_LABELS,
+        severity_labels=fmt.SEVERITY_LABELS,
+        radius=current_app.config["CHECKIN_RADIUS_M"],
+    )
+
+
+@bp.post("/findings/<int:finding_id>/review")
+@requires(*OFFICE)
+def review_finding(finding_id: int):
+    finding = findings_service.get_finding(finding_id, actor=g.user)
+    back = url_for("console.review_inspection", inspection_id=finding.inspection_id)
+    back += f"#finding-{finding.id}"
+    decision = request.form.get("decision")
+    if decision not in ("confirm", "dismiss"):
+        abort(400)
+
+    def change():
+        check_version(finding.version)
+        data: dict[str, Any] = {
+            "status": "confirmed" if decision == "confirm" else "dismissed",
+            "reason": form_text("reason"),
+        }
+        severity = request.form.get("severity")
+        if severity in fmt.SEVERITY_LABELS:
+            data["severity"] = severity
+        days = form_int("deadline_days", lo=1, hi=365)
+        if days is not None:
+            data["deadline_days"] = days
+        findings_service.review_finding(finding, data, actor=g.user)
+
+    done = f"已{'确认' if decision == 'confirm' else '驳回'}问题：{finding.title}"
+    return act(change, done=done, back=back)
+
+
+@bp.post("/inspections/<int:inspection_id>/publish")
+@requires(*OFFICE)
+def publish_inspection(inspection_id: int):
+    inspection = inspections.get_inspection(inspection_id, actor=g.user)
+    back = url_for("console.review_inspection", inspection_id=inspection.id)
+
+    def change():
+        check_version(inspection.version)
+        findings_service.publish_inspection(inspection, actor=g.user)
+
+    confirmed = sum(f.status == FindingStatus.confirmed for f in inspection.findings)
+    done = f"检查结果已公开给被检查单位，{confirmed} 个已确认问题转入整改"
+    return act(change, done=done, back=back)
+
+
+@bp.get("/photos/<int:photo_id>")
+@requires(*OFFICE_READERS)
+def photo(photo_id: int):
+    """One photo large, with every fact kept about it (the target of near-duplicate links)."""
+    found = media.get_photo(photo_id, actor=g.user)
+    owner = None
+    if found.owner_type == KIND:
+        owner = ("检查记录", url_for("console.review_inspection", inspection_id=found.owner_id))
+    elif found.owner_type == "rectification_task":
+        owner = ("整改任务", url_for("console.task", task_id=found.owner_id))
+    uploader = db.session.get(User, found.uploaded_by_id)
+    return render_template(
+        "console/photo.html",
+        photo=found,
+        view=_photo_view(found),
+        owner=owner,
+        uploader=uploader,
+        flag_labels=FLAG_LABELS,
+    )
+
+
+add_nav("console.review_queue", "证据审核", before="console.units")

@@ -1,0 +1,71 @@
+// The console's only script: photos open large in a <dialog>, and the keyboard moves
+// through photos (J/K) and findings (N/P). Pages work without it; it adds speed.
+(function () {
+  "use strict";
+  var box = document.getElementById("lightbox");
+  var photos = Array.prototype.slice.call(document.querySelectorAll("[data-photo] img"));
+  var findings = Array.prototype.slice.call(document.querySelectorAll("[data-finding]"));
+  var current = -1;
+  var finding = -1;
+
+  function show(index) {
+    if (!box || !photos.length) return;
+    current = (index + photos.length) % photos.length;
+    var img = photos[current];
+    box.querySelector("img").src = img.dataset.preview || img.src;
+    box.querySelector("[data-original]").href = img.dataset.original || img.src;
+    box.querySelector("[data-caption]").textContent =
+      (img.dataset.caption || img.alt) + "（" + (current + 1) + " / " + photos.length + "）";
+    if (!box.open) box.showModal();
+    select(current);
+  }
+
+  function select(index) {
+    photos.forEach(function (img, i) {
+      img.closest("[data-photo]").classList.toggle("current", i === index);
+    });
+    current = index;
+    photos[index].focus({ preventScroll: true });
+    photos[index].scrollIntoView({ block: "center", behavior: "smooth" });
+  }
+
+  function goFinding(step) {
+    if (!findings.length) return;
+    finding = (finding + step + findings.length) % findings.length;
+    findings.forEach(function (row, i) { row.classList.toggle("current", i === finding); });
+    findings[finding].scrollIntoView({ block: "center", behavior: "smooth" });
+    var next = findings[finding].nextElementSibling;
+    var input = next && next.querySelector("input[name=reason]");
+    if (input) input.focus({ preventScroll: true });
+  }
+
+  photos.forEach(function (img, i) {
+    img.addEventListener("click", function () { show(i); });
+    img.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); show(i); }
+    });
+  });
+  if (box) {
+    box.querySelector("[data-close]").addEventListener("click", function () { box.close(); });
+    box.addEventListener("click", function (e) { if (e.target === box) box.close(); });
+  }
+
+  document.addEventListener("keydown", function (e) {
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
+    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    var open = box && box.open;
+    var key = e.key.toLowerCase();
+    if (key === "j" || (open && e.key === "ArrowRight")) {
+      e.preventDefault();
+      if (open) show(current + 1); else if (photos.length) select((current + 1) % photos.length);
+    } else if (key === "k" || (open && e.key === "ArrowLeft")) {
+      e.preventDefault();
+      if (open) show(current - 1);
+      else if (photos.length) select((current - 1 + photos.length) % photos.length);
+    } else if (key === "n") {
+      e.preventDefault(); goFinding(1);
+    } else if (key === "p") {
+      e.preventDefault(); goFinding(-1);
+    }
+  });
+})();

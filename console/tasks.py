@@ -1,0 +1,179 @@
+"""Rectification in the console: tasks by status with overdue first, one task with its
+before and after photos side by side, the reply history and audit trail; verification
+(accept or reject with a reason) and extension decisions.
+
+Reads and changes go through `rectification.service`. The list takes a fixed number of
+queries whatever the page size (units come joined with their sector and region).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, g, render_template, request, url_for
+from sqlalchemy import and_, case, select
+
+from accounts.models import User
+from api.auth import OFFICE, OFFICE_READERS, requires
+from api.pagination import paginate
+from checklists.content import SEVERITY_LABELS
+from console.common import act, arg_choice, arg_int, check_version, form_date, form_text, page_args
+from console.review import FLAG_LABELS, photo_views
+from console.views import add_nav, bp
+from core.clock import utcnow
+from core.db import db
+from org import service as org
+from rectification import photos as task_photos
+from rectification import service as rectification
+from rectification.models import STATUS_LABELS, ExtensionStatus, RectificationTask, TaskStatus
+
+VIEWS = {
+    "active": ("待办（待整改与待复查）", [TaskStatus.open, TaskStatus.responded]),
+    "responded": ("待复查", [TaskStatus.responded]),
+    "open": ("待整改", [TaskStatus.open]),
+    "closed": ("已销号", [TaskStatus.closed]),
+    "all": ("全部", None),
+}
+ACTION_LABELS = {
+    "open": "下发整改任务",
+    "closed_on_spot": "立行立改，当场销号",
+    "respond": "提交整改回复",
+    "accept": "复查通过，销号",
+    "reject": "复查退回",
+    "request_extension": "申请延期",
+    "approve_extension": "批准延期",
+    "deny_extension": "驳回延期",
+    "remind": "到期提醒",
+    "overdue": "逾期通知",
+    "escalate": "逾期上报牵头单位",
+}
+EXTENSION_LABELS = {
+    ExtensionStatus.pending: "待审批",
+    ExtensionStatus.approved: "已批准",
+    ExtensionStatus.denied: "已驳回",
+}
+
+
+def _filters() -> dict[str, Any]:
+    filters: dict[str, Any] = {
+        key: arg_int(key) for key in ("sector_id", "region_id", "unit_id", "plan_id")
+    }
+    filters["severity"] = arg_choice("severity", SEVERITY_LABELS)
+    if request.args.get("overdue") == "1":
+        filters["overdue"] = True
+    return {key: value for key, value in filters.items() if value is not None}
+
+
+@bp.get("/tasks")
+@requires(*OFFICE_READERS)
+def tasks():
+    view = arg_choice("view", VIEWS, "active")
+    filters = _filters()
+    counts = rectification.count_tasks(g.user, filters)
+    listed = filters | ({"status": VIEWS[view][1]} if VIEWS[view][1] else {})
+    T = RectificationTask
+    stmt = rectification.tasks_query(g.user, listed)
+    if request.args.get("extension") == "1":
+        stmt = stmt.where(T.extension_pending.is_(True))
+    overdue_first = case((and_(T.status != TaskStatus.closed, T.due_at <= utcnow()), 0), else_=1)
+    stmt = stmt.order_by(None).order_by(overdue_first, T.due_at, T.id)
+    page, per_page = page_args()
+    result = paginate(stmt, page, per_page)
+    return render_template(
+        "console/tasks.html",
+        result=result,
+        counts=counts,
+        view=view,
+        views=VIEWS,
+        filters=filters | {"extension": request.args.get("extension") == "1"},
+        sectors=org.list_sectors(),
+        regions=db.session.scalars(org.list_regions()).all(),
+        status_labels=STATUS_LABELS,
+        severity_labels=SEVERITY_LABELS,
+    )
+
+
+def _names(ids) -> dict[int, str]:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return dict(
+        db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
+    )
+
+
+@bp.get("/tasks/<int:task_id>")
+@requires(*OFFICE_READERS)
+def task(task_id: int):
+    found = rectification.get_task(task_id, actor=g.user)
+    review = rectification.review_of(found)
+    replies = list(found.replies)
+    photos = {p.id: p for p in task_photos.photos_by_id(i for r in replies for i in r.photo_ids)}
+    history = [
+        {"reply": r, "photos": photo_views([photos[i] for i in r.photo_ids if i in photos])}
+        for r in reversed(replies)
+    ]
+    people = [r.author_id for r in replies] + [r.verified_by_id for r in replies]
+    people += [e.requested_by_id for e in found.extensions]
+    people += [e.decided_by_id for e in found.extensions]
+    return render_template(
+        "console/task.html",
+        task=found,
+        review=review,
+        before=photo_views(review["before"]),
+        after=photo_views(review["after"]),
+        history=history,
+        names=_names(people),
+        trail=rectification.task_trail(found),
+        allowed=set(rectification.allowed_actions(found, g.user)),
+        status_labels=STATUS_LABELS,
+        severity_labels=SEVERITY_LABELS,
+        action_labels=ACTION_LABELS,
+        extension_labels=EXTENSION_LABELS,
+        flag_labels=FLAG_LABELS,
+    )
+
+
+@bp.post("/tasks/<int:task_id>/verify")
+@requires(*OFFICE)
+def verify_task(task_id: int):
+    found = rectification.get_task(task_id, actor=g.user)
+    decision = request.form.get("decision")
+    if decision not in ("accept", "reject"):
+        abort(400)
+    accept = decision == "accept"
+
+    def change():
+        check_version(found.version)
+        rectification.verify(found, accept=accept, reason=form_text("reason") or None, actor=g.user)
+
+    done = "复查通过，任务已销号" if accept else "已退回整改，单位需重新回复"
+    return act(change, done=done, back=url_for("console.task", task_id=found.id))
+
+
+@bp.post("/tasks/<int:task_id>/extensions/<int:extension_id>")
+@requires(*OFFICE)
+def decide_extension(task_id: int, extension_id: int):
+    found = rectification.get_task(task_id, actor=g.user)
+    extension = rectification.get_extension(found, extension_id)
+    decision = request.form.get("decision")
+    if decision not in ("approve", "deny"):
+        abort(400)
+    approve = decision == "approve"
+
+    def change():
+        check_version(found.version)
+        rectification.decide_extension(
+            found,
+            extension,
+            approve=approve,
+            reason=form_text("reason") or None,
+            due_on=form_date("due_on") if approve else None,
+            actor=g.user,
+        )
+
+    done = "已批准延期，期限已更新" if approve else "已驳回延期申请"
+    return act(change, done=done, back=url_for("console.task", task_id=found.id))
+
+
+add_nav("console.tasks", "整改复查", before="console.units")

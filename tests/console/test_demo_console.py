@@ -1,0 +1,103 @@
+"""Every console page on the demo data (`flask demo`): the office reads each, the other
+roles are refused each, and the demo gives the office real work to do."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import current_app
+from sqlalchemy import select
+
+from accounts.models import Role, User
+from api.auth import route_methods
+from checklists.models import ChecklistVersion
+from core.db import db
+from inspections.models import Inspection, InspectionStatus, Plan
+from media.models import Photo
+from rectification.models import RectificationTask, TaskStatus
+
+
+@pytest.fixture
+def demo(runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+
+
+def ids() -> dict[str, int]:
+    """An id for each URL parameter of the console's pages, from the demo data."""
+
+    def first(stmt) -> int:
+        value = db.session.scalar(stmt.limit(1))
+        assert value is not None, stmt
+        return value
+
+    return {
+        "inspection_id": first(
+            select(Inspection.id).where(Inspection.status == InspectionStatus.submitted)
+        ),
+        "task_id": first(
+            select(RectificationTask.id).where(RectificationTask.status == TaskStatus.responded)
+        ),
+        "plan_id": first(select(Plan.id)),
+        "photo_id": first(select(Photo.id)),
+        "version_id": first(select(ChecklistVersion.id)),
+    }
+
+
+def console_urls() -> list[str]:
+    values = ids()
+    urls = []
+    for rule, method, _ in route_methods(current_app):
+        if method != "GET" or not rule.startswith("/console") or "/static" in rule:
+            continue
+        if rule == "/console/login":
+            continue
+        names = re.findall(r"<(?:[^:>]+:)?([^>]+)>", rule)
+        missing = [n for n in names if n not in values]
+        assert not missing, f"add an id for {missing} of {rule} to ids()"
+        urls.append(re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: str(values[m.group(1)]), rule))
+    return sorted(urls)
+
+
+def username(role: Role) -> str:
+    return db.session.scalar(select(User.username).where(User.role == role).limit(1))
+
+
+def test_every_page_renders_for_the_office_on_demo_data(demo, console):
+    assert console.sign_in(username(Role.office_admin)).status_code == 302
+    urls = console_urls()
+    assert len(urls) >= 12
+    for url in urls:
+        response = console.get(url)
+        assert response.status_code == 200, url
+        page = response.get_data(as_text=True)
+        assert "</html>" in page, url
+    for query in ("period=month", "period=year", "period=junk"):
+        assert console.get(f"/console/?{query}").status_code == 200
+
+
+@pytest.mark.parametrize("role", [Role.inspector, Role.unit_staff, Role.lead_unit_staff])
+def test_other_roles_are_refused_every_page(demo, console, role):
+    assert console.sign_in(username(role)).status_code == 403
+    for url in console_urls():
+        response = console.get(url)
+        assert response.status_code == 302, url
+        assert "/console/login" in response.headers["Location"]
+
+
+def test_demo_gives_the_office_photos_flags_and_replies_to_review(demo):
+    photos = db.session.scalars(select(Photo)).all()
+    for flag in ("outside_window", "far_from_unit", "near_duplicate", "exif_missing"):
+        assert any(getattr(p, f"flag_{flag}") for p in photos), flag
+    queued = db.session.scalars(
+        select(Inspection).where(Inspection.status == InspectionStatus.submitted)
+    ).all()
+    with_photos = {p.owner_id for p in photos if p.owner_type == "inspection"}
+    assert queued
+    assert all(i.id in with_photos for i in queued)
+    statuses = db.session.scalars(select(RectificationTask.status)).all()
+    assert statuses.count(TaskStatus.responded) >= 2
+    assert db.session.scalar(
+        select(RectificationTask.id).where(RectificationTask.extension_pending.is_(True)).limit(1)
+    )
