@@ -103,7 +103,7 @@ def photo_counts(owner_type: str, owner_ids: Iterable[int]) -> dict[int, int]:
         )
         .group_by(Photo.owner_id)
     )
-    return dict(rows.tuples())
+    return {owner_id: count for owner_id, count in rows}
 
 
 def item_codes_with_photos(owner_type: str, owner_id: int) -> set[str]:
