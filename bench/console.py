@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, make_url, text
+from sqlalchemy import insert, text
+
+from bench._postgres import temporary_database
 
 ROWS = (1_000, 100_000)
 REQUESTS = 15
@@ -233,16 +235,5 @@ def run() -> Iterator[dict]:
     server = os.environ.get("TEST_DATABASE_URL")
     if not server:
         return
-    import psycopg
-
-    name = f"bench_console_{uuid.uuid4().hex[:8]}"
-    admin = make_url(server).set(drivername="postgresql")
-    plain = admin.render_as_string(hide_password=False)
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = admin.set(database=name).set(drivername="postgresql+psycopg")
-        yield from _measure(url.render_as_string(hide_password=False), "postgresql")
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with temporary_database(server, "bench_console") as url:
+        yield from _measure(url, "postgresql")

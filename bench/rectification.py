@@ -24,8 +24,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
-from sqlalchemy import func, insert, make_url, select, update
+from sqlalchemy import func, insert, select, update
+
+from bench._postgres import temporary_database
 
 MESSAGES = 2000
 TASKS = 20_000
@@ -250,22 +251,6 @@ def _measure_lists(
         return api_list, bare_list, api_counts, bare_counts
 
 
-def _postgres(url: str) -> Iterator[str]:
-    base = make_url(url)
-    name = f"bench_rectification_{os.getpid()}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(drivername="postgresql+psycopg", database=name).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _run_backend(backend: str, url: str, tmp: Path) -> Iterator[dict]:
     from flask_migrate import upgrade
 
@@ -359,7 +344,7 @@ def run() -> Iterator[dict]:
         tmp_path = Path(tmp)
         yield from _run_backend("sqlite", f"sqlite:///{tmp_path / 'bench.db'}", tmp_path)
         if os.environ.get("TEST_DATABASE_URL"):
-            for url in _postgres(os.environ["TEST_DATABASE_URL"]):
+            with temporary_database(os.environ["TEST_DATABASE_URL"], "bench_rectification") as url:
                 yield from _run_backend("postgresql", url, tmp_path)
 
 

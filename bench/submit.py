@@ -29,8 +29,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
-from sqlalchemy import make_url, text
+from sqlalchemy import text
+
+from bench._postgres import temporary_database
 
 WORKERS = 2
 CONCURRENCY = 4
@@ -186,23 +187,6 @@ def send(port, method, path, bodies, headers, concurrency=CONCURRENCY) -> dict:
 
 
 # -- databases ----------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    url = make_url(server_url)
-    name = f"bench_inspections_{os.getpid()}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(drivername="postgresql+psycopg", database=name).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def prepare(database_url: str, tmp: Path) -> dict:
@@ -384,7 +368,7 @@ def run() -> Iterator[dict]:
                 yield {"name": name, "backend": "postgresql", "value": None,
                        "skipped": "TEST_DATABASE_URL is not set"}  # fmt: skip
             return
-        with postgres_database(server) as url:
+        with temporary_database(server, "bench_inspections") as url:
             yield from submit_vs_bare("postgresql", url, tmp)
-        with postgres_database(server) as url:
+        with temporary_database(server, "bench_inspections") as url:
             yield from list_100k(url, tmp)

@@ -15,16 +15,16 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
 from accounts import service as accounts
 from accounts.models import Role, User
 from api import create_app
+from bench._postgres import temporary_database
 from checklists import service as checklists
 from checklists.models import ChecklistVersion
 from core.db import db
@@ -122,26 +122,11 @@ def storage(request, app, s3_config):
 # -- databases ----------------------------------------------------------------------------
 
 
-def _postgres_database() -> Iterator[str]:
-    """A fresh database on the server named by TEST_DATABASE_URL, dropped afterwards."""
-    url = make_url(os.environ["TEST_DATABASE_URL"])
-    name = f"inspection_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(drivername="postgresql+psycopg", database=name).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="session")
 def database_url(request, tmp_path_factory) -> Iterator[str]:
     if request.param == "postgresql":
-        yield from _postgres_database()
+        with temporary_database(os.environ["TEST_DATABASE_URL"], "inspection_test") as url:
+            yield url
     else:
         path = tmp_path_factory.mktemp("sqlite") / "test.db"
         yield f"sqlite:///{path}"
