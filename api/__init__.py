@@ -22,6 +22,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Configuration: the environment, then what the caller (tests) overrides.
     app.config.from_mapping(config.from_environment())
     app.config.from_mapping(overrides or {})
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", config.engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    )
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # the console opts in, not the API
     app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "/docs")
     app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "/api/v1/docs/assets/")

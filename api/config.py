@@ -42,7 +42,6 @@ def from_environment() -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'inspection.db'}")
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Photos: file:///path (default) or s3://bucket with the S3_* settings below.
         "STORAGE_URL": os.environ.get("STORAGE_URL", f"file://{INSTANCE / 'photos'}"),
         "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
@@ -130,6 +129,12 @@ def from_environment() -> dict:
         "CHECKLIST_CACHE_SECONDS": _int("CHECKLIST_CACHE_SECONDS", 5),
     }
     return config
+
+
+def engine_options(database_uri: str) -> dict:
+    """A server's connections can die under the pool (restarts, idle timeouts): ping them on
+    checkout. A SQLite file's cannot, and the ping would cost every request a round trip."""
+    return {"pool_pre_ping": not database_uri.startswith("sqlite")}
 
 
 def normalise_database_url(url: str) -> str:

@@ -91,3 +91,12 @@ def test_demo_loads_a_city_once(runner, client):
     assert db.session.scalar(select(func.count(Unit.id))) == units
     signed_in = client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
     assert signed_in.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("uri", "ping"),
+    [("sqlite:///x.db", False), ("postgresql+psycopg://db/x", True)],
+)
+def test_connections_are_pinged_only_on_a_database_server(uri, ping):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": uri})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is ping
