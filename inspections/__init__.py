@@ -19,7 +19,7 @@ general|major|severe, description, status pending|confirmed|dismissed, fixed_on_
 deadline_days, critical, photos, reason) becomes work for the unit only when the office
 has confirmed it AND published the inspection's result. Two ways to consume that:
 
-- `inspections.findings.ON_PUBLISHED.append(handler)`: `handler(inspection)` runs inside
+- `inspections.findings.ON_PUBLISHED.append(handler)`: `handler(inspection, actor)` runs inside
   the publishing transaction (flush, don't commit; raise a DomainError to refuse the
   publication). Register it at import time of your service module.
 - `inspections.findings.confirmed_findings_for_rectification(inspection) -> [Finding]`:

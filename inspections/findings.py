@@ -15,9 +15,10 @@ from core.db import db
 from inspections import checklist, photos, policy
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
 
-# Called with each inspection as its result is published, inside the same transaction.
+# Called with each inspection as its result is published, and who published it, inside the
+# same transaction.
 # Rectification appends its handler here (see inspections/__init__.py).
-ON_PUBLISHED: list[Callable[[Inspection], None]] = []
+ON_PUBLISHED: list[Callable[[Inspection, User], None]] = []
 
 
 def make_findings(
@@ -182,7 +183,7 @@ def publish_inspection(inspection: Inspection, *, actor: User) -> Inspection:
         after={"status": "published"},
     )
     for hook in ON_PUBLISHED:
-        hook(inspection)
+        hook(inspection, actor)
     return inspection
 
 

@@ -13,7 +13,6 @@ from flask import current_app
 from sqlalchemy import select
 
 from accounts.models import User
-from core import audit
 from core.clock import utcnow
 from core.db import db
 from inspections import findings as inspection_findings
@@ -69,18 +68,11 @@ def open_tasks_for(inspection: Any, findings: Iterable[Any], actor: User | None)
     return open_tasks_for_findings(findings, actor=actor)
 
 
-def _on_published(inspection: Inspection) -> None:
+def _on_published(inspection: Inspection, actor: User) -> None:
     """inspections.findings.ON_PUBLISHED: runs inside the publishing transaction."""
     findings = inspection_findings.confirmed_findings_for_rectification(inspection)
     if findings:
-        open_tasks_for(inspection, findings, actor=_publisher(inspection))
-
-
-def _publisher(inspection: Inspection) -> User | None:
-    """Who published: the hook is given the inspection only; its audit trail says who."""
-    events = [e for e in audit.trail("inspection", inspection.id) if e.action == "publish"]
-    actor_id = events[-1].actor_id if events else None
-    return db.session.get(User, actor_id) if actor_id else None
+        open_tasks_for(inspection, findings, actor=actor)
 
 
 inspection_findings.ON_PUBLISHED.append(_on_published)

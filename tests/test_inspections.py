@@ -342,7 +342,7 @@ def test_office_reviews_findings_then_publishes_and_rectification_gets_the_confi
         findings_service,
         "ON_PUBLISHED",
         [
-            lambda i: handed.extend(
+            lambda i, _actor: handed.extend(
                 f.item_code for f in findings_service.confirmed_findings_for_rectification(i)
             )
         ],
