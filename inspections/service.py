@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import lazyload, make_transient_to_detached
 
@@ -83,6 +83,11 @@ def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, 
     return inspection, True
 
 
+# The unit's own columns are all a check-in needs (no sector, region, lead unit). Built
+# once: an ad-hoc submission runs it every time.
+_UNIT_FOR_CHECK_IN = select(Unit).where(Unit.id == bindparam("unit_id")).options(lazyload("*"))
+
+
 def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
     """A checked-in inspection, built in memory (nothing written yet)."""
     check_in = data["check_in"]
@@ -97,10 +102,7 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
         template_id = visit.plan.checklist_template_id
     elif data.get("unit_id") is not None:
         visit = None
-        # The unit's own columns are all a check-in needs (no sector, region, lead unit).
-        unit = db.session.scalar(
-            select(Unit).where(Unit.id == data["unit_id"]).options(lazyload("*"))
-        )
+        unit = db.session.scalar(_UNIT_FOR_CHECK_IN, {"unit_id": data["unit_id"]})
         if unit is None or not unit.active:
             raise errors.InvalidInput(errors={"unit_id": ["窗口单位不存在或已停用"]})
         if unit.id == actor.unit_id:
