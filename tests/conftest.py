@@ -182,16 +182,22 @@ def make_app(app_session):
 
 
 def _wipe(app: Flask) -> None:
+    """Empty every table and start ids from 1 again, as on a new database.
+
+    DELETE, children first, rather than TRUNCATE: a test leaves a few rows, and on
+    PostgreSQL truncating thirty tables cost 100 ms per test (new files for each table)
+    where deleting costs a few."""
     with app.app_context():
         db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
             if db.engine.dialect.name == "postgresql":
-                quoted = ", ".join(f'"{t}"' for t in tables)
-                conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(text(f'DELETE FROM "{table}"'))
+                sequences = conn.scalars(
+                    text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+                )
+                for sequence in sequences.all():
+                    conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
 
 
 @pytest.fixture
