@@ -11,6 +11,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from api import auth, config, errors, photos
 from api.extensions import api, csrf, db, migrate
+from api.schemas import IdConverter
 from wechat.client import WeChatClient
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config.INSTANCE))
+    app.url_map.converters["int"] = IdConverter  # before any route is added
 
     # Configuration: the environment, then what the caller (tests) overrides.
     app.config.from_mapping(config.from_environment())

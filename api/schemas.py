@@ -11,11 +11,22 @@ import functools
 
 import marshmallow as ma
 from marshmallow import fields, validate
+from werkzeug.routing import IntegerConverter
 
 # Database integer columns are 32-bit: a larger number is a 422 here, not an overflow there.
 INT_MAX = 2**31 - 1
 _int_range = validate.Range(min=-INT_MAX - 1, max=INT_MAX)
 _id_range = validate.Range(min=1, max=INT_MAX)
+
+
+class IdConverter(IntegerConverter):
+    """Every route's `<int:…>`: a number beyond the id columns does not match, so it is a
+    404 like any missing id, never an overflow in the database."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", INT_MAX)
+        super().__init__(url_map, *args, **kwargs)
+
 
 Int = functools.partial(fields.Integer, strict=True, validate=_int_range)
 Id = functools.partial(fields.Integer, strict=True, validate=_id_range)

@@ -1,5 +1,7 @@
 """Bad input of every kind gets a clear 4xx problem+json, never a 500 or a stack trace."""
 
+import re
+
 import pytest
 
 from api.auth import public
@@ -82,6 +84,24 @@ def test_a_body_that_is_not_json_is_unsupported(office, content_type):
 
 def test_unknown_url(office):
     assert_problem(office.get("/api/v1/no-such-thing"), 404)
+
+
+def test_an_id_too_large_for_the_database_is_a_missing_resource(app, office):
+    """Id columns are 32-bit: a longer number in any URL is 404, never a 500 from the
+    database (SQLite overflows, PostgreSQL refuses the parameter)."""
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if "<int:" not in rule.rule:
+            continue
+        url = re.sub(r"<int:\w+>", str(2**31), rule.rule)
+        url = re.sub(r"<(?:\w+:)?\w+>", "x", url)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = office.open(url, method=method)
+            assert response.status_code == 404, f"{method} {url}"
+            if url.startswith("/api/"):
+                assert_problem(response, 404)
+            checked += 1
+    assert checked > 50
 
 
 def test_valid_request_still_works(office, unit_payload):
