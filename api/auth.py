@@ -87,14 +87,18 @@ def load_user() -> None:
         g.user = accounts.user_for_token(raw)
 
 
+def handler_of(app: Flask, endpoint: str, method: str) -> Callable | None:
+    """The function that answers one endpoint and method (a MethodView's method)."""
+    view = app.view_functions[endpoint]
+    view_class = getattr(view, "view_class", None)
+    return getattr(view_class, method.lower(), None) if view_class else view
+
+
 def policy_of(app: Flask, endpoint: str, method: str):
     """The policy of one endpoint and method, or None when it has none."""
     if endpoint in BUILTIN_PUBLIC_ENDPOINTS:
         return PUBLIC
-    view = app.view_functions[endpoint]
-    view_class = getattr(view, "view_class", None)
-    target = getattr(view_class, method.lower(), None) if view_class else view
-    return getattr(target, POLICY_ATTR, None)
+    return getattr(handler_of(app, endpoint, method), POLICY_ATTR, None)
 
 
 def route_methods(app: Flask) -> Iterable[tuple[str, str, str]]:

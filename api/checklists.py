@@ -22,7 +22,7 @@ from api.checklist_schemas import (
     VersionSchema,
     VersionSummarySchema,
 )
-from api.etag import check_if_match, etag_of
+from api.etag import check_if_match, etag_of, if_match
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import page_of
@@ -113,6 +113,7 @@ class TemplateById(MethodView):
     @requires(*OFFICE)
     @blp.arguments(TemplateUpdateSchema)
     @blp.response(200, TemplateSchema)
+    @if_match
     def patch(self, data, template_id):
         """修改模板名称、说明和适用行业（需 If-Match）"""
         template = checklists.get_template(template_id)
@@ -121,6 +122,7 @@ class TemplateById(MethodView):
 
     @requires(*OFFICE)
     @blp.response(204)
+    @if_match
     def delete(self, template_id):
         """删除从未发布过的检查表（需 If-Match；发布过的只能停用）"""
         template = checklists.get_template(template_id)
@@ -165,6 +167,7 @@ class VersionById(MethodView):
 
     @requires(*OFFICE)
     @blp.response(204)
+    @if_match
     def delete(self, version_id):
         """放弃草稿版本（需 If-Match；已发布版本 409）"""
         checklists.discard_draft(_editable(version_id), actor=current_user())
@@ -175,6 +178,7 @@ class VersionContent(MethodView):
     @requires(*OFFICE)
     @blp.arguments(ContentSchema)
     @blp.response(200, VersionSchema)
+    @if_match
     def put(self, data, version_id):
         """整体替换草稿内容（需 If-Match；已发布版本 409）"""
         version = _editable(version_id)
@@ -187,6 +191,7 @@ class VersionContent(MethodView):
 class VersionPublish(MethodView):
     @requires(*OFFICE)
     @blp.response(200, VersionSchema)
+    @if_match
     def post(self, version_id):
         """发布草稿：校验全部内容并冻结内容哈希，原已发布版本自动停用（需 If-Match）"""
         version = _editable(version_id)
@@ -197,6 +202,7 @@ class VersionPublish(MethodView):
 class VersionRetire(MethodView):
     @requires(*OFFICE)
     @blp.response(200, VersionSchema)
+    @if_match
     def post(self, version_id):
         """停用已发布版本（需 If-Match）；使用它的检查记录照常显示"""
         version = checklists.get_version(version_id, actor=current_user())
@@ -229,6 +235,7 @@ class Sections(MethodView):
     @requires(*OFFICE)
     @blp.arguments(SectionSchema)
     @blp.response(201, VersionSchema)
+    @if_match
     def post(self, data, version_id):
         """在草稿中新增分区（需 If-Match）"""
         version = _editable(version_id)
@@ -240,6 +247,7 @@ class SectionByCode(MethodView):
     @requires(*OFFICE)
     @blp.arguments(SectionSchema)
     @blp.response(200, VersionSchema)
+    @if_match
     def patch(self, data, version_id, section_code):
         """修改分区（标题、说明、扣分上限、位置；需 If-Match）"""
         version = _editable(version_id)
@@ -249,6 +257,7 @@ class SectionByCode(MethodView):
 
     @requires(*OFFICE)
     @blp.response(200, VersionSchema)
+    @if_match
     def delete(self, version_id, section_code):
         """删除分区及其检查项（需 If-Match）"""
         version = _editable(version_id)
@@ -260,6 +269,7 @@ class Items(MethodView):
     @requires(*OFFICE)
     @blp.arguments(ItemSchema)
     @blp.response(201, VersionSchema)
+    @if_match
     def post(self, data, version_id, section_code):
         """在分区中新增检查项（需 If-Match）"""
         version = _editable(version_id)
@@ -271,6 +281,7 @@ class ItemByCode(MethodView):
     @requires(*OFFICE)
     @blp.arguments(ItemSchema)
     @blp.response(200, VersionSchema)
+    @if_match
     def patch(self, data, version_id, item_code):
         """修改检查项（只改给出的字段；section/position 可移动；需 If-Match）"""
         version = _editable(version_id)
@@ -278,6 +289,7 @@ class ItemByCode(MethodView):
 
     @requires(*OFFICE)
     @blp.response(200, VersionSchema)
+    @if_match
     def delete(self, version_id, item_code):
         """删除检查项（需 If-Match）"""
         version = _editable(version_id)

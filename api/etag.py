@@ -1,20 +1,50 @@
-"""ETags from version columns; If-Match on updates (428 missing, 412 stale)."""
+"""ETags from version columns; If-Match on updates (428 missing, 412 stale).
+
+An update that needs If-Match says so with `@if_match`, which puts the header and the
+412/428 answers in the API docs; `check_if_match` refuses to run in a view without it, so
+the docs cannot forget an endpoint.
+"""
 
 from __future__ import annotations
 
-from flask import Response, request
+from collections.abc import Callable
 
+from flask import Response, current_app, request
+
+from api.auth import handler_of
 from core import errors
+
+DOC_KEY = "if_match"
+
+
+def if_match(func: Callable | None = None, *, required: bool = True):
+    """Mark a view method as checking If-Match: `@if_match`, or `@if_match(required=False)`
+    where the header is optional (documented by api.extensions.Blueprint)."""
+
+    def mark(func: Callable) -> Callable:
+        func.__dict__.setdefault("_apidoc", {})[DOC_KEY] = "required" if required else "optional"
+        return func
+
+    return mark(func) if func is not None else mark
 
 
 def etag_of(version: int | str) -> str:
     return f'"{version}"'
 
 
-def check_if_match(current_version: int | str) -> None:
-    """Refuse an update unless the client proves it saw the current version."""
+def check_if_match(current_version: int | str, *, required: bool = True) -> None:
+    """Refuse an update unless the client proves it saw the current version; with
+    `required=False` only a stale If-Match is refused, a missing one is let through."""
+    marked = getattr(handler_of(current_app, request.endpoint, request.method), "_apidoc", {})
+    if marked.get(DOC_KEY) != ("required" if required else "optional"):
+        raise RuntimeError(
+            f"{request.method} {request.url_rule} checks If-Match: mark it "
+            + ("@if_match" if required else "@if_match(required=False)")
+        )
     if not request.headers.get("If-Match"):
-        raise errors.PreconditionRequired()
+        if required:
+            raise errors.PreconditionRequired()
+        return
     if not request.if_match.contains(str(current_version)) and "*" not in request.if_match:
         raise errors.PreconditionFailed()
 

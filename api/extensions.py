@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 import flask_smorest
 from flask_migrate import Migrate
+from flask_smorest.utils import deepupdate
 from flask_wtf.csrf import CSRFProtect
 from webargs.flaskparser import FlaskParser
 
@@ -22,10 +25,40 @@ class Api(flask_smorest.Api):
 
 class Blueprint(flask_smorest.Blueprint):
     """Each schema decides about unknown fields, in every location (query too): ours say
-    RAISE, so a mistyped filter is a 422 instead of a silently unfiltered list."""
+    RAISE, so a mistyped filter is a 422 instead of a silently unfiltered list.
+
+    Views marked `@api.etag.if_match` get the If-Match header and the 412/428 answers in
+    the API docs, whatever their method (flask-smorest's own ETag support documents them
+    for PUT, PATCH and DELETE only, and computes ETags we take from version columns)."""
 
     ARGUMENTS_PARSER = FlaskParser(unknown=None)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_if_match_doc)
+
+    @staticmethod
+    def _prepare_if_match_doc(doc, doc_info, **kwargs):
+        need = doc_info.get("if_match")
+        if need is None:
+            return doc
+        if need == "required":
+            doc.setdefault("parameters", []).append("IF_MATCH")
+            statuses = (412, 428)
+        else:
+            doc.setdefault("parameters", []).append(IF_MATCH_OPTIONAL)
+            statuses = (412,)
+        responses = {status: HTTPStatus(status).name for status in statuses}
+        return deepupdate(doc, {"responses": responses})
+
+
+IF_MATCH_OPTIONAL = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "可选：上次读取时的 ETag；已过期时返回 412",
+    "schema": {"type": "string"},
+}
 
 api = Api()
 migrate = Migrate(compare_type=True, render_as_batch=True)

@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate
 
 from accounts.models import Role
 from api.auth import EVERYONE, OFFICE, current_user, requires
-from api.etag import check_if_match, etag_of
+from api.etag import check_if_match, etag_of, if_match
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
@@ -337,6 +337,7 @@ class FindingById(MethodView):
     @requires(*OFFICE)
     @blp.arguments(FindingReviewSchema)
     @blp.response(200, FindingSchema)
+    @if_match
     def patch(self, data, finding_id):
         """审核问题：确认或驳回，修改严重程度或期限（需 If-Match；驳回与修改须说明原因）"""
         finding = findings_service.get_finding(finding_id, actor=current_user())

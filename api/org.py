@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from accounts.models import Role
 from api.auth import EVERYONE, OFFICE, current_user, requires
-from api.etag import check_if_match, etag_of
+from api.etag import check_if_match, etag_of, if_match
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, PageArgs, QueryId, Schema, page_of, partial_of
@@ -238,6 +238,7 @@ class UnitById(MethodView):
     @requires(*OFFICE)
     @blp.arguments(UnitUpdateSchema)
     @blp.response(200, UnitSchema)
+    @if_match
     def patch(self, data, unit_id):
         """修改窗口单位（需 If-Match）"""
         unit = org.get_unit(unit_id, actor=current_user())

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.auth import EVERYONE, OFFICE, OFFICE_READERS, current_user, requires
-from api.etag import check_if_match, etag_of
+from api.etag import check_if_match, etag_of, if_match
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, Schema, page_of
@@ -174,6 +174,7 @@ class PlanById(MethodView):
     @requires(*OFFICE)
     @blp.arguments(PlanUpdateSchema)
     @blp.response(200, PlanSchema)
+    @if_match
     def patch(self, data, plan_id):
         """修改督查计划（需 If-Match；抽取后规则不可改）"""
         plan = plans.get_plan(plan_id)

@@ -3,13 +3,12 @@ and each task's audit trail."""
 
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
 from accounts.models import Role
 from api.auth import EVERYONE, OFFICE, current_user, requires
-from api.etag import check_if_match, etag_of
+from api.etag import check_if_match, etag_of, if_match
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.photos import PhotoSchema
@@ -186,8 +185,7 @@ def _task_for_update(task_id: int) -> RectificationTask:
     """The task, checked against If-Match when the client sends one (412 when stale).
     Transitions are guarded by the state machine, so If-Match is optional here."""
     task = service.get_task(task_id, actor=current_user())
-    if request.headers.get("If-Match"):
-        check_if_match(task.version)
+    check_if_match(task.version, required=False)
     return task
 
 
@@ -245,6 +243,7 @@ class TaskReplies(MethodView):
     @requires(Role.unit_staff)
     @blp.arguments(ReplyCreateSchema)
     @blp.response(201, ReplySchema)
+    @if_match(required=False)
     def post(self, data, task_id):
         """提交整改回复（说明 + 整改后照片）；同一 client_id 重试返回首次结果"""
         task = _task_for_update(task_id)
@@ -257,6 +256,7 @@ class TaskVerification(MethodView):
     @requires(*VERIFIERS)
     @blp.arguments(VerificationSchema)
     @blp.response(200, TaskDetailSchema)
+    @if_match(required=False)
     def post(self, data, task_id):
         """复查：通过（销号）或退回（需说明理由，下一次回复进入新一轮）"""
         task = _task_for_update(task_id)
@@ -274,6 +274,7 @@ class TaskExtensions(MethodView):
     @requires(Role.unit_staff)
     @blp.arguments(ExtensionCreateSchema)
     @blp.response(201, ExtensionSchema)
+    @if_match(required=False)
     def post(self, data, task_id):
         """申请延期（同一时间只能有一份待审批的申请）"""
         task = _task_for_update(task_id)
@@ -286,6 +287,7 @@ class ExtensionDecision(MethodView):
     @requires(*OFFICE)
     @blp.arguments(ExtensionDecisionSchema)
     @blp.response(200, ExtensionSchema)
+    @if_match(required=False)
     def post(self, data, task_id, extension_id):
         """审批延期：批准（新期限）或驳回（需说明理由）"""
         task = _task_for_update(task_id)

@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from accounts import service as accounts
 from accounts.models import Role, User
 from api.auth import OFFICE, OFFICE_READERS, current_user, requires
-from api.etag import check_if_match, etag_of
+from api.etag import check_if_match, etag_of, if_match
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, PageArgs, QueryId, Schema, page_of, partial_of
@@ -83,6 +83,7 @@ class UserById(MethodView):
     @requires(*OFFICE)
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
+    @if_match
     def patch(self, data, user_id):
         """修改人员（停用账号会立即吊销其全部登录令牌；需 If-Match）"""
         user = _user_or_404(user_id)

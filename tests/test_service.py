@@ -5,6 +5,8 @@ from sqlalchemy import func, select
 
 from accounts.models import Role, User
 from api import config, create_app
+from api.auth import public
+from api.etag import check_if_match
 from api.health import register_check
 from core.db import db
 from org.models import Unit
@@ -35,6 +37,45 @@ def test_openapi_document_describes_the_api(client):
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/units" in spec["paths"]
     assert spec["paths"]["/api/v1/auth/login"]["post"]["security"] == []
+
+
+def test_openapi_document_says_which_updates_need_if_match(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+
+    def if_match(operation):
+        for parameter in operation.get("parameters", []):
+            if "$ref" in parameter:
+                parameter = spec["components"]["parameters"][parameter["$ref"].split("/")[-1]]
+            if parameter["name"] == "If-Match":
+                return parameter
+        return None
+
+    for path, method in [
+        ("/api/v1/units/{unit_id}", "patch"),
+        ("/api/v1/checklist-versions/{version_id}/publish", "post"),
+        ("/api/v1/findings/{finding_id}", "patch"),
+    ]:
+        operation = spec["paths"][path][method]
+        assert if_match(operation)["required"] is True, path
+        assert {"412", "428"} <= operation["responses"].keys(), path
+    reply = spec["paths"]["/api/v1/rectification/tasks/{task_id}/replies"]["post"]
+    assert if_match(reply)["required"] is False
+    assert "412" in reply["responses"]
+    assert "428" not in reply["responses"]
+    assert if_match(spec["paths"]["/api/v1/units/{unit_id}"]["get"]) is None
+
+
+def test_a_view_checking_if_match_must_say_so_in_the_docs(make_app):
+    app = make_app()
+
+    @public
+    def update():
+        check_if_match(1)
+        return {}
+
+    app.add_url_rule("/api/v1/undocumented", "undocumented", update, methods=["PATCH"])
+    response = app.test_client().patch("/api/v1/undocumented", headers={"If-Match": '"1"'})
+    assert response.status_code == 500
 
 
 def test_docs_page_works_offline(client):
