@@ -2,7 +2,9 @@
 open and overdue tasks by sector and by region, the average score by sector.
 
 Each panel is one grouped query (indexed on the inspection's start time and the task's
-status), so the dashboard costs the same with 100 or 100,000 inspections on its page.
+status), so the cost grows with the inspections in the period shown, not with the whole
+table: a year of 95k inspections takes ~230 ms on SQLite and ~110 ms on PostgreSQL, the
+same page over 1k takes ~10 ms (bench/console.py). A city's real year is a few thousand.
 """
 
 from __future__ import annotations
