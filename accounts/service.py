@@ -55,6 +55,14 @@ def _check_binding(role: Role, unit_id: int | None, sector_id: int | None) -> No
         raise errors.InvalidInput(errors={"sector_id": ["行业领域不存在"]})
 
 
+def _check_username_free(username: str | None, user: User | None = None) -> None:
+    if not username:
+        return
+    taken = db.session.scalar(select(User.id).where(User.username == username))
+    if taken is not None and (user is None or taken != user.id):
+        raise errors.Conflict("用户名已被使用", errors={"username": ["用户名已被使用"]})
+
+
 def create_user(data: dict[str, Any], *, actor: User | None) -> User:
     data = dict(data)
     password = data.pop("password", None)
@@ -64,9 +72,7 @@ def create_user(data: dict[str, Any], *, actor: User | None) -> User:
     if role != Role.lead_unit_staff:
         data["sector_id"] = None
     _check_binding(role, data.get("unit_id"), data.get("sector_id"))
-    username = data.get("username")
-    if username and db.session.scalar(select(User.id).where(User.username == username)):
-        raise errors.Conflict("用户名已被使用", errors={"username": ["用户名已被使用"]})
+    _check_username_free(data.get("username"))
     user = User(**data)
     if password:
         user.password_hash = hash_password(password)
@@ -86,6 +92,7 @@ def update_user(user: User, data: dict[str, Any], *, actor: User) -> User:
     data = dict(data)
     password = data.pop("password", None)
     before = {"role": user.role.value, "active": user.active}
+    _check_username_free(data.get("username"), user)
     for key, value in data.items():
         setattr(user, key, value)
     _check_binding(user.role, user.unit_id, user.sector_id)

@@ -149,7 +149,7 @@ def _finish_transaction(response):
     except IntegrityError:
         db.session.rollback()
         log.info("commit refused by a constraint", exc_info=True)
-        return errors.problem(409, "数据与已有记录冲突，请刷新后重试")
+        return errors.integrity_conflict()
     except OperationalError:
         db.session.rollback()
         log.exception("commit failed")

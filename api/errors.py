@@ -7,7 +7,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, json
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from core import errors as domain
@@ -125,8 +125,17 @@ def from_domain_error(exc: domain.DomainError) -> Response:
     )
 
 
+def integrity_conflict() -> Response:
+    """A unique or foreign-key constraint refused the write: someone else's row won."""
+    return problem(409, "数据与已有记录冲突，请刷新后重试")
+
+
 def from_unexpected(exc: Exception) -> Response:
     db.session.rollback()
+    if isinstance(exc, IntegrityError):
+        # A race the service's own checks could not see, or a check it lacks (logged).
+        log.warning("constraint refused a write: %s", exc)
+        return integrity_conflict()
     if isinstance(exc, DataError):
         # A value the database cannot hold that validation let through: the client's data,
         # but also a gap in a schema, so it is logged loudly.

@@ -3,10 +3,11 @@
 import re
 
 import pytest
+from sqlalchemy import func, select
 
 from api.auth import public
 from core.db import db
-from org.models import Unit
+from org.models import Sector, Unit
 from tests.conftest import assert_problem
 
 
@@ -122,6 +123,24 @@ def test_an_unexpected_error_is_a_problem_without_a_trace(make_app):
     body = assert_problem(response, 500)
     assert "secret internals" not in response.get_data(as_text=True)
     assert body["detail"]
+
+
+def test_a_constraint_refusing_a_write_mid_request_is_a_conflict(make_app, world):
+    """A flush inside a service that a constraint refuses (a race the service's checks
+    could not see) is a 409 problem and leaves nothing behind, like one at commit."""
+    app = make_app()
+
+    @public
+    def duplicate():
+        db.session.add(Sector(code=world.sector_a.code, name="重复的领域"))
+        db.session.flush()
+        return {}
+
+    app.add_url_rule("/api/v1/duplicate", "duplicate", duplicate, methods=["POST"])
+    response = app.test_client().post("/api/v1/duplicate", json={})
+    body = assert_problem(response, 409)
+    assert "冲突" in body["detail"]
+    assert db.session.scalar(select(func.count()).select_from(Sector)) == 2
 
 
 def test_sqlite_runs_in_wal_mode(app):

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from accounts.models import Role
+from accounts.models import Role, User
 from core.audit import AuditEvent
 from core.db import db
 from org.models import Unit
@@ -152,3 +152,18 @@ def test_users_are_created_with_their_binding(office, world):
     )
     assert response.status_code == 201
     assert "password" not in response.get_json()
+
+
+def test_renaming_a_user_to_a_taken_username_is_a_conflict(office, world):
+    viewer = world.users[Role.viewer]
+    taken = world.users[Role.inspector].username
+    url = f"/api/v1/users/{viewer.id}"
+    etag = office.get(url).headers["ETag"]
+    body = assert_problem(
+        office.patch(url, json={"username": taken}, headers={"If-Match": etag}), 409
+    )
+    assert "username" in body["errors"]
+    assert db.session.scalar(select(User.username).where(User.id == viewer.id)) != taken
+    # Keeping one's own name is no conflict.
+    response = office.patch(url, json={"username": viewer.username}, headers={"If-Match": etag})
+    assert response.status_code == 200
