@@ -32,7 +32,7 @@ run: demo
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 bench: install
 	$(BIN)/python -m bench
