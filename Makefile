@@ -31,8 +31,9 @@ run: demo
 	@echo ""
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
+# One worker a core, at most four: each opens its own PostgreSQL database and connections.
 test: install
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --maxprocesses 4
 
 bench: install
 	$(BIN)/python -m bench
