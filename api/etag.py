@@ -32,17 +32,16 @@ def etag_of(version: int | str) -> str:
     return f'"{version}"'
 
 
-def check_if_match(current_version: int | str, *, required: bool = True) -> None:
-    """Refuse an update unless the client proves it saw the current version; with
-    `required=False` only a stale If-Match is refused, a missing one is let through."""
+def check_if_match(current_version: int | str) -> None:
+    """Refuse an update unless the client proves it saw the current version. Whether the
+    header is required comes from the view's `@if_match` mark (one place, also the docs):
+    required, a missing one is 428; optional, only a stale one is refused (412)."""
     marked = getattr(handler_of(current_app, request.endpoint, request.method), "_apidoc", {})
-    if marked.get(DOC_KEY) != ("required" if required else "optional"):
-        raise RuntimeError(
-            f"{request.method} {request.url_rule} checks If-Match: mark it "
-            + ("@if_match" if required else "@if_match(required=False)")
-        )
+    need = marked.get(DOC_KEY)
+    if need is None:
+        raise RuntimeError(f"{request.method} {request.url_rule} checks If-Match: add @if_match")
     if not request.headers.get("If-Match"):
-        if required:
+        if need == "required":
             raise errors.PreconditionRequired()
         return
     if not request.if_match.contains(str(current_version)) and "*" not in request.if_match:

@@ -185,7 +185,7 @@ def _task_for_update(task_id: int) -> RectificationTask:
     """The task, checked against If-Match when the client sends one (412 when stale).
     Transitions are guarded by the state machine, so If-Match is optional here."""
     task = service.get_task(task_id, actor=current_user())
-    check_if_match(task.version, required=False)
+    check_if_match(task.version)  # optional: see @if_match(required=False) below
     return task
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from api.auth import public
+from api.auth import public, route_methods
 from core.db import db
 from org.models import Sector, Unit
 from tests.conftest import assert_problem
@@ -91,17 +91,16 @@ def test_an_id_too_large_for_the_database_is_a_missing_resource(app, office):
     """Id columns are 32-bit: a longer number in any URL is 404, never a 500 from the
     database (SQLite overflows, PostgreSQL refuses the parameter)."""
     checked = 0
-    for rule in app.url_map.iter_rules():
-        if "<int:" not in rule.rule:
+    for rule, method, _ in route_methods(app):
+        if "<int:" not in rule:
             continue
-        url = re.sub(r"<int:\w+>", str(2**31), rule.rule)
+        url = re.sub(r"<int:\w+>", str(2**31), rule)
         url = re.sub(r"<(?:\w+:)?\w+>", "x", url)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = office.open(url, method=method)
-            assert response.status_code == 404, f"{method} {url}"
-            if url.startswith("/api/"):
-                assert_problem(response, 404)
-            checked += 1
+        response = office.open(url, method=method)
+        assert response.status_code == 404, f"{method} {url}"
+        if url.startswith("/api/"):
+            assert_problem(response, 404)
+        checked += 1
     assert checked > 50
 
 
