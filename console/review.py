@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, g, render_template, request, url_for
+from flask import Flask, abort, current_app, g, render_template, request, url_for
 from sqlalchemy import and_, case, func, or_, select
 
 from accounts.models import Role, User
@@ -364,4 +364,5 @@ def photo(photo_id: int):
     )
 
 
-add_nav("console.review_queue", "证据审核", before="console.units")
+def init_app(app: Flask) -> None:
+    add_nav(app, "console.review_queue", "证据审核", before="console.units")

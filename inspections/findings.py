@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask import Flask, current_app
 from sqlalchemy import Select, insert, select
 
 from accounts.models import Role, User
@@ -15,10 +16,16 @@ from core.db import db
 from inspections import checklist, photos, policy
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
 
-# Called with each inspection as its result is published, and who published it, inside the
-# same transaction.
-# Rectification appends its handler here (see inspections/__init__.py).
-ON_PUBLISHED: list[Callable[[Inspection, User], None]] = []
+# The app's hooks called with each inspection as its result is published, and who
+# published it, inside the same transaction: `app.extensions[PUBLISHED_HOOKS]`, filled by
+# `on_published(app, handler)` from the consumers' init_app (see inspections/__init__.py).
+PUBLISHED_HOOKS = "inspection_published"
+PublishedHook = Callable[[Inspection, User], None]
+
+
+def on_published(app: Flask, handler: PublishedHook) -> None:
+    """Call `handler(inspection, actor)` whenever this app publishes an inspection."""
+    app.extensions.setdefault(PUBLISHED_HOOKS, []).append(handler)
 
 
 def make_findings(
@@ -182,7 +189,8 @@ def publish_inspection(inspection: Inspection, *, actor: User) -> Inspection:
         before={"status": "submitted"},
         after={"status": "published"},
     )
-    for hook in ON_PUBLISHED:
+    # KeyError on an app the factory did not make: better than opening no tasks silently.
+    for hook in current_app.extensions[PUBLISHED_HOOKS]:
         hook(inspection, actor)
     return inspection
 

@@ -15,7 +15,7 @@ from core.db import db
 from inspections import checklist, policy
 from inspections.models import Inspection, InspectionStatus
 from media import service as media
-from media.kinds import Attachment, AttachmentKind, register_kind
+from media.kinds import Attachment, AttachmentKind
 
 KIND = "inspection"
 
@@ -65,4 +65,5 @@ def arrived_photo_codes(inspection: Inspection) -> set[str]:
     return cached
 
 
-register_kind(AttachmentKind(KIND, view=_view, attach=_attach))
+# Registered on the app by `inspections.init_app`.
+ATTACHMENT = AttachmentKind(KIND, view=_view, attach=_attach)
