@@ -50,7 +50,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.after_request(_finish_transaction)
 
     _register_blueprints(app)
-    _register_commands(app)
+    _init_packages(app)
 
     # Last: refuse to start if any route skipped the permission policy.
     auth.verify_policies(app)
@@ -76,14 +76,9 @@ def _register_blueprints(app: Flask) -> None:
         users,
         visits,
     )
-    from console import checklists as checklist_pages  # noqa: F401 - adds its pages
-    from console import panels, review, tasks  # noqa: F401 - the same
-    from console import plans as plan_pages  # noqa: F401
-    from console import views as console_views
 
     app.register_blueprint(health.blp)
     app.add_url_rule("/api/v1/docs/assets/<path:filename>", "docs_assets", _docs_asset)
-    app.register_blueprint(console_views.bp)
     for module in (
         sessions,
         users,
@@ -99,23 +94,31 @@ def _register_blueprints(app: Flask) -> None:
         api.register_blueprint(module.blp)
 
 
-def _register_commands(app: Flask) -> None:
-    import rectification
-    from checklists.library import checklists_cli, install_default
-    from demo.cli import demo_command
-    from demo.evidence import load_demo_evidence
-    from inspections.demo import load_demo as load_inspections_demo
-    from media.cli import media_command
-    from notifications.cli import worker_command
+def _init_packages(app: Flask) -> None:
+    """Each package registers on this app what others call back: CLI commands, photo
+    owner kinds, publish hooks, worker jobs, demo hooks, console pages and panels.
+    Nothing is registered by importing a module: a package left out here is not wired.
 
-    app.cli.add_command(demo_command)
-    app.cli.add_command(media_command)
-    app.cli.add_command(worker_command)
-    app.cli.add_command(checklists_cli)
-    app.extensions.setdefault("demo_hooks", []).append(install_default)
-    app.extensions["demo_hooks"].append(load_inspections_demo)
-    rectification.init_app(app)  # its demo builds on the inspections'
-    app.extensions["demo_hooks"].append(load_demo_evidence)  # photos and replies: after both
+    The order is the order of the demo data (checklists, inspections, rectification, then
+    the evidence that illustrates both) and of the console's navigation."""
+    import checklists
+    import console
+    import demo
+    import inspections
+    import media
+    import notifications
+    import rectification
+
+    for package in (
+        media,  # photo storage's owner kinds, `flask media`
+        notifications,  # `flask worker` and its periodic jobs
+        checklists,  # `flask checklists`, the default library
+        inspections,  # inspections as photo owners, the publish hooks
+        rectification,  # tasks opened on publication, deadline scans
+        demo,  # `flask demo`, the demo evidence last
+        console,  # the office's pages, navigation and dashboard panels
+    ):
+        package.init_app(app)
 
 
 @auth.public

@@ -168,7 +168,19 @@ class InspectionDetailSchema(InspectionSchema):
     missing_photos = fields.List(
         fields.String(), metadata={"description": "需要照片但照片尚未上传到服务器的检查项"}
     )
+    missing_photos_reason = fields.String(
+        allow_none=True, metadata={"description": "照片未齐时公开结果的原因"}
+    )
     findings = fields.List(fields.Nested(FindingSchema), attribute="visible_findings")
+
+
+class PublishSchema(Schema):
+    missing_photos_reason = fields.String(
+        validate=validate.Length(max=500),
+        metadata={
+            "description": "必拍照片尚未全部上传时必填：为何仍公开结果（记入检查记录与审计）"
+        },
+    )
 
 
 class FindingBriefSchema(Schema):
@@ -269,7 +281,9 @@ class InspectionSubmissions(MethodView):
         """离线整单提交：签到、答案与照片引用一次发送（按 client_uuid 幂等；提交后改动为 409）"""
         inspection, created = service.submit_offline(data, actor=current_user())
         inspection.submitted_findings = service.submitted_findings(inspection)
-        inspection.missing_photos = findings_service.missing_photo_codes(inspection)
+        inspection.missing_photos = findings_service.missing_photo_codes(
+            inspection, just_created=created
+        )
         return inspection, 201 if created else 200, {"ETag": etag_of(inspection.version)}
 
 
@@ -307,11 +321,18 @@ class InspectionSubmit(MethodView):
 @blp.route("/inspections/<int:inspection_id>/publish")
 class InspectionPublish(MethodView):
     @requires(*OFFICE)
+    @blp.arguments(PublishSchema)
     @blp.response(200, InspectionDetailSchema)
-    def post(self, inspection_id):
-        """向被检查单位公开检查结果；已确认的问题转入整改"""
+    @blp.alt_response(409, description="有问题未审核，或必拍照片未齐且未说明原因")
+    def post(self, data, inspection_id):
+        """向被检查单位公开检查结果；已确认的问题转入整改（照片未齐须说明原因）"""
         inspection = service.get_inspection(inspection_id, actor=current_user())
-        return _detail(findings_service.publish_inspection(inspection, actor=current_user()))
+        reason = data.get("missing_photos_reason")
+        return _detail(
+            findings_service.publish_inspection(
+                inspection, actor=current_user(), missing_photos_reason=reason
+            )
+        )
 
 
 @blp.route("/findings")

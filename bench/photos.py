@@ -175,13 +175,6 @@ def _measure_upload(photo: Path, tmp: str) -> None:
     from org.models import Region, RegionLevel, Sector, Unit
 
     logging.disable(logging.WARNING)
-    register_kind(
-        AttachmentKind(
-            "bench",
-            view=lambda owner_id, actor: Attachment(unit_id=owner_id, group="bench"),
-            attach=lambda owner_id, actor, item: Attachment(unit_id=owner_id, group="bench"),
-        )
-    )
     app = create_app(
         {
             "APP_ENV": "testing",
@@ -190,6 +183,14 @@ def _measure_upload(photo: Path, tmp: str) -> None:
             "STORAGE_URL": f"file://{tmp}/photos",
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
+    )
+    register_kind(
+        app,
+        AttachmentKind(
+            "bench",
+            view=lambda owner_id, actor: Attachment(unit_id=owner_id, group="bench"),
+            attach=lambda owner_id, actor, item: Attachment(unit_id=owner_id, group="bench"),
+        ),
     )
     with app.app_context():
         upgrade()

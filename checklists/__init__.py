@@ -61,3 +61,15 @@ its validation; `checklists.policy` who may see drafts.
 The default library (`checklists/library/window_service.json`) is installed by
 `flask checklists install-default` and by `make run` (a demo hook).
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """`flask checklists ...`, and the default library as the first demo hook."""
+    from checklists.library import checklists_cli, install_default
+
+    app.cli.add_command(checklists_cli)
+    app.extensions.setdefault("demo_hooks", []).append(install_default)

@@ -4,3 +4,21 @@ Signed in with the office's username and password; the session cookie carries a 
 the same table as the API's bearer tokens, so sign-out and disabling a person end it too.
 Every view goes through the same `requires` policy as the API; forms carry a CSRF token.
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The console's pages, navigation and dashboard panels, on this app.
+
+    The page modules add their routes to `console.views.bp`; each one's `init_app` adds its
+    entry to the navigation, in this order (the order the menu shows)."""
+    from console import checklists, dashboard, panels, plans, review, tasks, views
+
+    views.init_app(app)  # sign-in, 工作台 and 窗口单位
+    dashboard.init_app(app)
+    for pages in (checklists, review, tasks, plans, panels):
+        pages.init_app(app)
+    app.register_blueprint(views.bp)

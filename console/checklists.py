@@ -6,7 +6,7 @@ tools and the import/export files use.
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import Flask, render_template, request
 from sqlalchemy import select
 
 from api.auth import OFFICE_READERS, requires
@@ -64,4 +64,5 @@ def checklist_version(version_id: int):
     )
 
 
-add_nav("console.checklist_templates", "检查表")
+def init_app(app: Flask) -> None:
+    add_nav(app, "console.checklist_templates", "检查表")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
+from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from core.clock import DISPLAY_TZ, local, utcnow
@@ -40,11 +41,26 @@ def period_of(key: str, today: date | None = None) -> Period:
     return Period(key, PERIODS[key], first)
 
 
-# Other packages add panels (inspections this period, open tasks …): callables → Panel,
-# and figures for the row of numbers at the top: callables → [(label, value, style)].
-PANELS: list[Callable[[Period], Panel]] = []
-# A figure is (label, value, style: "" | "warn" | "flag", link or None).
-FIGURES: list[Callable[[Period], list[tuple[str, str | int, str, str | None]]]] = []
+# Panels (inspections this period, open tasks …) are callables → Panel, and figures for
+# the row of numbers at the top are callables → [(label, value, style, link)], style one
+# of "" | "warn" | "flag", link a URL or None. Both lists are the app's, filled from
+# init_app functions (console.panels) through `add_panels` and `add_figures`.
+PANELS = "console_panels"
+FIGURES = "console_figures"
+Figure = tuple[str, str | int, str, str | None]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[PANELS] = []
+    app.extensions[FIGURES] = []
+
+
+def add_panels(app: Flask, *makers: Callable[[Period], Panel]) -> None:
+    app.extensions[PANELS].extend(makers)
+
+
+def add_figures(app: Flask, *makers: Callable[[Period], list[Figure]]) -> None:
+    app.extensions[FIGURES].extend(makers)
 
 
 @dataclass
@@ -108,8 +124,8 @@ def units_by_sector() -> Panel:
 
 def build(period: Period | None = None) -> dict:
     period = period or period_of("quarter")
-    panels = [make(period) for make in PANELS] + [units_by_sector()]
-    figures = [figure for make in FIGURES for figure in make(period)]
+    panels = [make(period) for make in current_app.extensions[PANELS]] + [units_by_sector()]
+    figures = [figure for make in current_app.extensions[FIGURES] for figure in make(period)]
     total_units = db.session.scalar(select(func.count(Unit.id)).where(Unit.active.is_(True)))
     return {
         "panels": panels,

@@ -9,10 +9,10 @@ same page over 1k takes ~10 ms (bench/console.py). A city's real year is a few t
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import Flask, url_for
 from sqlalchemy import and_, case, func, select
 
-from console.dashboard import FIGURES, PANELS, Bar, Panel, Period
+from console.dashboard import Bar, Panel, Period, add_figures, add_panels
 from core.clock import utcnow
 from core.db import db
 from inspections.models import Inspection, InspectionStatus
@@ -122,6 +122,12 @@ def open_tasks_by_region(period: Period) -> Panel:
     return Panel("各区域未销号整改任务", bars, "项", empty="没有未销号的整改任务")
 
 
-FIGURES.extend([inspection_figures, task_figures])
-PANELS.extend([average_score_by_sector, open_tasks_by_sector, open_tasks_by_region])
-PANELS.append(inspections_by_sector)
+def init_app(app: Flask) -> None:
+    add_figures(app, inspection_figures, task_figures)
+    add_panels(
+        app,
+        average_score_by_sector,
+        open_tasks_by_sector,
+        open_tasks_by_region,
+        inspections_by_sector,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import Flask, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from accounts.models import Role, User
@@ -238,4 +238,5 @@ def publish_plan(plan_id: int):
     )
 
 
-add_nav("console.plan_list", "督查计划", before="console.units")
+def init_app(app: Flask) -> None:
+    add_nav(app, "console.plan_list", "督查计划", before="console.units")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, g, render_template, request, url_for
+from flask import Flask, abort, current_app, g, render_template, request, url_for
 from sqlalchemy import and_, case, func, or_, select
 
 from accounts.models import Role, User
@@ -248,6 +248,8 @@ def _history(inspection: Inspection) -> list[dict[str, Any]]:
     history = []
     for event, name in rows:
         what = HISTORY_LABELS.get(event.action, event.action)
+        if event.action == "publish" and (event.after or {}).get("missing_photos"):
+            what += f"（缺少照片：{'、'.join(event.after['missing_photos'])}）"
         if event.entity_type == "finding":
             status = (event.after or {}).get("status")
             what = f"{FINDING_VERBS.get(status, '修改')}问题「{titles.get(event.entity_id, '')}」"
@@ -287,7 +289,8 @@ def review_inspection(inspection_id: int):
         sections=_sections(inspection, photos),
         photo_count=len(photos),
         pending=pending,
-        missing=findings_service.missing_photo_codes(inspection),
+        missing=findings_service.missing_photos(inspection),
+        reason_min=findings_service.MISSING_PHOTOS_REASON_MIN,
         history=_history(inspection),
         next_id=_next_in_queue(inspection),
         team=inspection.visit.inspectors if inspection.visit else [inspection.inspector],
@@ -336,7 +339,9 @@ def publish_inspection(inspection_id: int):
 
     def change():
         check_version(inspection.version)
-        findings_service.publish_inspection(inspection, actor=g.user)
+        findings_service.publish_inspection(
+            inspection, actor=g.user, missing_photos_reason=form_text("missing_photos_reason")
+        )
 
     confirmed = sum(f.status == FindingStatus.confirmed for f in inspection.findings)
     done = f"检查结果已公开给被检查单位，{confirmed} 个已确认问题转入整改"
@@ -364,4 +369,5 @@ def photo(photo_id: int):
     )
 
 
-add_nav("console.review_queue", "证据审核", before="console.units")
+def init_app(app: Flask) -> None:
+    add_nav(app, "console.review_queue", "证据审核", before="console.units")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, g, render_template, request, url_for
+from flask import Flask, abort, g, render_template, request, url_for
 from sqlalchemy import and_, case, select
 
 from accounts.models import User
@@ -176,4 +176,5 @@ def decide_extension(task_id: int, extension_id: int):
     return act(change, done=done, back=url_for("console.task", task_id=found.id))
 
 
-add_nav("console.tasks", "整改复查", before="console.units")
+def init_app(app: Flask) -> None:
+    add_nav(app, "console.tasks", "整改复查", before="console.units")

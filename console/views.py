@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Flask,
+    current_app,
     flash,
     g,
     redirect,
@@ -36,15 +38,21 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-# Pages listed in the navigation; other packages add theirs with `add_nav`.
-NAV: list[tuple[str, str]] = [("console.dashboard", "工作台"), ("console.units", "窗口单位")]
+# The navigation is the app's (`app.extensions[NAV]`): this module's two pages, then what
+# each page module adds from its `init_app` with `add_nav` (console.init_app calls them).
+NAV = "console_nav"
 
 
-def add_nav(endpoint: str, label: str, *, before: str | None = None) -> None:
-    if any(e == endpoint for e, _ in NAV):
+def init_app(app: Flask) -> None:
+    app.extensions[NAV] = [("console.dashboard", "工作台"), ("console.units", "窗口单位")]
+
+
+def add_nav(app: Flask, endpoint: str, label: str, *, before: str | None = None) -> None:
+    nav = app.extensions[NAV]
+    if any(e == endpoint for e, _ in nav):
         return
-    index = next((i for i, (e, _) in enumerate(NAV) if e == before), len(NAV))
-    NAV.insert(index, (endpoint, label))
+    index = next((i for i, (e, _) in enumerate(nav) if e == before), len(nav))
+    nav.insert(index, (endpoint, label))
 
 
 @bp.before_request
@@ -66,7 +74,8 @@ def _localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 @bp.context_processor
 def _layout() -> dict:
-    return {"nav": NAV, "me": g.get("user"), "role_labels": ROLE_LABELS}
+    nav = current_app.extensions[NAV]
+    return {"nav": nav, "me": g.get("user"), "role_labels": ROLE_LABELS}
 
 
 @bp.errorhandler(errors.Unauthenticated)

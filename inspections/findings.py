@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask import Flask, current_app
 from sqlalchemy import Select, insert, select
 
 from accounts.models import Role, User
@@ -15,10 +16,16 @@ from core.db import db
 from inspections import checklist, photos, policy
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
 
-# Called with each inspection as its result is published, and who published it, inside the
-# same transaction.
-# Rectification appends its handler here (see inspections/__init__.py).
-ON_PUBLISHED: list[Callable[[Inspection, User], None]] = []
+# The app's hooks called with each inspection as its result is published, and who
+# published it, inside the same transaction: `app.extensions[PUBLISHED_HOOKS]`, filled by
+# `on_published(app, handler)` from the consumers' init_app (see inspections/__init__.py).
+PUBLISHED_HOOKS = "inspection_published"
+PublishedHook = Callable[[Inspection, User], None]
+
+
+def on_published(app: Flask, handler: PublishedHook) -> None:
+    """Call `handler(inspection, actor)` whenever this app publishes an inspection."""
+    app.extensions.setdefault(PUBLISHED_HOOKS, []).append(handler)
 
 
 def make_findings(
@@ -82,14 +89,27 @@ def write_findings(inspection: Inspection) -> list[dict[str, Any]]:
     return written
 
 
-def missing_photo_codes(inspection: Inspection) -> list[str]:
-    """Required photos that have not arrived yet (the phone may still be uploading)."""
+def missing_photo_codes(inspection: Inspection, *, just_created: bool = False) -> list[str]:
+    """Required photos that have not arrived yet (the phone may still be uploading):
+    decided by the stored photos, never by the references a submission names.
+
+    `just_created`: the inspection was created by this very request, so no photo can be
+    attached to it yet (a photo names its inspection's id): no need to ask."""
     if inspection.checklist_version_id is None:
         return []
     content = checklist.content_of(inspection)
-    arrived = photos.arrived_photo_codes(inspection)
+    arrived = set() if just_created else photos.arrived_photo_codes(inspection)
     required = checklist.required_photo_codes(content, inspection.answers or {})
     return [code for code in required if code not in arrived]
+
+
+def missing_photos(inspection: Inspection) -> list[dict[str, str]]:
+    """`missing_photo_codes` with each item's title, for people."""
+    codes = missing_photo_codes(inspection)
+    if not codes:
+        return []
+    items = checklist.items_of(checklist.content_of(inspection))
+    return [{"code": code, "title": items[code].get("title") or code} for code in codes]
 
 
 def visible_findings(inspection: Inspection, user: User) -> list[Finding]:
@@ -159,9 +179,15 @@ def _plain(value: Any) -> Any:
     return str(value) if isinstance(value, FindingStatus) else value
 
 
-def publish_inspection(inspection: Inspection, *, actor: User) -> Inspection:
-    """Release the result to the unit. Every finding must be confirmed or dismissed;
-    confirmed ones go on to rectification."""
+MISSING_PHOTOS_REASON_MIN = 5
+
+
+def publish_inspection(
+    inspection: Inspection, *, actor: User, missing_photos_reason: str | None = None
+) -> Inspection:
+    """Release the result to the unit. Every finding must be confirmed or dismissed, and
+    every required photo must have arrived unless the office says why it publishes
+    without it; confirmed findings go on to rectification."""
     if inspection.status == InspectionStatus.published:
         return inspection
     if inspection.status != InspectionStatus.submitted:
@@ -171,20 +197,53 @@ def publish_inspection(inspection: Inspection, *, actor: User) -> Inspection:
         raise errors.Conflict(
             f"还有 {len(pending)} 个问题未审核（确认或驳回）", errors={"findings": pending}
         )
+    missing = missing_photos(inspection)
+    reason = _missing_photos_reason(missing, missing_photos_reason)
     inspection.status = InspectionStatus.published
     inspection.published_at = utcnow()
+    inspection.missing_photos_reason = reason
     db.session.flush()
+    after: dict[str, Any] = {"status": "published"}
+    if missing:
+        after["missing_photos"] = [m["code"] for m in missing]
     audit.record(
         "inspection",
         inspection.id,
         "publish",
         actor_id=actor.id,
         before={"status": "submitted"},
-        after={"status": "published"},
+        after=after,
+        reason=reason,
     )
-    for hook in ON_PUBLISHED:
+    # KeyError on an app the factory did not make: better than opening no tasks silently.
+    for hook in current_app.extensions[PUBLISHED_HOOKS]:
         hook(inspection, actor)
     return inspection
+
+
+def _missing_photos_reason(missing: list[dict[str, str]], given: str | None) -> str | None:
+    """None when every required photo arrived; else the office's reason, or a refusal
+    that names each missing item."""
+    if not missing:
+        return None
+    reason = (given or "").strip()
+    if not reason:
+        titles = "、".join(f"{m['title']}（{m['code']}）" for m in missing)
+        raise errors.Conflict(
+            f"还有 {len(missing)} 个检查项的照片尚未上传：{titles}。"
+            "请等照片上传后再公开，或说明缺少照片的原因",
+            type="urn:problem:missing-photos",
+            missing_photos=missing,
+        )
+    if len(reason) < MISSING_PHOTOS_REASON_MIN:
+        raise errors.InvalidInput(
+            errors={
+                "missing_photos_reason": [
+                    f"请说明缺少照片的原因（至少 {MISSING_PHOTOS_REASON_MIN} 个字）"
+                ]
+            }
+        )
+    return reason
 
 
 def confirmed_findings_for_rectification(inspection: Inspection) -> list[Finding]:

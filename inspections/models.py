@@ -202,6 +202,8 @@ class Inspection(db.Model):
     critical_failed: Mapped[bool] = mapped_column(default=False)
     findings_count: Mapped[int] = mapped_column(default=0)
     published_at: Mapped[datetime | None]
+    # Why the office published although required photos had not arrived (else None).
+    missing_photos_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 

@@ -14,8 +14,8 @@ from core import errors
 from core.db import db
 from inspections import checklist, policy
 from inspections.models import Inspection, InspectionStatus
-from media import service as media
-from media.kinds import Attachment, AttachmentKind, register_kind
+from media.kinds import Attachment, AttachmentKind
+from media.models import Photo, PhotoStatus
 
 KIND = "inspection"
 
@@ -56,13 +56,36 @@ def _attach(owner_id: int, actor: User, item_code: str | None) -> Attachment:
 
 
 def arrived_photo_codes(inspection: Inspection) -> set[str]:
-    """Item codes of this inspection with at least one stored photo (asked once per
-    loaded inspection: photos arrive in requests of their own)."""
-    cached = inspection.__dict__.get("_arrived_photo_codes")
-    if cached is None:
-        cached = media.item_codes_with_photos(KIND, inspection.id) if inspection.id else set()
-        inspection.__dict__["_arrived_photo_codes"] = cached
-    return cached
+    """Item codes whose photo has arrived: a stored photo of this inspection uploaded for
+    the item, or one whose client id the inspection names for the item. A name alone (an
+    offline submission's reference) is a promise, not a photo."""
+    return arrived_photo_codes_of([inspection])[inspection.id]
 
 
-register_kind(AttachmentKind(KIND, view=_view, attach=_attach))
+def arrived_photo_codes_of(inspections: list[Inspection]) -> dict[int, set[str]]:
+    """`arrived_photo_codes` for many inspections with one query (lists)."""
+    stored: dict[int, list[tuple[str | None, str]]] = {i.id: [] for i in inspections}
+    ids = [i.id for i in inspections if i.id is not None]  # None: not written yet
+    if ids:
+        for owner_id, item_code, client_id in db.session.execute(
+            select(Photo.owner_id, Photo.item_code, Photo.client_id).where(
+                Photo.owner_type == KIND,
+                Photo.owner_id.in_(ids),
+                Photo.status == PhotoStatus.stored,
+            )
+        ):
+            stored[owner_id].append((item_code, client_id.lower()))
+    return {i.id: _codes(i, stored[i.id]) for i in inspections}
+
+
+def _codes(inspection: Inspection, stored: list[tuple[str | None, str]]) -> set[str]:
+    codes = {code for code, _ in stored if code is not None}
+    client_ids = {client_id for _, client_id in stored}
+    for code, refs in (inspection.photos or {}).items():
+        if any(str(ref).lower() in client_ids for ref in refs or ()):
+            codes.add(code)
+    return codes
+
+
+# Registered on the app by `inspections.init_app`.
+ATTACHMENT = AttachmentKind(KIND, view=_view, attach=_attach)

@@ -146,7 +146,6 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
         inspection.checkin_far = (
             inspection.checkin_distance_m > current_app.config["CHECKIN_RADIUS_M"]
         )
-    inspection.__dict__["_arrived_photo_codes"] = set()  # nothing can be attached to it yet
     inspection.__dict__["_checklist_content"] = content
     return inspection
 

@@ -9,7 +9,8 @@ How other domains attach photos (inspections, rectification, …)
 Photos are attached to an *owner* named by ``owner_type`` (an attachment kind, e.g.
 ``"inspection"``, ``"rectification_reply"``) and ``owner_id``, optionally to one checklist
 item (``item_code``). The media package never imports the owning domain; instead the domain
-registers its kind once, at import time of its service module::
+registers its kind on the app, from its own ``init_app(app)`` (which the factory calls;
+importing a module registers nothing)::
 
     from media.kinds import Attachment, AttachmentKind, register_kind
 
@@ -29,7 +30,10 @@ registers its kind once, at import time of its service module::
         # owner but may not add a photo to it now (submitted inspection, unknown item, …)
         ...
 
-    register_kind(AttachmentKind("inspection", view=_view, attach=_attach))
+    KIND = AttachmentKind("inspection", view=_view, attach=_attach)
+
+    def init_app(app):                  # in the owning package's __init__.py
+        register_kind(app, KIND)
 
 ``view`` guards reading (GET a photo, its signed URLs, lists); ``attach`` guards uploads.
 The unit's location for the distance check comes from ``org.models.Unit`` (``unit_id``).
@@ -50,3 +54,17 @@ Functions other domains call (``media.service``)
 
 Tests may register a test-only kind; ``tests/media_kinds.py`` has one owned by a unit.
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The attachment-kind registry (domains fill it from their own init_app), the
+    `flask media` commands; periodic media jobs go on `app.extensions["worker_jobs"]`."""
+    from media.cli import media_command
+    from media.kinds import REGISTRY
+
+    app.extensions.setdefault(REGISTRY, {})
+    app.cli.add_command(media_command)

@@ -1,7 +1,8 @@
 """The attachment-kind registry: how media learns about the owners of photos.
 
-See the package docstring for the contract. Kinds are registered by the owning domain at
-import time; media only ever calls them.
+See the package docstring for the contract. Kinds live on the app
+(`app.extensions["media_kinds"]`): the owning domain registers its kind from its
+`init_app(app)`, called by the factory; media only ever calls them.
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import Flask, current_app
+
 from accounts.models import User
 from core import errors
+
+REGISTRY = "media_kinds"
 
 
 @dataclass(frozen=True)
@@ -35,21 +40,21 @@ class AttachmentKind:
     attach: Callable[[int, User, str | None], Attachment]
 
 
-_KINDS: dict[str, AttachmentKind] = {}
-
-
-def register_kind(kind: AttachmentKind) -> None:
-    """Register (or, when a module is reloaded, replace) the kind named `kind.name`."""
-    _KINDS[kind.name] = kind
+def register_kind(app: Flask, kind: AttachmentKind) -> None:
+    """Make `kind` known to this app's photo pipeline; one domain per name."""
+    kinds = app.extensions.setdefault(REGISTRY, {})
+    if kind.name in kinds:
+        raise RuntimeError(f"attachment kind {kind.name!r} is registered twice")
+    kinds[kind.name] = kind
 
 
 def kind_of(name: str) -> AttachmentKind:
     """The registered kind, or a 422 naming the field: the client sent an unknown type."""
-    kind = _KINDS.get(name)
+    kind = current_app.extensions[REGISTRY].get(name)
     if kind is None:
         raise errors.InvalidInput(errors={"owner_type": ["未知的附件类型"]})
     return kind
 
 
 def kind_names() -> list[str]:
-    return sorted(_KINDS)
+    return sorted(current_app.extensions[REGISTRY])

@@ -1,7 +1,7 @@
 """Opening tasks: one per confirmed finding, when the office publishes an inspection.
 
-Inspections calls the hooks in `inspections.findings.ON_PUBLISHED` inside the publishing
-transaction; ours is registered when this module is imported (by rectification.service).
+Inspections calls the app's publish hooks inside the publishing transaction; ours,
+`on_published`, is registered by `rectification.init_app` (called by the factory).
 """
 
 from __future__ import annotations
@@ -68,14 +68,12 @@ def open_tasks_for(inspection: Any, findings: Iterable[Any], actor: User | None)
     return open_tasks_for_findings(findings, actor=actor)
 
 
-def _on_published(inspection: Inspection, actor: User) -> None:
-    """inspections.findings.ON_PUBLISHED: runs inside the publishing transaction."""
+def on_published(inspection: Inspection, actor: User) -> None:
+    """The publish hook (`inspections.findings.on_published`): runs inside the publishing
+    transaction."""
     findings = inspection_findings.confirmed_findings_for_rectification(inspection)
     if findings:
         open_tasks_for(inspection, findings, actor=actor)
-
-
-inspection_findings.ON_PUBLISHED.append(_on_published)
 
 
 def _finding_value(finding: Any, name: str, default=None):

@@ -17,7 +17,7 @@ from core import errors
 from core.clock import utcnow
 from core.db import db
 from media import service as media
-from media.kinds import Attachment, AttachmentKind, register_kind
+from media.kinds import Attachment, AttachmentKind
 from media.models import Photo, PhotoStatus
 from rectification import policy
 from rectification.models import RectificationTask, TaskStatus
@@ -58,7 +58,8 @@ def _attach(owner_id: int, actor: User, item_code: str | None) -> Attachment:
     return _attachment(task)
 
 
-register_kind(AttachmentKind(KIND, view=_view, attach=_attach))
+# Registered on the app by `rectification.init_app`.
+ATTACHMENT = AttachmentKind(KIND, view=_view, attach=_attach)
 
 
 def check_after_photos(task: RectificationTask, photo_ids: list[int]) -> None:

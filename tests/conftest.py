@@ -158,6 +158,7 @@ def make_config(database_url: str, tmp: Path, wechat_url: str) -> dict:
 def app_session(database_url, tmp_path_factory, fake_wechat_server) -> Iterator[Flask]:
     _, wechat_url = fake_wechat_server
     app = create_app(make_config(database_url, tmp_path_factory.mktemp("app"), wechat_url))
+    media_kinds.init_app(app)
     with app.app_context():
         upgrade()
         db.session.remove()
@@ -173,6 +174,7 @@ def make_app(app_session):
 
     def make() -> Flask:
         made.append(create_app(dict(app_session.config)))
+        media_kinds.init_app(made[-1])
         return made[-1]
 
     yield make

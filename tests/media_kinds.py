@@ -36,4 +36,6 @@ def _attach(owner_id: int, actor: User, item_code: str | None) -> Attachment:
     return attachment
 
 
-register_kind(AttachmentKind(KIND, view=_view, attach=_attach))
+def init_app(app) -> None:
+    """Opt in per app (the test session's apps do, in conftest)."""
+    register_kind(app, AttachmentKind(KIND, view=_view, attach=_attach))

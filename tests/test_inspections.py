@@ -298,7 +298,7 @@ def test_ad_hoc_inspections_are_marked_and_respect_conflicts(world, team, client
 
 
 def test_office_reviews_findings_then_publishes_and_rectification_gets_the_confirmed(
-    inspector, visit, office, world, client_for, monkeypatch
+    app, inspector, visit, office, world, client_for, monkeypatch
 ):
     result = inspector.post("/api/v1/inspections/submissions", json=offline(visit)).get_json()
     smoke, uniform = (
@@ -338,16 +338,20 @@ def test_office_reviews_findings_then_publishes_and_rectification_gets_the_confi
     assert dismissed.status_code == 200
 
     handed: list = []
-    monkeypatch.setattr(
-        findings_service,
-        "ON_PUBLISHED",
+    monkeypatch.setitem(
+        app.extensions,
+        findings_service.PUBLISHED_HOOKS,
         [
             lambda i, _actor: handed.extend(
                 f.item_code for f in findings_service.confirmed_findings_for_rectification(i)
             )
         ],
     )
-    assert office.post(publish).status_code == 200
+    # The submission named its photos; none was uploaded: the office says why it publishes.
+    assert (
+        office.post(publish, json={"missing_photos_reason": "照片由检查组另行报送"}).status_code
+        == 200
+    )
     assert handed == ["smoke.none"]
     assert office.post(publish).status_code == 200  # a retry changes nothing
     assert len(handed) == 1

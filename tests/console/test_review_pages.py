@@ -156,7 +156,8 @@ def test_publish_needs_every_finding_reviewed_then_opens_tasks(office_console, t
     db.session.expire_all()
     version = db.session.get(Inspection, to_review.id).version
     response = office_console.post(
-        f"/console/inspections/{to_review.id}/publish", {"version": version}
+        f"/console/inspections/{to_review.id}/publish",
+        {"version": version, "missing_photos_reason": "监控照片另行报送"},  # video.working
     )
     page = office_console.get(response.headers["Location"]).get_data(as_text=True)
     assert "2 个已确认问题转入整改" in page
@@ -275,3 +276,38 @@ def test_inspection_page_links_the_next_one_in_the_queue(office_console, world, 
     assert f'href="/console/inspections/{later.id}" rel="next"' in page
     page = office_console.get(f"/console/inspections/{later.id}").get_data(as_text=True)
     assert 'rel="next"' not in page
+
+
+def test_publishing_without_required_photos_asks_for_a_reason_and_shows_it(
+    office_console, to_review
+):
+    """`to_review` names a photo of 监控设备正常运行 (video.working) that never arrived."""
+    url = f"/console/inspections/{to_review.id}"
+    page = office_console.get(url).get_data(as_text=True)
+    assert "缺少照片：监控设备正常运行（video.working）" in page
+    assert 'name="missing_photos_reason"' in page
+    for finding in findings_of(to_review).values():
+        office_console.post(
+            f"/console/findings/{finding.id}/review",
+            {"decision": "confirm", "version": finding.version, "severity": finding.severity},
+        )
+    db.session.expire_all()
+    version = db.session.get(Inspection, to_review.id).version
+    refused = office_console.post(f"{url}/publish", {"version": version})
+    page = office_console.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "照片尚未上传：监控设备正常运行（video.working）" in page
+    db.session.expire_all()
+    assert db.session.get(Inspection, to_review.id).status == InspectionStatus.submitted
+
+    reason = "监控室检查当日停电，无法拍摄，已由单位补报说明"
+    done = office_console.post(
+        f"{url}/publish", {"version": version, "missing_photos_reason": reason}
+    )
+    page = office_console.get(done.headers["Location"]).get_data(as_text=True)
+    assert "转入整改" in page
+    db.session.expire_all()
+    stored = db.session.get(Inspection, to_review.id)
+    assert (stored.status, stored.missing_photos_reason) == (InspectionStatus.published, reason)
+    assert page.count(reason) == 2  # among the facts, and in the history
+    assert "公开结果（缺少照片：video.working）" in page
+    assert 'name="missing_photos_reason"' not in page  # published: nothing left to publish
