@@ -166,33 +166,41 @@ def revoke_token(raw: str) -> None:
 
 
 def sign_in_with_password(username: str, password: str) -> tuple[User, str, ApiToken]:
-    """Check a password, with a lockout after repeated failures."""
+    """Check a password. Unknown, password-less, disabled and wrong all answer the same
+    401 after the same work (one hash check), so the answer reveals neither which accounts
+    exist nor whether a disabled account's password was right. Repeated failures are
+    slowed down at the edge (api/throttle.py), never by locking the account."""
     user = db.session.scalar(select(User).where(User.username == username))
-    now = utcnow()
-    if user is None or user.password_hash is None:
-        check_password_hash(_dummy_hash(), password)
+    stored = user.password_hash if user is not None and user.password_hash else None
+    matches = check_password_hash(stored or _dummy_hash(), password)
+    if not (matches and stored and user.active):
         raise errors.Unauthenticated("用户名或密码错误", type="urn:problem:bad-credentials")
-    if user.locked_until and user.locked_until > now:
-        seconds = int((user.locked_until - now).total_seconds()) + 1
-        raise errors.TooManyRequests(
-            f"登录失败次数过多，账号已临时锁定，请 {seconds // 60 + 1} 分钟后再试",
-            retry_after=seconds,
-        )
-    if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(seconds=current_app.config["LOGIN_LOCK_SECONDS"])
-            user.failed_logins = 0
-            audit.record("user", user.id, "locked", actor_id=None)
-        raise errors.Unauthenticated(
-            "用户名或密码错误", type="urn:problem:bad-credentials", keep_changes=True
-        )
-    if not user.active:
-        raise errors.Forbidden("账号已停用，请联系督查办")
-    user.failed_logins = 0
-    user.locked_until = None
     raw, token = issue_token(user, "password")
     return user, raw, token
+
+
+def record_sign_in_throttled(
+    *,
+    scope: str,
+    address: str,
+    retry_after: int,
+    username: str | None = None,
+    openid: str | None = None,
+) -> bool:
+    """Note in a person's audit trail that sign-in attempts for them are being slowed
+    down. False when the name belongs to nobody (nothing to note it on)."""
+    column = User.username if username is not None else User.wechat_openid
+    user_id = db.session.scalar(select(User.id).where(column == (username or openid)))
+    if user_id is None:
+        return False
+    audit.record(
+        "user",
+        user_id,
+        "sign_in_throttled",
+        actor_id=None,
+        after={"scope": scope, "address": address, "retry_after": retry_after},
+    )
+    return True
 
 
 def issue_binding_code(user: User, *, actor: User) -> tuple[str, BindingCode]:
