@@ -137,7 +137,7 @@ def test_expired_binding_code_is_refused(client, office, make_user, wechat, app)
         (45011, 429, "60"),
         (40226, 403, None),
         (-1, 503, "2"),
-        (40163, 502, None),
+        (40163, 422, None),  # a code used twice
     ],
 )
 def test_wechat_errors_become_clear_problems(client, wechat, errcode, status, retry_after):
