@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts.models import ApiToken, BindingCode, Role, User
+from accounts.passwords import check_password
 from core import audit, errors
 from core.clock import utcnow
 from core.db import db
@@ -73,6 +74,8 @@ def create_user(data: dict[str, Any], *, actor: User | None) -> User:
         data["sector_id"] = None
     _check_binding(role, data.get("unit_id"), data.get("sector_id"))
     _check_username_free(data.get("username"))
+    if password:
+        check_password(password, username=data.get("username"))
     user = User(**data)
     if password:
         user.password_hash = hash_password(password)
@@ -93,6 +96,8 @@ def update_user(user: User, data: dict[str, Any], *, actor: User) -> User:
     password = data.pop("password", None)
     before = {"role": user.role.value, "active": user.active}
     _check_username_free(data.get("username"), user)
+    if password:
+        check_password(password, username=data.get("username", user.username))
     for key, value in data.items():
         setattr(user, key, value)
     _check_binding(user.role, user.unit_id, user.sector_id)

@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_commands(app: Flask) -> None:
     import rectification
+    from accounts.cli import create_admin_command
     from checklists.library import checklists_cli, install_default
     from demo.cli import demo_command
     from demo.evidence import load_demo_evidence
@@ -110,6 +111,7 @@ def _register_commands(app: Flask) -> None:
     from notifications.cli import worker_command
 
     app.cli.add_command(demo_command)
+    app.cli.add_command(create_admin_command)
     app.cli.add_command(media_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(checklists_cli)

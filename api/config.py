@@ -122,7 +122,7 @@ def from_environment() -> dict:
         # Bodies: JSON is small; photo uploads raise the limit for their own route.
         "MAX_CONTENT_LENGTH": _int("MAX_JSON_BYTES", 1024 * 1024),
         "MAX_PHOTO_BYTES": _int("MAX_PHOTO_BYTES", 25 * 1024 * 1024),
-        "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo1234"),
+        "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo-window-2026"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", env == "production"),

@@ -26,7 +26,8 @@ class UserSchema(Schema):
     unit_id = Id(allow_none=True)
     sector_id = Id(allow_none=True)
     phone = fields.String(validate=validate.Length(max=30))
-    password = fields.String(load_only=True, validate=validate.Length(min=8, max=128))
+    # Length, username and common passwords: accounts/passwords.py (Chinese per-field messages).
+    password = fields.String(load_only=True, validate=validate.Length(max=128))
     active = fields.Boolean()
     wechat_bound = fields.Function(lambda u: u.wechat_openid is not None, dump_only=True)
     version = fields.Integer(dump_only=True)
