@@ -209,8 +209,11 @@ def record_sign_in_throttled(
 
 
 def issue_binding_code(user: User, *, actor: User) -> tuple[str, BindingCode]:
+    """A new one-time code for `user`; any code of theirs still unused stops working, so
+    only the code the office gave last can bind (a lost or leaked one dies with it)."""
     if not user.active:
         raise errors.Conflict("账号已停用，不能发放绑定码")
+    revoked = _revoke_binding_codes(user)
     raw = "".join(secrets.choice(_BINDING_ALPHABET) for _ in range(10))
     ttl = timedelta(seconds=current_app.config["BINDING_CODE_TTL_SECONDS"])
     code = BindingCode(
@@ -218,8 +221,56 @@ def issue_binding_code(user: User, *, actor: User) -> tuple[str, BindingCode]:
     )
     db.session.add(code)
     db.session.flush()
-    audit.record("user", user.id, "binding_code_issued", actor_id=actor.id)
+    audit.record(
+        "user",
+        user.id,
+        "binding_code_issued",
+        actor_id=actor.id,
+        after={"earlier_codes_revoked": revoked},
+    )
     return raw, code
+
+
+def _revoke_binding_codes(user: User) -> int:
+    now = utcnow()
+    result = db.session.execute(
+        update(BindingCode)
+        .where(
+            BindingCode.user_id == user.id,
+            BindingCode.used_at.is_(None),
+            BindingCode.revoked_at.is_(None),
+            BindingCode.expires_at > now,
+        )
+        .values(revoked_at=now)
+    )
+    return result.rowcount
+
+
+def unbind_wechat(user: User, *, actor: User) -> User:
+    """Detach `user`'s WeChat account (a new phone, a person leaving a shared phone): their
+    WeChat sign-ins end at once, and a new binding code lets them bind again."""
+    if user.wechat_openid is None:
+        raise errors.Conflict("该账号未绑定微信")
+    user.wechat_openid = None
+    db.session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.user_id == user.id,
+            ApiToken.channel == "wechat",
+            ApiToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    db.session.flush()
+    audit.record(
+        "user",
+        user.id,
+        "wechat_unbound",
+        actor_id=actor.id,
+        before={"wechat_bound": True},
+        after={"wechat_bound": False},
+    )
+    return user
 
 
 def sign_in_with_wechat(openid: str, binding_code: str | None) -> tuple[User, str, ApiToken]:
@@ -246,6 +297,7 @@ def _redeem_binding_code(raw: str, openid: str) -> User:
         .where(
             BindingCode.code_hash == _digest(raw),
             BindingCode.used_at.is_(None),
+            BindingCode.revoked_at.is_(None),
             BindingCode.expires_at > now,
         )
         .values(used_at=now)
