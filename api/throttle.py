@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from limits import RateLimitItem, parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -54,7 +54,11 @@ def init_app(app: Flask) -> None:
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
-    limiter = Limiter(key_func=client_address)
+    options = {}
+    if app.config.get("RATELIMIT_STORAGE_URI", "").startswith(("redis", "rediss")):
+        # A dead Redis must cost a sign-in a second, not hang it (redis-py waits forever).
+        options = {"socket_timeout": 1, "socket_connect_timeout": 1}
+    limiter = Limiter(key_func=client_address, storage_options=options)
     limiter.init_app(app)  # storage and switches from RATELIMIT_* settings
     app.extensions["sign_in_limits"] = SignInLimits(limiter, app.config)
 
@@ -208,12 +212,15 @@ def _audit(spent: Exhausted, audit: dict[str, str]) -> bool:
 def _unless_store_down(action: Callable[..., T], *args) -> T | None:
     """Run a limits step; if the store is unreachable, log it and let the attempt through
     (an outage of Redis must not lock every office out)."""
+    if g.get("sign_in_limits_down"):
+        return None
     try:
         return action(*args)
     except errors.TooManyRequests:
         raise
-    except Exception:
-        log.warning("sign-in limits unavailable; attempt allowed", exc_info=True)
+    except Exception as exc:
+        g.sign_in_limits_down = True  # once a request: no more waiting on a dead store
+        log.warning("sign-in limits unavailable (%s); attempt allowed", type(exc).__name__)
         return None
 
 
