@@ -25,7 +25,7 @@ demo: migrate
 run: demo
 	@echo ""
 	@echo "  Console:  http://127.0.0.1:$(PORT)/console/"
-	@echo "            sign in as admin, password $${DEMO_PASSWORD:-demo1234} (other demo people above)"
+	@echo "            sign in as admin, password $${DEMO_PASSWORD:-demo-window-2026} (other demo people above)"
 	@echo "  API docs: http://127.0.0.1:$(PORT)/api/v1/docs"
 	@echo "  Health:   http://127.0.0.1:$(PORT)/healthz"
 	@echo ""

@@ -43,8 +43,6 @@ class User(db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     wechat_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 
@@ -86,3 +84,5 @@ class BindingCode(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # Set when a newer code for the same person replaces it, or the office unbinds them.
+    revoked_at: Mapped[datetime | None]

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts.models import ApiToken, BindingCode, Role, User
+from accounts.passwords import check_password
 from core import audit, errors
 from core.clock import utcnow
 from core.db import db
@@ -73,6 +74,8 @@ def create_user(data: dict[str, Any], *, actor: User | None) -> User:
         data["sector_id"] = None
     _check_binding(role, data.get("unit_id"), data.get("sector_id"))
     _check_username_free(data.get("username"))
+    if password:
+        check_password(password, username=data.get("username"))
     user = User(**data)
     if password:
         user.password_hash = hash_password(password)
@@ -93,6 +96,8 @@ def update_user(user: User, data: dict[str, Any], *, actor: User) -> User:
     password = data.pop("password", None)
     before = {"role": user.role.value, "active": user.active}
     _check_username_free(data.get("username"), user)
+    if password:
+        check_password(password, username=data.get("username", user.username))
     for key, value in data.items():
         setattr(user, key, value)
     _check_binding(user.role, user.unit_id, user.sector_id)
@@ -166,38 +171,49 @@ def revoke_token(raw: str) -> None:
 
 
 def sign_in_with_password(username: str, password: str) -> tuple[User, str, ApiToken]:
-    """Check a password, with a lockout after repeated failures."""
+    """Check a password. Unknown, password-less, disabled and wrong all answer the same
+    401 after the same work (one hash check), so the answer reveals neither which accounts
+    exist nor whether a disabled account's password was right. Repeated failures are
+    slowed down at the edge (api/throttle.py), never by locking the account."""
     user = db.session.scalar(select(User).where(User.username == username))
-    now = utcnow()
-    if user is None or user.password_hash is None:
-        check_password_hash(_dummy_hash(), password)
+    stored = user.password_hash if user is not None and user.password_hash else None
+    matches = check_password_hash(stored or _dummy_hash(), password)
+    if not (matches and stored and user.active):
         raise errors.Unauthenticated("用户名或密码错误", type="urn:problem:bad-credentials")
-    if user.locked_until and user.locked_until > now:
-        seconds = int((user.locked_until - now).total_seconds()) + 1
-        raise errors.TooManyRequests(
-            f"登录失败次数过多，账号已临时锁定，请 {seconds // 60 + 1} 分钟后再试",
-            retry_after=seconds,
-        )
-    if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(seconds=current_app.config["LOGIN_LOCK_SECONDS"])
-            user.failed_logins = 0
-            audit.record("user", user.id, "locked", actor_id=None)
-        raise errors.Unauthenticated(
-            "用户名或密码错误", type="urn:problem:bad-credentials", keep_changes=True
-        )
-    if not user.active:
-        raise errors.Forbidden("账号已停用，请联系督查办")
-    user.failed_logins = 0
-    user.locked_until = None
     raw, token = issue_token(user, "password")
     return user, raw, token
 
 
+def record_sign_in_throttled(
+    *,
+    scope: str,
+    address: str,
+    retry_after: int,
+    username: str | None = None,
+    openid: str | None = None,
+) -> bool:
+    """Note in a person's audit trail that sign-in attempts for them are being slowed
+    down. False when the name belongs to nobody (nothing to note it on)."""
+    column = User.username if username is not None else User.wechat_openid
+    user_id = db.session.scalar(select(User.id).where(column == (username or openid)))
+    if user_id is None:
+        return False
+    audit.record(
+        "user",
+        user_id,
+        "sign_in_throttled",
+        actor_id=None,
+        after={"scope": scope, "address": address, "retry_after": retry_after},
+    )
+    return True
+
+
 def issue_binding_code(user: User, *, actor: User) -> tuple[str, BindingCode]:
+    """A new one-time code for `user`; any code of theirs still unused stops working, so
+    only the code the office gave last can bind (a lost or leaked one dies with it)."""
     if not user.active:
         raise errors.Conflict("账号已停用，不能发放绑定码")
+    revoked = _revoke_binding_codes(user)
     raw = "".join(secrets.choice(_BINDING_ALPHABET) for _ in range(10))
     ttl = timedelta(seconds=current_app.config["BINDING_CODE_TTL_SECONDS"])
     code = BindingCode(
@@ -205,8 +221,56 @@ def issue_binding_code(user: User, *, actor: User) -> tuple[str, BindingCode]:
     )
     db.session.add(code)
     db.session.flush()
-    audit.record("user", user.id, "binding_code_issued", actor_id=actor.id)
+    audit.record(
+        "user",
+        user.id,
+        "binding_code_issued",
+        actor_id=actor.id,
+        after={"earlier_codes_revoked": revoked},
+    )
     return raw, code
+
+
+def _revoke_binding_codes(user: User) -> int:
+    now = utcnow()
+    result = db.session.execute(
+        update(BindingCode)
+        .where(
+            BindingCode.user_id == user.id,
+            BindingCode.used_at.is_(None),
+            BindingCode.revoked_at.is_(None),
+            BindingCode.expires_at > now,
+        )
+        .values(revoked_at=now)
+    )
+    return result.rowcount
+
+
+def unbind_wechat(user: User, *, actor: User) -> User:
+    """Detach `user`'s WeChat account (a new phone, a person leaving a shared phone): their
+    WeChat sign-ins end at once, and a new binding code lets them bind again."""
+    if user.wechat_openid is None:
+        raise errors.Conflict("该账号未绑定微信")
+    user.wechat_openid = None
+    db.session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.user_id == user.id,
+            ApiToken.channel == "wechat",
+            ApiToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    db.session.flush()
+    audit.record(
+        "user",
+        user.id,
+        "wechat_unbound",
+        actor_id=actor.id,
+        before={"wechat_bound": True},
+        after={"wechat_bound": False},
+    )
+    return user
 
 
 def sign_in_with_wechat(openid: str, binding_code: str | None) -> tuple[User, str, ApiToken]:
@@ -233,6 +297,7 @@ def _redeem_binding_code(raw: str, openid: str) -> User:
         .where(
             BindingCode.code_hash == _digest(raw),
             BindingCode.used_at.is_(None),
+            BindingCode.revoked_at.is_(None),
             BindingCode.expires_at > now,
         )
         .values(used_at=now)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import UnsupportedMediaType
 
-from api import auth, config, errors, photos
+from api import auth, config, errors, photos, throttle
 from api.extensions import api, csrf, db, migrate
 from api.schemas import IdConverter
 from wechat.client import WeChatClient
@@ -43,6 +43,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     errors.init_app(app)
     app.extensions["wechat"] = WeChatClient.from_config(app.config)
+    throttle.init_app(app)  # sign-in limits (flask-limiter) and trusted proxies
     photos.init_app(app)  # photo storage (folder or S3) and its health check
 
     # One transaction per request, opened by the first query and ended here.
@@ -101,6 +102,7 @@ def _init_packages(app: Flask) -> None:
 
     The order is the order of the demo data (checklists, inspections, rectification, then
     the evidence that illustrates both) and of the console's navigation."""
+    import accounts
     import checklists
     import console
     import demo
@@ -110,6 +112,7 @@ def _init_packages(app: Flask) -> None:
     import rectification
 
     for package in (
+        accounts,  # `flask create-admin`
         media,  # photo storage's owner kinds, `flask media`
         notifications,  # `flask worker` and its periodic jobs
         checklists,  # `flask checklists`, the default library

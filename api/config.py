@@ -99,13 +99,30 @@ def from_environment() -> dict:
         # Sign-in
         "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 7 * 24 * 3600),
         "BINDING_CODE_TTL_SECONDS": _int("BINDING_CODE_TTL_SECONDS", 72 * 3600),
-        "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
-        "LOGIN_LOCK_SECONDS": _int("LOGIN_LOCK_SECONDS", 15 * 60),
+        # Sign-in limits (docs/sign-in.md): flask-limiter's storage, in memory by default
+        # (one process); redis://host:6379 to share the counters between workers and hosts.
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "window-inspection"),
+        # Budgets in flask-limiter's notation ("5/minute;20/hour": both must hold).
+        "SIGN_IN_LIMIT_PER_ADDRESS": os.environ.get(
+            "SIGN_IN_LIMIT_PER_ADDRESS", "30/minute;300/hour"
+        ),
+        "SIGN_IN_LIMIT_PER_ACCOUNT_ADDRESS": os.environ.get(
+            "SIGN_IN_LIMIT_PER_ACCOUNT_ADDRESS", "5/minute;10/15minutes;20/hour;50/day"
+        ),
+        "SIGN_IN_LIMIT_PER_ACCOUNT": os.environ.get("SIGN_IN_LIMIT_PER_ACCOUNT", "30/hour;100/day"),
+        # An address the account signed in from within this many days is "usual": the
+        # account-wide budget does not slow its owner down there.
+        "SIGN_IN_KNOWN_ADDRESS_DAYS": _int("SIGN_IN_KNOWN_ADDRESS_DAYS", 30),
+        # How many reverse proxies in front of the app add X-Forwarded-For (0: none, the
+        # header is ignored; never more than really exist, or clients choose their address).
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         # Bodies: JSON is small; photo uploads raise the limit for their own route.
         "MAX_CONTENT_LENGTH": _int("MAX_JSON_BYTES", 1024 * 1024),
         "MAX_PHOTO_BYTES": _int("MAX_PHOTO_BYTES", 25 * 1024 * 1024),
-        "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo1234"),
+        "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "demo-window-2026"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", env == "production"),

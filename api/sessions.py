@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 from marshmallow import fields, validate
 
 from accounts import service as accounts
 from accounts.models import ROLE_LABELS, Role
+from api import throttle
 from api.auth import EVERYONE, bearer_token, current_user, public, requires
 from api.extensions import Blueprint
 from api.schemas import Id, Schema
@@ -49,6 +49,9 @@ class TokenSchema(Schema):
     user = fields.Nested(MeSchema)
 
 
+THROTTLED = "登录尝试过于频繁（按来源地址和账号限流），Retry-After 秒后再试"
+
+
 def _token_response(user, raw, token):
     return {"token": raw, "token_type": "Bearer", "expires_at": token.expires_at, "user": user}
 
@@ -58,9 +61,10 @@ class PasswordLogin(MethodView):
     @public
     @blp.arguments(PasswordLoginSchema)
     @blp.response(201, TokenSchema)
+    @blp.alt_response(429, description=THROTTLED)
     def post(self, data):
-        """用户名密码登录（多次失败后临时锁定）"""
-        return _token_response(*accounts.sign_in_with_password(data["username"], data["password"]))
+        """用户名密码登录（尝试过于频繁时须等待 Retry-After 秒）"""
+        return _token_response(*throttle.sign_in_with_password(data["username"], data["password"]))
 
 
 @blp.route("/wechat")
@@ -68,11 +72,11 @@ class WeChatLogin(MethodView):
     @public
     @blp.arguments(WeChatLoginSchema)
     @blp.response(201, TokenSchema)
+    @blp.alt_response(429, description=THROTTLED)
     def post(self, data):
         """小程序登录：提交 wx.login 的 code；未绑定的微信需同时提交绑定码"""
-        session = current_app.extensions["wechat"].code_to_session(data["code"])
         return _token_response(
-            *accounts.sign_in_with_wechat(session.openid, data.get("binding_code"))
+            *throttle.sign_in_with_wechat(data["code"], data.get("binding_code"))
         )
 
 

@@ -26,7 +26,8 @@ class UserSchema(Schema):
     unit_id = Id(allow_none=True)
     sector_id = Id(allow_none=True)
     phone = fields.String(validate=validate.Length(max=30))
-    password = fields.String(load_only=True, validate=validate.Length(min=8, max=128))
+    # Length, username and common passwords: accounts/passwords.py (Chinese per-field messages).
+    password = fields.String(load_only=True, validate=validate.Length(max=128))
     active = fields.Boolean()
     wechat_bound = fields.Function(lambda u: u.wechat_openid is not None, dump_only=True)
     version = fields.Integer(dump_only=True)
@@ -97,6 +98,19 @@ class BindingCodes(MethodView):
     @requires(*OFFICE)
     @blp.response(201, BindingCodeSchema)
     def post(self, user_id):
-        """发放微信绑定码（一次性，过期作废）"""
+        """发放微信绑定码（一次性，过期作废；此人此前未使用的绑定码随即作废）"""
         raw, code = accounts.issue_binding_code(_user_or_404(user_id), actor=current_user())
         return {"code": raw, "expires_at": code.expires_at}
+
+
+@blp.route("/users/<int:user_id>/wechat")
+class UserWeChat(MethodView):
+    @requires(*OFFICE)
+    @blp.response(200, UserSchema)
+    @if_match
+    def delete(self, user_id):
+        """解除微信绑定（立即吊销其微信登录令牌；之后可发放新绑定码重新绑定；需 If-Match）"""
+        user = _user_or_404(user_id)
+        check_if_match(user.version)
+        user = accounts.unbind_wechat(user, actor=current_user())
+        return user, 200, {"ETag": etag_of(user.version)}

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from accounts import service as accounts
 from accounts.models import ROLE_LABELS
+from api import throttle
 from api.auth import OFFICE_READERS, public, requires
 from api.errors import status_of
 from api.extensions import csrf
@@ -115,15 +116,19 @@ def login():
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     try:
-        user, raw, _ = accounts.sign_in_with_password(username, password)
+        # The same sign-in, limits included, as the API's (api/throttle.py).
+        user, raw, _ = throttle.sign_in_with_password(username, password)
         if not user.is_office:
             raise errors.Forbidden("控制台仅供督查办使用，请使用小程序")
     except errors.DomainError as exc:
         if exc.keep_changes:
-            db.session.commit()  # the failed-attempt count must survive
+            db.session.commit()  # a throttle event in the audit trail must survive
         flash(exc.message, "error")
         page = render_template("console/login.html", next=request.form.get("next", ""))
-        return page, status_of(exc)
+        headers = {}
+        if isinstance(exc, errors.TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after)
+        return page, status_of(exc), headers
     session.clear()
     session["token"] = raw
     return redirect(_safe_next(request.form.get("next")))

@@ -19,6 +19,11 @@ from org.models import LeadUnit, Region, RegionLevel, Sector, Unit
 @with_appcontext
 def demo_command(if_empty: bool) -> None:
     """Load demo data: regions, sectors, ~30 units and people of every role."""
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException(
+            "refusing to load demo data with APP_ENV=production: its people share one known "
+            "password. Create the first office account with `flask --app wsgi create-admin`."
+        )
     if if_empty and db.session.scalar(select(func.count(User.id))):
         click.echo("Database already has data; demo data not loaded.")
         return

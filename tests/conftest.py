@@ -151,6 +151,9 @@ def make_config(database_url: str, tmp: Path, wechat_url: str) -> dict:
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; scrypt in production
         "DEMO_PASSWORD": PASSWORD,
         "CHECKLIST_CACHE_SECONDS": 0,  # tests publish and wipe checklists constantly
+        # Every test client comes from 127.0.0.1: the sign-in limits are off here and on
+        # in the tests of the limits themselves (tests/test_sign_in_limits.py).
+        "RATELIMIT_ENABLED": False,
     }
 
 
@@ -169,11 +172,12 @@ def app_session(database_url, tmp_path_factory, fake_wechat_server) -> Iterator[
 
 @pytest.fixture
 def make_app(app_session):
-    """A second app on the same database, for tests that add routes or checks to it."""
+    """A second app on the same database, for tests that add routes or checks to it, or
+    that need other settings: `make_app(SETTING=value)`."""
     made: list[Flask] = []
 
-    def make() -> Flask:
-        made.append(create_app(dict(app_session.config)))
+    def make(**overrides) -> Flask:
+        made.append(create_app(dict(app_session.config) | overrides))
         media_kinds.init_app(made[-1])
         return made[-1]
 

@@ -6,11 +6,13 @@ WeChat answers HTTP 200 with `errcode` in the body; a success may omit `errcode`
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import requests
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 
 BUSY = -1
 INVALID_CODE = 40029
+CODE_USED = 40163  # a wx.login code works once
+INVALID_CODES = {INVALID_CODE, CODE_USED}
 RATE_LIMITED = 45011
 RISKY_USER = 40226
 INVALID_TOKEN = 40001
@@ -34,9 +38,50 @@ TOKEN_MARGIN = timedelta(minutes=5)
 
 
 class WeChatError(errors.BadGateway):
+    """WeChat refused a call. The client reads a Chinese sentence and the errcode; WeChat's
+    own errmsg (English, sometimes with request ids) stays in our log."""
+
     def __init__(self, errcode: int, errmsg: str):
-        super().__init__(f"微信接口返回错误 {errcode}: {errmsg}", errcode=errcode)
+        super().__init__(f"微信服务拒绝了请求（错误码 {errcode}），请稍后重试", errcode=errcode)
         self.errcode = errcode
+        self.errmsg = errmsg
+
+
+# The query strings of WeChat calls carry the AppSecret, the user's login code and access
+# tokens, and urllib3 logs request lines at DEBUG (and requests' exceptions quote the URL):
+# what reaches a log is the path alone.
+_QUERY = re.compile(r"\?[^\s'\"()]*")
+URLLIB3_LOGGERS = (
+    "urllib3",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.poolmanager",
+    "urllib3.response",
+    "urllib3.util.retry",
+)
+
+
+class HideQueryStrings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "?" in message:
+            record.msg, record.args = _QUERY.sub("?…", message), ()
+        return True
+
+
+def hide_query_strings_in_http_logs() -> None:
+    for name in URLLIB3_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, HideQueryStrings) for f in logger.filters):
+            logger.addFilter(HideQueryStrings())
+
+
+def _describe(exc: Exception) -> str:
+    """What went wrong, without the URL that requests puts in its messages."""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        return f"HTTP {response.status_code}"
+    return type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -53,6 +98,7 @@ class WeChatClient:
         self.app_secret = app_secret
         self.timeout = timeout
         self.http = requests.Session()
+        hide_query_strings_in_http_logs()
 
     @classmethod
     def from_config(cls, config) -> WeChatClient:
@@ -74,18 +120,26 @@ class WeChatClient:
             response.raise_for_status()
             body = response.json()
         except (requests.RequestException, ValueError) as exc:
-            log.warning("wechat %s failed: %s", path, exc)
-            raise errors.Unavailable("暂时无法连接微信服务，请稍后重试") from exc
+            log.warning("wechat %s failed: %s", path, _describe(exc))
+            # Not chained: the cause's message holds the URL, secret and all.
+            raise errors.Unavailable("暂时无法连接微信服务，请稍后重试") from None
         return body
 
     # -- access token: one per app, shared by every process through the database ----------
 
     def access_token(self, *, force_refresh: bool = False) -> str:
         """A valid access token, from the shared cache unless it is within 5 minutes of
-        expiring. Commits its own short transaction so other workers see the new token."""
+        expiring. The cache is read and written on a connection of its own, in its own
+        short transaction: other workers see a new token at once, and the caller's
+        transaction is neither committed nor rolled back by it."""
         if not self.app_id or not self.app_secret:
             raise errors.Unavailable("未配置微信小程序 AppID/AppSecret", retry_after=3600)
-        cached = db.session.get(WeChatAccessToken, self.app_id, populate_existing=True)
+        with db.engine.connect() as conn:
+            cached = conn.execute(
+                select(WeChatAccessToken.token, WeChatAccessToken.expires_at).where(
+                    WeChatAccessToken.app_id == self.app_id
+                )
+            ).first()
         if cached and not force_refresh and cached.expires_at - TOKEN_MARGIN > utcnow():
             return cached.token
         body = self._call(
@@ -113,23 +167,25 @@ class WeChatClient:
         }
         # Upsert: two workers renewing at once both store (stable_token hands out the same
         # token within its validity, so either write is right).
-        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        statement = insert(WeChatAccessToken).values(**values)
-        db.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["app_id"],
-                set_={k: statement.excluded[k] for k in ("token", "fetched_at", "expires_at")},
+        with db.engine.begin() as conn:
+            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            statement = insert(WeChatAccessToken).values(**values)
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["app_id"],
+                    set_={k: statement.excluded[k] for k in ("token", "fetched_at", "expires_at")},
+                )
             )
-        )
-        db.session.commit()
         return values["token"]
 
     def _forget_token(self, token: str) -> None:
         """Drop a token WeChat refused, unless another process already replaced it."""
-        cached = db.session.get(WeChatAccessToken, self.app_id, populate_existing=True)
-        if cached is not None and cached.token == token:
-            db.session.delete(cached)
-            db.session.commit()
+        with db.engine.begin() as conn:
+            conn.execute(
+                delete(WeChatAccessToken).where(
+                    WeChatAccessToken.app_id == self.app_id, WeChatAccessToken.token == token
+                )
+            )
 
     # -- subscribe messages ---------------------------------------------------------------
 
@@ -175,7 +231,7 @@ class WeChatClient:
         log.info("code2Session refused: %s %s", errcode, errmsg)
         if errcode == BUSY:
             raise errors.Unavailable("微信服务繁忙，请稍后重试", retry_after=2)
-        if errcode == INVALID_CODE:
+        if errcode in INVALID_CODES:
             raise errors.InvalidInput(
                 "登录凭证无效或已使用，请重新进入小程序",
                 errors={"code": ["微信登录凭证无效"]},

@@ -1,7 +1,9 @@
 """A fake of the WeChat server APIs we call, with WeChat's real shapes and error codes.
 
 Tests script it: `fake.codes["abc"] = "openid-1"` makes `wx.login` code "abc" valid once;
-`fake.next_errors` queues errcodes; `fake.down = True` answers HTTP 502.
+`fake.next_errors` queues errcodes; `fake.down = True` answers HTTP 502 (`fake.status`
+another HTTP error), `fake.garbage = True` a body that is not JSON, `fake.delay` seconds
+of silence before answering.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +25,9 @@ class FakeWeChat:
     codes: dict[str, str] = field(default_factory=dict)
     next_errors: list[int] = field(default_factory=list)
     down: bool = False
+    status: int = 502
+    garbage: bool = False
+    delay: float = 0.0
     calls: list[dict[str, Any]] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
     refused_openids: set[str] = field(default_factory=set)
@@ -37,13 +43,20 @@ class FakeWeChat:
             self.refused_openids.clear()
             self.tokens.clear()
             self.down = False
+            self.status = 502
+            self.garbage = False
+            self.delay = 0.0
 
     def __call__(self, environ, start_response):
         request = Request(environ)
+        if self.delay:
+            time.sleep(self.delay)
         with self.lock:
             self.calls.append({"path": request.path, "args": dict(request.args)})
             if self.down:
-                return Response("bad gateway", status=502)(environ, start_response)
+                return Response("bad gateway", status=self.status)(environ, start_response)
+            if self.garbage:
+                return Response("<html>busy</html>", mimetype="text/html")(environ, start_response)
             body = self._answer(request)
         return Response(json.dumps(body), mimetype="application/json")(environ, start_response)
 
