@@ -49,4 +49,20 @@ Functions other domains call (``media.service``)
 - ``api.photos.PhotoSchema`` serialises a photo with its URLs and flags for your routes.
 
 Tests may register a test-only kind; ``tests/media_kinds.py`` has one owned by a unit.
+
+Housekeeping
+------------
+The worker sweeps direct uploads never confirmed before their TTL, and objects under
+``incoming/`` that no waiting upload refers to, every ``MEDIA_SWEEP_SECONDS``
+(``media.cli.sweep_uploads``; by hand: ``flask media expire-uploads``).
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from media.cli import sweep_uploads
+
+    app.extensions.setdefault("worker_jobs", []).append(sweep_uploads)
