@@ -1,7 +1,9 @@
 """Photo uploads (through the API or direct to the store), evidence checks, signed URLs.
 
-Services flush, never commit. The original is written to storage before its row exists,
-so a failure anywhere later loses no evidence; derivatives are best effort.
+Services flush, never commit. Bytes are checked and processed first; then the row is
+claimed (an overlapping retry of the same client id waits and answers with the winner's
+row, docs/api.md), and only the winner writes the original, under a fresh key, once. If its
+request fails after that, what it wrote is removed; derivatives are best effort.
 """
 
 from __future__ import annotations

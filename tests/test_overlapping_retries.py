@@ -173,6 +173,23 @@ def test_overlapping_offline_submissions_make_one(app, world, make_user, client_
     assert count(Finding) == 1
 
 
+def test_overlapping_check_ins_make_one(app, world, make_user, client_for):
+    publish_checklist()
+    db.session.commit()
+    inspector = world.users[Role.inspector]
+    visit = make_visit(world.unit_a, [inspector, make_user(Role.inspector)])
+    body = {
+        "client_uuid": str(uuid.uuid4()),
+        "visit_id": visit.id,
+        "check_in": check_in(visit.unit),
+    }
+    db.session.commit()
+    token = client_for(inspector).token
+    results = overlapping(app, token, lambda c: c.post("/api/v1/inspections", json=body))
+    assert assert_one_result(results)["status"] == "draft"
+    assert count(Inspection) == 1
+
+
 # -- photos: multipart upload, direct upload and confirm -------------------------------------
 
 
