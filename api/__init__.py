@@ -113,7 +113,7 @@ def _init_packages(app: Flask) -> None:
 
     for package in (
         accounts,  # `flask create-admin`
-        media,  # photo storage's owner kinds, `flask media`
+        media,  # photo owner kinds, `flask media`, the sweep of unconfirmed uploads
         notifications,  # `flask worker` and its periodic jobs
         checklists,  # `flask checklists`, the default library
         inspections,  # inspections as photo owners, the publish hooks

@@ -54,6 +54,8 @@ def from_environment() -> dict:
         "MEDIA_BASE_URL": os.environ.get("MEDIA_BASE_URL", "/api/v1/media"),
         "PHOTO_URL_TTL_SECONDS": _int("PHOTO_URL_TTL_SECONDS", 300),
         "PHOTO_UPLOAD_TTL_SECONDS": _int("PHOTO_UPLOAD_TTL_SECONDS", 900),
+        # How often the worker sweeps expired direct uploads and stray incoming/ objects.
+        "MEDIA_SWEEP_SECONDS": _int("MEDIA_SWEEP_SECONDS", 600),
         # Pillow's own bomb limit; more pixels than this is refused before decoding.
         "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_PIXELS", 89_478_485),
         # Evidence checks (flags inform, they never block).

@@ -104,7 +104,12 @@ class UploadForm(AttachTo):
 
 class DirectUploadSchema(AttachTo):
     content_type = fields.String(required=True, validate=validate.OneOf(sorted(ACCEPTED_TYPES)))
-    size = Int(required=True, metadata={"description": "字节数"})
+    size = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(min=1, error="应为正整数（字节数）"),
+        metadata={"description": "原图字节数（1 至 MAX_PHOTO_BYTES）；确认时须与收到的一致"},
+    )
 
 
 class PhotoUrls(Schema):
@@ -199,6 +204,11 @@ class PhotoUploads(MethodView):
     @requires(*UPLOADERS)
     @blp.arguments(DirectUploadSchema)
     @blp.response(201, DirectUploadResult)
+    @blp.alt_response(
+        200,
+        schema=DirectUploadResult,
+        description="同一 client_id 的重试：同一照片，重新签发的上传表单（已确认则无）",
+    )
     def post(self, data):
         """申请直传（预签名 POST）：上传到存储后调用 confirm"""
         limit = current_app.config["MAX_PHOTO_BYTES"]
@@ -223,7 +233,8 @@ class PhotoConfirm(MethodView):
     @requires(*UPLOADERS)
     @blp.response(200, PhotoSchema)
     def post(self, photo_id):
-        """确认直传：服务器核对实际收到的文件（大小、类型、SHA-256）并处理"""
+        """确认直传：服务器核对实际收到的文件（与申请时声明的大小一致、类型、SHA-256）并处理；
+        重复确认（含同时到达的）均返回 200 与同一照片"""
         return media.confirm_upload(photo_id, actor=current_user())
 
 
@@ -261,9 +272,18 @@ class MediaUpload(MethodView):
         """直传目标（本地存储时代替 S3 的预签名 POST）"""
         storage = _local_storage()
         claims = storage.read_token(token, "post")
+        if not media.accepts_direct_upload(claims["k"]):
+            # Confirmed (or expired): the target is spent, whatever the token says.
+            raise errors.Conflict(
+                "该照片已确认或上传已过期，不能再上传", type="urn:problem:upload-closed"
+            )
         request.max_content_length = claims["m"] + 64 * 1024
         upload = request.files.get("file")
         if upload is None:
             raise errors.InvalidInput(errors={"file": ["缺少文件"]})
+        if storage.head(claims["k"]) is not None:
+            # A resent POST replaces what an earlier one left, as on S3; nothing refers
+            # to an incoming object but its pending photo.
+            storage.delete(claims["k"])
         storage.put(claims["k"], upload.stream, content_type=claims["t"])
         return "", 204

@@ -24,6 +24,7 @@ blp = Blueprint(
 )
 
 VERIFIERS = (Role.office_admin, Role.inspector)
+REPLAY = "同一 client_id 的重试（含与首次同时到达的）：返回首次的结果"
 
 
 # -- schemas ------------------------------------------------------------------------------
@@ -243,12 +244,17 @@ class TaskReplies(MethodView):
     @requires(Role.unit_staff)
     @blp.arguments(ReplyCreateSchema)
     @blp.response(201, ReplySchema)
+    @blp.alt_response(200, schema=ReplySchema, description=REPLAY)
     @if_match(required=False)
     def post(self, data, task_id):
         """提交整改回复（说明 + 整改后照片）；同一 client_id 重试返回首次结果"""
-        task = _task_for_update(task_id)
-        reply = service.respond(task, data, actor=current_user())
-        return reply, 201, {"ETag": etag_of(task.version)}
+        task = service.get_task(task_id, actor=current_user())
+        reply = service.earlier_reply(task, data["client_id"])
+        created = False
+        if reply is None:
+            check_if_match(task.version)
+            reply, created = service.respond(task, data, actor=current_user())
+        return reply, 201 if created else 200, {"ETag": etag_of(task.version)}
 
 
 @blp.route("/tasks/<int:task_id>/verification")
@@ -274,12 +280,17 @@ class TaskExtensions(MethodView):
     @requires(Role.unit_staff)
     @blp.arguments(ExtensionCreateSchema)
     @blp.response(201, ExtensionSchema)
+    @blp.alt_response(200, schema=ExtensionSchema, description=REPLAY)
     @if_match(required=False)
     def post(self, data, task_id):
-        """申请延期（同一时间只能有一份待审批的申请）"""
-        task = _task_for_update(task_id)
-        extension = service.request_extension(task, data, actor=current_user())
-        return extension, 201, {"ETag": etag_of(task.version)}
+        """申请延期（同一时间只能有一份待审批的申请；同一 client_id 重试返回首次结果）"""
+        task = service.get_task(task_id, actor=current_user())
+        extension = service.earlier_extension(task, data["client_id"])
+        created = False
+        if extension is None:
+            check_if_match(task.version)
+            extension, created = service.request_extension(task, data, actor=current_user())
+        return extension, 201 if created else 200, {"ETag": etag_of(task.version)}
 
 
 @blp.route("/tasks/<int:task_id>/extensions/<int:extension_id>/decision")

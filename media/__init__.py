@@ -53,6 +53,12 @@ Functions other domains call (``media.service``)
 - ``api.photos.PhotoSchema`` serialises a photo with its URLs and flags for your routes.
 
 Tests may register a test-only kind; ``tests/media_kinds.py`` has one owned by a unit.
+
+Housekeeping
+------------
+The worker sweeps direct uploads never confirmed before their TTL, and objects under
+``incoming/`` that no waiting upload refers to, every ``MEDIA_SWEEP_SECONDS``
+(``media.cli.sweep_uploads``; by hand: ``flask media expire-uploads``).
 """
 
 from __future__ import annotations
@@ -62,9 +68,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The attachment-kind registry (domains fill it from their own init_app), the
-    `flask media` commands; periodic media jobs go on `app.extensions["worker_jobs"]`."""
-    from media.cli import media_command
+    `flask media` commands, and the worker's sweep of unconfirmed direct uploads."""
+    from media.cli import media_command, sweep_uploads
     from media.kinds import REGISTRY
 
     app.extensions.setdefault(REGISTRY, {})
     app.cli.add_command(media_command)
+    app.extensions.setdefault("worker_jobs", []).append(sweep_uploads)

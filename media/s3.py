@@ -4,6 +4,8 @@ each client option is set."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from datetime import datetime
 from typing import BinaryIO
 
 import boto3
@@ -88,6 +90,17 @@ class S3Storage:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
         except (BotoCoreError, ClientError) as exc:
             raise self._unavailable(exc, "delete") from exc
+
+    def keys(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix + prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield item["Key"].removeprefix(self.prefix), item["LastModified"]
+        except (BotoCoreError, ClientError) as exc:
+            raise self._unavailable(exc, "list") from exc
 
     def signed_url(self, key: str, *, content_type: str, expires_in: int) -> str:
         return self.client.generate_presigned_url(

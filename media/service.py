@@ -1,7 +1,9 @@
 """Photo uploads (through the API or direct to the store), evidence checks, signed URLs.
 
-Services flush, never commit. The original is written to storage before its row exists,
-so a failure anywhere later loses no evidence; derivatives are best effort.
+Services flush, never commit. Bytes are checked and processed first; then the row is
+claimed (an overlapping retry of the same client id waits and answers with the winner's
+row, docs/api.md), and only the winner writes the original, under a fresh key, once. If its
+request fails after that, what it wrote is removed; derivatives are best effort.
 """
 
 from __future__ import annotations
@@ -11,15 +13,16 @@ import logging
 import math
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from flask import current_app
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, update
 
 from accounts.models import Role, User
-from core import errors
+from core import claims, errors
 from core.clock import utcnow
 from core.db import db
 from media import pipeline
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 
 EVIDENCE_FLAGS = ("outside_window", "far_from_unit", "near_duplicate", "exif_missing")
 VARIANTS = ("original", "preview", "thumb")
+INCOMING = "incoming/"  # where presigned uploads land; confirm copies out of it
 OFFICE_READERS = (Role.office_admin, Role.viewer)
 
 
@@ -143,25 +147,27 @@ def flags_of(photo: Photo) -> list[str]:
 
 def upload_photo(data: dict, file: BinaryIO, *, actor: User) -> tuple[Photo, bool]:
     """Store one photo sent through the API. Returns (photo, created); a retry with the
-    same client id returns the first photo and False."""
+    same client id, even one overlapping the first, returns the first photo and False.
+
+    The bytes are checked and processed first (no lock held), then the row is claimed;
+    only the copy that wins the claim writes to storage."""
     existing = _retry_of(data, actor)
     if existing is not None:
-        if existing.status != PhotoStatus.stored:
-            raise errors.Conflict("该上传编号已用于直传，请确认直传或换一个编号")
-        return existing, False
+        return _stored_retry(existing), False
     attachment = kind_of(data["owner_type"]).attach(data["owner_id"], actor, data.get("item_code"))
     sha256, size = pipeline.sha256_and_size(file)
     _check_bytes(size, sha256, data.get("sha256"))
     processed = pipeline.process(file, max_pixels=_config("PHOTO_MAX_PIXELS"))
     photo = _new_photo(data, attachment, actor=actor, declared_type=data.get("declared_type"))
-    file.seek(0)
-    current_storage().put(photo.key, file, content_type=processed.content_type)
     _record(photo, processed, sha256=sha256, size=size)
-    db.session.add(photo)
-    db.session.flush()
-    _index_hash(photo)
-    _assess(photo, attachment)
-    _store_derivatives(photo, processed)
+    if not claims.claim(photo):
+        return _stored_retry(_claimed_by_another(data, actor)), False
+    with _removed_on_failure(photo):
+        file.seek(0)
+        current_storage().put(photo.key, file, content_type=processed.content_type)
+        _index_hash(photo)
+        _assess(photo, attachment)
+        _store_derivatives(photo, processed)
     return photo, True
 
 
@@ -169,25 +175,32 @@ def upload_photo(data: dict, file: BinaryIO, *, actor: User) -> tuple[Photo, boo
 
 
 def start_direct_upload(data: dict, *, actor: User) -> tuple[Photo, PresignedPost | None, bool]:
-    """Issue a presigned POST for one photo. A retry re-issues it for the same photo (or,
-    once confirmed, returns the stored photo and no upload)."""
+    """Issue a presigned POST for one photo of `data["size"]` bytes. A retry re-issues it
+    for the same photo (or, once confirmed, returns the stored photo and no upload)."""
     existing = _retry_of(data, actor)
     if existing is not None and existing.status == PhotoStatus.stored:
         return existing, None, False
     attachment = kind_of(data["owner_type"]).attach(data["owner_id"], actor, data.get("item_code"))
-    if existing is not None:
-        photo, created = existing, False
-        photo.declared_type = data["content_type"]
-        photo.client_sha256 = data.get("sha256")
-    else:
+    ttl = _config("PHOTO_UPLOAD_TTL_SECONDS")
+    created = False
+    if existing is None:
         photo = _new_photo(data, attachment, actor=actor, declared_type=data["content_type"])
         photo.status = PhotoStatus.pending
-        photo.key = f"incoming/{uuid.uuid4().hex}"
+        photo.key = f"{INCOMING}{uuid.uuid4().hex}"
+        photo.size = data["size"]  # announced; confirm refuses anything else
         photo.client_sha256 = data.get("sha256")
-        db.session.add(photo)
-        created = True
-    ttl = _config("PHOTO_UPLOAD_TTL_SECONDS")
-    photo.expires_at = utcnow() + timedelta(seconds=ttl)
+        photo.expires_at = utcnow() + timedelta(seconds=ttl)
+        created = claims.claim(photo)
+        if not created:
+            existing = _claimed_by_another(data, actor)
+            if existing.status == PhotoStatus.stored:
+                return existing, None, False
+    if not created:
+        photo = existing
+        photo.declared_type = data["content_type"]
+        photo.client_sha256 = data.get("sha256")
+        photo.size = data["size"]
+        photo.expires_at = utcnow() + timedelta(seconds=ttl)
     db.session.flush()
     post = current_storage().presigned_post(
         photo.key,
@@ -198,9 +211,23 @@ def start_direct_upload(data: dict, *, actor: User) -> tuple[Photo, PresignedPos
     return photo, post, created
 
 
+def accepts_direct_upload(key: str) -> bool:
+    """Whether the folder backend's upload target may still write `key`: only while its
+    photo waits, unconfirmed and unexpired. After confirm the photo lives under another
+    key and nothing refers to this one."""
+    photo = db.session.scalar(select(Photo).where(Photo.key == key))
+    return (
+        photo is not None
+        and photo.status == PhotoStatus.pending
+        and (photo.expires_at is None or photo.expires_at > utcnow())
+    )
+
+
 def confirm_upload(photo_id: int, *, actor: User) -> Photo:
     """Check what actually arrived in the store (moto and some stores do not enforce the
-    presigned conditions), then process it like an API upload. Idempotent."""
+    presigned conditions), then process it like an API upload. Idempotent: overlapping
+    confirms check the bytes each, but one claims the row and stores the photo; the
+    others answer with what it stored."""
     photo = db.session.get(Photo, photo_id)
     if photo is None or photo.uploaded_by_id != actor.id:
         raise errors.NotFound()
@@ -211,40 +238,94 @@ def confirm_upload(photo_id: int, *, actor: User) -> Photo:
     attachment = kind_of(photo.owner_type).attach(photo.owner_id, actor, photo.item_code)
     storage = current_storage()
     incoming = photo.key
-    size = storage.head(incoming)
-    if size is None:
-        raise errors.Conflict("存储中尚未收到该照片，请先上传再确认")
-    limit = _config("MAX_PHOTO_BYTES")
     with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as file:
         try:
-            if size > limit:
-                raise _too_large(limit)
-            storage.get_to(incoming, _Bounded(file, limit))
-            sha256, size = pipeline.sha256_and_size(file)
-            _check_bytes(size, sha256, photo.client_sha256)
-            processed = pipeline.process(file, max_pixels=_config("PHOTO_MAX_PIXELS"))
-        except (errors.PayloadTooLarge, errors.UnsupportedMedia, errors.InvalidInput):
-            # What arrived is not acceptable evidence: remove it; the client may upload again.
-            storage.delete(incoming)
+            sha256, size, processed = _check_incoming(photo, file)
+        except errors.DomainError:
+            # An overlapping confirm may have stored it and removed the incoming object.
+            stored = _stored_meanwhile(photo_id)
+            if stored is not None:
+                return stored
             raise
+        # Claim: only the confirm that turns the row from pending to stored writes bytes.
         # The presigned POST stays usable until it expires, so the incoming object could
-        # still be replaced: the evidence is the bytes just checked, stored under a key no
-        # client can write.
-        photo.key = _photo_key()
-        file.seek(0)
-        storage.put(photo.key, file, content_type=processed.content_type)
-    _record(photo, processed, sha256=sha256, size=size)
-    photo.status = PhotoStatus.stored
-    photo.expires_at = None
-    db.session.flush()
-    _index_hash(photo)
-    _assess(photo, attachment)
-    _store_derivatives(photo, processed)
+        # still be replaced: the evidence is the bytes just checked, stored write-once
+        # under a key no client can write.
+        key = _photo_key()
+        won = db.session.execute(
+            update(Photo)
+            .where(Photo.id == photo_id, Photo.status == PhotoStatus.pending)
+            .values(status=PhotoStatus.stored, key=key, expires_at=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not won:
+            stored = _stored_meanwhile(photo_id)
+            if stored is None:
+                raise errors.Conflict("上传已过期，请重新申请上传")
+            return stored
+        photo.status, photo.key, photo.expires_at = PhotoStatus.stored, key, None
+        with _removed_on_failure(photo):
+            file.seek(0)
+            storage.put(photo.key, file, content_type=processed.content_type)
+            _record(photo, processed, sha256=sha256, size=size)
+            db.session.flush()
+            _index_hash(photo)
+            _assess(photo, attachment)
+            _store_derivatives(photo, processed)
     try:
         storage.delete(incoming)
     except errors.Unavailable:
         log.warning("photo %s: incoming object %s left behind", photo.id, incoming)
     return photo
+
+
+def _check_incoming(photo: Photo, file: BinaryIO) -> tuple[str, int, pipeline.Processed]:
+    """Read the incoming object into `file` and check it: the announced size, the size
+    limit, the client's SHA-256, an image. What is refused is removed from the store (the
+    upload stays pending: the client may POST again to the same target and confirm)."""
+    storage = current_storage()
+    size = storage.head(photo.key)
+    if size is None:
+        raise errors.Conflict("存储中尚未收到该照片，请先上传再确认")
+    limit = _config("MAX_PHOTO_BYTES")
+    try:
+        if size > limit:
+            raise _too_large(limit)
+        _check_announced(photo, size)
+        storage.get_to(photo.key, _Bounded(file, limit))
+        sha256, size = pipeline.sha256_and_size(file)
+        _check_announced(photo, size)  # the object may have changed after HEAD
+        _check_bytes(size, sha256, photo.client_sha256)
+        processed = pipeline.process(file, max_pixels=_config("PHOTO_MAX_PIXELS"))
+    except (errors.PayloadTooLarge, errors.UnsupportedMedia, errors.InvalidInput):
+        # What arrived is not acceptable evidence: remove it; the client may upload again.
+        storage.delete(photo.key)
+        raise
+    return sha256, size, processed
+
+
+def _check_announced(photo: Photo, size: int) -> None:
+    if photo.size is not None and size != photo.size:
+        raise errors.InvalidInput(
+            f"收到的文件大小（{size} 字节）与申请直传时声明的（{photo.size} 字节）不一致，"
+            "已删除，请重新上传",
+            errors={"size": ["与收到的文件不一致"]},
+            type="urn:problem:upload-size-mismatch",
+        )
+
+
+def _stored_meanwhile(photo_id: int) -> Photo | None:
+    """The photo as committed, when an overlapping confirm has stored it. The no-op UPDATE
+    waits for a confirm still running (its row lock; SQLite's write lock): that one
+    removes the incoming object before its transaction ends."""
+    db.session.execute(
+        update(Photo)
+        .where(Photo.id == photo_id)
+        .values(status=Photo.status)
+        .execution_options(synchronize_session=False)
+    )
+    photo = db.session.get(Photo, photo_id, populate_existing=True)
+    return photo if photo is not None and photo.status == PhotoStatus.stored else None
 
 
 class _Bounded:
@@ -264,8 +345,11 @@ def _too_large(limit: int) -> errors.PayloadTooLarge:
     return errors.PayloadTooLarge(f"照片超过 {limit // (1024 * 1024)} MB 上限")
 
 
-def expire_uploads(now: datetime | None = None) -> int:
-    """Remove presigned uploads never confirmed in time, and whatever bytes they left."""
+def expire_uploads(now: datetime | None = None) -> tuple[int, int]:
+    """Remove presigned uploads never confirmed in time and whatever bytes they left; then
+    objects under incoming/ older than the upload TTL that no waiting upload refers to (a
+    POST to a target after its photo was confirmed, or after it expired). Returns (rows,
+    stray objects) removed."""
     now = now or utcnow()
     stale = list(
         db.session.scalars(
@@ -277,7 +361,14 @@ def expire_uploads(now: datetime | None = None) -> int:
         storage.delete(photo.key)
         db.session.delete(photo)
     db.session.flush()
-    return len(stale)
+    waiting = set(db.session.scalars(select(Photo.key).where(Photo.status == PhotoStatus.pending)))
+    cutoff = now - timedelta(seconds=_config("PHOTO_UPLOAD_TTL_SECONDS"))
+    strays = 0
+    for key, modified in storage.keys(INCOMING):
+        if modified < cutoff and key not in waiting:
+            storage.delete(key)
+            strays += 1
+    return len(stale), strays
 
 
 def rebuild_derivatives() -> tuple[int, int]:
@@ -402,6 +493,37 @@ def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _stored_retry(existing: Photo) -> Photo:
+    if existing.status != PhotoStatus.stored:
+        raise errors.Conflict("该上传编号已用于直传，请确认直传或换一个编号")
+    return existing
+
+
+def _claimed_by_another(data: dict, actor: User) -> Photo:
+    """The row an overlapping copy claimed first (committed by now)."""
+    winner = _retry_of(data, actor)
+    if winner is None:  # the unique key, not the client id: a new key makes it go in
+        raise errors.Conflict("数据与已有记录冲突，请重试")
+    return winner
+
+
+@contextmanager
+def _removed_on_failure(photo: Photo) -> Iterator[None]:
+    """Bytes written for a row that then fails to be written are removed: the request
+    rolls back, so nothing would refer to them."""
+    try:
+        yield
+    except BaseException:
+        for key in (photo.key, photo.preview_key, photo.thumb_key):
+            if key is None:
+                continue
+            try:
+                current_storage().delete(key)
+            except errors.Unavailable:
+                log.warning("photo %s: %s left behind after a failed upload", photo.id, key)
+        raise
 
 
 def _retry_of(data: dict, actor: User) -> Photo | None:

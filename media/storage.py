@@ -18,7 +18,9 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
@@ -47,6 +49,9 @@ class Storage(Protocol):
         """The object's size, or None when there is no such object."""
 
     def delete(self, key: str) -> None: ...
+    def keys(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        """Every object whose key starts with `prefix`, with its last-modified time."""
+
     def signed_url(self, key: str, *, content_type: str, expires_in: int) -> str: ...
     def presigned_post(
         self, key: str, *, content_type: str, max_bytes: int, expires_in: int
@@ -131,6 +136,16 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         try:
             self.path_of(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise errors.Unavailable("照片存储暂时不可用，请稍后重试") from exc
+
+    def keys(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        top = self.path_of(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        try:
+            for path in sorted(top.rglob("*")) if top.is_dir() else ():
+                if path.is_file() and not path.name.startswith(".upload-"):
+                    modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+                    yield str(path.relative_to(self.root)), modified
         except OSError as exc:
             raise errors.Unavailable("照片存储暂时不可用，请稍后重试") from exc
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.models import User
-from core import errors
+from core import claims, errors
 from core.clock import utcnow
 from core.db import db
 from org import policy as org_policy
@@ -57,6 +57,37 @@ def _flush() -> None:
         raise errors.Conflict(
             "任务刚被他人处理，请刷新后重试", type="urn:problem:concurrent-change"
         ) from exc
+
+
+def earlier_reply(task: RectificationTask, client_id) -> TaskReply | None:
+    """The reply a client id already made: a retry is answered with it, before any
+    precondition (its If-Match is the one the first copy carried)."""
+    return _earlier(TaskReply, str(client_id), task)
+
+
+def earlier_extension(task: RectificationTask, client_id) -> ExtensionRequest | None:
+    return _earlier(ExtensionRequest, str(client_id), task)
+
+
+def _earlier(model, client_id: str, task: RectificationTask):
+    """The reply or extension request a client id already made, if any (a retry)."""
+    earlier = db.session.scalar(select(model).where(model.client_id == client_id))
+    if earlier is not None and earlier.task_id != task.id:
+        raise errors.Conflict("client_id 已用于其他任务", errors={"client_id": ["重复"]})
+    return earlier
+
+
+def _winner(model, client_id: str, task: RectificationTask):
+    """After losing the claim: the overlapping copy's row, committed by now, and the task
+    as that copy left it (so the answer and its ETag are the same). No row with our
+    client id: another reply of this round won, which is a real conflict."""
+    winner = _earlier(model, client_id, task)
+    if winner is None:
+        raise errors.Conflict(
+            "任务刚被他人处理，请刷新后重试", type="urn:problem:concurrent-change"
+        )
+    db.session.refresh(task)
+    return winner
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -159,13 +190,15 @@ def allowed_actions(task: RectificationTask, actor: User) -> list[str]:
 # -- the unit's reply ----------------------------------------------------------------------
 
 
-def respond(task: RectificationTask, data: dict[str, Any], *, actor: User) -> TaskReply:
+def respond(
+    task: RectificationTask, data: dict[str, Any], *, actor: User
+) -> tuple[TaskReply, bool]:
+    """The unit's reply for this round. Returns (reply, created): a retry with the same
+    client id, even one overlapping the first, returns the first reply and False."""
     client_id = str(data["client_id"])
-    earlier = db.session.scalar(select(TaskReply).where(TaskReply.client_id == client_id))
-    if earlier is not None:  # a retry returns the first result
-        if earlier.task_id != task.id:
-            raise errors.Conflict("client_id 已用于其他任务的回复", errors={"client_id": ["重复"]})
-        return earlier
+    earlier = _earlier(TaskReply, client_id, task)
+    if earlier is not None:
+        return earlier, False
     states.check(task, Action.respond, actor, verifier=_verifier())
     photo_ids = list(dict.fromkeys(data["photo_ids"]))
     photos.check_after_photos(task, photo_ids)
@@ -180,13 +213,15 @@ def respond(task: RectificationTask, data: dict[str, Any], *, actor: User) -> Ta
         author_id=actor.id,
         created_at=now,
     )
-    db.session.add(reply)
+    if not claims.claim(reply):
+        return _winner(TaskReply, client_id, task), False
+    db.session.expire(task, ["replies"])
     task.status = TaskStatus.responded
     task.responded_at = now
     _flush()
     _record(task, Action.respond.value, actor, before)
     notify.responded(task)
-    return reply
+    return reply, True
 
 
 def verify(
@@ -223,15 +258,12 @@ def verify(
 
 def request_extension(
     task: RectificationTask, data: dict[str, Any], *, actor: User
-) -> ExtensionRequest:
+) -> tuple[ExtensionRequest, bool]:
+    """Ask for a later deadline. Returns (request, created), like `respond`."""
     client_id = str(data["client_id"])
-    earlier = db.session.scalar(
-        select(ExtensionRequest).where(ExtensionRequest.client_id == client_id)
-    )
+    earlier = _earlier(ExtensionRequest, client_id, task)
     if earlier is not None:
-        if earlier.task_id != task.id:
-            raise errors.Conflict("client_id 已用于其他任务", errors={"client_id": ["重复"]})
-        return earlier
+        return earlier, False
     states.check(task, Action.request_extension, actor, verifier=_verifier())
     if data["due_on"] <= task.due_on:
         raise errors.InvalidInput(errors={"due_on": [f"应晚于当前期限 {task.due_on}"]})
@@ -245,13 +277,16 @@ def request_extension(
         previous_due_on=task.due_on,
         reason=data["reason"],
         requested_by_id=actor.id,
+        requested_at=utcnow(),
     )
-    db.session.add(extension)
+    if not claims.claim(extension):
+        return _winner(ExtensionRequest, client_id, task), False
+    db.session.expire(task, ["extensions"])
     task.extension_pending = True
     _flush()
     _record(task, Action.request_extension.value, actor, before, reason=data["reason"])
     notify.extension_requested(task, extension.id)
-    return extension
+    return extension, True
 
 
 def get_extension(task: RectificationTask, extension_id: int) -> ExtensionRequest:

@@ -380,7 +380,7 @@ class World:
 
         from rectification import service
 
-        extension = service.request_extension(
+        extension, _ = service.request_extension(
             task,
             {"client_id": uuid.uuid4(), "due_on": task.due_on + timedelta(days=7), "reason": "x"},
             actor=staff,

@@ -80,8 +80,7 @@ def test_presigned_post_then_confirm(storage, world, inspector, client):
 def test_confirm_refuses_what_should_not_have_arrived(
     app, storage, world, inspector, client, monkeypatch, arrived, status
 ):
-    declared = images.jpeg()
-    body = start(inspector, world.unit_a.id, declared).get_json()
+    body = start(inspector, world.unit_a.id, arrived).get_json()  # its size announced
     post_upload(client, body["upload"], arrived, "image/jpeg")
     monkeypatch.setitem(app.config, "MAX_PHOTO_BYTES", 150_000)
     photo_id = body["photo"]["id"]

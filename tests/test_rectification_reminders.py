@@ -65,7 +65,7 @@ def test_an_extension_starts_the_cycle_again(app, world):
     task.created_at = task.due_at - timedelta(days=7)
     db.session.commit()
     scan_deadlines(task.due_at - timedelta(days=1))
-    extension = service.request_extension(
+    extension, _ = service.request_extension(
         task,
         {"client_id": uuid.uuid4(), "due_on": task.due_on + timedelta(days=10), "reason": "x"},
         actor=staff,

@@ -49,7 +49,7 @@ def _arrange(world, state: str, make_user) -> tuple[RectificationTask, dict]:
             task,
             {"client_id": uuid.uuid4(), "due_on": task.due_on + timedelta(days=5), "reason": "x"},
             actor=unit_staff,
-        )
+        )[0]
 
     old = ask_extension()
     service.decide_extension(task, old, approve=False, reason="不同意", due_on=None, actor=office)
