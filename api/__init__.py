@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, request, send_from_directory
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import UnsupportedMediaType
 
@@ -140,9 +140,10 @@ def _authenticate() -> None:
 
 
 def _finish_transaction(response):
-    """Commit what a successful request did; roll back everything else."""
-    if response.status_code >= 400:
-        db.session.rollback()
+    """The one place a request's transaction ends: commit what a successful request did
+    (or what an error chose to keep, see `errors.keep_changes`); roll back everything else."""
+    if response.status_code >= 400 and not errors.changes_kept():
+        errors.rollback_quietly()
         return response
     try:
         db.session.commit()
@@ -150,8 +151,8 @@ def _finish_transaction(response):
         db.session.rollback()
         log.info("commit refused by a constraint", exc_info=True)
         return errors.integrity_conflict()
-    except OperationalError:
-        db.session.rollback()
-        log.exception("commit failed")
-        return errors.problem(503, "数据库暂时不可用，请稍后重试", headers={"Retry-After": "5"})
+    except Exception as exc:
+        if not errors.is_database_down(exc):
+            raise
+        return errors.database_unavailable(exc)
     return response
