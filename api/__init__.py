@@ -45,8 +45,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.extensions["wechat"] = WeChatClient.from_config(app.config)
     photos.init_app(app)  # photo storage (folder or S3) and its health check
 
-    # One transaction per request, opened by the first query and ended here.
+    # One transaction per request, opened by the first query and ended here; the security
+    # headers are added last (after_request runs in reverse), to whatever answer results.
     app.before_request(_authenticate)
+    app.after_request(_security_headers)
     app.after_request(_finish_transaction)
 
     _register_blueprints(app)
@@ -155,4 +157,26 @@ def _finish_transaction(response):
         if not errors.is_database_down(exc):
             raise
         return errors.database_unavailable(exc)
+    return response
+
+
+# On every answer, errors and files included. The console is never framed (one click there
+# approves a rectification); the CSP says only that, so Swagger UI and the console's own
+# scripts and styles load as before.
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+FRAME_ANCESTORS = "frame-ancestors 'none'"
+
+
+def _security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    policy = response.headers.get("Content-Security-Policy")
+    if not policy:
+        response.headers["Content-Security-Policy"] = FRAME_ANCESTORS
+    elif "frame-ancestors" not in policy:
+        response.headers["Content-Security-Policy"] = f"{policy}; {FRAME_ANCESTORS}"
     return response
