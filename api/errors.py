@@ -30,6 +30,7 @@ PROBLEM_MIME = "application/problem+json"
 
 # Domain exception → HTTP status. Subclasses inherit their parent's row.
 STATUS_OF: dict[type[domain.DomainError], int] = {
+    domain.MalformedInput: 400,
     domain.Unauthenticated: 401,
     domain.Forbidden: 403,
     domain.NotFound: 404,
@@ -109,7 +110,9 @@ def problem(
     if errors is not None:
         body["errors"] = errors
     body.update(extra)
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MIME)
+    # Text echoed from a request may hold a lone surrogate: sent as its JSON escape.
+    text = json.dumps(body, ensure_ascii=False).encode("utf-8", "backslashreplace")
+    response = Response(text, status=status, mimetype=PROBLEM_MIME)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

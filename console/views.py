@@ -23,6 +23,7 @@ from api.auth import OFFICE_READERS, public, requires
 from api.errors import status_of
 from api.extensions import csrf
 from api.pagination import paginate
+from console.common import MAX_PAGE, arg_int
 from core import errors
 from core.clock import local
 from org import service as org
@@ -159,10 +160,10 @@ def dashboard():
 @requires(*OFFICE_READERS)
 def units():
     filters = {"q": request.args.get("q", "").strip()[:50] or None}
-    sector_id = request.args.get("sector_id", type=int)
+    sector_id = arg_int("sector_id")
     if sector_id:
         filters["sector_id"] = sector_id
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = arg_int("page", hi=MAX_PAGE) or 1
     result = paginate(org.units_query(g.user, filters), page, 50)
     return render_template(
         "console/units.html", result=result, sectors=org.list_sectors(), filters=filters
