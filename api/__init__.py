@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, request, send_from_directory
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import UnsupportedMediaType
 
@@ -46,8 +46,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     throttle.init_app(app)  # sign-in limits (flask-limiter) and trusted proxies
     photos.init_app(app)  # photo storage (folder or S3) and its health check
 
-    # One transaction per request, opened by the first query and ended here.
+    # One transaction per request, opened by the first query and ended here; the security
+    # headers are added last (after_request runs in reverse), to whatever answer results.
     app.before_request(_authenticate)
+    app.after_request(_security_headers)
     app.after_request(_finish_transaction)
 
     _register_blueprints(app)
@@ -146,9 +148,10 @@ def _authenticate() -> None:
 
 
 def _finish_transaction(response):
-    """Commit what a successful request did; roll back everything else."""
-    if response.status_code >= 400:
-        db.session.rollback()
+    """The one place a request's transaction ends: commit what a successful request did
+    (or what an error chose to keep, see `errors.keep_changes`); roll back everything else."""
+    if response.status_code >= 400 and not errors.changes_kept():
+        errors.rollback_quietly()
         return response
     try:
         db.session.commit()
@@ -156,8 +159,30 @@ def _finish_transaction(response):
         db.session.rollback()
         log.info("commit refused by a constraint", exc_info=True)
         return errors.integrity_conflict()
-    except OperationalError:
-        db.session.rollback()
-        log.exception("commit failed")
-        return errors.problem(503, "数据库暂时不可用，请稍后重试", headers={"Retry-After": "5"})
+    except Exception as exc:
+        if not errors.is_database_down(exc):
+            raise
+        return errors.database_unavailable(exc)
+    return response
+
+
+# On every answer, errors and files included. The console is never framed (one click there
+# approves a rectification); the CSP says only that, so Swagger UI and the console's own
+# scripts and styles load as before.
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+FRAME_ANCESTORS = "frame-ancestors 'none'"
+
+
+def _security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    policy = response.headers.get("Content-Security-Policy")
+    if not policy:
+        response.headers["Content-Security-Policy"] = FRAME_ANCESTORS
+    elif "frame-ancestors" not in policy:
+        response.headers["Content-Security-Policy"] = f"{policy}; {FRAME_ANCESTORS}"
     return response

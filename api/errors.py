@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, json
-from sqlalchemy.exc import DataError, IntegrityError
+import psycopg
+from flask import Flask, Response, g, json, request
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from core import errors as domain
@@ -19,6 +30,7 @@ PROBLEM_MIME = "application/problem+json"
 
 # Domain exception → HTTP status. Subclasses inherit their parent's row.
 STATUS_OF: dict[type[domain.DomainError], int] = {
+    domain.MalformedInput: 400,
     domain.Unauthenticated: 401,
     domain.Forbidden: 403,
     domain.NotFound: 404,
@@ -64,6 +76,22 @@ DETAILS = {
 }
 
 
+# The database cannot answer (down, unreachable, out of connections, locked): the client
+# may retry. Raw driver errors are listed too, for code that talks to a connection directly.
+DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeout,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+)
+DATABASE_DOWN_MESSAGE = "数据库暂时不可用，请稍后重试"
+DATABASE_RETRY_AFTER = 5
+
+
 def problem(
     status: int,
     detail: str | None = None,
@@ -82,7 +110,9 @@ def problem(
     if errors is not None:
         body["errors"] = errors
     body.update(extra)
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MIME)
+    # Text echoed from a request may hold a lone surrogate: sent as its JSON escape.
+    text = json.dumps(body, ensure_ascii=False).encode("utf-8", "backslashreplace")
+    response = Response(text, status=status, mimetype=PROBLEM_MIME)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -112,9 +142,19 @@ def from_http_exception(exc: HTTPException) -> Response:
     return problem(status, detail, errors=errors, headers=headers)
 
 
+def keep_changes() -> None:
+    """What the request wrote must be committed although it answers an error (a failed
+    sign-in is counted). The request edge commits; nothing else does."""
+    g.keep_changes = True
+
+
+def changes_kept() -> bool:
+    return bool(g.get("keep_changes"))
+
+
 def from_domain_error(exc: domain.DomainError) -> Response:
     if exc.keep_changes:
-        db.session.commit()
+        keep_changes()
     status = status_of(exc)
     headers = {}
     if isinstance(exc, domain.TooManyRequests | domain.Unavailable):
@@ -130,8 +170,47 @@ def integrity_conflict() -> Response:
     return problem(409, "数据与已有记录冲突，请刷新后重试")
 
 
+def is_database_down(exc: BaseException) -> bool:
+    if isinstance(exc, DATABASE_DOWN):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def rollback_quietly() -> None:
+    """Roll back; a connection that is already gone has nothing left to undo."""
+    with contextlib.suppress(DATABASE_DOWN):
+        db.session.rollback()
+
+
+def note_database_down(exc: BaseException) -> None:
+    """Roll back and log the failure: once per request, a warning without a traceback
+    (an outage would otherwise fill the log with identical stack traces)."""
+    rollback_quietly()
+    cause = getattr(exc, "orig", None) or exc  # the driver's words, without SQL or parameters
+    reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    log.warning(
+        "database unavailable: %s %s: %s: %s",
+        request.method,
+        request.path,
+        type(cause).__name__,
+        reason[:300],
+    )
+
+
+def database_unavailable(exc: BaseException) -> Response:
+    note_database_down(exc)
+    return problem(
+        503,
+        DATABASE_DOWN_MESSAGE,
+        type_="urn:problem:database-unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 def from_unexpected(exc: Exception) -> Response:
-    db.session.rollback()
+    if is_database_down(exc):
+        return database_unavailable(exc)
+    rollback_quietly()
     if isinstance(exc, IntegrityError):
         # A race the service's own checks could not see, or a check it lacks (logged).
         log.warning("constraint refused a write: %s", exc)

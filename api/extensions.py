@@ -8,9 +8,11 @@ import flask_smorest
 from flask_migrate import Migrate
 from flask_smorest.utils import deepupdate
 from flask_wtf.csrf import CSRFProtect
-from webargs.flaskparser import FlaskParser
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from api import errors
+from api.schemas import load_json_body
 from core.db import db
 
 __all__ = ["Blueprint", "api", "csrf", "db", "migrate"]
@@ -23,6 +25,16 @@ class Api(flask_smorest.Api):
         return errors.from_http_exception(error)
 
 
+class Parser(FlaskParser):
+    """webargs' parser, reading JSON bodies through `load_json_body` (depth, long numbers,
+    unstorable text)."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return webargs_core.missing
+        return load_json_body(req.get_data(cache=True))
+
+
 class Blueprint(flask_smorest.Blueprint):
     """Each schema decides about unknown fields, in every location (query too): ours say
     RAISE, so a mistyped filter is a 422 instead of a silently unfiltered list.
@@ -31,7 +43,7 @@ class Blueprint(flask_smorest.Blueprint):
     the API docs, whatever their method (flask-smorest's own ETag support documents them
     for PUT, PATCH and DELETE only, and computes ETags we take from version columns)."""
 
-    ARGUMENTS_PARSER = FlaskParser(unknown=None)
+    ARGUMENTS_PARSER = Parser(unknown=None)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

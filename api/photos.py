@@ -8,13 +8,12 @@ import functools
 from flask import Flask, current_app, request, send_file
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate
-from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from accounts.models import Role
 from api import health
 from api.auth import EVERYONE, current_user, public, requires
-from api.extensions import Blueprint
+from api.extensions import Blueprint, Parser
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from core import errors
@@ -23,7 +22,7 @@ from media.pipeline import ACCEPTED_TYPES
 from media.storage import LocalStorage, current_storage
 
 
-class MultipartParser(FlaskParser):
+class MultipartParser(Parser):
     """Reads the `files` location as the whole multipart form, fields and files together,
     so one schema parses (and documents) what wx.uploadFile sends."""
 

@@ -8,10 +8,14 @@
 from __future__ import annotations
 
 import functools
+import json
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 from werkzeug.routing import IntegerConverter
+
+from core import errors
 
 # Database integer columns are 32-bit: a larger number is a 422 here, not an overflow there.
 INT_MAX = 2**31 - 1
@@ -26,6 +30,80 @@ class IdConverter(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", INT_MAX)
         super().__init__(url_map, *args, **kwargs)
+
+
+# JSON bodies: deeper nesting than any of our documents has is refused before it reaches
+# a schema (deep enough, it would exhaust the parser's stack, and later every recursive
+# walk); so is text no database column can store.
+MAX_JSON_DEPTH = 32
+BAD_TEXT = "含有无法保存的字符（NUL 或不成对的 Unicode 代理项）"
+
+
+def load_json_body(data: bytes) -> Any:
+    """Parse a request's JSON body; raises `json.JSONDecodeError` for what is not JSON (the
+    parser's own 400) and a problem naming the reason for what JSON allows but we do not."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise json.JSONDecodeError(f"not UTF-8: {exc.reason}", "?", exc.start) from exc
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise _too_deep() from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # an integer longer than Python converts (sys.int_info)
+        raise errors.MalformedInput(
+            "请求体中的数字位数过多", type="urn:problem:number-too-long"
+        ) from None
+    _check_tree(value)
+    return value
+
+
+def _too_deep() -> errors.MalformedInput:
+    return errors.MalformedInput(
+        f"请求体嵌套层数过多（最多 {MAX_JSON_DEPTH} 层）", type="urn:problem:json-too-deep"
+    )
+
+
+def _check_tree(value: Any) -> None:
+    """Depth and text of every key and value, without recursion."""
+    bad: dict[str, list[str]] = {}
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if isinstance(node, str):
+            if not _storable(node):
+                bad[path or "_schema"] = [BAD_TEXT]
+            continue
+        if not isinstance(node, dict | list):
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            raise _too_deep()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            name = str(key)
+            if not _storable(name):  # named, but in a form the answer can carry
+                name = name.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
+                bad[f"{path}.{name}" if path else name] = [BAD_TEXT]
+            child_path = f"{path}.{name}" if path else name
+            stack.append((child, child_path, depth + 1))
+    if bad:
+        raise errors.InvalidInput(
+            "提交的文本" + BAD_TEXT, errors={"json": bad}, type="urn:problem:invalid-characters"
+        )
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, from a "\ud800" escape in the JSON
+        return False
+    return True
 
 
 Int = functools.partial(fields.Integer, strict=True, validate=_int_range)

@@ -6,7 +6,7 @@ tools and the import/export files use.
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template
 from sqlalchemy import select
 
 from api.auth import OFFICE_READERS, requires
@@ -14,6 +14,7 @@ from api.pagination import paginate
 from checklists import content as fmt
 from checklists import service as checklists
 from checklists.models import STATUS_LABELS, ChecklistVersion
+from console.common import MAX_PAGE, arg_int
 from console.views import add_nav, bp
 from core.db import db
 
@@ -28,7 +29,7 @@ LABELS = {
 @bp.get("/checklists")
 @requires(*OFFICE_READERS)
 def checklist_templates():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = arg_int("page", hi=MAX_PAGE) or 1
     result = paginate(checklists.list_templates(), page, 50)
     ids = [template.id for template in result["items"]]
     # Versions without their content: one query for the whole page.

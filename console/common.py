@@ -7,6 +7,7 @@ from; success flashes what happened. Nothing here knows the domain's rules.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -18,15 +19,22 @@ from core import errors
 from core.db import db
 
 PER_PAGE = 30
+MAX_PAGE = 100_000  # as the API's lists
+# ASCII digits only, and few: str.isdigit() also takes "²" (int() refuses it), and a
+# 5 000-digit number is beyond what int() converts; the database columns are 32-bit.
+_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+def _number(raw: str, lo: int, hi: int) -> int | None:
+    if not _NUMBER.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if lo <= value <= hi else None
 
 
 def arg_int(name: str, *, lo: int = 1, hi: int = 2**31 - 1) -> int | None:
     """An id or number from the query string; anything else is treated as absent."""
-    raw = request.args.get(name, "").strip()
-    if not raw.isdigit():
-        return None
-    value = int(raw)
-    return value if lo <= value <= hi else None
+    return _number(request.args.get(name, "").strip(), lo, hi)
 
 
 def arg_choice(name: str, choices, default: str | None = None) -> str | None:
@@ -35,7 +43,7 @@ def arg_choice(name: str, choices, default: str | None = None) -> str | None:
 
 
 def page_args(default: int = PER_PAGE) -> tuple[int, int]:
-    return arg_int("page") or 1, arg_int("per_page", hi=100) or default
+    return arg_int("page", hi=MAX_PAGE) or 1, arg_int("per_page", hi=100) or default
 
 
 def form_text(name: str, limit: int = 500) -> str:
@@ -46,9 +54,10 @@ def form_int(name: str, *, lo: int = 0, hi: int = 2**31 - 1) -> int | None:
     raw = request.form.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
+    value = _number(raw, lo, hi)
+    if value is None:
         raise errors.InvalidInput(errors={name: ["请输入有效的整数"]})
-    return int(raw)
+    return value
 
 
 def form_date(name: str, *, required: bool = False) -> date | None:

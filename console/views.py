@@ -20,14 +20,15 @@ from werkzeug.exceptions import HTTPException
 
 from accounts import service as accounts
 from accounts.models import ROLE_LABELS
+from api import errors as problems
 from api import throttle
 from api.auth import OFFICE_READERS, public, requires
 from api.errors import status_of
 from api.extensions import csrf
 from api.pagination import paginate
+from console.common import MAX_PAGE, arg_int
 from core import errors
 from core.clock import local
-from core.db import db
 from org import service as org
 
 bp = Blueprint(
@@ -86,6 +87,8 @@ def _sign_in_first(_exc):
 
 @bp.errorhandler(errors.DomainError)
 def _domain_error(exc: errors.DomainError):
+    if exc.keep_changes:
+        problems.keep_changes()
     status = status_of(exc)
     return render_template("console/error.html", status=status, message=exc.message), status
 
@@ -94,6 +97,18 @@ def _domain_error(exc: errors.DomainError):
 def _http_error(exc: HTTPException):
     message = "页面已过期，请刷新后重试" if exc.code == 400 else exc.description
     return render_template("console/error.html", status=exc.code, message=message), exc.code
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception):
+    """The database down is a page saying so (503), like every other console refusal;
+    anything else is the API's one answer to the unexpected."""
+    if not problems.is_database_down(exc):
+        return problems.from_unexpected(exc)
+    problems.note_database_down(exc)
+    g.user = None  # rolled back: its attributes cannot be loaded again now
+    page = render_template("console/error.html", status=503, message=problems.DATABASE_DOWN_MESSAGE)
+    return page, 503, {"Retry-After": str(problems.DATABASE_RETRY_AFTER)}
 
 
 def _safe_next(target: str | None) -> str:
@@ -122,7 +137,7 @@ def login():
             raise errors.Forbidden("控制台仅供督查办使用，请使用小程序")
     except errors.DomainError as exc:
         if exc.keep_changes:
-            db.session.commit()  # a throttle event in the audit trail must survive
+            problems.keep_changes()  # a throttle event in the audit trail must survive
         flash(exc.message, "error")
         page = render_template("console/login.html", next=request.form.get("next", ""))
         headers = {}
@@ -159,10 +174,10 @@ def dashboard():
 @requires(*OFFICE_READERS)
 def units():
     filters = {"q": request.args.get("q", "").strip()[:50] or None}
-    sector_id = request.args.get("sector_id", type=int)
+    sector_id = arg_int("sector_id")
     if sector_id:
         filters["sector_id"] = sector_id
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = arg_int("page", hi=MAX_PAGE) or 1
     result = paginate(org.units_query(g.user, filters), page, 50)
     return render_template(
         "console/units.html", result=result, sectors=org.list_sectors(), filters=filters

@@ -30,6 +30,12 @@ class DomainError(Exception):
         self.extra = extra
 
 
+class MalformedInput(DomainError):
+    """A body that cannot be read at all (nesting or numbers beyond what we parse)."""
+
+    default_message = "请求无法解析"
+
+
 class NotFound(DomainError):
     """Missing, or not visible to the actor: the two must look the same."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -33,7 +34,14 @@ COLUMNS = {
     "联系电话": "contact_phone",
 }
 REQUIRED = ("name", "sector", "region")
-MAX_ROWS = 5000
+LENGTHS = {"name": 100, "address": 200, "contact_name": 40, "contact_phone": 30}
+# What one import may hold. Reading stops at the first line past the limit, whatever the
+# file declares (an XLSX's <dimension> can claim A1:XFD1048576 in a 1.5 KB file).
+MAX_ROWS = 5000  # data lines, blank ones included, after the header
+MAX_COLUMNS = 50
+# An XLSX is a zip: its parts may unpack to at most this (a sheet of 5 000 rows is a few MB).
+MAX_XLSX_UNPACKED = 20 * 1024 * 1024
+_DOCTYPE = [b"<!DOCTYPE", "<!DOCTYPE".encode("utf-16-le"), "<!DOCTYPE".encode("utf-16-be")]
 
 
 @dataclass
@@ -66,6 +74,8 @@ def read_rows(filename: str, stream: IO[bytes]) -> list[tuple[int, dict[str, str
         )
     rows = []
     for number, values in enumerate(table[1:], start=2):
+        if len(values) > MAX_COLUMNS and any(str(v or "").strip() for v in values[MAX_COLUMNS:]):
+            raise _too_many_columns()
         if not any(str(v or "").strip() for v in values):
             continue
         row = {
@@ -74,9 +84,28 @@ def read_rows(filename: str, stream: IO[bytes]) -> list[tuple[int, dict[str, str
             if col
         }
         rows.append((number, row))
-    if len(rows) > MAX_ROWS:
-        raise errors.InvalidInput(f"一次最多导入 {MAX_ROWS} 行")
     return rows
+
+
+def _too_many_rows() -> errors.DomainError:
+    return errors.PayloadTooLarge(
+        f"一次最多导入 {MAX_ROWS} 行（不含表头），请分批导入", type="urn:problem:import-too-large"
+    )
+
+
+def _too_many_columns() -> errors.DomainError:
+    return errors.PayloadTooLarge(f"表格最多 {MAX_COLUMNS} 列", type="urn:problem:import-too-large")
+
+
+def _bounded(lines) -> list[list[Any]]:
+    """The first MAX_ROWS + 1 lines (header included), refusing the file if there are more;
+    each line cut to MAX_COLUMNS + 1 cells (one more than allowed, so an excess is seen)."""
+    table = []
+    for values in lines:
+        if len(table) > MAX_ROWS:
+            raise _too_many_rows()
+        table.append(list(values[: MAX_COLUMNS + 1]))
+    return table
 
 
 def _column(raw: Any) -> str | None:
@@ -99,19 +128,80 @@ def _csv_rows(data: bytes) -> list[list[str]]:
             continue
     else:  # pragma: no cover - gb18030 decodes any byte string
         raise errors.InvalidInput("文件编码无法识别，请另存为 UTF-8 CSV")
-    return [row for row in csv.reader(io.StringIO(text))]
+    reader = csv.reader(io.StringIO(text))
+    try:
+        return _bounded(reader)
+    except csv.Error as exc:
+        line = reader.line_num
+        if "field larger than field limit" in str(exc):
+            limit = csv.field_size_limit() // 1024
+            raise errors.InvalidInput(
+                f"第 {line} 行有单元格超过 {limit} KB", errors={"file": [f"第 {line} 行"]}
+            ) from None
+        raise errors.InvalidInput(
+            f"CSV 第 {line} 行无法读取", errors={"file": [str(exc)[:200]]}
+        ) from None
 
 
 def _xlsx_rows(stream: IO[bytes]) -> list[list[Any]]:
+    _check_archive(stream)
+    stream.seek(0)
     try:
         book = load_workbook(stream, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise errors.InvalidInput("无法读取 Excel 文件", errors={"file": [str(exc)[:200]]}) from exc
     try:
         sheet = book.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
+        sheet.reset_dimensions()  # what the file holds, not what it declares
+        lines = sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True)
+        return _bounded(lines)
+    except errors.DomainError:
+        raise
+    except Exception as exc:
+        raise errors.InvalidInput("无法读取 Excel 文件", errors={"file": [str(exc)[:200]]}) from exc
     finally:
         book.close()
+
+
+def _check_archive(stream: IO[bytes]) -> None:
+    """Before any XML is parsed: the parts' unpacked size is bounded (zip bombs), and no
+    part carries a DTD (entity expansion: Excel never writes one). Python's zipfile never
+    unpacks more than a part's declared size, so the declared sizes are a real bound."""
+    try:
+        archive = zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise errors.InvalidInput("无法读取 Excel 文件", errors={"file": [str(exc)[:200]]}) from exc
+    with archive:
+        parts = archive.infolist()
+        if sum(part.file_size for part in parts) > MAX_XLSX_UNPACKED:
+            raise errors.PayloadTooLarge(
+                f"Excel 文件解压后超过 {MAX_XLSX_UNPACKED // (1024 * 1024)} MB，请分批导入",
+                type="urn:problem:import-too-large",
+            )
+        for part in parts:
+            if _has_doctype(archive, part):
+                raise errors.InvalidInput(
+                    "Excel 文件含有 DTD 声明，已拒绝；请用 Excel 或 WPS 重新保存后导入",
+                    errors={"file": [part.filename[:100]]},
+                    type="urn:problem:xlsx-dtd",
+                )
+
+
+def _has_doctype(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> bool:
+    """Looks for "<!DOCTYPE" in the encodings an XML parser accepts (ASCII-compatible ones
+    and UTF-16), reading the part in chunks."""
+    overlap = max(len(marker) for marker in _DOCTYPE) - 1
+    tail = b""
+    try:
+        with archive.open(part) as member:
+            while chunk := member.read(64 * 1024):
+                window = tail + chunk
+                if any(marker in window for marker in _DOCTYPE):
+                    return True
+                tail = window[-overlap:]
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+        raise errors.InvalidInput("无法读取 Excel 文件", errors={"file": [str(exc)[:200]]}) from exc
+    return False
 
 
 class _Lookup:
@@ -168,8 +258,11 @@ def _build(row: dict[str, str], lookup: _Lookup, reasons: list[str]) -> Unit | N
         if not row.get(col):
             reasons.append(f"{_label(col)}不能为空")
     name = row.get("name", "")
-    if len(name) > 100:
-        reasons.append("名称超过 100 字")
+    for col, limit in LENGTHS.items():
+        if len(row.get(col, "")) > limit:
+            reasons.append(f"{_label(col)}超过 {limit} 字")
+    if any("\x00" in value for value in row.values()):
+        reasons.append("含有不允许的字符（NUL）")
     sector = lookup.sectors.get(row.get("sector", ""))
     if row.get("sector") and sector is None:
         reasons.append(f"行业领域“{row['sector']}”不存在")

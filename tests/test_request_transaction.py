@@ -1,0 +1,109 @@
+"""One transaction per request, ended in one place (the request edge): a success is
+committed, an error rolled back unless it asked to keep what it wrote, and a commit that
+the database refuses becomes 409 (a constraint) or 503 (the database is gone)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from api.auth import public
+from core import errors
+from core.audit import AuditEvent
+from core.db import db
+from org.models import Sector
+from tests.conftest import PASSWORD, assert_problem
+
+
+@pytest.fixture
+def writer(make_app):
+    """An app with one extra route that adds a sector, then ends as `how` says."""
+    app = make_app()
+
+    @public
+    def write(how: str):
+        db.session.add(Sector(code=f"s_{how}", name=f"领域{how}"))
+        db.session.flush()
+        if how == "refuse":
+            raise errors.Conflict("不行")
+        if how == "refuse-but-keep":
+            raise errors.Conflict("不行，但记下了", keep_changes=True)
+        if how == "database-gone":
+            raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
+        if how == "duplicate":
+            db.session.add(Sector(code="s_duplicate", name="重复"))
+        return {"ok": True}
+
+    app.add_url_rule("/write/<how>", "write", write, methods=["POST"])
+    return app.test_client()
+
+
+def _sector(code: str) -> Sector | None:
+    db.session.expire_all()
+    return db.session.scalar(select(Sector).where(Sector.code == code))
+
+
+@pytest.mark.parametrize(
+    ("how", "status", "kept"),
+    [
+        ("ok", 200, True),
+        ("refuse", 409, False),
+        ("refuse-but-keep", 409, True),
+        ("database-gone", 503, False),
+    ],
+)
+def test_the_edge_commits_or_rolls_back(app, writer, how, status, kept):
+    response = writer.post(f"/write/{how}")
+    assert response.status_code == status
+    if status >= 400:
+        assert_problem(response, status)
+    if how == "database-gone":
+        assert response.headers["Retry-After"]
+    assert (_sector(f"s_{how}") is not None) is kept
+
+
+def test_a_constraint_at_commit_is_a_conflict(app, writer):
+    db.session.add(Sector(code="s_taken", name="重复"))
+    db.session.commit()
+    assert_problem(writer.post("/write/duplicate"), 409)
+
+
+def test_a_refused_console_sign_in_keeps_its_audit_event(make_app, make_user):
+    """The console's sign-in answers an error page and still keeps what the refusal wrote:
+    the audit event of a throttled account."""
+    limited = make_app(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+        SIGN_IN_LIMIT_PER_ACCOUNT_ADDRESS="1/hour",
+    )
+    user = make_user()
+    client = limited.test_client()
+    page = client.get("/console/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = {"username": user.username, "password": PASSWORD + "x", "csrf_token": token}
+    assert client.post("/console/login", data=form).status_code == 401
+    assert client.post("/console/login", data=form).status_code == 429
+    db.session.expire_all()
+    events = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.entity_id == user.id, AuditEvent.action == "sign_in_throttled"
+        )
+    ).all()
+    assert len(events) == 1
+
+
+def test_only_the_edge_commits():
+    """Error handlers and console views leave the commit to the request edge."""
+    root = Path(__file__).parent.parent
+    committing = [
+        str(path.relative_to(root))
+        for folder in ("api", "console")
+        for path in (root / folder).rglob("*.py")
+        if "session.commit(" in path.read_text(encoding="utf-8")
+    ]
+    assert committing == ["api/__init__.py"]
