@@ -1,18 +1,22 @@
 """Configuration. The only module that reads the environment.
 
 Every setting has a default that makes `make run` work on a bare machine (SQLite file,
-photos in a local folder). Production (`APP_ENV=production`) refuses to start without a
-real `SECRET_KEY`.
+photos in a local folder). There is no default secret: without `SECRET_KEY` a random one
+is made once into `instance/secret_key` and reused; production (`APP_ENV=production`)
+refuses to start without a real `SECRET_KEY`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
-DEV_SECRET = "dev-only-secret-not-for-production"  # noqa: S105 - refused outside development
+SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
 def _int(name: str, default: int) -> int:
@@ -38,7 +42,8 @@ def from_environment() -> dict:
     env = os.environ.get("APP_ENV", "development")
     config = {
         "APP_ENV": env,
-        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET),
+        # None: made once into instance/secret_key by check() (refused in production).
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'inspection.db'}")
         ),
@@ -150,17 +155,46 @@ DAY_MODES = ("working", "calendar")
 
 
 def check(config: dict) -> None:
-    """Refuse to run with settings that cannot work, or outside development with a default
-    or weak secret."""
+    """Refuse to run with settings that cannot work, or outside development with a missing
+    or weak secret. In development and tests a missing secret is the instance's own random
+    one (`instance_secret`), never a constant."""
     if config.get("RECTIFICATION_VERIFIER", "office") not in VERIFIERS:
         raise ConfigError(f"RECTIFICATION_VERIFIER must be one of {VERIFIERS}")
     if config.get("RECTIFICATION_DAY_MODE", "working") not in DAY_MODES:
         raise ConfigError(f"RECTIFICATION_DAY_MODE must be one of {DAY_MODES}")
     if config["APP_ENV"] in {"development", "testing"}:
+        if not config.get("SECRET_KEY"):
+            config["SECRET_KEY"] = instance_secret(INSTANCE)
         return
     secret = config.get("SECRET_KEY") or ""
-    if secret == DEV_SECRET or len(secret) < 32:
+    if len(secret) < 32:
         raise ConfigError(
             "SECRET_KEY must be set to a random value of at least 32 characters "
             f"when APP_ENV={config['APP_ENV']!r}"
         )
+
+
+def instance_secret(folder: Path) -> str:
+    """This installation's secret in `folder/secret_key` (mode 0600), made on first start.
+
+    Several gunicorn workers may start at once: each writes a candidate to its own
+    temporary file and links it into place, which succeeds for exactly one of them (link
+    never replaces, and the file is complete before it has its name); every worker then
+    reads back the one that won."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SECRET_FILE
+    if not path.exists():
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".secret-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+                out.flush()
+                os.fsync(out.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise ConfigError(f"{path} holds no usable secret; delete it to make a new one")
+    return secret
