@@ -54,6 +54,9 @@ def from_environment() -> dict:
         "S3_ADDRESSING_STYLE": os.environ.get("S3_ADDRESSING_STYLE", "path"),
         "S3_ACCESS_KEY_ID": os.environ.get("S3_ACCESS_KEY_ID") or None,
         "S3_SECRET_ACCESS_KEY": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+        # Originals are written once: puts carry If-None-Match: * (false: head, then put,
+        # for a store that ignores the condition; media/s3.py says what that risks).
+        "S3_CONDITIONAL_WRITES": _bool("S3_CONDITIONAL_WRITES", True),
         # Where the folder backend's signed URLs point (prefix with the public host if the
         # mini program must reach them: https://example.gov.cn/api/v1/media).
         "MEDIA_BASE_URL": os.environ.get("MEDIA_BASE_URL", "/api/v1/media"),
@@ -61,6 +64,17 @@ def from_environment() -> dict:
         "PHOTO_UPLOAD_TTL_SECONDS": _int("PHOTO_UPLOAD_TTL_SECONDS", 900),
         # Pillow's own bomb limit; more pixels than this is refused before decoding.
         "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_PIXELS", 89_478_485),
+        # Memory one decode may take (width × height × bytes per pixel, read from the
+        # header): 48 MB holds a 12 MP phone photo in RGBA. JPEGs count at the scale they
+        # are decoded at. And how many decodes one process runs at once; the others wait
+        # up to PHOTO_DECODE_WAIT_SECONDS, then get 503.
+        "PHOTO_DECODE_BUDGET_MB": _int("PHOTO_DECODE_BUDGET_MB", 48),
+        "PHOTO_DECODE_CONCURRENCY": _int("PHOTO_DECODE_CONCURRENCY", 2),
+        "PHOTO_DECODE_WAIT_SECONDS": float(os.environ.get("PHOTO_DECODE_WAIT_SECONDS", "10")),
+        # The worker re-reads this many originals per run, every so many seconds, and
+        # checks their SHA-256 and size against the database (`flask media verify`).
+        "MEDIA_VERIFY_BATCH": _int("MEDIA_VERIFY_BATCH", 50),
+        "MEDIA_VERIFY_SECONDS": _int("MEDIA_VERIFY_SECONDS", 3600),
         # Evidence checks (flags inform, they never block).
         "PHOTO_MAX_DISTANCE_M": _int("PHOTO_MAX_DISTANCE_M", 500),
         "PHOTO_WINDOW_SLACK_SECONDS": _int("PHOTO_WINDOW_SLACK_SECONDS", 600),
