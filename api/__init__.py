@@ -100,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_commands(app: Flask) -> None:
+    import media
     import rectification
     from checklists.library import checklists_cli, install_default
     from demo.cli import demo_command
@@ -115,6 +116,7 @@ def _register_commands(app: Flask) -> None:
     app.extensions.setdefault("demo_hooks", []).append(install_default)
     app.extensions["demo_hooks"].append(load_inspections_demo)
     rectification.init_app(app)  # its demo builds on the inspections'
+    media.init_app(app)  # the worker's re-verification of originals
     app.extensions["demo_hooks"].append(load_demo_evidence)  # photos and replies: after both
 
 

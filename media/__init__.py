@@ -50,3 +50,14 @@ Functions other domains call (``media.service``)
 
 Tests may register a test-only kind; ``tests/media_kinds.py`` has one owned by a unit.
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The worker's rolling re-verification of stored originals (media/verify.py)."""
+    from media.verify import verify_media
+
+    app.extensions.setdefault("worker_jobs", []).append(verify_media)
