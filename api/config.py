@@ -1,18 +1,22 @@
 """Configuration. The only module that reads the environment.
 
 Every setting has a default that makes `make run` work on a bare machine (SQLite file,
-photos in a local folder). Production (`APP_ENV=production`) refuses to start without a
-real `SECRET_KEY`.
+photos in a local folder). There is no default secret: without `SECRET_KEY` a random one
+is made once into `instance/secret_key` and reused; production (`APP_ENV=production`)
+refuses to start without a real `SECRET_KEY`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
-DEV_SECRET = "dev-only-secret-not-for-production"  # noqa: S105 - refused outside development
+SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
 def _int(name: str, default: int) -> int:
@@ -38,7 +42,8 @@ def from_environment() -> dict:
     env = os.environ.get("APP_ENV", "development")
     config = {
         "APP_ENV": env,
-        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET),
+        # None: made once into instance/secret_key by check() (refused in production).
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'inspection.db'}")
         ),
@@ -49,6 +54,9 @@ def from_environment() -> dict:
         "S3_ADDRESSING_STYLE": os.environ.get("S3_ADDRESSING_STYLE", "path"),
         "S3_ACCESS_KEY_ID": os.environ.get("S3_ACCESS_KEY_ID") or None,
         "S3_SECRET_ACCESS_KEY": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+        # Originals are written once: puts carry If-None-Match: * (false: head, then put,
+        # for a store that ignores the condition; media/s3.py says what that risks).
+        "S3_CONDITIONAL_WRITES": _bool("S3_CONDITIONAL_WRITES", True),
         # Where the folder backend's signed URLs point (prefix with the public host if the
         # mini program must reach them: https://example.gov.cn/api/v1/media).
         "MEDIA_BASE_URL": os.environ.get("MEDIA_BASE_URL", "/api/v1/media"),
@@ -58,6 +66,17 @@ def from_environment() -> dict:
         "MEDIA_SWEEP_SECONDS": _int("MEDIA_SWEEP_SECONDS", 600),
         # Pillow's own bomb limit; more pixels than this is refused before decoding.
         "PHOTO_MAX_PIXELS": _int("PHOTO_MAX_PIXELS", 89_478_485),
+        # Memory one decode may take (width × height × bytes per pixel, read from the
+        # header): 48 MB holds a 12 MP phone photo in RGBA. JPEGs count at the scale they
+        # are decoded at. And how many decodes one process runs at once; the others wait
+        # up to PHOTO_DECODE_WAIT_SECONDS, then get 503.
+        "PHOTO_DECODE_BUDGET_MB": _int("PHOTO_DECODE_BUDGET_MB", 48),
+        "PHOTO_DECODE_CONCURRENCY": _int("PHOTO_DECODE_CONCURRENCY", 2),
+        "PHOTO_DECODE_WAIT_SECONDS": float(os.environ.get("PHOTO_DECODE_WAIT_SECONDS", "10")),
+        # The worker re-reads this many originals per run, every so many seconds, and
+        # checks their SHA-256 and size against the database (`flask media verify`).
+        "MEDIA_VERIFY_BATCH": _int("MEDIA_VERIFY_BATCH", 50),
+        "MEDIA_VERIFY_SECONDS": _int("MEDIA_VERIFY_SECONDS", 3600),
         # Evidence checks (flags inform, they never block).
         "PHOTO_MAX_DISTANCE_M": _int("PHOTO_MAX_DISTANCE_M", 500),
         "PHOTO_WINDOW_SLACK_SECONDS": _int("PHOTO_WINDOW_SLACK_SECONDS", 600),
@@ -169,17 +188,46 @@ DAY_MODES = ("working", "calendar")
 
 
 def check(config: dict) -> None:
-    """Refuse to run with settings that cannot work, or outside development with a default
-    or weak secret."""
+    """Refuse to run with settings that cannot work, or outside development with a missing
+    or weak secret. In development and tests a missing secret is the instance's own random
+    one (`instance_secret`), never a constant."""
     if config.get("RECTIFICATION_VERIFIER", "office") not in VERIFIERS:
         raise ConfigError(f"RECTIFICATION_VERIFIER must be one of {VERIFIERS}")
     if config.get("RECTIFICATION_DAY_MODE", "working") not in DAY_MODES:
         raise ConfigError(f"RECTIFICATION_DAY_MODE must be one of {DAY_MODES}")
     if config["APP_ENV"] in {"development", "testing"}:
+        if not config.get("SECRET_KEY"):
+            config["SECRET_KEY"] = instance_secret(INSTANCE)
         return
     secret = config.get("SECRET_KEY") or ""
-    if secret == DEV_SECRET or len(secret) < 32:
+    if len(secret) < 32:
         raise ConfigError(
             "SECRET_KEY must be set to a random value of at least 32 characters "
             f"when APP_ENV={config['APP_ENV']!r}"
         )
+
+
+def instance_secret(folder: Path) -> str:
+    """This installation's secret in `folder/secret_key` (mode 0600), made on first start.
+
+    Several gunicorn workers may start at once: each writes a candidate to its own
+    temporary file and links it into place, which succeeds for exactly one of them (link
+    never replaces, and the file is complete before it has its name); every worker then
+    reads back the one that won."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SECRET_FILE
+    if not path.exists():
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".secret-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+                out.flush()
+                os.fsync(out.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise ConfigError(f"{path} holds no usable secret; delete it to make a new one")
+    return secret

@@ -4,7 +4,10 @@ through the API upload (a child process, so its memory high-water mark is its ow
 
 Lines: photo_ms_per_12mp (baseline: naive ms), photo_per_second,
 photo_speedup_vs_naive (target ≥ 4), photo_ratio_vs_scaled_decode (target ≤ 2),
-upload_20mb_peak_memory_ratio (peak extra RSS ÷ file size; target < 2).
+upload_20mb_peak_memory_ratio (peak extra RSS ÷ file size; target < 2),
+photo_worst_png_peak_mb (peak extra RSS while the API takes the largest PNG the decode
+budget accepts, an RGBA image of exactly PHOTO_DECODE_BUDGET_MB; baseline: the 20 MB
+JPEG's peak in the same run; target ≤ 4 × baseline).
 """
 
 from __future__ import annotations
@@ -27,21 +30,27 @@ from media import pipeline
 
 ROUNDS = 7
 MAX_PIXELS = 89_478_485
+BUDGET_MB = 48  # PHOTO_DECODE_BUDGET_MB's default
+
+
+def _photo_pixels(width: int, height: int, *, seed: int, bands: int = 3, noise: float = 9):
+    rng = np.random.default_rng(seed)
+    y = np.linspace(0, 1, height, dtype=np.float32)[:, None]
+    x = np.linspace(0, 1, width, dtype=np.float32)[None, :]
+    out = np.empty((height, width, bands), dtype=np.uint8)
+    for c in range(bands):
+        f1, f2, phase = rng.uniform(2, 9), rng.uniform(2, 9), rng.uniform(0, 6.3)
+        channel = 110 + 60 * np.sin(f1 * x + phase) * np.cos(f2 * y) + 50 * (x - y)
+        channel += 25 * np.sign(np.sin(37 * x + 23 * y + phase))  # edges
+        channel += rng.normal(0, noise, (height, width)).astype(np.float32)  # sensor noise
+        out[..., c] = np.clip(channel, 0, 255)
+    return out
 
 
 def realistic_jpeg(width: int, height: int, *, seed: int, quality: int = 92) -> bytes:
     """Gradients, soft shapes and sensor-like noise: decodes like a phone photo (a flat
     colour would decode unrealistically fast). Carries EXIF time, GPS and orientation."""
-    rng = np.random.default_rng(seed)
-    y = np.linspace(0, 1, height, dtype=np.float32)[:, None]
-    x = np.linspace(0, 1, width, dtype=np.float32)[None, :]
-    out = np.empty((height, width, 3), dtype=np.uint8)
-    for c in range(3):
-        f1, f2, phase = rng.uniform(2, 9), rng.uniform(2, 9), rng.uniform(0, 6.3)
-        channel = 110 + 60 * np.sin(f1 * x + phase) * np.cos(f2 * y) + 50 * (x - y)
-        channel += 25 * np.sign(np.sin(37 * x + 23 * y + phase))  # edges
-        channel += rng.normal(0, 9, (height, width)).astype(np.float32)  # sensor noise
-        out[..., c] = np.clip(channel, 0, 255)
+    out = _photo_pixels(width, height, seed=seed)
     exif = Image.Exif()
     exif[0x0112] = 6
     exif.get_ifd(0x8769)[0x9003] = "2026:11:20 09:30:00"
@@ -124,31 +133,61 @@ def run() -> Iterator[dict]:
         "decode_ms": round(ms["decode"], 1),
         "target": "<= 2",
     }
-    yield upload_memory()
+    yield from upload_memory()
 
 
 # -- peak memory of an API upload of a 20 MB photo ----------------------------------------
 
 
-def upload_memory() -> dict:
+def worst_png() -> bytes:
+    """The largest PNG the default decode budget accepts: RGBA, exactly BUDGET_MB decoded
+    (4096 × 3072 × 4 bytes), photo-like with light noise so that it stays under the
+    25 MB upload limit."""
+    width, height = 4096, 3072
+    assert width * height * 4 == BUDGET_MB * 1024 * 1024
+    pixels = _photo_pixels(width, height, seed=11, bands=4, noise=2)
+    pixels[..., 3] = np.maximum(pixels[..., 3], 128)  # partly transparent: flattened
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, "RGBA").save(buffer, "PNG", compress_level=6)
+    return buffer.getvalue()
+
+
+def _child_peak(content: bytes, name: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        photo = Path(tmp) / "big.jpg"
-        photo.write_bytes(realistic_jpeg(6000, 4000, seed=9, quality=99))
+        photo = Path(tmp) / name
+        photo.write_bytes(content)
         child = subprocess.run(
             [sys.executable, "-m", "bench.photos", "--upload-memory", str(photo), tmp],
             capture_output=True,
             text=True,
             check=True,
         )
-    result = json.loads(child.stdout.strip().splitlines()[-1])
-    return {
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def upload_memory() -> Iterator[dict]:
+    jpeg = _child_peak(realistic_jpeg(6000, 4000, seed=9, quality=99), "big.jpg")
+    yield {
         "name": "upload_20mb_peak_memory_ratio",
-        "value": round(result["peak_extra"] / result["size"], 3),
+        "value": round(jpeg["peak_extra"] / jpeg["size"], 3),
         "unit": "x file size",
         "baseline": 1.0,  # holding the file in memory once
-        "file_mb": round(result["size"] / 1e6, 1),
-        "peak_extra_mb": round(result["peak_extra"] / 1e6, 1),
+        "file_mb": round(jpeg["size"] / 1e6, 1),
+        "peak_extra_mb": round(jpeg["peak_extra"] / 1e6, 1),
         "target": "< 2",
+    }
+    png = _child_peak(worst_png(), "worst.png")
+    jpeg_mb, png_mb = jpeg["peak_extra"] / 1e6, png["peak_extra"] / 1e6
+    yield {
+        "name": "photo_worst_png_peak_mb",
+        "value": round(png_mb, 1),
+        "unit": "MB",
+        "baseline": round(jpeg_mb, 1),  # the 20 MB JPEG above, same run
+        "ratio": round(png_mb / jpeg_mb, 2),
+        "pixels": "4096x3072 RGBA",
+        "decoded_mb": BUDGET_MB,
+        "file_mb": round(png["size"] / 1e6, 1),
+        "target": "<= 4x baseline",
     }
 
 
@@ -213,6 +252,7 @@ def _measure_upload(photo: Path, tmp: str) -> None:
     client = app.test_client()
 
     def request_for(path: Path) -> dict:
+        content_type = "image/png" if path.suffix == ".png" else "image/jpeg"
         fields = {"client_id": str(uuid.uuid4()), "owner_type": "bench", "owner_id": str(unit_id)}
         boundary, head = encode_multipart(fields)
         # Stream the body from disk like a phone's connection: form fields, then the file.
@@ -222,7 +262,7 @@ def _measure_upload(photo: Path, tmp: str) -> None:
             out.write(head[: -len(closing)])
             out.write(
                 f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                f'filename="big.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
+                f'filename="{path.name}"\r\nContent-Type: {content_type}\r\n\r\n'.encode()
             )
             out.write(path.read_bytes())
             out.write(b"\r\n" + closing)

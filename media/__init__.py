@@ -68,10 +68,12 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The attachment-kind registry (domains fill it from their own init_app), the
-    `flask media` commands, and the worker's sweep of unconfirmed direct uploads."""
+    `flask media` commands, and the worker's photo housekeeping: the sweep of unconfirmed
+    direct uploads and the rolling re-verification of stored originals."""
     from media.cli import media_command, sweep_uploads
     from media.kinds import REGISTRY
+    from media.verify import verify_media
 
     app.extensions.setdefault(REGISTRY, {})
     app.cli.add_command(media_command)
-    app.extensions.setdefault("worker_jobs", []).append(sweep_uploads)
+    app.extensions.setdefault("worker_jobs", []).extend([sweep_uploads, verify_media])

@@ -96,3 +96,15 @@ class PhotoHashBand(db.Model):
     )
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
+
+
+class MediaVerifyCursor(db.Model):
+    """Where the worker's rolling re-verification of originals stands (one row): the last
+    photo id checked and when that slice was claimed. Workers claim a slice by moving the
+    cursor with a conditional UPDATE, so two workers never check the same slice."""
+
+    __tablename__ = "media_verify_cursor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    last_photo_id: Mapped[int] = mapped_column(default=0)
+    claimed_at: Mapped[datetime]

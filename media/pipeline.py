@@ -4,7 +4,20 @@ Speed comes from decoding JPEGs at the scale the derivatives need: `draft()` mak
 libjpeg's DCT scaling hand back 1/2, 1/4 or 1/8 of the pixels, and the preview size is
 chosen so that a phone's 12 MP photo (4000 × 3000 or 4032 × 3024) decodes at 1/4. The
 thumbnail and the perceptual hash are made from the preview, never from the full image.
-Decoding is also the validation: a truncated file fails in `load()` (`verify()` passes it).
+
+Memory: PNG, WebP and HEIC have no scaled decode, so a small file can ask for a huge
+buffer (a 343 KB PNG declaring 9400 × 9400 RGBA needs 353 MB). Before anything is decoded
+the header says what `load()` will allocate (`decode_bytes`), and more than
+PHOTO_DECODE_BUDGET_MB is refused (413). Decodes run in at most PHOTO_DECODE_CONCURRENCY
+slots per process; a request that finds them busy waits PHOTO_DECODE_WAIT_SECONDS, then
+gets 503. Non-JPEG previews are made strip by strip, so the decoded image is the only
+full-size buffer (docs/photos.md has the measured peaks).
+
+Completeness: decoding is the validation (`verify()` passes a half JPEG), but Pillow ends a
+PNG quietly when its compressed stream ends early, leaving the missing rows blank. A PNG's
+chunks are therefore walked and its image data inflated and counted before it is accepted;
+WebP and HEIC containers must be as long as they declare. Whatever ends early is 422
+`urn:problem:image-truncated`.
 """
 
 from __future__ import annotations
@@ -12,18 +25,27 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
+import struct
+import threading
 import warnings
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import BinaryIO
 
 import imagehash
 import pillow_heif
-from PIL import Image, UnidentifiedImageError
+from flask import current_app, has_app_context
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from core import errors
 
 pillow_heif.register_heif_opener()
+# Never accept an image whose data ends early (Pillow's default; nothing may turn it on).
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 log = logging.getLogger(__name__)
 
 # A JPEG's preview is the image as libjpeg decodes it at the smallest DCT scale (1/1, 1/2,
@@ -38,6 +60,9 @@ CONTENT_TYPES = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png",
                  "WEBP": "image/webp", "HEIF": "image/heic"}  # fmt: skip
 ACCEPTED_TYPES = frozenset(CONTENT_TYPES.values()) | {"image/heif", "image/jpg"}
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")  # EXIF times without an offset
+MIB = 1024 * 1024
+DEFAULT_BUDGET = 48 * MIB  # PHOTO_DECODE_BUDGET_MB when no app is around (bench, scripts)
+STRIP_ROWS = 64  # rows of the full image flattened at a time while making a preview
 
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -92,6 +117,7 @@ def dct_scale(width: int, height: int) -> int:
 
 def open_image(stream: BinaryIO, *, max_pixels: int) -> Image.Image:
     """Open (not decode) an image, refusing non-images and decompression bombs."""
+    _check_container(stream)
     stream.seek(0)
     try:
         with warnings.catch_warnings():
@@ -116,35 +142,253 @@ def _bomb() -> errors.PayloadTooLarge:
     )
 
 
-def process(stream: BinaryIO, *, max_pixels: int) -> Processed:
-    """Validate and process one image file; raises a 4xx domain error for bad input."""
+def _truncated() -> errors.InvalidInput:
+    return errors.InvalidInput(
+        "图片数据不完整（文件提前结束），请重新上传原图", type="urn:problem:image-truncated"
+    )
+
+
+def decode_bytes(image: Image.Image) -> int:
+    """The memory `load()` will take for this opened (not decoded) image: its pixels at
+    the size it will decode to (a JPEG's draft scale) × the bytes Pillow keeps per pixel
+    (bands × bytes per sample; three- and two-band images are padded to four bytes).
+    A progressive JPEG also holds every DCT coefficient of the full image (2 bytes each)."""
+    if image.mode in ("1", "L", "P"):
+        per_pixel = 1
+    elif image.mode.startswith("I;16"):
+        per_pixel = 2
+    else:
+        per_pixel = 4
+    need = image.width * image.height * per_pixel
+    if image.format in ("JPEG", "MPO") and image.info.get("progressive"):
+        need = max(need, _coefficient_bytes(image))
+    return need
+
+
+def _coefficient_bytes(image: Image.Image) -> int:
+    width, height = getattr(image, "_full_size", image.size)
+    layers = getattr(image, "layer", None) or [("", 1, 1, 0)] * 3
+    h_max = max(layer[1] for layer in layers)
+    v_max = max(layer[2] for layer in layers)
+    return sum(
+        math.ceil(width * h / h_max / 8) * 8 * math.ceil(height * v / v_max / 8) * 8 * 2
+        for _, h, v, _ in layers
+    )
+
+
+def _budget() -> int:
+    if has_app_context():
+        return current_app.config.get("PHOTO_DECODE_BUDGET_MB", DEFAULT_BUDGET // MIB) * MIB
+    return DEFAULT_BUDGET
+
+
+def check_budget(image: Image.Image, budget: int | None = None) -> None:
+    need, budget = decode_bytes(image), budget if budget is not None else _budget()
+    if need > budget:
+        raise errors.PayloadTooLarge(
+            f"图片解码需要约 {math.ceil(need / MIB)} MB 内存，超过 {budget // MIB} MB 上限；"
+            "请缩小尺寸（如 1200 万像素以内）后再上传",
+            type="urn:problem:image-too-large",
+        )
+
+
+_SLOTS_LOCK = threading.Lock()
+
+
+@contextmanager
+def decode_slot() -> Iterator[None]:
+    """One of the process's PHOTO_DECODE_CONCURRENCY decode slots, or 503 after waiting
+    PHOTO_DECODE_WAIT_SECONDS. Outside an app (bench, scripts) decodes are not bounded."""
+    if not has_app_context():
+        yield
+        return
+    app = current_app._get_current_object()
+    with _SLOTS_LOCK:
+        slots = app.extensions.get("photo_decode_slots")
+        if slots is None:
+            slots = app.extensions["photo_decode_slots"] = threading.BoundedSemaphore(
+                app.config.get("PHOTO_DECODE_CONCURRENCY", 2)
+            )
+    wait = app.config.get("PHOTO_DECODE_WAIT_SECONDS", 10)
+    if not slots.acquire(timeout=wait):
+        log.warning("all photo decode slots busy for %ss; refused", wait)
+        raise errors.Unavailable(
+            "服务器正在处理其他照片，请稍后重试",
+            retry_after=max(1, math.ceil(wait)),
+            type="urn:problem:decoder-busy",
+        )
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+# -- completeness: data that ends early is refused ----------------------------------------
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type → samples per pixel
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+          (0, 1, 1, 2))  # fmt: skip
+
+
+def _length(stream: BinaryIO) -> int:
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def _check_container(stream: BinaryIO) -> None:
+    """A WebP (RIFF) or HEIC (ISO boxes) file must be as long as its header says."""
+    size = _length(stream)
+    head = stream.read(16)
+    stream.seek(0)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        if struct.unpack("<I", head[4:8])[0] + 8 > size:
+            raise _truncated()
+    elif head[4:8] == b"ftyp":
+        _check_boxes(stream, size)
+
+
+def _check_boxes(stream: BinaryIO, size: int) -> None:
+    position = 0
+    while position < size:
+        stream.seek(position)
+        header = stream.read(16)
+        if len(header) < 8:
+            raise _truncated()
+        length = struct.unpack(">I", header[:4])[0]
+        if length == 1:
+            if len(header) < 16:
+                raise _truncated()
+            length = struct.unpack(">Q", header[8:16])[0]
+        elif length == 0:  # the last box runs to the end of the file
+            break
+        if length < 8 or position + length > size:
+            raise _truncated()
+        position += length
+    stream.seek(0)
+
+
+def check_png_complete(stream: BinaryIO) -> None:
+    """Walk a PNG's chunks to IEND (critical chunks' CRCs checked), and inflate its image
+    data in bounded pieces: it must hold exactly the rows the header declares. Pillow would
+    stop quietly where the compressed stream ends and leave the rest of the image blank."""
+    stream.seek(0)
+    if stream.read(8) != _PNG_SIGNATURE:
+        raise _truncated()
+    expected: int | None = None
+    inflater = zlib.decompressobj()
+    inflated = 0
+    while True:
+        header = stream.read(8)
+        if len(header) < 8:
+            raise _truncated()  # no IEND: the file ends early
+        length, kind = struct.unpack(">I4s", header)
+        crc = zlib.crc32(kind)
+        remaining = length
+        data = b""
+        while remaining:
+            piece = stream.read(min(remaining, MIB))
+            if not piece:
+                raise _truncated()
+            remaining -= len(piece)
+            crc = zlib.crc32(piece, crc)
+            if kind == b"IHDR":
+                data += piece
+            elif kind == b"IDAT":
+                if expected is None:
+                    raise _truncated()
+                inflated = _inflate(inflater, piece, inflated, expected)
+        stored_crc = stream.read(4)
+        if len(stored_crc) < 4:
+            raise _truncated()
+        if kind in (b"IHDR", b"IDAT", b"IEND") and struct.unpack(">I", stored_crc)[0] != crc:
+            raise _truncated()
+        if kind == b"IHDR":
+            expected = _png_data_bytes(data)
+        elif kind == b"IEND":
+            break
+    if expected is None or not inflater.eof or inflated != expected:
+        raise _truncated()
+    stream.seek(0)
+
+
+def _inflate(inflater, piece: bytes, inflated: int, expected: int) -> int:
+    while piece and not inflater.eof:
+        out = inflater.decompress(piece, MIB)
+        inflated += len(out)
+        if inflated > expected:
+            raise _truncated()  # more rows than declared: not a PNG we understand
+        piece = inflater.unconsumed_tail
+    return inflated
+
+
+def _png_data_bytes(ihdr: bytes) -> int:
+    """Bytes of filtered scanlines a PNG with this IHDR must inflate to."""
+    if len(ihdr) != 13:
+        raise _truncated()
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", ihdr)
+    if colour not in _PNG_SAMPLES:
+        raise _truncated()
+    bits = _PNG_SAMPLES[colour] * depth
+
+    def rows(w: int, h: int) -> int:
+        return 0 if w == 0 or h == 0 else h * (1 + (w * bits + 7) // 8)
+
+    if not interlace:
+        return rows(width, height)
+    return sum(
+        rows(max(0, math.ceil((width - x0) / dx)), max(0, math.ceil((height - y0) / dy)))
+        for x0, y0, dx, dy in _ADAM7
+    )
+
+
+def process(stream: BinaryIO, *, max_pixels: int, budget: int | None = None) -> Processed:
+    """Validate and process one image file; raises a 4xx domain error for bad input.
+    `budget` (bytes) defaults to the app's PHOTO_DECODE_BUDGET_MB."""
     image = open_image(stream, max_pixels=max_pixels)
     fmt = image.format
-    exif = image.getexif()
-    # pillow-heif applies the container's rotation itself: applying EXIF too would rotate twice.
-    orientation = 1 if fmt == "HEIF" else exif.get(0x0112, 1)
-    upright = (image.height, image.width) if orientation in (5, 6, 7, 8) else image.size
+    size = image.size
+    if fmt in ("JPEG", "MPO"):
+        # DCT scaling: libjpeg hands back 1/2, 1/4 or 1/8 of the pixels.
+        image._full_size = size  # for the coefficient count of progressive JPEGs
+        scale = dct_scale(*size)
+        image.draft("RGB", (image.width // scale, image.height // scale))
+    check_budget(image, budget)
+    if fmt == "PNG":
+        check_png_complete(stream)
+    with decode_slot():
+        _load(image)
+        # Only now: a PNG's getexif() decodes the whole image to look for a late eXIf chunk.
+        exif = image.getexif()
+        # pillow-heif applies the container's rotation itself: EXIF too would rotate twice.
+        orientation = 1 if fmt == "HEIF" else exif.get(0x0112, 1)
+        upright = (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
+        return _derive(image, fmt, exif, orientation, upright)
+
+
+def _load(image: Image.Image) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            if fmt in ("JPEG", "MPO"):
-                # DCT scaling: libjpeg hands back 1/2, 1/4 or 1/8 of the pixels.
-                scale = dct_scale(*image.size)
-                image.draft("RGB", (image.width // scale, image.height // scale))
             image.load()
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise _bomb() from exc
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except EOFError as exc:
+        raise _truncated() from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        if "truncated" in str(exc):
+            raise _truncated() from exc
         raise errors.UnsupportedMedia("图片文件不完整或已损坏，请重新上传") from exc
 
+
+def _derive(image: Image.Image, fmt: str, exif, orientation: int, upright) -> Processed:
     width, height = upright
     taken_at = _exif_time(exif)
     latitude, longitude = _exif_gps(exif)
     try:
-        preview = _rgb(image)
-        if max(preview.size) > PREVIEW_MAX_EDGE:  # not a JPEG, or too large even at 1/8
-            target = fit(*preview.size, PREVIEW_EDGE)
-            preview = preview.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        preview = _preview(image)
         if orientation in _TRANSPOSE:
             preview = preview.transpose(_TRANSPOSE[orientation])
         thumb_size = fit(*preview.size, THUMB_EDGE)
@@ -168,9 +412,35 @@ def process(stream: BinaryIO, *, max_pixels: int) -> Processed:
     )
 
 
+def _preview(image: Image.Image) -> Image.Image:
+    """The preview in RGB, at most PREVIEW_MAX_EDGE on its long side. A JPEG decoded at
+    its DCT scale usually is one already. Anything larger is shrunk by a whole factor strip
+    by strip (flattened onto white, then `reduce`d), so no second full-size image exists;
+    only the small result is resampled with LANCZOS."""
+    width, height = image.size
+    factor = max(1, max(width, height) // PREVIEW_EDGE)
+    if factor == 1:
+        preview = _rgb(image)
+    else:
+        preview = Image.new(
+            "RGB", ((width + factor - 1) // factor, (height + factor - 1) // factor)
+        )
+        step = factor * max(1, STRIP_ROWS // factor)
+        for top in range(0, height, step):
+            strip = _rgb(image.crop((0, top, width, min(height, top + step))))
+            preview.paste(strip.reduce(factor), (0, top // factor))
+    if max(preview.size) > PREVIEW_MAX_EDGE:
+        target = fit(*preview.size, PREVIEW_EDGE)
+        preview = preview.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return preview
+
+
 def _rgb(image: Image.Image) -> Image.Image:
     if image.mode == "RGB":
         return image
+    if image.mode.startswith("I;16") or image.mode == "I":
+        # 16-bit samples: keep the top eight bits (convert would clip everything to white).
+        image = image.convert("I").point(lambda v: v * (1 / 256))
     if image.mode in ("RGBA", "LA", "P", "PA") and (
         image.mode != "P" or "transparency" in image.info
     ):

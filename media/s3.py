@@ -1,5 +1,17 @@
-"""The S3 backend (boto3): MinIO, Tencent COS, Alibaba OSS, AWS S3. See FACTS.md for why
-each client option is set."""
+"""The S3 backend (boto3): MinIO, Tencent COS, Alibaba OSS, AWS S3.
+
+Client options: always SigV4 (boto3 signs presigned URLs with SigV2 in us-east-1 otherwise),
+path or virtual-hosted addressing by configuration, and CRC checksums only when required
+(stores other than AWS may reject the headers boto3 ≥ 1.36 sends by default).
+
+Write-once: with ``S3_CONDITIONAL_WRITES`` (the default) every put is conditional,
+``If-None-Match: *``, and the store itself refuses to replace an existing key (412; AWS S3,
+MinIO, R2, GCS and moto honour it). For a store that does not, set it false: the backend
+then asks ``head`` first and puts only when the key is free. That leaves a race (two
+writers to one new key between the head and the put, the later one wins); the app's keys
+are random per photo, so only a forged write could lose it, and `flask media verify`
+finds any original whose bytes no longer match the database.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +25,18 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from core import errors
-from media.storage import CHUNK, PresignedPost, check_key
+from media.storage import CHUNK, ObjectExists, PresignedPost, check_key
 
 log = logging.getLogger(__name__)
 UNAVAILABLE = "照片存储暂时不可用，请稍后重试"
 
 
 class S3Storage:
-    def __init__(self, client, bucket: str, prefix: str = ""):
+    def __init__(self, client, bucket: str, prefix: str = "", *, conditional_writes: bool = True):
         self.client = client
         self.bucket = bucket
         self.prefix = f"{prefix}/" if prefix else ""
+        self.conditional_writes = conditional_writes
 
     @classmethod
     def from_config(cls, config: dict, *, bucket: str, prefix: str = "") -> S3Storage:
@@ -45,7 +58,9 @@ class S3Storage:
                 retries={"max_attempts": 2, "mode": "standard"},
             ),
         )
-        return cls(client, bucket, prefix)
+        return cls(
+            client, bucket, prefix, conditional_writes=config.get("S3_CONDITIONAL_WRITES", True)
+        )
 
     def _key(self, key: str) -> str:
         return self.prefix + check_key(key)
@@ -56,11 +71,18 @@ class S3Storage:
 
     def put(self, key: str, stream: BinaryIO, *, content_type: str) -> None:
         # put_object streams a seekable file (it is read in blocks, never whole).
+        params = {"Bucket": self.bucket, "Key": self._key(key), "ContentType": content_type}
+        if self.conditional_writes:
+            params["IfNoneMatch"] = "*"
+        elif self.head(key) is not None:  # racy: see the module's docstring
+            raise ObjectExists()
         try:
-            self.client.put_object(
-                Bucket=self.bucket, Key=self._key(key), Body=stream, ContentType=content_type
-            )
-        except (BotoCoreError, ClientError) as exc:
+            self.client.put_object(Body=stream, **params)
+        except ClientError as exc:
+            if _code(exc) in EXISTS:
+                raise ObjectExists() from exc
+            raise self._unavailable(exc, "put") from exc
+        except BotoCoreError as exc:
             raise self._unavailable(exc, "put") from exc
 
     def get_to(self, key: str, sink: BinaryIO) -> None:
@@ -132,6 +154,14 @@ class S3Storage:
         self.client.head_bucket(Bucket=self.bucket)
 
 
+# 412: the key holds an object. 409 ConditionalRequestConflict: another conditional write
+# to the key is in flight (AWS); either way the key is not ours to write.
+EXISTS = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
 def _missing(exc: ClientError) -> bool:
-    code = str(exc.response.get("Error", {}).get("Code", ""))
-    return code in {"404", "NoSuchKey", "NotFound"}
+    return _code(exc) in {"404", "NoSuchKey", "NotFound"}

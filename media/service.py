@@ -28,7 +28,7 @@ from core.db import db
 from media import pipeline
 from media.kinds import Attachment, kind_of
 from media.models import Photo, PhotoHashBand, PhotoStatus
-from media.storage import PresignedPost, current_storage
+from media.storage import ObjectExists, PresignedPost, current_storage
 from org.models import Unit
 
 log = logging.getLogger(__name__)
@@ -595,6 +595,8 @@ def _store_derivatives(photo: Photo, processed: pipeline.Processed) -> None:
         key = f"{photo.key}.{variant}.jpg"
         try:
             storage.put(key, io.BytesIO(content), content_type="image/jpeg")
+        except ObjectExists:
+            pass  # an earlier attempt stored it and lost the answer; same original, same image
         except errors.Unavailable:
             log.warning("photo %s: %s not stored; the original is kept", photo.id, variant)
             continue

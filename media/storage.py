@@ -2,11 +2,13 @@
 
 - ``file:///path``: a local folder (the embedded default). Keys map to paths under the
   root and are refused if they could escape it; writes go to a temporary file that is
-  renamed into place, so a reader never sees half a photo. Signed URLs and presigned POSTs
+  linked into place, so a reader never sees half a photo. Signed URLs and presigned POSTs
   are app-signed tokens served by the API (``/api/v1/media/...``).
 - ``s3://bucket[/prefix]``: any S3-compatible store through boto3 (MinIO, Tencent COS,
   Alibaba OSS, AWS). Signed URLs are presigned GETs; direct uploads are presigned POSTs.
 
+Objects are written once: ``put`` never replaces what a key already holds (an original is
+evidence) and raises `ObjectExists` (409) instead, leaving the stored object untouched.
 Every backend error that means "the store is unreachable or failing" becomes
 `core.errors.Unavailable` (503, retry); a missing object is `None` from `head`.
 """
@@ -34,6 +36,16 @@ CHUNK = 1024 * 1024
 _KEY = re.compile(r"^[a-z0-9][a-z0-9/_.-]{0,199}$")
 
 
+class ObjectExists(errors.Conflict):
+    """A write to a key that already holds an object. Originals are written once."""
+
+    default_message = "该位置已有存储的文件，原图不可覆盖"
+
+    def __init__(self, message: str | None = None, **kw):
+        kw.setdefault("type", "urn:problem:object-exists")
+        super().__init__(message, **kw)
+
+
 @dataclass(frozen=True)
 class PresignedPost:
     url: str
@@ -41,7 +53,9 @@ class PresignedPost:
 
 
 class Storage(Protocol):
-    def put(self, key: str, stream: BinaryIO, *, content_type: str) -> None: ...
+    def put(self, key: str, stream: BinaryIO, *, content_type: str) -> None:
+        """Store a new object; ObjectExists when the key already holds one."""
+
     def get_to(self, key: str, sink: BinaryIO) -> None:
         """Copy the object into `sink` in chunks; NotFound when it is missing."""
 
@@ -100,7 +114,12 @@ class LocalStorage:
         return path
 
     def put(self, key: str, stream: BinaryIO, *, content_type: str) -> None:
+        """Write to a temporary file, then link it to its name: `link` fails when the name
+        exists (where `rename` would replace it), so an existing object is never changed
+        and a reader never sees half a file."""
         path = self.path_of(key)
+        if path.exists():  # cheap early refusal; the link below is what guarantees it
+            raise ObjectExists()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
@@ -109,10 +128,11 @@ class LocalStorage:
                     shutil.copyfileobj(stream, out, CHUNK)
                     out.flush()
                     os.fsync(out.fileno())
-                os.replace(tmp, path)
-            except BaseException:
+                os.link(tmp, path)
+            finally:
                 Path(tmp).unlink(missing_ok=True)
-                raise
+        except FileExistsError as exc:
+            raise ObjectExists() from exc
         except OSError as exc:
             raise errors.Unavailable("照片存储暂时不可用，请稍后重试") from exc
 

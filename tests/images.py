@@ -92,3 +92,60 @@ def png_header_only(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
         + chunk(b"IEND", b"")
     )
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return struct.pack(">I", len(data)) + kind + data + crc
+
+
+def png_rows(
+    width: int,
+    height: int,
+    *,
+    rows: int | None = None,
+    colour: int = 2,
+    depth: int = 8,
+    row: bytes | None = None,
+) -> bytes:
+    """A PNG of `width × height` (colour type 0 grey, 2 RGB, 6 RGBA) whose compressed
+    stream holds only `rows` scanlines (all of them by default) and then ends cleanly:
+    what Pillow used to decode as a whole image with blank rows. Each scanline is `row`
+    (default: zeros), compressed one at a time, so huge declared sizes cost little memory."""
+    samples = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    row = row if row is not None else bytes(width * samples * depth // 8)
+    assert len(row) == width * samples * depth // 8
+    packer = zlib.compressobj(9)
+    scanline = b"\x00" + row
+    data = b"".join(packer.compress(scanline) for _ in range(height if rows is None else rows))
+    data += packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", data) + _chunk(b"IEND", b"")
+    )
+
+
+def png_cut_stream(content: bytes) -> bytes:
+    """A whole PNG re-wrapped so that its compressed data stops halfway, in valid chunks
+    (CRCs right, IEND present): only inflating the data shows that rows are missing."""
+    assert Image.open(io.BytesIO(content)).format == "PNG"
+    raw = b"".join(content[pos + 8 : pos + 8 + length] for pos, length in _chunks(content, b"IDAT"))
+    ihdr_pos, ihdr_len = next(_chunks(content, b"IHDR"))
+    ihdr = content[ihdr_pos + 8 : ihdr_pos + 8 + ihdr_len]
+    scanlines = zlib.decompress(raw)
+    half = scanlines[: len(scanlines) // 2]
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(half))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def _chunks(content: bytes, kind: bytes):
+    pos = 8
+    while pos < len(content):
+        length, found = struct.unpack(">I4s", content[pos : pos + 8])
+        if found == kind:
+            yield pos, length
+        pos += 12 + length

@@ -71,7 +71,7 @@ def test_presigned_post_then_confirm(storage, world, inspector, client):
     ("arrived", "status"),
     [
         (b"<?php system($_GET['c']); ?>", 415),  # not an image, whatever it claimed
-        (images.jpeg(800, 600)[:15_000], 415),  # truncated
+        (images.jpeg(800, 600)[:15_000], 422),  # truncated
         (images.png_header_only(12_000, 12_000), 413),  # bomb
         (images.jpeg(1200, 900, quality=98), 413),  # larger than allowed (limit lowered below)
     ],

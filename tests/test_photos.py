@@ -159,7 +159,7 @@ TRUNCATED = images.jpeg(800, 600)[:20_000]
         (b"<html><script>alert(1)</script></html>", "image/jpeg", 415),  # not an image
         (b"%PDF-1.7\n" + b"0" * 5000, "application/pdf", 415),
         (b"GIF89a" + b"\x00" * 100, "image/gif", 415),
-        (TRUNCATED, "image/jpeg", 415),  # half a JPEG: only decoding finds out
+        (TRUNCATED, "image/jpeg", 422),  # half a JPEG: only decoding finds out
         (b"", "image/jpeg", 415),
         (images.png_header_only(10_000, 9_000), "image/png", 413),  # bomb: over Pillow's warning
         (images.png_header_only(30_000, 30_000), "image/png", 413),  # bomb: over its error
