@@ -43,7 +43,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     errors.init_app(app)
     app.extensions["wechat"] = WeChatClient.from_config(app.config)
-    throttle.init_app(app)  # sign-in limits (flask-limiter) and trusted proxies
+    throttle.init_app(app)  # sign-in limits and trusted proxies
     photos.init_app(app)  # photo storage (folder or S3) and its health check
 
     # One transaction per request, opened by the first query and ended here; the security

@@ -120,12 +120,12 @@ def from_environment() -> dict:
         # Sign-in
         "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 7 * 24 * 3600),
         "BINDING_CODE_TTL_SECONDS": _int("BINDING_CODE_TTL_SECONDS", 72 * 3600),
-        # Sign-in limits (docs/sign-in.md): flask-limiter's storage, in memory by default
+        # Sign-in limits (docs/sign-in.md): counters in memory by default
         # (one process); redis://host:6379 to share the counters between workers and hosts.
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "window-inspection"),
-        # Budgets in flask-limiter's notation ("5/minute;20/hour": both must hold).
+        # Budgets in the notation of `limits` ("5/minute;20/hour": both must hold).
         "SIGN_IN_LIMIT_PER_ADDRESS": os.environ.get(
             "SIGN_IN_LIMIT_PER_ADDRESS", "30/minute;300/hour"
         ),

@@ -1,8 +1,9 @@
 """Sign-in limits, one implementation for every way in: the API's password and WeChat
 sign-in and the console's login form.
 
-Three budgets, counted by flask-limiter's storage (memory, or Redis so that several hosts
-share the counters); docs/sign-in.md explains the choice:
+Three budgets, counted with `limits` (the rate-limit core of flask-limiter, used directly:
+only these routes are limited, so no hook runs on every other request) in memory or in
+Redis so that several hosts share the counters; docs/sign-in.md explains the choice:
 
 - per client address: every attempt at any sign-in route (password spraying, and the cost
   of a password hash per attempt);
@@ -26,8 +27,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from flask import Flask, current_app, g, request
-from flask_limiter import Limiter
 from limits import RateLimitItem, parse_many
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from accounts import service as accounts
@@ -58,9 +60,8 @@ def init_app(app: Flask) -> None:
     if app.config.get("RATELIMIT_STORAGE_URI", "").startswith(("redis", "rediss")):
         # A dead Redis must cost a sign-in a second, not hang it (redis-py waits forever).
         options = {"socket_timeout": 1, "socket_connect_timeout": 1}
-    limiter = Limiter(key_func=client_address, storage_options=options)
-    limiter.init_app(app)  # storage and switches from RATELIMIT_* settings
-    app.extensions["sign_in_limits"] = SignInLimits(limiter, app.config)
+    storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"], **options)
+    app.extensions["sign_in_limits"] = SignInLimits(storage, app.config)
 
 
 def _digest(value: str) -> str:
@@ -75,8 +76,10 @@ class Exhausted:
 
 
 class SignInLimits:
-    def __init__(self, limiter: Limiter, config) -> None:
-        self.limiter = limiter
+    def __init__(self, storage: Storage, config) -> None:
+        self.storage = storage
+        self.strategy = FixedWindowRateLimiter(storage)
+        self.enabled = bool(config["RATELIMIT_ENABLED"])
         self.prefix = config.get("RATELIMIT_KEY_PREFIX") or "sign-in"
         self.budgets = {
             ADDRESS: parse_many(config["SIGN_IN_LIMIT_PER_ADDRESS"]),
@@ -84,10 +87,6 @@ class SignInLimits:
             ACCOUNT: parse_many(config["SIGN_IN_LIMIT_PER_ACCOUNT"]),
         }
         self.known_seconds = config["SIGN_IN_KNOWN_ADDRESS_DAYS"] * 86400
-
-    @property
-    def enabled(self) -> bool:
-        return self.limiter.enabled
 
     # -- keys ---------------------------------------------------------------------------
 
@@ -103,14 +102,14 @@ class SignInLimits:
         return "/".join((self.prefix, "sign-in", KNOWN, _digest(account), client_address()))
 
     def _retry_after(self, item: RateLimitItem, ids: tuple[str, ...]) -> int:
-        reset = self.limiter.limiter.get_window_stats(item, *ids).reset_time
+        reset = self.strategy.get_window_stats(item, *ids).reset_time
         return max(1, math.ceil(reset - time.time()))
 
     # -- the moments of an attempt -----------------------------------------------------
 
     def count_attempt(self) -> None:
         """Count an attempt against the caller's address; 429 when it has none left."""
-        strategy = self.limiter.limiter
+        strategy = self.strategy
         ids = self._ids(ADDRESS, None)
         for item in self.budgets[ADDRESS]:
             if not strategy.hit(item, *ids):
@@ -119,18 +118,18 @@ class SignInLimits:
     def check_account(self, account: str) -> None:
         """429 when the account's budgets that apply here are spent."""
         scopes = [ACCOUNT_ADDRESS]
-        if not self.limiter.storage.get(self._known_key(account)):
+        if not self.storage.get(self._known_key(account)):
             scopes.append(ACCOUNT)
         for scope in scopes:
             ids = self._ids(scope, account)
             for item in self.budgets[scope]:
-                if not self.limiter.limiter.test(item, *ids):
+                if not self.strategy.test(item, *ids):
                     raise _throttled(self._retry_after(item, ids))
 
     def failed(self, account: str) -> Exhausted | None:
         """Count a failed attempt; say which budget it has just used up, if any (once per
         window: later attempts are refused before they get here)."""
-        strategy = self.limiter.limiter
+        strategy = self.strategy
         spent = None
         for scope in (ACCOUNT_ADDRESS, ACCOUNT):
             ids = self._ids(scope, account)
@@ -143,13 +142,13 @@ class SignInLimits:
     def succeeded(self, account: str) -> None:
         """The owner got in from here: forgive this address's mistakes, and remember it as
         a usual address of the account (the account-wide budget does not apply there)."""
-        strategy = self.limiter.limiter
+        strategy = self.strategy
         ids = self._ids(ACCOUNT_ADDRESS, account)
         for item in self.budgets[ACCOUNT_ADDRESS]:
             strategy.clear(item, *ids)
         key = self._known_key(account)
-        self.limiter.storage.clear(key)  # its lifetime runs from the latest sign-in
-        self.limiter.storage.incr(key, self.known_seconds)
+        self.storage.clear(key)  # its lifetime runs from the latest sign-in
+        self.storage.incr(key, self.known_seconds)
 
 
 def _throttled(retry_after: int) -> errors.TooManyRequests:
