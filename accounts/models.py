@@ -39,6 +39,8 @@ class User(db.Model):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     # lead_unit_staff: the sector they supervise.
     sector_id: Mapped[int | None] = mapped_column(ForeignKey("sector.id"), index=True)
+    # office_admin / viewer: the region whose subtree they work in; None is city-wide.
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     phone: Mapped[str] = mapped_column(String(30), default="")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     wechat_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -54,6 +56,12 @@ class User(db.Model):
     @property
     def is_office(self) -> bool:
         return self.role in (Role.office_admin, Role.viewer)
+
+    @property
+    def office_region_id(self) -> int | None:
+        """The region a district or town office is bound to; None for a city-wide office
+        and for everyone who is not an office (their scope is a unit, a sector or a team)."""
+        return self.region_id if self.is_office else None
 
 
 class ApiToken(db.Model):

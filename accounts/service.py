@@ -72,6 +72,8 @@ def create_user(data: dict[str, Any], *, actor: User | None) -> User:
         data["unit_id"] = None
     if role != Role.lead_unit_staff:
         data["sector_id"] = None
+    if role not in (Role.office_admin, Role.viewer):
+        data["region_id"] = None
     _check_binding(role, data.get("unit_id"), data.get("sector_id"))
     _check_username_free(data.get("username"))
     if password:

@@ -1,16 +1,50 @@
-"""Object rules for the organisation: which units a person may see."""
+"""Object rules for the organisation: which units a person may see, and the region scope
+of district and town offices that every other domain builds its filters on.
+
+An office account (admin or viewer) may be bound to a region: it then works in that
+region's subtree only. Without a region it is city-wide. Units see themselves, lead units
+their sector, inspectors every unit (they are sent anywhere).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, Select, false, select, true
 
 from accounts.models import Role, User
-from org.models import Unit
+from core import errors
+from core.db import db
+from org.models import Region, Unit
+
+
+def region_subtree(region_id: int) -> Select:
+    """The ids of `region_id` and of every region below it (a recursive CTE: one query on
+    SQLite and PostgreSQL alike, however deep the tree)."""
+    tree = select(Region.id).where(Region.id == region_id).cte("region_subtree", recursive=True)
+    tree = tree.union_all(select(Region.id).where(Region.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def units_of_region(region_id: int) -> Select:
+    """The ids of the units in `region_id`'s subtree."""
+    return select(Unit.id).where(Unit.region_id.in_(region_subtree(region_id)))
+
+
+def office_scope(user: User, unit_column) -> ColumnElement[bool]:
+    """For an office account: rows whose `unit_column` is a unit of its region's subtree, or
+    every row when it is city-wide. Other roles get nothing here: each domain's policy says
+    what they see."""
+    if not user.is_office:
+        return false()
+    if user.region_id is None:
+        return true()
+    return unit_column.in_(units_of_region(user.region_id))
 
 
 def unit_filter(user: User) -> ColumnElement[bool]:
     """A WHERE clause limiting `Unit` rows to those `user` may see."""
-    if user.role in (Role.office_admin, Role.viewer, Role.inspector):
+    if user.is_office:
+        return office_scope(user, Unit.id)
+    if user.role == Role.inspector:
         return true()
     if user.role == Role.lead_unit_staff and user.sector_id is not None:
         return Unit.sector_id == user.sector_id
@@ -19,11 +53,22 @@ def unit_filter(user: User) -> ColumnElement[bool]:
     return false()
 
 
+def visible_unit(unit_id: int, actor: User) -> Unit:
+    """The unit, or the same 404 as a missing id when `actor` may not see it."""
+    unit = db.session.scalar(select(Unit).where(Unit.id == unit_id, unit_filter(actor)))
+    if unit is None:
+        raise errors.NotFound("未找到该窗口单位")
+    return unit
+
+
 def can_view_unit(user: User, unit: Unit) -> bool:
-    if user.role in (Role.office_admin, Role.viewer, Role.inspector):
+    if user.is_office and user.region_id is not None:
+        in_scope = select(Unit.id).where(Unit.id == unit.id, unit_filter(user))
+        return db.session.scalar(in_scope) is not None
+    if user.is_office or user.role == Role.inspector:
         return True
     if user.role == Role.lead_unit_staff:
-        return unit.sector_id == user.sector_id
+        return user.sector_id is not None and unit.sector_id == user.sector_id
     if user.role == Role.unit_staff:
-        return unit.id == user.unit_id
+        return user.unit_id is not None and unit.id == user.unit_id
     return False

@@ -120,10 +120,7 @@ def region_subtree_ids(region_id: int) -> list[int]:
 
 def get_unit(unit_id: int, *, actor: User) -> Unit:
     """A unit the actor may see; anything else is 404, never 403."""
-    unit = db.session.get(Unit, unit_id)
-    if unit is None or not policy.can_view_unit(actor, unit):
-        raise errors.NotFound("未找到该窗口单位")
-    return unit
+    return policy.visible_unit(unit_id, actor)
 
 
 def _check_unit_refs(data: dict[str, Any]) -> None:
