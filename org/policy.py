@@ -8,6 +8,8 @@ their sector, inspectors every unit (they are sent anywhere).
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import ColumnElement, Select, false, select, true
 
 from accounts.models import Role, User
@@ -16,9 +18,14 @@ from core.db import db
 from org.models import Region, Unit
 
 
+@functools.lru_cache(maxsize=1024)
 def region_subtree(region_id: int) -> Select:
     """The ids of `region_id` and of every region below it (a recursive CTE: one query on
-    SQLite and PostgreSQL alike, however deep the tree)."""
+    SQLite and PostgreSQL alike, however deep the tree).
+
+    One object per region: a statement may name the subtree twice (visits and units of one
+    office's scope), and SQLAlchemy renders one CTE for one object but refuses two distinct
+    CTEs of the same name."""
     tree = select(Region.id).where(Region.id == region_id).cte("region_subtree", recursive=True)
     tree = tree.union_all(select(Region.id).where(Region.parent_id == tree.c.id))
     return select(tree.c.id)

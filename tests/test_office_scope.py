@@ -83,3 +83,12 @@ def test_the_unit_api_follows_the_scope(tree, make_unit, make_user, client_for):
     missing = office.get("/api/v1/units/987654")
     assert foreign.status_code == missing.status_code == 404
     assert foreign.get_json() == missing.get_json()
+
+
+def test_one_statement_may_name_a_scope_twice(tree, make_unit, make_user):
+    """Visits and units of one office in one query: the subtree is one CTE, not two."""
+    _, liusha, community, _ = tree
+    unit = make_unit(region_id=community.id)
+    office = make_user(Role.office_admin, region_id=liusha.id)
+    twice = select(Unit.id).where(policy.office_scope(office, Unit.id), policy.unit_filter(office))
+    assert list(db.session.scalars(twice)) == [unit.id]
