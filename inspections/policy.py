@@ -54,11 +54,6 @@ def _team_visits(user: User):
     return select(visit_inspector.c.visit_id).where(visit_inspector.c.user_id == user.id)
 
 
-def _owned_plans(user: User) -> ColumnElement[bool]:
-    """Plans a scoped office owns: made in its region's subtree."""
-    return Plan.region_id.in_(region_subtree(user.region_id))
-
-
 def plan_filter(user: User) -> ColumnElement[bool]:
     """Plans are the office's: a city-wide office sees every plan; a scoped one the plans of
     its subtree and any other plan with a visit to one of its units (read-only)."""
@@ -66,8 +61,11 @@ def plan_filter(user: User) -> ColumnElement[bool]:
         return false()
     if user.region_id is None:
         return true()
-    with_my_units = select(Visit.plan_id).where(office_scope(user, Visit.unit_id))
-    return or_(_owned_plans(user), Plan.id.in_(with_my_units))
+    # One subtree for both halves: two CTEs of one name in a statement do not compile.
+    subtree = region_subtree(user.region_id)
+    my_units = select(Unit.id).where(Unit.region_id.in_(subtree))
+    with_my_units = select(Visit.plan_id).where(Visit.unit_id.in_(my_units))
+    return or_(Plan.region_id.in_(subtree), Plan.id.in_(with_my_units))
 
 
 def visit_filter(user: User, now: datetime) -> ColumnElement[bool]:
