@@ -307,7 +307,7 @@ def _history(inspection: Inspection) -> list[dict[str, Any]]:
 
 def _next_in_queue(inspection: Inspection, actor: User) -> int | None:
     """The inspection the office reviews after this one, in the queue's order."""
-    if inspection.submitted_at is None or not policy.can_review(actor, inspection):
+    if inspection.submitted_at is None or not policy.sees_unreviewed_findings(actor):
         return None
     at, Row = inspection.submitted_at, Inspection
     return db.session.scalar(
