@@ -68,6 +68,11 @@ class PlanSchema(Schema):
         fields.Nested(ExclusionSchema), load_default=list, validate=validate.Length(max=5000)
     )
     lead_time_hours = Int(allow_none=True, validate=validate.Range(min=0, max=24 * 30))
+    region_id = Int(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "制定计划的督查办所在区域；空为全市计划"},
+    )
     created_at = fields.DateTime(dump_only=True)
     published_at = fields.DateTime(dump_only=True)
     version = fields.Integer(dump_only=True)
@@ -151,7 +156,7 @@ class Plans(MethodView):
     def get(self, args):
         """督查计划列表"""
         page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(plans.list_plans(**args), page, per_page)
+        return paginate(plans.list_plans(actor=current_user(), **args), page, per_page)
 
     @requires(*OFFICE)
     @blp.arguments(PlanSchema)
@@ -168,7 +173,7 @@ class PlanById(MethodView):
     @blp.response(200, PlanSchema)
     def get(self, plan_id):
         """查看督查计划"""
-        plan = plans.get_plan(plan_id)
+        plan = plans.get_plan(plan_id, actor=current_user())
         return plan, 200, {"ETag": etag_of(plan.version)}
 
     @requires(*OFFICE)
@@ -177,7 +182,7 @@ class PlanById(MethodView):
     @if_match
     def patch(self, data, plan_id):
         """修改督查计划（需 If-Match；抽取后规则不可改）"""
-        plan = plans.get_plan(plan_id)
+        plan = plans.get_plan(plan_id, actor=current_user())
         check_if_match(plan.version)
         plan = plans.save_plan(data, actor=current_user(), plan=plan)
         return plan, 200, {"ETag": etag_of(plan.version)}
@@ -189,14 +194,15 @@ class PlanDraws(MethodView):
     @blp.response(200, DrawSchema(many=True))
     def get(self, plan_id):
         """抽取记录（每次抽取的种子、输入与结果，可复核）"""
-        return plans.list_draws(plans.get_plan(plan_id))
+        actor = current_user()
+        return plans.list_draws(plans.get_plan(plan_id, actor=actor), actor=actor)
 
     @requires(*OFFICE)
     @blp.arguments(DrawArgs)
     @blp.response(201, DrawSchema)
     def post(self, args, plan_id):
         """双随机抽取检查对象与检查人员（重新抽取须说明原因，检查开始后不可重抽）"""
-        plan = plans.get_plan(plan_id)
+        plan = plans.get_plan(plan_id, actor=current_user())
         return plans.draw_plan(
             plan, seed=args.get("seed"), reason=args.get("reason"), actor=current_user()
         )
@@ -208,7 +214,8 @@ class PlanPublish(MethodView):
     @blp.response(200, PlanSchema)
     def post(self, plan_id):
         """公开抽取过程与结果（计划期结束后）"""
-        return plans.publish_plan(plans.get_plan(plan_id), actor=current_user())
+        actor = current_user()
+        return plans.publish_plan(plans.get_plan(plan_id, actor=actor), actor=actor)
 
 
 @blp.route("/plans/<int:plan_id>/disclosure")
@@ -217,4 +224,4 @@ class PlanDisclosure(MethodView):
     @blp.response(200, DisclosureSchema)
     def get(self, plan_id):
         """已公开计划的抽取结果与检查结果（一公开）"""
-        return plans.disclosure(plan_id)
+        return plans.disclosure(plan_id, actor=current_user())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from accounts.models import Role, User
 from api.auth import OFFICE, OFFICE_READERS, requires
@@ -20,7 +20,7 @@ from console.common import act, arg_choice, check_version, form_date, form_int, 
 from console.views import add_nav, bp
 from core import errors
 from core.db import db
-from inspections import plans
+from inspections import plans, policy
 from inspections.models import PlanStatus, Visit, VisitKind, VisitStatus
 from org import service as org
 
@@ -37,30 +37,18 @@ VISIT_LABELS = {
 }
 
 
-def _visit_counts(ids: list[int]) -> dict[int, dict[str, int]]:
-    counts: dict[int, dict[str, int]] = {}
-    if ids:
-        rows = db.session.execute(
-            select(Visit.plan_id, Visit.status, func.count(Visit.id))
-            .where(Visit.plan_id.in_(ids))
-            .group_by(Visit.plan_id, Visit.status)
-        )
-        for plan_id, status, count in rows:
-            counts.setdefault(plan_id, {})[VisitStatus(status).value] = count
-    return counts
-
-
 @bp.get("/plans")
 @requires(*OFFICE_READERS)
 def plan_list():
     status = arg_choice("status", [s.value for s in PlanStatus])
     kind = arg_choice("kind", [k.value for k in VisitKind])
     page, per_page = page_args()
-    result = paginate(plans.list_plans(status=status, kind=kind), page, per_page)
+    result = paginate(plans.list_plans(actor=g.user, status=status, kind=kind), page, per_page)
     return render_template(
         "console/plans.html",
         result=result,
-        visits=_visit_counts([p.id for p in result["items"]]),
+        visits=plans.visit_counts([p.id for p in result["items"]], actor=g.user),
+        can_create=policy.can_create_plan(g.user),
         filters={"status": status, "kind": kind},
         plan_labels=PLAN_LABELS,
         kind_labels=KIND_LABELS,
@@ -68,6 +56,11 @@ def plan_list():
 
 
 # -- creating a plan -----------------------------------------------------------------------
+
+
+def _field(draw, name: str):
+    """A draw's field, whether the whole draw (an owner's) or its region's part (a dict)."""
+    return draw[name] if isinstance(draw, dict) else getattr(draw, name)
 
 
 def _ids(name: str) -> list[int]:
@@ -143,7 +136,9 @@ def _plan_form(problems: dict | None = None, status: int = 200):
         problems=problems or {},
         kind_labels=KIND_LABELS,
         sectors=org.list_sectors(),
-        regions=db.session.scalars(org.list_regions()).all(),
+        regions=db.session.scalars(
+            org.list_regions().where(policy.region_choice_filter(g.user))
+        ).all(),
         inspectors=db.session.scalars(
             select(User).where(User.role == Role.inspector, User.active).order_by(User.id)
         ).all(),
@@ -178,8 +173,9 @@ def create_plan():
 @bp.get("/plans/<int:plan_id>")
 @requires(*OFFICE_READERS)
 def plan(plan_id: int):
-    found = plans.get_plan(plan_id)
-    draw = plans.current_draw(found)
+    found = plans.get_plan(plan_id, actor=g.user)
+    draws = plans.list_draws(found, actor=g.user)
+    draw = next((d for d in draws if _field(d, "current")), None)
     page, per_page = page_args(50)
     visits = paginate(
         plans.visits_query(g.user, {"plan_id": found.id}).order_by(None).order_by(Visit.id),
@@ -197,10 +193,12 @@ def plan(plan_id: int):
         "console/plan.html",
         plan=found,
         draw=draw,
-        reproducible=plans.verify_draw(draw) if draw else None,
-        draws=plans.list_draws(found),
+        reproducible=plans.verify_draw(plans.current_draw(found)) if draw else None,
+        draws=draws,
         visits=visits,
-        counts=_visit_counts([found.id]).get(found.id, {}),
+        counts=plans.visit_counts([found.id], actor=g.user).get(found.id, {}),
+        editable=policy.can_edit_plan(g.user, found),
+        owner=policy.owns_plan(g.user, found),
         names=names,
         plan_labels=PLAN_LABELS,
         kind_labels=KIND_LABELS,
@@ -211,7 +209,7 @@ def plan(plan_id: int):
 @bp.post("/plans/<int:plan_id>/draw")
 @requires(*OFFICE)
 def draw_plan(plan_id: int):
-    found = plans.get_plan(plan_id)
+    found = plans.get_plan(plan_id, actor=g.user)
     seed = form_text("seed", 64) or None
 
     def change():
@@ -227,7 +225,7 @@ def draw_plan(plan_id: int):
 @bp.post("/plans/<int:plan_id>/publish")
 @requires(*OFFICE)
 def publish_plan(plan_id: int):
-    found = plans.get_plan(plan_id)
+    found = plans.get_plan(plan_id, actor=g.user)
 
     def change():
         check_version(found.version)

@@ -24,7 +24,7 @@ from console.views import add_nav, bp
 from core.audit import AuditEvent
 from core.db import db
 from inspections import findings as findings_service
-from inspections import queries
+from inspections import policy, queries
 from inspections import service as inspections
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, Plan
 from media import service as media
@@ -101,16 +101,22 @@ def _flagged(flag: str):
     return Inspection.id.in_(flagged)
 
 
-def _filter_choices() -> dict[str, Any]:
+def _filter_choices(actor: User) -> dict[str, Any]:
+    """The queue's filter options, each within what `actor` may see."""
     return {
         "plans": db.session.execute(
-            select(Plan.id, Plan.name).order_by(Plan.period_start.desc(), Plan.id.desc()).limit(200)
+            select(Plan.id, Plan.name)
+            .where(policy.plan_filter(actor))
+            .order_by(Plan.period_start.desc(), Plan.id.desc())
+            .limit(200)
         ).all(),
         "sectors": org.list_sectors(),
-        "regions": db.session.scalars(org.list_regions()).all(),
+        "regions": db.session.scalars(
+            org.list_regions().where(policy.region_choice_filter(actor))
+        ).all(),
         "inspectors": db.session.execute(
             select(User.id, User.display_name)
-            .where(User.role == Role.inspector)
+            .where(User.role == Role.inspector, policy.inspector_choice_filter(actor))
             .order_by(User.display_name)
         ).all(),
     }
@@ -143,9 +149,47 @@ def review_queue():
         stats=_photo_stats(ids),
         pending=_pending_findings(ids),
         filters=filters | {"status": status, "flag": flag},
-        choices=_filter_choices(),
+        choices=_filter_choices(g.user),
         flag_labels=QUEUE_FLAGS,
         status_labels=STATUS_LABELS,
+        kind_labels=KIND_LABELS,
+    )
+
+
+# -- published results, read-only (lead units follow their sector here) ---------------------
+
+
+def _confirmed_findings(ids: list[int], actor: User) -> dict[int, int]:
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Finding.inspection_id, func.count(Finding.id))
+        .where(
+            Finding.inspection_id.in_(ids),
+            Finding.status == FindingStatus.confirmed,
+            policy.finding_filter(actor),
+        )
+        .group_by(Finding.inspection_id)
+    )
+    return {inspection_id: count for inspection_id, count in rows}
+
+
+@bp.get("/results")
+@requires(*OFFICE_READERS, Role.lead_unit_staff)
+def published_inspections():
+    """Published inspections within the reader's scope (a lead unit: its sector's units),
+    newest first; nothing unpublished ever shows here."""
+    filters: dict[str, Any] = {"status": InspectionStatus.published, "unit_id": arg_int("unit_id")}
+    stmt = queries.inspections_query(g.user, filters)
+    stmt = stmt.order_by(None).order_by(Inspection.published_at.desc(), Inspection.id.desc())
+    page, per_page = page_args()
+    result = paginate(stmt, page, per_page)
+    return render_template(
+        "console/published_inspections.html",
+        result=result,
+        confirmed=_confirmed_findings([i.id for i in result["items"]], g.user),
+        units=db.session.scalars(org.units_query(g.user, {})).all(),
+        filters=filters,
         kind_labels=KIND_LABELS,
     )
 
@@ -198,12 +242,14 @@ def photo_views(photos: list[Photo]) -> list[dict[str, Any]]:
     return [_photo_view(p) for p in photos]
 
 
-def _sections(inspection: Inspection, photos: list[Photo]) -> list[dict[str, Any]]:
+def _sections(
+    inspection: Inspection, photos: list[Photo], findings_: list[Finding]
+) -> list[dict[str, Any]]:
     content = inspection.checklist_version.content if inspection.checklist_version else {}
     by_item: dict[str | None, list[dict]] = {}
     for photo in photos:
         by_item.setdefault(photo.item_code, []).append(_photo_view(photo))
-    findings = {f.item_code: f for f in inspection.findings}
+    findings = {f.item_code: f for f in findings_}
     answers = inspection.answers or {}
     sections = []
     for section in content.get("sections") or ():
@@ -259,14 +305,15 @@ def _history(inspection: Inspection) -> list[dict[str, Any]]:
     return history
 
 
-def _next_in_queue(inspection: Inspection) -> int | None:
+def _next_in_queue(inspection: Inspection, actor: User) -> int | None:
     """The inspection the office reviews after this one, in the queue's order."""
-    if inspection.submitted_at is None:
+    if inspection.submitted_at is None or not policy.sees_unreviewed_findings(actor):
         return None
     at, Row = inspection.submitted_at, Inspection
     return db.session.scalar(
         select(Row.id)
         .where(
+            policy.inspection_filter(actor),
             Row.status == InspectionStatus.submitted,
             or_(Row.submitted_at > at, and_(Row.submitted_at == at, Row.id > inspection.id)),
         )
@@ -276,24 +323,32 @@ def _next_in_queue(inspection: Inspection) -> int | None:
 
 
 @bp.get("/inspections/<int:inspection_id>")
-@requires(*OFFICE_READERS)
+@requires(*OFFICE_READERS, Role.lead_unit_staff)
 def review_inspection(inspection_id: int):
+    """One inspection: the office's review page; for a lead unit, the published result
+    read-only (confirmed findings only, no review forms, no history)."""
     inspection = inspections.get_inspection(inspection_id, actor=g.user)
     if inspection.status == InspectionStatus.draft:
         abort(404)
     photos = media.photos_for(KIND, inspection.id)
-    pending = [f for f in inspection.findings if f.status == FindingStatus.pending]
+    shown = findings_service.visible_findings(inspection, g.user)
+    office = policy.sees_unreviewed_findings(g.user)
+    pending = [f for f in shown if f.status == FindingStatus.pending]
+    team = inspection.visit.inspectors if inspection.visit else [inspection.inspector]
     return render_template(
         "console/review_inspection.html",
         inspection=inspection,
-        sections=_sections(inspection, photos),
+        sections=_sections(inspection, photos, shown),
+        findings=shown,
         photo_count=len(photos),
         pending=pending,
-        missing=findings_service.missing_photos(inspection),
+        can_review=policy.can_review(g.user, inspection),
+        office=office,
+        missing=findings_service.missing_photos(inspection) if office else [],
         reason_min=findings_service.MISSING_PHOTOS_REASON_MIN,
-        history=_history(inspection),
-        next_id=_next_in_queue(inspection),
-        team=inspection.visit.inspectors if inspection.visit else [inspection.inspector],
+        history=_history(inspection) if office else [],
+        next_id=_next_in_queue(inspection, g.user),
+        team=team if policy.names_inspectors(g.user, inspection) else [],
         flag_labels=FLAG_LABELS,
         status_labels=STATUS_LABELS,
         finding_labels=FINDING_LABELS,
@@ -349,16 +404,20 @@ def publish_inspection(inspection_id: int):
 
 
 @bp.get("/photos/<int:photo_id>")
-@requires(*OFFICE_READERS)
+@requires(*OFFICE_READERS, Role.lead_unit_staff)
 def photo(photo_id: int):
-    """One photo large, with every fact kept about it (the target of near-duplicate links)."""
+    """One photo large, with every fact kept about it (the target of near-duplicate links).
+    Whether the reader may see it is its owner's rule (media.get_photo)."""
     found = media.get_photo(photo_id, actor=g.user)
     owner = None
     if found.owner_type == KIND:
         owner = ("检查记录", url_for("console.review_inspection", inspection_id=found.owner_id))
     elif found.owner_type == "rectification_task":
         owner = ("整改任务", url_for("console.task", task_id=found.owner_id))
-    uploader = db.session.get(User, found.uploaded_by_id)
+    # Inspectors of unannounced visits are not named to lead units.
+    uploader = None
+    if policy.sees_unreviewed_findings(g.user):
+        uploader = db.session.get(User, found.uploaded_by_id)
     return render_template(
         "console/photo.html",
         photo=found,
@@ -371,3 +430,5 @@ def photo(photo_id: int):
 
 def init_app(app: Flask) -> None:
     add_nav(app, "console.review_queue", "证据审核", before="console.units")
+    # For lead units (offices have the queue): the layout should show it to them only.
+    add_nav(app, "console.published_inspections", "检查结果", before="console.units")

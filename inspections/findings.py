@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import Select, insert, select
 
-from accounts.models import Role, User
+from accounts.models import User
 from core import audit, errors
 from core.clock import utcnow
 from core.db import db
@@ -114,9 +114,7 @@ def missing_photos(inspection: Inspection) -> list[dict[str, str]]:
 
 def visible_findings(inspection: Inspection, user: User) -> list[Finding]:
     """Units and lead units see only confirmed findings (of published inspections)."""
-    if user.is_office or user.role == Role.inspector:
-        return list(inspection.findings)
-    return [f for f in inspection.findings if f.status == FindingStatus.confirmed]
+    return policy.visible_findings(inspection, user)
 
 
 # -- office review ------------------------------------------------------------------------
@@ -131,16 +129,13 @@ def findings_query(user: User, f: dict[str, Any]) -> Select:
 
 
 def get_finding(finding_id: int, *, actor: User) -> Finding:
-    finding = db.session.scalar(
-        select(Finding).where(Finding.id == finding_id, policy.finding_filter(actor))
-    )
-    if finding is None:
-        raise errors.NotFound()
-    return finding
+    """The finding, or the same 404 as a missing id when `actor` may not see it."""
+    return policy.visible_finding(finding_id, actor)
 
 
 def review_finding(finding: Finding, data: dict[str, Any], *, actor: User) -> Finding:
     """Confirm or dismiss a finding, or change its severity or deadline, with a reason."""
+    policy.check_can_review(actor, finding.inspection)
     if finding.inspection.status != InspectionStatus.submitted:
         raise errors.Conflict("检查结果已公开，问题不能再修改")
     reason = (data.get("reason") or "").strip()
@@ -188,6 +183,7 @@ def publish_inspection(
     """Release the result to the unit. Every finding must be confirmed or dismissed, and
     every required photo must have arrived unless the office says why it publishes
     without it; confirmed findings go on to rectification."""
+    policy.check_can_review(actor, inspection)
     if inspection.status == InspectionStatus.published:
         return inspection
     if inspection.status != InspectionStatus.submitted:

@@ -91,6 +91,9 @@ class Plan(db.Model):
     exclusions: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
     # Inspectors see their visits this many hours before the window opens (None: config).
     lead_time_hours: Mapped[int | None]
+    # The region of the office that owns the plan (a district or town office draws only
+    # from its own subtree); None is a city plan.
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]

@@ -21,12 +21,7 @@ KIND = "inspection"
 
 
 def _visible(inspection_id: int, actor: User) -> Inspection:
-    inspection = db.session.scalar(
-        select(Inspection).where(Inspection.id == inspection_id, policy.inspection_filter(actor))
-    )
-    if inspection is None:
-        raise errors.NotFound()
-    return inspection
+    return policy.visible_inspection(inspection_id, actor)
 
 
 def attachment_of(inspection: Inspection) -> Attachment:

@@ -33,8 +33,12 @@ from org.models import Region, Sector, Unit
 # -- plans --------------------------------------------------------------------------------
 
 
-def list_plans(*, status: str | None = None, kind: str | None = None) -> Select:
-    stmt = select(Plan).order_by(Plan.period_start.desc(), Plan.id.desc())
+def list_plans(*, actor: User, status: str | None = None, kind: str | None = None) -> Select:
+    stmt = (
+        select(Plan)
+        .where(policy.plan_filter(actor))
+        .order_by(Plan.period_start.desc(), Plan.id.desc())
+    )
     if status:
         stmt = stmt.where(Plan.status == status)
     if kind:
@@ -42,11 +46,9 @@ def list_plans(*, status: str | None = None, kind: str | None = None) -> Select:
     return stmt
 
 
-def get_plan(plan_id: int) -> Plan:
-    plan = db.session.get(Plan, plan_id)
-    if plan is None:
-        raise errors.NotFound()
-    return plan
+def get_plan(plan_id: int, *, actor: User) -> Plan:
+    """The plan, or the same 404 as a missing id when `actor` may not see it."""
+    return policy.visible_plan(plan_id, actor)
 
 
 def _check_plan(plan: Plan) -> None:
@@ -54,10 +56,19 @@ def _check_plan(plan: Plan) -> None:
     if plan.period_end < plan.period_start:
         problems["period_end"] = ["结束日期不能早于开始日期"]
     pool = plan.pool or {}
+    # A district or town plan names only its own regions and units: another region's id
+    # is answered as a missing one.
+    within = {
+        Sector: True,
+        Region: policy.pool_region_filter(plan),
+        Unit: policy.pool_unit_filter(plan),
+    }
     for key, model in (("sector_ids", Sector), ("region_ids", Region), ("unit_ids", Unit)):
         ids = set(pool.get(key) or [])
         if ids:
-            found = set(db.session.scalars(select(model.id).where(model.id.in_(ids))))
+            found = set(
+                db.session.scalars(select(model.id).where(model.id.in_(ids), within[model]))
+            )
             if ids - found:
                 problems[f"pool.{key}"] = [f"不存在：{sorted(ids - found)}"]
     if plan.checklist_template_id is not None and (
@@ -84,6 +95,13 @@ def _check_plan(plan: Plan) -> None:
 
 
 def save_plan(data: dict[str, Any], *, actor: User, plan: Plan | None = None) -> Plan:
+    """Create a plan (it belongs to the region of `actor`'s office), or change one that
+    `actor` owns."""
+    creating = plan is None
+    if creating and not policy.can_create_plan(actor):
+        raise errors.Forbidden()
+    if not creating:
+        policy.check_can_edit_plan(actor, plan)
     if plan is not None and plan.status != PlanStatus.draft:
         locked = {"kind", "pool", "sampling", "inspector_ids", "team_size", "exclusions"}
         locked |= {"period_start", "period_end", "lead_time_hours"}
@@ -91,8 +109,7 @@ def save_plan(data: dict[str, Any], *, actor: User, plan: Plan | None = None) ->
             raise errors.Conflict(
                 "计划已抽取检查对象，抽取规则与时间不可再改；如需调整请重新抽取前先撤回"
             )
-    creating = plan is None
-    plan = plan or Plan(created_by_id=actor.id)
+    plan = plan or Plan(created_by_id=actor.id, region_id=policy.plan_region_for(actor))
     before = None if creating else _plan_summary(plan)
     for key, value in data.items():
         setattr(plan, key, value)
@@ -151,6 +168,7 @@ def resolve_pool(plan: Plan) -> tuple[list[dr.PoolUnit], list[dr.PoolInspector]]
                 matches = matches & Unit.region_id.in_(_descendants(set(region_ids)))
             criteria = criteria | matches
         stmt = stmt.where(criteria)
+    stmt = stmt.where(policy.pool_unit_filter(plan))
     units = [dr.PoolUnit(*row) for row in db.session.execute(stmt)]
     inspectors = [
         dr.PoolInspector(*row)
@@ -167,8 +185,44 @@ def current_draw(plan: Plan) -> Draw | None:
     return db.session.scalar(select(Draw).where(Draw.plan_id == plan.id, Draw.current))
 
 
-def list_draws(plan: Plan) -> list[Draw]:
-    return list(db.session.scalars(select(Draw).where(Draw.plan_id == plan.id).order_by(Draw.id)))
+def list_draws(plan: Plan, *, actor: User) -> list[Draw] | list[dict[str, Any]]:
+    """The plan's draws. An office that does not own the plan (a city plan seen by a town
+    office) gets its region's part: the units drawn and pooled there, nothing else."""
+    draws = list(db.session.scalars(select(Draw).where(Draw.plan_id == plan.id).order_by(Draw.id)))
+    if policy.owns_plan(actor, plan):
+        return draws
+    drawn = {row["unit_id"] for d in draws for row in d.result}
+    pooled = {u["id"] for d in draws for u in (d.inputs or {}).get("units", [])}
+    mine = policy.visible_unit_ids(actor, drawn | pooled)
+    return [_part_of(d, mine) for d in draws]
+
+
+_DRAW_FIELDS = ("id", "plan_id", "number", "seed", "algorithm", "current", "drawn_at")
+_DRAW_FIELDS += ("drawn_by_id", "reason")
+
+
+def _part_of(d: Draw, units: set[int]) -> dict[str, Any]:
+    inputs = dict(d.inputs or {})
+    inputs["units"] = [u for u in inputs.get("units", []) if u["id"] in units]
+    inputs["exclusions"] = [e for e in inputs.get("exclusions", []) if e["unit_id"] in units]
+    return {key: getattr(d, key) for key in _DRAW_FIELDS} | {
+        "inputs": inputs,
+        "result": [row for row in d.result if row["unit_id"] in units],
+    }
+
+
+def visit_counts(plan_ids: list[int], *, actor: User) -> dict[int, dict[str, int]]:
+    """Per plan, how many of the visits `actor` may see are in each status."""
+    counts: dict[int, dict[str, int]] = {}
+    if plan_ids:
+        rows = db.session.execute(
+            select(Visit.plan_id, Visit.status, db.func.count(Visit.id))
+            .where(Visit.plan_id.in_(plan_ids), policy.visit_filter(actor, utcnow()))
+            .group_by(Visit.plan_id, Visit.status)
+        )
+        for plan_id, status, count in rows:
+            counts.setdefault(plan_id, {})[VisitStatus(status).value] = count
+    return counts
 
 
 def window_of(plan: Plan) -> tuple[datetime, datetime]:
@@ -184,6 +238,7 @@ def window_of(plan: Plan) -> tuple[datetime, datetime]:
 def draw_plan(plan: Plan, *, seed: str | None, reason: str | None, actor: User) -> Draw:
     """Draw (or redraw) the plan's visits. A redraw replaces the visits of the previous
     draw, and is refused once any of them has started."""
+    policy.check_can_edit_plan(actor, plan)
     if plan.status == PlanStatus.published:
         raise errors.Conflict("计划已公开，不能重新抽取")
     previous = current_draw(plan)
@@ -278,6 +333,7 @@ def verify_draw(d: Draw) -> bool:
 
 def publish_plan(plan: Plan, *, actor: User) -> Plan:
     """一公开: after the period, the draw and its results become visible to everyone."""
+    policy.check_can_edit_plan(actor, plan)
     if plan.status == PlanStatus.published:
         return plan
     if plan.status != PlanStatus.drawn:
@@ -291,12 +347,10 @@ def publish_plan(plan: Plan, *, actor: User) -> Plan:
     return plan
 
 
-def disclosure(plan_id: int) -> dict[str, Any]:
+def disclosure(plan_id: int, *, actor: User) -> dict[str, Any]:
     """What 一公开 shows: the plan, the draw's seed and reproducibility, each visit's unit
     and team, and the published results."""
-    plan = db.session.get(Plan, plan_id)
-    if plan is None or plan.status != PlanStatus.published:
-        raise errors.NotFound()
+    plan = policy.disclosed_plan(plan_id, actor)
     d = current_draw(plan)
     visits = list(
         db.session.scalars(select(Visit).where(Visit.draw_id == d.id).order_by(Visit.unit_id))
@@ -344,9 +398,5 @@ def visits_query(user: User, filters: dict[str, Any]) -> Select:
 
 
 def get_visit(visit_id: int, *, actor: User) -> Visit:
-    visit = db.session.scalar(
-        select(Visit).where(Visit.id == visit_id, policy.visit_filter(actor, utcnow()))
-    )
-    if visit is None:
-        raise errors.NotFound()
-    return visit
+    """The visit, or the same 404 as a missing id when `actor` may not see it."""
+    return policy.visible_visit(visit_id, actor)

@@ -58,12 +58,8 @@ def by_uuid(client_uuid: uuid.UUID) -> Inspection | None:
 
 
 def get_inspection(inspection_id: int, *, actor: User) -> Inspection:
-    inspection = db.session.scalar(
-        select(Inspection).where(Inspection.id == inspection_id, policy.inspection_filter(actor))
-    )
-    if inspection is None:
-        raise errors.NotFound()
-    return inspection
+    """The inspection, or the same 404 as a missing id when `actor` may not see it."""
+    return policy.visible_inspection(inspection_id, actor)
 
 
 # -- starting: check-in -------------------------------------------------------------------

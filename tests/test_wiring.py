@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NAV = [
     ("console.dashboard", "工作台"),
     ("console.review_queue", "证据审核"),
+    ("console.published_inspections", "检查结果"),
     ("console.tasks", "整改复查"),
     ("console.plan_list", "督查计划"),
     ("console.units", "窗口单位"),
