@@ -155,7 +155,7 @@ def verify_task(task_id: int):
 @requires(*OFFICE)
 def decide_extension(task_id: int, extension_id: int):
     found = rectification.get_task(task_id, actor=g.user)
-    extension = rectification.get_extension(found, extension_id)
+    extension = rectification.get_extension(found, extension_id, actor=g.user)
     decision = request.form.get("decision")
     if decision not in ("approve", "deny"):
         abort(400)
