@@ -126,6 +126,11 @@ def is_read_only(actor: User) -> bool:
     return actor.role in (Role.lead_unit_staff, Role.viewer)
 
 
+def opens_inspection_review(actor: User) -> bool:
+    """Whether the task page links to the inspection's review page (the office's)."""
+    return actor.is_office
+
+
 def check_filters(actor: User, filters: dict[str, Any]) -> None:
     """Asking about a unit or sector you may not see looks like asking about nothing
     there: the same 404 as a missing unit or sector."""
