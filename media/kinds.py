@@ -40,8 +40,8 @@ class AttachmentKind:
     # (owner_id, actor, item_code) → Attachment; raises when the actor may not attach now.
     attach: Callable[[int, User, str | None], Attachment]
     # actor → a select of the owner ids whose photos the actor may see (the owner's
-    # visibility filter), for lists across owners. None: only offices list this kind's
-    # photos across owners, within their region (`media.policy.photo_filter`).
+    # visibility filter), for lists across owners by non-office roles. Offices see every
+    # owner of their region (`media.policy.photo_filter`).
     owners: Callable[[User], Select] | None = None
 
 

@@ -28,17 +28,18 @@ def scope_filter(actor: User) -> ColumnElement[bool]:
 
 
 def photo_filter(actor: User) -> ColumnElement[bool]:
-    """Stored photos `actor` may see, across owners, in SQL. A kind without an `owners`
-    query counts for offices only (an office sees every owner of its region)."""
-    owners = []
-    for kind in all_kinds():
-        if kind.owners is not None:
-            owners.append(
-                and_(Photo.owner_type == kind.name, Photo.owner_id.in_(kind.owners(actor)))
-            )
-        elif actor.is_office:
-            owners.append(Photo.owner_type == kind.name)
-    return and_(Photo.status == PhotoStatus.stored, scope_filter(actor), or_(false(), *owners))
+    """Stored photos `actor` may see, across owners, in SQL. An office sees every owner of
+    its region (each kind's rule gives offices their scope), so its filter is the scope on
+    the photo's unit; anyone else sees the owners each kind's `owners` query names (a kind
+    without one lists nothing across owners)."""
+    if actor.is_office:
+        return and_(Photo.status == PhotoStatus.stored, scope_filter(actor))
+    owners = [
+        and_(Photo.owner_type == kind.name, Photo.owner_id.in_(kind.owners(actor)))
+        for kind in all_kinds()
+        if kind.owners is not None
+    ]
+    return and_(Photo.status == PhotoStatus.stored, or_(false(), *owners))
 
 
 def can_list_across_owners(actor: User) -> bool:

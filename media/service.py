@@ -61,12 +61,17 @@ def list_photos(
 ) -> Select:
     """Stored photos of one owner (anyone who may view it), or across owners (office,
     within its region)."""
-    stmt = select(Photo).where(Photo.status == PhotoStatus.stored, policy.scope_filter(actor))
+    stmt = select(Photo)
     if owner_type is not None or owner_id is not None:
         if owner_type is None or owner_id is None:
             raise errors.InvalidInput(errors={"owner_id": ["owner_type 与 owner_id 需同时提供"]})
         policy.visible_owner(owner_type, owner_id, actor)
-        stmt = stmt.where(Photo.owner_type == owner_type, Photo.owner_id == owner_id)
+        stmt = stmt.where(
+            Photo.status == PhotoStatus.stored,
+            policy.scope_filter(actor),
+            Photo.owner_type == owner_type,
+            Photo.owner_id == owner_id,
+        )
     elif policy.can_list_across_owners(actor):
         stmt = stmt.where(policy.photo_filter(actor))
     else:
