@@ -463,6 +463,28 @@ def test_a_scoped_office_reads_checklists_but_does_not_author_them(scene, world,
         "/api/v1/checklist-templates", json={"code": "city_new", "name": "市级检查表"}
     )
     assert city.status_code == 201, city.get_json()
+    draft = client_for(scene.city).get(
+        f"/api/v1/checklist-templates/{city.get_json()['id']}/versions"
+    )
+    (draft_id,) = [v["id"] for v in draft.get_json()]
+    etag = client.get(f"/api/v1/checklist-versions/{draft_id}").headers["ETag"]
+    edits = [
+        client.post(
+            f"/api/v1/checklist-versions/{draft_id}/sections",
+            json={"code": "town", "title": "镇街"},
+            headers={"If-Match": etag},
+        ),
+        client.post(f"/api/v1/checklist-versions/{draft_id}/publish", headers={"If-Match": etag}),
+        client.post(
+            f"/api/v1/checklist-versions/{version.id}/retire",
+            headers={
+                "If-Match": client.get(f"/api/v1/checklist-versions/{version.id}").headers["ETag"]
+            },
+        ),
+    ]
+    for response in edits:
+        assert_problem(response, 403)
+    assert client.get(f"/api/v1/checklist-versions/{draft_id}").get_json()["status"] == "draft"
 
 
 # -- every getter takes an actor ----------------------------------------------------------
