@@ -108,7 +108,7 @@ class TemplateById(MethodView):
     @blp.response(200, TemplateSchema)
     def get(self, template_id):
         """查看检查表模板"""
-        return _template_out(checklists.get_template(template_id))
+        return _template_out(checklists.get_template(template_id, actor=current_user()))
 
     @requires(*OFFICE)
     @blp.arguments(TemplateUpdateSchema)
@@ -116,7 +116,7 @@ class TemplateById(MethodView):
     @if_match
     def patch(self, data, template_id):
         """修改模板名称、说明和适用行业（需 If-Match）"""
-        template = checklists.get_template(template_id)
+        template = checklists.get_template(template_id, actor=current_user())
         check_if_match(template.revision)
         return _template_out(checklists.update_template(template, data, actor=current_user()))
 
@@ -125,7 +125,7 @@ class TemplateById(MethodView):
     @if_match
     def delete(self, template_id):
         """删除从未发布过的检查表（需 If-Match；发布过的只能停用）"""
-        template = checklists.get_template(template_id)
+        template = checklists.get_template(template_id, actor=current_user())
         check_if_match(template.revision)
         checklists.delete_template(template, actor=current_user())
 
@@ -136,14 +136,15 @@ class TemplateVersions(MethodView):
     @blp.response(200, VersionSummarySchema(many=True))
     def get(self, template_id):
         """模板的全部版本（新的在前）"""
-        return checklists.list_versions(checklists.get_template(template_id))
+        template = checklists.get_template(template_id, actor=current_user())
+        return checklists.list_versions(template)
 
     @requires(*OFFICE)
     @blp.arguments(NewDraftSchema)
     @blp.response(201, VersionSchema)
     def post(self, data, template_id):
         """新建草稿版本：复制已有版本，或使用给出的内容（已有草稿时 409）"""
-        template = checklists.get_template(template_id)
+        template = checklists.get_template(template_id, actor=current_user())
         source = None
         if "from_version_id" in data:
             source = checklists.get_version(data["from_version_id"], actor=current_user())

@@ -24,6 +24,7 @@ blp = Blueprint(
 )
 
 VERIFIERS = (Role.office_admin, Role.inspector)
+CHASERS = (Role.lead_unit_staff, Role.office_admin)
 REPLAY = "同一 client_id 的重试（含与首次同时到达的）：返回首次的结果"
 
 
@@ -81,6 +82,22 @@ class ExtensionDecisionSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(["approve", "deny"]))
     reason = fields.String(validate=validate.Length(max=500))
     due_on = fields.Date(metadata={"description": "批准的新期限；缺省为申请的日期"})
+
+
+class ChaseCreateSchema(Schema):
+    client_id = fields.UUID(required=True, metadata={"description": "客户端生成，重试时不变"})
+    message = fields.String(
+        validate=validate.Length(max=200), metadata={"description": "督办意见（可选）"}
+    )
+
+
+class ChaseSchema(Schema):
+    id = Id()
+    task_id = Int()
+    message = fields.String()
+    due_on = fields.Date(metadata={"description": "督办时已过的整改期限"})
+    sent_by_id = Int(allow_none=True)
+    sent_at = fields.DateTime()
 
 
 class VerificationSchema(Schema):
@@ -302,7 +319,7 @@ class ExtensionDecision(MethodView):
     def post(self, data, task_id, extension_id):
         """审批延期：批准（新期限）或驳回（需说明理由）"""
         task = _task_for_update(task_id)
-        extension = service.get_extension(task, extension_id)
+        extension = service.get_extension(task, extension_id, actor=current_user())
         extension = service.decide_extension(
             task,
             extension,
@@ -312,3 +329,17 @@ class ExtensionDecision(MethodView):
             actor=current_user(),
         )
         return extension, 200, {"ETag": etag_of(task.version)}
+
+
+@blp.route("/tasks/<int:task_id>/chases")
+class TaskChases(MethodView):
+    @requires(*CHASERS)
+    @blp.arguments(ChaseCreateSchema)
+    @blp.response(201, ChaseSchema)
+    @blp.alt_response(200, schema=ChaseSchema, description=REPLAY)
+    def post(self, data, task_id):
+        """督办逾期任务（牵头单位督办本领域、督查办督办辖区内的逾期任务）：记入任务操作记录，
+        并通知被检查单位；未逾期的任务不能督办（409 urn:problem:task-not-overdue）"""
+        task = service.get_task(task_id, actor=current_user())
+        chase, created = service.chase(task, data, actor=current_user())
+        return chase, 201 if created else 200

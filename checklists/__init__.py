@@ -9,7 +9,7 @@ Models (`checklists.models`):
   retired_at, revision)`; `status` is `VersionStatus.draft | published | retired`. A template
   has at most one published version; publishing a new one retires the old. Published and
   retired versions never change: pin `version.id` on an inspection and render it later from
-  `get_version(id).content`.
+  `get_version(id, actor=...).content`.
 
 Content (`version.content`, always normalised by `checklists.content.normalise`)::
 
@@ -37,7 +37,7 @@ Every item carries all of these keys (defaults filled in):
 
 Services (`checklists.service`):
 
-- `get_version(version_id, *, actor=None) -> ChecklistVersion` (NotFound if missing, or a
+- `get_version(version_id, *, actor) -> ChecklistVersion` (NotFound if missing, or a
   draft the actor may not see);
 - `published_version_for_unit(unit) -> ChecklistVersion` (a template naming the unit's sector
   wins over an all-sectors one; NotFound when none is published);

@@ -12,7 +12,7 @@ from typing import Any
 
 from accounts.models import User
 from checklists import content as fmt
-from checklists import service
+from checklists import policy, service
 from checklists.models import ChecklistVersion
 from core import audit, errors
 
@@ -25,6 +25,7 @@ def replace_content(
 
 
 def _store(version, content, actor, action, detail=None) -> ChecklistVersion:
+    policy.check_author(actor)  # every draft edit passes here
     version.content = content
     version.content_hash = fmt.content_hash(content)
     service.flush()

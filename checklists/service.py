@@ -27,11 +27,9 @@ PUBLISHED_IS_FROZEN = "已发布的版本不可修改，请基于它新建草稿
 # -- reading ------------------------------------------------------------------------------
 
 
-def get_template(template_id: int) -> ChecklistTemplate:
-    template = db.session.get(ChecklistTemplate, template_id)
-    if template is None:
-        raise errors.NotFound("未找到该检查表")
-    return template
+def get_template(template_id: int, *, actor: User) -> ChecklistTemplate:
+    """The template by id, through the one rule (`checklists.policy`)."""
+    return policy.visible_template(template_id, actor)
 
 
 def list_templates(*, sector_id: int | None = None, q: str | None = None) -> Select:
@@ -48,12 +46,9 @@ def list_templates(*, sector_id: int | None = None, q: str | None = None) -> Sel
     return stmt
 
 
-def get_version(version_id: int, *, actor: User | None = None) -> ChecklistVersion:
-    """The version by id; with an `actor`, only one they may see (drafts are the office's)."""
-    version = db.session.get(ChecklistVersion, version_id)
-    if version is None or (actor is not None and not policy.can_view_version(actor, version)):
-        raise errors.NotFound("未找到该检查表版本")
-    return version
+def get_version(version_id: int, *, actor: User) -> ChecklistVersion:
+    """The version by id, only one the actor may see (drafts are the office's)."""
+    return policy.visible_version(version_id, actor)
 
 
 def version_tag(version_id: int, *, actor: User) -> str:
@@ -152,6 +147,7 @@ def create_template(
     data: dict[str, Any], *, actor: User | None, content: dict[str, Any] | None = None
 ) -> ChecklistTemplate:
     """A template and its first draft (version 1), empty unless `content` is given."""
+    policy.check_author(actor)
     _check_code_free(data["code"])
     template = ChecklistTemplate(
         code=data["code"],
@@ -177,6 +173,7 @@ def create_template(
 def update_template(
     template: ChecklistTemplate, data: dict[str, Any], *, actor: User
 ) -> ChecklistTemplate:
+    policy.check_author(actor)
     before = {
         "name": template.name,
         "all_sectors": template.all_sectors,
@@ -207,6 +204,7 @@ def update_template(
 def delete_template(template: ChecklistTemplate, *, actor: User) -> None:
     """Only a template that was never published may go: a published version may be pinned
     by inspections, and is retired instead."""
+    policy.check_author(actor)
     if any(not version.is_draft for version in list_versions(template)):
         raise errors.Conflict("检查表已发布过，不能删除；请停用其已发布版本")
     audit.record(
@@ -256,6 +254,7 @@ def create_draft(
     content: dict[str, Any] | None = None,
 ) -> ChecklistVersion:
     """A new draft: a copy of `from_version` (default: the latest version) or `content`."""
+    policy.check_author(actor)
     drafts = [v for v in list_versions(template) if v.is_draft]
     if drafts:
         raise errors.Conflict(f"该检查表已有草稿版本（第 {drafts[0].number} 版），请先修改或发布它")
@@ -307,6 +306,7 @@ def flush(*, conflict: str | None = None) -> None:
 
 def discard_draft(version: ChecklistVersion, *, actor: User) -> None:
     """Throw a draft away (a template keeps at least one version)."""
+    policy.check_author(actor)
     require_draft(version)
     if len(list_versions(version.template)) == 1:
         raise errors.Conflict("这是该检查表唯一的版本，不能删除；可删除整个检查表")
@@ -324,6 +324,7 @@ def discard_draft(version: ChecklistVersion, *, actor: User) -> None:
 def publish(version: ChecklistVersion, *, actor: User | None) -> ChecklistVersion:
     """Validate the whole version, freeze its hash, make it the template's published one
     (the previous published version retires: old inspections keep rendering with it)."""
+    policy.check_author(actor)
     require_draft(version)
     content = validated(version.content, for_publish=True)
     now = utcnow()
@@ -350,6 +351,7 @@ def publish(version: ChecklistVersion, *, actor: User | None) -> ChecklistVersio
 
 
 def retire(version: ChecklistVersion, *, actor: User) -> ChecklistVersion:
+    policy.check_author(actor)
     if version.status != VersionStatus.published:
         raise errors.Conflict("只有已发布的版本可以停用")
     version.status = VersionStatus.retired

@@ -6,7 +6,7 @@ tools and the import/export files use.
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from sqlalchemy import select
 
 from api.auth import OFFICE_READERS, requires
@@ -55,7 +55,7 @@ def checklist_templates():
 @bp.get("/checklists/versions/<int:version_id>")
 @requires(*OFFICE_READERS)
 def checklist_version(version_id: int):
-    version = checklists.get_version(version_id)
+    version = checklists.get_version(version_id, actor=g.user)
     return render_template(
         "console/checklist_version.html",
         version=version,

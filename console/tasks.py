@@ -1,6 +1,10 @@
 """Rectification in the console: tasks by status with overdue first, one task with its
 before and after photos side by side, the reply history and audit trail; verification
-(accept or reject with a reason) and extension decisions.
+(accept or reject with a reason) and extension decisions; 督办 on overdue tasks.
+
+Lead units see their sector's tasks read-only (no decision forms) and may chase an overdue
+one; viewers read; an office sees and acts within its region. What a page offers comes
+from the state machine (`allowed_actions`), what it lists from `rectification.policy`.
 
 Reads and changes go through `rectification.service`. The list takes a fixed number of
 queries whatever the page size (units come joined with their sector and region).
@@ -8,12 +12,13 @@ queries whatever the page size (units come joined with their sector and region).
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Flask, abort, g, render_template, request, url_for
 from sqlalchemy import and_, case, select
 
-from accounts.models import User
+from accounts.models import Role, User
 from api.auth import OFFICE, OFFICE_READERS, requires
 from api.pagination import paginate
 from checklists.content import SEVERITY_LABELS
@@ -22,8 +27,8 @@ from console.review import FLAG_LABELS, photo_views
 from console.views import add_nav, bp
 from core.clock import utcnow
 from core.db import db
-from org import service as org
 from rectification import photos as task_photos
+from rectification import policy
 from rectification import service as rectification
 from rectification.models import STATUS_LABELS, ExtensionStatus, RectificationTask, TaskStatus
 
@@ -46,7 +51,11 @@ ACTION_LABELS = {
     "remind": "到期提醒",
     "overdue": "逾期通知",
     "escalate": "逾期上报牵头单位",
+    "chase": "督办",
 }
+# Who reads the task pages: the office, and lead units for their sector (read-only).
+READERS = (*OFFICE_READERS, Role.lead_unit_staff)
+CHASERS = (Role.lead_unit_staff, Role.office_admin)
 EXTENSION_LABELS = {
     ExtensionStatus.pending: "待审批",
     ExtensionStatus.approved: "已批准",
@@ -65,7 +74,7 @@ def _filters() -> dict[str, Any]:
 
 
 @bp.get("/tasks")
-@requires(*OFFICE_READERS)
+@requires(*READERS)
 def tasks():
     view = arg_choice("view", VIEWS, "active")
     filters = _filters()
@@ -86,8 +95,8 @@ def tasks():
         view=view,
         views=VIEWS,
         filters=filters | {"extension": request.args.get("extension") == "1"},
-        sectors=org.list_sectors(),
-        regions=db.session.scalars(org.list_regions()).all(),
+        sectors=policy.sector_options(g.user),
+        regions=policy.region_options(g.user),
         status_labels=STATUS_LABELS,
         severity_labels=SEVERITY_LABELS,
     )
@@ -103,7 +112,7 @@ def _names(ids) -> dict[int, str]:
 
 
 @bp.get("/tasks/<int:task_id>")
-@requires(*OFFICE_READERS)
+@requires(*READERS)
 def task(task_id: int):
     found = rectification.get_task(task_id, actor=g.user)
     review = rectification.review_of(found)
@@ -126,6 +135,9 @@ def task(task_id: int):
         names=_names(people),
         trail=rectification.task_trail(found),
         allowed=set(rectification.allowed_actions(found, g.user)),
+        read_only=policy.is_read_only(g.user),
+        links_inspection=policy.opens_inspection_review(g.user),
+        chase_id=uuid.uuid4(),
         status_labels=STATUS_LABELS,
         severity_labels=SEVERITY_LABELS,
         action_labels=ACTION_LABELS,
@@ -155,7 +167,7 @@ def verify_task(task_id: int):
 @requires(*OFFICE)
 def decide_extension(task_id: int, extension_id: int):
     found = rectification.get_task(task_id, actor=g.user)
-    extension = rectification.get_extension(found, extension_id)
+    extension = rectification.get_extension(found, extension_id, actor=g.user)
     decision = request.form.get("decision")
     if decision not in ("approve", "deny"):
         abort(400)
@@ -173,6 +185,24 @@ def decide_extension(task_id: int, extension_id: int):
         )
 
     done = "已批准延期，期限已更新" if approve else "已驳回延期申请"
+    return act(change, done=done, back=url_for("console.task", task_id=found.id))
+
+
+@bp.post("/tasks/<int:task_id>/chases")
+@requires(*CHASERS)
+def chase_task(task_id: int):
+    found = rectification.get_task(task_id, actor=g.user)
+    try:
+        client_id = uuid.UUID(request.form.get("client_id", ""))
+    except ValueError:
+        abort(400)
+
+    def change():
+        rectification.chase(
+            found, {"client_id": client_id, "message": form_text("message", 200)}, actor=g.user
+        )
+
+    done = "已督办，已通知被检查单位"
     return act(change, done=done, back=url_for("console.task", task_id=found.id))
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask, current_app
+from sqlalchemy import Select
 
 from accounts.models import User
 from core import errors
@@ -38,6 +39,10 @@ class AttachmentKind:
     view: Callable[[int, User], Attachment]
     # (owner_id, actor, item_code) → Attachment; raises when the actor may not attach now.
     attach: Callable[[int, User, str | None], Attachment]
+    # actor → a select of the owner ids whose photos the actor may see (the owner's
+    # visibility filter), for lists across owners by non-office roles. Offices see every
+    # owner of their region (`media.policy.photo_filter`).
+    owners: Callable[[User], Select] | None = None
 
 
 def register_kind(app: Flask, kind: AttachmentKind) -> None:
@@ -54,6 +59,10 @@ def kind_of(name: str) -> AttachmentKind:
     if kind is None:
         raise errors.InvalidInput(errors={"owner_type": ["未知的附件类型"]})
     return kind
+
+
+def all_kinds() -> list[AttachmentKind]:
+    return [current_app.extensions[REGISTRY][name] for name in kind_names()]
 
 
 def kind_names() -> list[str]:

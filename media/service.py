@@ -21,12 +21,12 @@ from typing import Any, BinaryIO
 from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select, update
 
-from accounts.models import Role, User
+from accounts.models import User
 from core import claims, errors
 from core.clock import utcnow
 from core.db import db
-from media import pipeline
-from media.kinds import Attachment, kind_of
+from media import pipeline, policy
+from media.kinds import Attachment
 from media.models import Photo, PhotoHashBand, PhotoStatus
 from media.storage import ObjectExists, PresignedPost, current_storage
 from org.models import Unit
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 EVIDENCE_FLAGS = ("outside_window", "far_from_unit", "near_duplicate", "exif_missing")
 VARIANTS = ("original", "preview", "thumb")
 INCOMING = "incoming/"  # where presigned uploads land; confirm copies out of it
-OFFICE_READERS = (Role.office_admin, Role.viewer)
 
 
 def _config(name: str) -> Any:
@@ -48,11 +47,7 @@ def _config(name: str) -> Any:
 
 def get_photo(photo_id: int, *, actor: User) -> Photo:
     """A stored photo the actor may see (through its owner's rules), else NotFound."""
-    photo = db.session.get(Photo, photo_id)
-    if photo is None or photo.status != PhotoStatus.stored:
-        raise errors.NotFound()
-    kind_of(photo.owner_type).view(photo.owner_id, actor)
-    return photo
+    return policy.visible_photo(photo_id, actor)
 
 
 def list_photos(
@@ -64,14 +59,22 @@ def list_photos(
     flags: Iterable[str] = (),
     unit_id: int | None = None,
 ) -> Select:
-    """Stored photos of one owner (anyone who may view it), or across owners (office)."""
-    stmt = select(Photo).where(Photo.status == PhotoStatus.stored)
+    """Stored photos of one owner (anyone who may view it), or across owners (office,
+    within its region)."""
+    stmt = select(Photo)
     if owner_type is not None or owner_id is not None:
         if owner_type is None or owner_id is None:
             raise errors.InvalidInput(errors={"owner_id": ["owner_type 与 owner_id 需同时提供"]})
-        kind_of(owner_type).view(owner_id, actor)
-        stmt = stmt.where(Photo.owner_type == owner_type, Photo.owner_id == owner_id)
-    elif actor.role not in OFFICE_READERS:
+        policy.visible_owner(owner_type, owner_id, actor)
+        stmt = stmt.where(
+            Photo.status == PhotoStatus.stored,
+            policy.scope_filter(actor),
+            Photo.owner_type == owner_type,
+            Photo.owner_id == owner_id,
+        )
+    elif policy.can_list_across_owners(actor):
+        stmt = stmt.where(policy.photo_filter(actor))
+    else:
         raise errors.InvalidInput(errors={"owner_id": ["请指定照片所属对象"]})
     if item_code is not None:
         stmt = stmt.where(Photo.item_code == item_code)
@@ -154,7 +157,9 @@ def upload_photo(data: dict, file: BinaryIO, *, actor: User) -> tuple[Photo, boo
     existing = _retry_of(data, actor)
     if existing is not None:
         return _stored_retry(existing), False
-    attachment = kind_of(data["owner_type"]).attach(data["owner_id"], actor, data.get("item_code"))
+    attachment = policy.attachable_owner(
+        data["owner_type"], data["owner_id"], actor, data.get("item_code")
+    )
     sha256, size = pipeline.sha256_and_size(file)
     _check_bytes(size, sha256, data.get("sha256"))
     processed = pipeline.process(file, max_pixels=_config("PHOTO_MAX_PIXELS"))
@@ -180,7 +185,9 @@ def start_direct_upload(data: dict, *, actor: User) -> tuple[Photo, PresignedPos
     existing = _retry_of(data, actor)
     if existing is not None and existing.status == PhotoStatus.stored:
         return existing, None, False
-    attachment = kind_of(data["owner_type"]).attach(data["owner_id"], actor, data.get("item_code"))
+    attachment = policy.attachable_owner(
+        data["owner_type"], data["owner_id"], actor, data.get("item_code")
+    )
     ttl = _config("PHOTO_UPLOAD_TTL_SECONDS")
     created = False
     if existing is None:
@@ -228,14 +235,12 @@ def confirm_upload(photo_id: int, *, actor: User) -> Photo:
     presigned conditions), then process it like an API upload. Idempotent: overlapping
     confirms check the bytes each, but one claims the row and stores the photo; the
     others answer with what it stored."""
-    photo = db.session.get(Photo, photo_id)
-    if photo is None or photo.uploaded_by_id != actor.id:
-        raise errors.NotFound()
+    photo = policy.own_upload(photo_id, actor)
     if photo.status == PhotoStatus.stored:
         return photo
     if photo.expires_at is not None and photo.expires_at < utcnow():
         raise errors.Conflict("上传已过期，请重新申请上传")
-    attachment = kind_of(photo.owner_type).attach(photo.owner_id, actor, photo.item_code)
+    attachment = policy.attachable_owner(photo.owner_type, photo.owner_id, actor, photo.item_code)
     storage = current_storage()
     incoming = photo.key
     with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as file:

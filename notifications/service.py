@@ -7,12 +7,12 @@ the idempotency key, so the same event enqueued twice stores one row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import Select, func, select, update
+from flask import Flask, current_app
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 
 from accounts.models import User
 from core import errors
@@ -91,11 +91,44 @@ def _wechat_payload(message: Message, config) -> dict[str, Any]:
 
 # -- the inbox ---------------------------------------------------------------------------
 
+SUBJECTS = "inbox_subjects"
+
+
+def register_subject(app: Flask, subject_type: str, visible_ids: Callable[[User], Select]) -> None:
+    """Tell the inbox who may see the subjects of `subject_type` messages: `visible_ids(actor)`
+    selects the ids the actor may see (the owning domain's filter). The inbox shows a
+    message only while its subject is visible to its reader, so an office whose region
+    changes, or a message sent to too many, never shows another region's objects."""
+    subjects = app.extensions.setdefault(SUBJECTS, {})
+    if subject_type in subjects:
+        raise RuntimeError(f"inbox subject {subject_type!r} is registered twice")
+    subjects[subject_type] = visible_ids
+
+
+def message_filter(user: User) -> ColumnElement[bool]:
+    """The inbox messages `user` may read: their own, about subjects they may see."""
+    subjects = current_app.extensions.get(SUBJECTS, {})
+    if not subjects:
+        return InboxMessage.user_id == user.id
+    known = InboxMessage.subject_type.not_in(list(subjects))
+    visible = [
+        and_(InboxMessage.subject_type == name, InboxMessage.subject_id.in_(ids(user)))
+        for name, ids in subjects.items()
+    ]
+    return and_(InboxMessage.user_id == user.id, or_(known, *visible))
+
+
+def visible_message(message_id: int, actor: User) -> InboxMessage:
+    message = db.session.scalar(
+        select(InboxMessage).where(InboxMessage.id == message_id, message_filter(actor))
+    )
+    if message is None:
+        raise errors.NotFound("未找到该消息")
+    return message
+
 
 def inbox_query(user: User, *, unread: bool | None = None) -> Select:
-    stmt = (
-        select(InboxMessage).where(InboxMessage.user_id == user.id).order_by(InboxMessage.id.desc())
-    )
+    stmt = select(InboxMessage).where(message_filter(user)).order_by(InboxMessage.id.desc())
     if unread is True:
         stmt = stmt.where(InboxMessage.read_at.is_(None))
     elif unread is False:
@@ -106,15 +139,13 @@ def inbox_query(user: User, *, unread: bool | None = None) -> Select:
 def unread_count(user: User) -> int:
     return db.session.scalar(
         select(func.count(InboxMessage.id)).where(
-            InboxMessage.user_id == user.id, InboxMessage.read_at.is_(None)
+            message_filter(user), InboxMessage.read_at.is_(None)
         )
     )
 
 
 def mark_read(message_id: int, *, actor: User) -> InboxMessage:
-    message = db.session.get(InboxMessage, message_id)
-    if message is None or message.user_id != actor.id:
-        raise errors.NotFound("未找到该消息")
+    message = visible_message(message_id, actor)
     if message.read_at is None:  # reading twice keeps the first time
         message.read_at = utcnow()
         db.session.flush()
@@ -124,7 +155,7 @@ def mark_read(message_id: int, *, actor: User) -> InboxMessage:
 def mark_all_read(*, actor: User) -> int:
     result = db.session.execute(
         update(InboxMessage)
-        .where(InboxMessage.user_id == actor.id, InboxMessage.read_at.is_(None))
+        .where(message_filter(actor), InboxMessage.read_at.is_(None))
         .values(read_at=utcnow())
     )
     return result.rowcount

@@ -177,3 +177,21 @@ class ExtensionRequest(db.Model):
     granted_due_on: Mapped[date | None]
 
     task: Mapped[RectificationTask] = relationship(back_populates="extensions")
+
+
+class Chase(db.Model):
+    """督办: a lead unit or the office presses the unit on an overdue task. Kept as a row
+    (who, when, which deadline, what was said) beside the task's audit event; the phone's
+    client id makes a resent chase answer with the first one."""
+
+    __tablename__ = "rectification_chase"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("rectification_task.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(String(36), unique=True)
+    message: Mapped[str] = mapped_column(String(200), default="")
+    due_on: Mapped[date]  # the deadline that had passed
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,6 +12,7 @@ from accounts.models import Role, User
 from core.db import db
 from notifications.service import Message, enqueue
 from notifications.wechat_fields import wechat_time
+from rectification import policy
 from rectification.models import RectificationTask
 
 SUBJECT = "rectification_task"
@@ -25,8 +26,10 @@ def lead_unit_staff(task: RectificationTask) -> list[User]:
     return _people(User.role == Role.lead_unit_staff, User.sector_id == task.unit.sector_id)
 
 
-def office_staff() -> list[User]:
-    return _people(User.role == Role.office_admin)
+def office_staff(task: RectificationTask) -> list[User]:
+    """The office admins whose scope holds the task's unit: city-wide offices always, a
+    district or town office only for units of its own subtree."""
+    return _people(policy.office_recipients_filter(task.unit))
 
 
 def _people(*where) -> list[User]:
@@ -125,7 +128,7 @@ def escalated(task: RectificationTask, days_overdue: int) -> None:
             "逾期督办",
             f"已逾期{days_overdue}天",
         ),
-        lead_unit_staff(task) + office_staff(),
+        lead_unit_staff(task) + office_staff(task),
     )
 
 
@@ -140,7 +143,7 @@ def responded(task: RectificationTask) -> None:
             "待复查",
             f"第{task.round}轮回复",
         ),
-        office_staff(),
+        office_staff(task),
     )
 
 
@@ -169,7 +172,7 @@ def extension_requested(task: RectificationTask, extension_id: int) -> None:
             "待审批",
             "延期申请",
         ),
-        office_staff(),
+        office_staff(task),
     )
 
 
@@ -190,5 +193,20 @@ def extension_decided(task: RectificationTask, extension_id: int, approved: bool
             "已批准" if approved else "未批准",
             title,
         ),
+        unit_staff(task),
+    )
+
+
+def chased(task: RectificationTask, chase_id: int, by: User, note: str) -> None:
+    """督办: to the unit's staff, like a reminder (inbox, and WeChat when configured)."""
+    who = by.display_name or "督查办"
+    body = (
+        f"{who}督办：整改任务「{task.title}」已于{task.due_on:%Y-%m-%d}到期仍未完成，"
+        "请立即整改并回复。"
+    )
+    if note:
+        body += f"督办意见：{note}"
+    enqueue(
+        _message(task, "chased", str(chase_id), "整改督办", body, "督办", note or "请立即整改"),
         unit_staff(task),
     )

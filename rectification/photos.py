@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from accounts.models import Role, User
+from accounts.models import User
 from core import errors
 from core.clock import utcnow
 from core.db import db
@@ -26,13 +26,6 @@ KIND = "rectification_task"
 INSPECTION_KIND = "inspection"
 
 
-def visible_task(task_id: int, actor: User) -> RectificationTask:
-    task = db.session.get(RectificationTask, task_id)
-    if task is None or not policy.can_view_task(actor, task):
-        raise errors.NotFound("未找到该整改任务")
-    return task
-
-
 def _attachment(task: RectificationTask) -> Attachment:
     # After-photos are taken between the task's opening and now: an older photo is flagged
     # (and a re-used inspection photo is flagged as a near-duplicate by media itself).
@@ -44,12 +37,12 @@ def _attachment(task: RectificationTask) -> Attachment:
 
 
 def _view(owner_id: int, actor: User) -> Attachment:
-    return _attachment(visible_task(owner_id, actor))
+    return _attachment(policy.visible_task(owner_id, actor))
 
 
 def _attach(owner_id: int, actor: User, item_code: str | None) -> Attachment:
-    task = visible_task(owner_id, actor)
-    if actor.role != Role.unit_staff or actor.unit_id != task.unit_id:
+    task = policy.visible_task(owner_id, actor)
+    if not policy.can_attach_after_photos(actor, task):
         raise errors.Forbidden("只有被检查单位可以上传整改照片")
     if task.status != TaskStatus.open:
         raise errors.Conflict("该任务当前不需要整改回复，不能上传整改照片")
@@ -58,8 +51,13 @@ def _attach(owner_id: int, actor: User, item_code: str | None) -> Attachment:
     return _attachment(task)
 
 
+def _owners(actor: User):
+    """The ids of the tasks whose photos `actor` may see (media's photo filter)."""
+    return policy.visible_task_ids(actor)
+
+
 # Registered on the app by `rectification.init_app`.
-ATTACHMENT = AttachmentKind(KIND, view=_view, attach=_attach)
+ATTACHMENT = AttachmentKind(KIND, view=_view, attach=_attach, owners=_owners)
 
 
 def check_after_photos(task: RectificationTask, photo_ids: list[int]) -> None:

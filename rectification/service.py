@@ -23,13 +23,13 @@ from accounts.models import User
 from core import claims, errors
 from core.clock import utcnow
 from core.db import db
-from org import policy as org_policy
 from org.models import Unit
 from rectification import notify, photos, policy, states
 from rectification.deadlines import end_of_day
 from rectification.history import record_change as _record
 from rectification.history import task_trail as task_trail
 from rectification.models import (
+    Chase,
     ExtensionRequest,
     ExtensionStatus,
     RectificationTask,
@@ -69,6 +69,10 @@ def earlier_extension(task: RectificationTask, client_id) -> ExtensionRequest | 
     return _earlier(ExtensionRequest, str(client_id), task)
 
 
+def earlier_chase(task: RectificationTask, client_id) -> Chase | None:
+    return _earlier(Chase, str(client_id), task)
+
+
 def _earlier(model, client_id: str, task: RectificationTask):
     """The reply or extension request a client id already made, if any (a retry)."""
     earlier = db.session.scalar(select(model).where(model.client_id == client_id))
@@ -94,7 +98,7 @@ def _winner(model, client_id: str, task: RectificationTask):
 
 
 def get_task(task_id: int, *, actor: User) -> RectificationTask:
-    return photos.visible_task(task_id, actor)
+    return policy.visible_task(task_id, actor)
 
 
 def review_of(task: RectificationTask) -> dict[str, Any]:
@@ -110,27 +114,10 @@ def review_of(task: RectificationTask) -> dict[str, Any]:
     }
 
 
-def _check_scope_filters(actor: User, filters: dict[str, Any]) -> None:
-    """Asking about a unit or sector you may not see looks like asking about nothing."""
-    unit_id = filters.get("unit_id")
-    if unit_id is not None:
-        unit = db.session.get(Unit, unit_id)
-        if unit is None or not org_policy.can_view_unit(actor, unit):
-            raise errors.NotFound("未找到该窗口单位")
-    sector_id = filters.get("sector_id")
-    if sector_id is not None and actor.sector_id not in (None, sector_id):
-        raise errors.NotFound("未找到该行业领域")
-
-
 def _filtered(stmt: Select, actor: User, filters: dict[str, Any], *, join_unit: bool) -> Select:
-    _check_scope_filters(actor, filters)
+    policy.check_filters(actor, filters)
     T = RectificationTask
-    if (
-        join_unit
-        or policy.needs_unit(actor)
-        or filters.get("sector_id")
-        or filters.get("region_id")
-    ):
+    if join_unit or filters.get("sector_id") or filters.get("region_id"):
         stmt = stmt.join(Unit, Unit.id == T.unit_id)
     stmt = stmt.where(policy.task_filter(actor))
     now = utcnow()
@@ -289,11 +276,13 @@ def request_extension(
     return extension, True
 
 
-def get_extension(task: RectificationTask, extension_id: int) -> ExtensionRequest:
-    extension = db.session.get(ExtensionRequest, extension_id)
-    if extension is None or extension.task_id != task.id:
-        raise errors.NotFound("未找到该延期申请")
-    return extension
+def get_extension(task: RectificationTask, extension_id: int, *, actor: User) -> ExtensionRequest:
+    """An extension request of `task` the actor may see, else the same 404 as a missing id."""
+    return policy.visible_extension(extension_id, actor, task=task)
+
+
+def get_reply(task: RectificationTask, reply_id: int, *, actor: User) -> TaskReply:
+    return policy.visible_reply(reply_id, actor, task=task)
 
 
 def decide_extension(
@@ -330,3 +319,31 @@ def decide_extension(
     _record(task, action.value, actor, before, reason=reason)
     notify.extension_decided(task, extension.id, approve)
     return extension
+
+
+# -- 督办 (chase) -------------------------------------------------------------------------------
+
+
+def chase(task: RectificationTask, data: dict[str, Any], *, actor: User) -> tuple[Chase, bool]:
+    """Press the unit on an overdue task: a row, an audit event in the task's history, and
+    a message to the unit's staff through the outbox. Returns (chase, created); a retry
+    with the same client id returns the first chase and False."""
+    client_id = str(data["client_id"])
+    earlier = _earlier(Chase, client_id, task)
+    if earlier is not None:
+        return earlier, False
+    states.check(task, Action.chase, actor, verifier=_verifier())
+    message = (data.get("message") or "").strip()
+    row = Chase(
+        task_id=task.id,
+        client_id=client_id,
+        message=message,
+        due_on=task.due_on,
+        sent_by_id=actor.id,
+        sent_at=utcnow(),
+    )
+    if not claims.claim(row):
+        return _winner(Chase, client_id, task), False
+    _record(task, Action.chase.value, actor, task.snapshot(), reason=message or None)
+    notify.chased(task, row.id, actor, message)
+    return row, True

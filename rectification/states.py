@@ -6,6 +6,8 @@
 
     open ──request_extension──► (extension pending) ──approve (new deadline) | deny
 
+    overdue (open or responded, past the deadline) ──chase──► (督办: the status stays)
+
 "Overdue" is not a state: it is derived from the deadline (see models).
 `check()` answers 403 when the role may never do the action and 409, saying why, when the
 task's state does not allow it now. It changes nothing; the services change the task only
@@ -19,6 +21,7 @@ from enum import StrEnum
 
 from accounts.models import Role, User
 from core import errors
+from rectification import policy
 from rectification.models import STATUS_LABELS, RectificationTask, TaskStatus
 
 
@@ -29,6 +32,7 @@ class Action(StrEnum):
     request_extension = "request_extension"
     approve_extension = "approve_extension"
     deny_extension = "deny_extension"
+    chase = "chase"
 
 
 ACTION_LABELS = {
@@ -38,6 +42,7 @@ ACTION_LABELS = {
     Action.request_extension: "申请延期",
     Action.approve_extension: "批准延期",
     Action.deny_extension: "驳回延期",
+    Action.chase: "督办",
 }
 
 VERIFY = "verifier"  # the roles come from RECTIFICATION_VERIFIER
@@ -49,6 +54,7 @@ class Rule:
     target: TaskStatus | None  # None: the status stays
     roles: frozenset[Role] | str
     extension_pending: bool | None = None  # required value of task.extension_pending
+    overdue: bool = False  # only once the deadline has passed
 
 
 OPEN, RESPONDED = frozenset({TaskStatus.open}), frozenset({TaskStatus.responded})
@@ -61,6 +67,7 @@ RULES: dict[Action, Rule] = {
     Action.request_extension: Rule(OPEN, None, frozenset({Role.unit_staff}), False),
     Action.approve_extension: Rule(NOT_CLOSED, None, frozenset({Role.office_admin}), True),
     Action.deny_extension: Rule(NOT_CLOSED, None, frozenset({Role.office_admin}), True),
+    Action.chase: Rule(NOT_CLOSED, None, policy.CHASERS, overdue=True),
 }
 
 
@@ -73,16 +80,11 @@ def verifier_roles(setting: str) -> frozenset[Role]:
 
 
 def may(task: RectificationTask, action: Action, user: User, *, verifier: str) -> bool:
-    """Whether `user`'s role (and, for inspectors, authorship) allows `action` at all."""
+    """Whether `user`'s role allows `action` at all, on a task that is theirs (the unit's
+    own, the inspector's own finding, the lead unit's sector, the office's scope)."""
     rule = RULES[action]
     roles = verifier_roles(verifier) if rule.roles == VERIFY else rule.roles
-    if user.role not in roles:
-        return False
-    if user.role == Role.inspector:  # only the inspector who found it verifies it
-        return task.inspector_id == user.id
-    if user.role == Role.unit_staff:
-        return task.unit_id == user.unit_id
-    return True
+    return policy.may_act(user, task, roles)
 
 
 def check(task: RectificationTask, action: Action, user: User, *, verifier: str) -> Rule:
@@ -90,6 +92,13 @@ def check(task: RectificationTask, action: Action, user: User, *, verifier: str)
     rule = RULES[action]
     if not may(task, action, user, verifier=verifier):
         raise errors.Forbidden(f"当前账号无权{ACTION_LABELS[action]}")
+    if rule.overdue and not task.is_overdue():
+        raise errors.Conflict(
+            "任务未逾期，不能督办",
+            type="urn:problem:task-not-overdue",
+            state=task.status.value,
+            action=action.value,
+        )
     if task.status not in rule.sources:
         raise errors.Conflict(
             f"任务当前为「{STATUS_LABELS[task.status]}」，不能{ACTION_LABELS[action]}",

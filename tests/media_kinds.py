@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from accounts.models import Role, User
 from core import errors
 from core.db import db
 from media.kinds import Attachment, AttachmentKind, register_kind
 from org.models import Unit
-from org.policy import can_view_unit
+from org.policy import can_view_unit, unit_filter
 
 KIND = "test_unit"
 WINDOWS: dict[int, tuple[datetime, datetime]] = {}
@@ -36,6 +38,10 @@ def _attach(owner_id: int, actor: User, item_code: str | None) -> Attachment:
     return attachment
 
 
+def _owners(actor: User):
+    return select(Unit.id).where(unit_filter(actor))
+
+
 def init_app(app) -> None:
     """Opt in per app (the test session's apps do, in conftest)."""
-    register_kind(app, AttachmentKind(KIND, view=_view, attach=_attach))
+    register_kind(app, AttachmentKind(KIND, view=_view, attach=_attach, owners=_owners))

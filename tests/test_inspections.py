@@ -392,7 +392,7 @@ def test_a_worker_reuses_its_checklist_choice_only_for_the_configured_seconds(
         return response.get_json()["checklist_version_id"]
 
     first = pinned()
-    template = checklists.get_version(first).template
+    template = checklists.get_version(first, actor=world.users[Role.office_admin]).template
     checklists.publish(
         checklists.create_draft(template, actor=None, content=CONTENT | {"name": "第二版"}),
         actor=None,

@@ -148,7 +148,11 @@ def _expected(actor: str, action: Action, state: str) -> int:
     return 409 if not _state_allows(action, state) else 0
 
 
-@pytest.mark.parametrize("action", list(Action), ids=str)
+# 督办 changes no state (it needs an overdue task): tests/test_scope_rectification.py.
+TRANSITIONS = [action for action in Action if action is not Action.chase]
+
+
+@pytest.mark.parametrize("action", TRANSITIONS, ids=str)
 @pytest.mark.parametrize("state", STATES)
 def test_every_transition_for_every_role(app, world, make_user, client_for, state, action):
     task, people = _arrange(world, state, make_user)
