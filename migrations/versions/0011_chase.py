@@ -1,7 +1,7 @@
 """督办 (chase): a lead unit or the office presses a unit on an overdue task
 
-Revision ID: 0010_chase
-Revises: 0009_office_regions
+Revision ID: 0011_chase
+Revises: 0010_plan_region
 Create Date: 2026-12-01 10:00:00.000000
 
 """
@@ -12,8 +12,8 @@ import core.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0010_chase'
-down_revision = '0009_office_regions'
+revision = '0011_chase'
+down_revision = '0010_plan_region'
 branch_labels = None
 depends_on = None
 
