@@ -379,7 +379,8 @@ def process(
         image.draft("RGB", (image.width // scale, image.height // scale))
     in_strips = fmt == "PNG" and png.read_header(stream).strippable
     if fmt == "PNG" and not in_strips:
-        check_budget(image, full_budget if full_budget is not None else _full_budget(), whole=True)
+        whole = full_budget if full_budget is not None else _full_budget()
+        check_budget(image, min(whole, budget if budget is not None else _budget()), whole=True)
     else:
         check_budget(image, budget)
     exif_chunk = check_png_complete(stream) if fmt == "PNG" else None
@@ -475,9 +476,7 @@ def _preview(image: Image.Image) -> Image.Image:
     factor, size = preview_size(*image.size)
     if image.mode == "RGB" and size == image.size:
         return image
-    shrinker = png.Shrinker(
-        *image.size, factor=factor, size=size, row_bytes=image.width * 4
-    )
+    shrinker = png.Shrinker(*image.size, factor=factor, size=size, row_bytes=image.width * 4)
     for top in range(0, image.height, shrinker.rows):
         bottom = min(image.height, top + shrinker.rows)
         shrinker.add(_rgb(image.crop((0, top, image.width, bottom))))

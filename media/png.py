@@ -28,7 +28,7 @@ from typing import BinaryIO
 from PIL import Image
 
 MIB = 1024 * 1024
-STRIP_BYTES = MIB  # filtered scanline bytes decoded at a time (a strip is at least one row)
+STRIP_BYTES = 256 * 1024  # scanline bytes decoded at a time (at least one row)
 _SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 
 
@@ -115,9 +115,7 @@ def strips(stream: BinaryIO, image: Image.Image, rows: int) -> Iterator[Image.Im
         block = bytes(pending[:want])
         del pending[:want]
         strip = _decode(mode, rawmode, header.width, count, above + block)
-        above = b"\x00" + strip.crop((0, count, header.width, count + 1)).tobytes(
-            "raw", rawmode
-        )
+        above = b"\x00" + strip.crop((0, count, header.width, count + 1)).tobytes("raw", rawmode)
         strip = strip.crop((0, 1, header.width, count + 1))
         if mode == "P":
             strip.putpalette(image.palette.tobytes(), image.palette.mode)
