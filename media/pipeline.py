@@ -10,8 +10,9 @@ buffer (a 343 KB PNG declaring 9400 × 9400 RGBA needs 353 MB). Before anything 
 the header says what `load()` will allocate (`decode_bytes`), and more than
 PHOTO_DECODE_BUDGET_MB is refused (413). Decodes run in at most PHOTO_DECODE_CONCURRENCY
 slots per process; a request that finds them busy waits PHOTO_DECODE_WAIT_SECONDS, then
-gets 503. Non-JPEG previews are made strip by strip, so the decoded image is the only
-full-size buffer (docs/photos.md has the measured peaks).
+gets 503. 8-bit non-interlaced PNGs are decoded in strips (media/png.py) and never exist
+at full size; other PNGs are decoded whole under PHOTO_PNG_FULL_DECODE_BUDGET_MB. Other
+previews are made strip by strip from the decoded image (docs/photos.md: measured peaks).
 
 Completeness: decoding is the validation (`verify()` passes a half JPEG), but Pillow ends a
 PNG quietly when its compressed stream ends early, leaving the missing rows blank. A PNG's
