@@ -10,8 +10,9 @@ buffer (a 343 KB PNG declaring 9400 × 9400 RGBA needs 353 MB). Before anything 
 the header says what `load()` will allocate (`decode_bytes`), and more than
 PHOTO_DECODE_BUDGET_MB is refused (413). Decodes run in at most PHOTO_DECODE_CONCURRENCY
 slots per process; a request that finds them busy waits PHOTO_DECODE_WAIT_SECONDS, then
-gets 503. Non-JPEG previews are made strip by strip, so the decoded image is the only
-full-size buffer (docs/photos.md has the measured peaks).
+gets 503. 8-bit non-interlaced PNGs are decoded in strips (media/png.py) and never exist
+at full size; other PNGs are decoded whole under PHOTO_PNG_FULL_DECODE_BUDGET_MB. Other
+previews are made strip by strip from the decoded image (docs/photos.md: measured peaks).
 
 Completeness: decoding is the validation (`verify()` passes a half JPEG), but Pillow ends a
 PNG quietly when its compressed stream ends early, leaving the missing rows blank. A PNG's
@@ -42,6 +43,7 @@ from flask import current_app, has_app_context
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from core import errors
+from media import png
 
 pillow_heif.register_heif_opener()
 # Never accept an image whose data ends early (Pillow's default; nothing may turn it on).
@@ -62,7 +64,9 @@ ACCEPTED_TYPES = frozenset(CONTENT_TYPES.values()) | {"image/heif", "image/jpg"}
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")  # EXIF times without an offset
 MIB = 1024 * 1024
 DEFAULT_BUDGET = 48 * MIB  # PHOTO_DECODE_BUDGET_MB when no app is around (bench, scripts)
-STRIP_ROWS = 64  # rows of the full image flattened at a time while making a preview
+# PNGs that cannot be decoded in strips (interlaced, 16-bit, 1/2/4-bit) are decoded whole:
+# PHOTO_PNG_FULL_DECODE_BUDGET_MB when no app is around.
+FULL_BUDGET = 4 * MIB
 
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -182,12 +186,18 @@ def _budget() -> int:
     return DEFAULT_BUDGET
 
 
-def check_budget(image: Image.Image, budget: int | None = None) -> None:
+def check_budget(image: Image.Image, budget: int | None = None, *, whole: bool = False) -> None:
+    """Refuse an image whose decode needs more than `budget` bytes. `whole`: a PNG that
+    must be decoded in one piece (interlaced, 16-bit or fewer than 8 bits a sample)."""
     need, budget = decode_bytes(image), budget if budget is not None else _budget()
     if need > budget:
+        hint = (
+            "隔行扫描、16 位或低位深的 PNG 需整图解码，请另存为普通 8 位 PNG 或 JPEG"
+            if whole
+            else "请缩小尺寸（如 1200 万像素以内）后再上传"
+        )
         raise errors.PayloadTooLarge(
-            f"图片解码需要约 {math.ceil(need / MIB)} MB 内存，超过 {budget // MIB} MB 上限；"
-            "请缩小尺寸（如 1200 万像素以内）后再上传",
+            f"图片解码需要约 {math.ceil(need / MIB)} MB 内存，超过 {budget // MIB} MB 上限；{hint}",
             type="urn:problem:image-too-large",
         )
 
@@ -226,6 +236,7 @@ def decode_slot() -> Iterator[None]:
 # -- completeness: data that ends early is refused ----------------------------------------
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EXIF_MAX = 256 * 1024  # an eXIf chunk larger than this is not read (a phone's is < 64 KB)
 _PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type → samples per pixel
 _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
           (0, 1, 1, 2))  # fmt: skip
@@ -270,16 +281,18 @@ def _check_boxes(stream: BinaryIO, size: int) -> None:
     stream.seek(0)
 
 
-def check_png_complete(stream: BinaryIO) -> None:
+def check_png_complete(stream: BinaryIO) -> bytes | None:
     """Walk a PNG's chunks to IEND (critical chunks' CRCs checked), and inflate its image
     data in bounded pieces: it must hold exactly the rows the header declares. Pillow would
-    stop quietly where the compressed stream ends and leave the rest of the image blank."""
+    stop quietly where the compressed stream ends and leave the rest of the image blank.
+    Returns the eXIf chunk's data (up to EXIF_MAX bytes; a larger one is ignored)."""
     stream.seek(0)
     if stream.read(8) != _PNG_SIGNATURE:
         raise _truncated()
     expected: int | None = None
     inflater = zlib.decompressobj()
     inflated = 0
+    exif: bytes | None = None
     while True:
         header = stream.read(8)
         if len(header) < 8:
@@ -294,7 +307,7 @@ def check_png_complete(stream: BinaryIO) -> None:
                 raise _truncated()
             remaining -= len(piece)
             crc = zlib.crc32(piece, crc)
-            if kind == b"IHDR":
+            if kind == b"IHDR" or (kind == b"eXIf" and length <= EXIF_MAX):
                 data += piece
             elif kind == b"IDAT":
                 if expected is None:
@@ -307,11 +320,14 @@ def check_png_complete(stream: BinaryIO) -> None:
             raise _truncated()
         if kind == b"IHDR":
             expected = _png_data_bytes(data)
+        elif kind == b"eXIf" and exif is None and data:
+            exif = data
         elif kind == b"IEND":
             break
     if expected is None or not inflater.eof or inflated != expected:
         raise _truncated()
     stream.seek(0)
+    return exif
 
 
 def _inflate(inflater, piece: bytes, inflated: int, expected: int) -> int:
@@ -344,9 +360,16 @@ def _png_data_bytes(ihdr: bytes) -> int:
     )
 
 
-def process(stream: BinaryIO, *, max_pixels: int, budget: int | None = None) -> Processed:
+def process(
+    stream: BinaryIO,
+    *,
+    max_pixels: int,
+    budget: int | None = None,
+    full_budget: int | None = None,
+) -> Processed:
     """Validate and process one image file; raises a 4xx domain error for bad input.
-    `budget` (bytes) defaults to the app's PHOTO_DECODE_BUDGET_MB."""
+    `budget` (bytes) defaults to the app's PHOTO_DECODE_BUDGET_MB, `full_budget` (for
+    PNGs that cannot be decoded in strips) to PHOTO_PNG_FULL_DECODE_BUDGET_MB."""
     image = open_image(stream, max_pixels=max_pixels)
     fmt = image.format
     size = image.size
@@ -355,17 +378,49 @@ def process(stream: BinaryIO, *, max_pixels: int, budget: int | None = None) -> 
         image._full_size = size  # for the coefficient count of progressive JPEGs
         scale = dct_scale(*size)
         image.draft("RGB", (image.width // scale, image.height // scale))
-    check_budget(image, budget)
-    if fmt == "PNG":
-        check_png_complete(stream)
+    in_strips = fmt == "PNG" and png.read_header(stream).strippable
+    if fmt == "PNG" and not in_strips:
+        whole = full_budget if full_budget is not None else _full_budget()
+        check_budget(image, min(whole, budget if budget is not None else _budget()), whole=True)
+    else:
+        check_budget(image, budget)
+    exif_chunk = check_png_complete(stream) if fmt == "PNG" else None
     with decode_slot():
-        _load(image)
-        # Only now: a PNG's getexif() decodes the whole image to look for a late eXIf chunk.
-        exif = image.getexif()
+        if in_strips:
+            exif = _png_exif(image, exif_chunk)
+            preview = _decoded(lambda: _strip_preview(stream, image))
+        else:
+            _load(image)
+            # Only now: a PNG's getexif() decodes the whole image to look for a late eXIf.
+            exif = image.getexif()
+            preview = None
         # pillow-heif applies the container's rotation itself: EXIF too would rotate twice.
         orientation = 1 if fmt == "HEIF" else exif.get(0x0112, 1)
         upright = (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
-        return _derive(image, fmt, exif, orientation, upright)
+        return _derive(image, fmt, exif, orientation, upright, preview)
+
+
+def _full_budget() -> int:
+    if has_app_context():
+        return current_app.config.get("PHOTO_PNG_FULL_DECODE_BUDGET_MB", FULL_BUDGET // MIB) * MIB
+    return FULL_BUDGET
+
+
+def _png_exif(image: Image.Image, chunk: bytes | None) -> Image.Exif:
+    """The EXIF of a PNG decoded in strips: its eXIf chunk wherever it is (found while
+    checking the file), without Pillow's getexif(), which would decode the whole image
+    to look for one after the image data."""
+    if chunk is not None and "exif" not in image.info:
+        image.info["exif"] = b"Exif\x00\x00" + chunk.removeprefix(b"Exif\x00\x00")
+    return Image.Image.getexif(image)
+
+
+def _decoded(make):
+    """Run a decode that is also the validation: failures are the uploader's file."""
+    try:
+        return make()
+    except png.Broken as exc:
+        raise errors.UnsupportedMedia("图片文件不完整或已损坏，请重新上传") from exc
 
 
 def _load(image: Image.Image) -> None:
@@ -383,12 +438,15 @@ def _load(image: Image.Image) -> None:
         raise errors.UnsupportedMedia("图片文件不完整或已损坏，请重新上传") from exc
 
 
-def _derive(image: Image.Image, fmt: str, exif, orientation: int, upright) -> Processed:
+def _derive(
+    image: Image.Image, fmt: str, exif, orientation: int, upright, preview=None
+) -> Processed:
     width, height = upright
     taken_at = _exif_time(exif)
     latitude, longitude = _exif_gps(exif)
     try:
-        preview = _preview(image)
+        if preview is None:
+            preview = _preview(image)
         if orientation in _TRANSPOSE:
             preview = preview.transpose(_TRANSPOSE[orientation])
         thumb_size = fit(*preview.size, THUMB_EDGE)
@@ -413,26 +471,38 @@ def _derive(image: Image.Image, fmt: str, exif, orientation: int, upright) -> Pr
 
 
 def _preview(image: Image.Image) -> Image.Image:
-    """The preview in RGB, at most PREVIEW_MAX_EDGE on its long side. A JPEG decoded at
-    its DCT scale usually is one already. Anything larger is shrunk by a whole factor strip
-    by strip (flattened onto white, then `reduce`d), so no second full-size image exists;
-    only the small result is resampled with LANCZOS."""
-    width, height = image.size
+    """The preview of a decoded image, in RGB, at most PREVIEW_MAX_EDGE on its long side.
+    A JPEG decoded at its DCT scale usually is one already. Anything else is flattened
+    onto white and shrunk strip by strip, so no second full-size image exists."""
+    factor, size = preview_size(*image.size)
+    if image.mode == "RGB" and size == image.size:
+        return image
+    shrinker = png.Shrinker(*image.size, factor=factor, size=size, row_bytes=image.width * 4)
+    for top in range(0, image.height, shrinker.rows):
+        bottom = min(image.height, top + shrinker.rows)
+        shrinker.add(_rgb(image.crop((0, top, image.width, bottom))))
+    return shrinker.preview
+
+
+def _strip_preview(stream: BinaryIO, image: Image.Image) -> Image.Image:
+    """The preview of a PNG decoded strip by strip (media/png.py): the full image never
+    exists, only a strip of about 1 MiB of rows at a time."""
+    factor, size = preview_size(*image.size)
+    row_bytes = png.read_header(stream).row_bytes
+    shrinker = png.Shrinker(*image.size, factor=factor, size=size, row_bytes=row_bytes)
+    for strip in png.strips(stream, image, shrinker.rows):
+        shrinker.add(_rgb(strip))
+    return shrinker.preview
+
+
+def preview_size(width: int, height: int) -> tuple[int, tuple[int, int]]:
+    """The whole factor an image is first reduced by, and the preview's size: the reduced
+    image, or that fitted to PREVIEW_EDGE when its long side exceeds PREVIEW_MAX_EDGE."""
     factor = max(1, max(width, height) // PREVIEW_EDGE)
-    if factor == 1:
-        preview = _rgb(image)
-    else:
-        preview = Image.new(
-            "RGB", ((width + factor - 1) // factor, (height + factor - 1) // factor)
-        )
-        step = factor * max(1, STRIP_ROWS // factor)
-        for top in range(0, height, step):
-            strip = _rgb(image.crop((0, top, width, min(height, top + step))))
-            preview.paste(strip.reduce(factor), (0, top // factor))
-    if max(preview.size) > PREVIEW_MAX_EDGE:
-        target = fit(*preview.size, PREVIEW_EDGE)
-        preview = preview.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
-    return preview
+    reduced = (-(-width // factor), -(-height // factor))
+    if max(reduced) > PREVIEW_MAX_EDGE:
+        return factor, fit(*reduced, PREVIEW_EDGE)
+    return factor, reduced
 
 
 def _rgb(image: Image.Image) -> Image.Image:

@@ -7,12 +7,16 @@ import functools
 import io
 import json
 import shutil
+import struct
 import subprocess
 import sys
 import threading
 import time
 import uuid
+import zlib
+from datetime import UTC, datetime
 
+import imagehash
 import numpy as np
 import pytest
 from PIL import Image
@@ -193,7 +197,9 @@ def _rgba16(width: int, height: int) -> bytes:
 def test_16_bit_and_palette_pngs_are_accepted_with_a_real_preview(
     world, inspector, client, make, mode
 ):
-    content = make(2400, 1800)  # large enough to be shrunk strip by strip
+    # Decoded whole (16-bit) under PHOTO_PNG_FULL_DECODE_BUDGET_MB: above 1100 px, so shrunk
+    content = {"I;16": (1400, 1000), "P": (2400, 1800), "RGBA": (1200, 800)}[mode]
+    content = make(*content)
     assert Image.open(io.BytesIO(content)).mode == mode
     response = upload(inspector, content, world.unit_a.id)
     assert response.status_code == 201, response.get_data(as_text=True)
@@ -339,10 +345,189 @@ def test_refusing_a_decompression_bomb_costs_no_memory(tmp_path):
     assert result["peak_extra"] < 16 * 2**20  # it was 1.1 GiB
 
 
-def test_a_png_at_the_budget_costs_about_its_decoded_size(tmp_path):
-    """The decoded image is the only full-size buffer: no second copy while flattening
-    transparency or making the preview."""
+# -- PNGs decoded in strips ---------------------------------------------------------------
+
+
+def _reference_preview(content: bytes) -> Image.Image:
+    """What a plain whole-image Pillow decode gives: flattened onto white, reduced by the
+    whole factor, then LANCZOS to PREVIEW_EDGE when still above PREVIEW_MAX_EDGE."""
+    image = Image.open(io.BytesIO(content))
+    image.load()
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", image.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+    else:
+        flat = image.convert("RGB")
+    factor = max(1, max(image.size) // pipeline.PREVIEW_EDGE)
+    small = flat.reduce(factor)
+    if max(small.size) > pipeline.PREVIEW_MAX_EDGE:
+        small = small.resize(
+            pipeline.fit(*small.size, pipeline.PREVIEW_EDGE), Image.Resampling.LANCZOS
+        )
+    return small
+
+
+def _assert_same_preview(content: bytes) -> pipeline.Processed:
+    processed = pipeline.process(io.BytesIO(content), max_pixels=10**8)
+    ours = np.asarray(Image.open(io.BytesIO(processed.preview)).convert("RGB"), dtype=int)
+    expected = np.asarray(
+        Image.open(io.BytesIO(pipeline._jpeg(_reference_preview(content)))), dtype=int
+    )
+    assert ours.shape == expected.shape
+    difference = np.abs(ours - expected)
+    # Bands resampled with LANCZOS (images of 1100-2000 px) differ from one whole-image
+    # resize by a few levels at most; the rest are equal before JPEG encoding.
+    assert difference.mean() < 1.5, difference.mean()
+    assert difference.max() <= 24
+    reference_thumb = _reference_preview(content)
+    reference_thumb = reference_thumb.resize(
+        pipeline.fit(*reference_thumb.size, pipeline.THUMB_EDGE),
+        Image.Resampling.LANCZOS,
+        reducing_gap=3.0,
+    )
+    # A near-duplicate is within 10 bits; the same picture must be far closer than that.
+    assert imagehash.hex_to_hash(processed.phash) - imagehash.phash(reference_thumb) <= 4
+    return processed
+
+
+def _noisy(width: int, height: int, seed: int = 3) -> np.ndarray:
+    """Photo-like RGBA pixels (noise, so that every PNG filter type gets chosen somewhere;
+    shapes, so that the perceptual hash is stable), alpha varying across."""
+    pixels = np.empty((height, width, 4), np.uint8)
+    pixels[..., :3] = np.asarray(images.picture(width, height, seed=seed))
+    pixels[..., 3] = 135 + np.arange(width)[None, :] % 120
+    return pixels
+
+
+def _in_mode(pixels: np.ndarray, mode: str) -> Image.Image:
+    image = Image.fromarray(pixels, "RGBA")
+    if mode == "P":
+        return image.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=200)
+    if mode == "P-tRNS":
+        paletted = image.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=200)
+        paletted.info["transparency"] = bytes(range(0, 200))  # every entry its own alpha
+        return paletted
+    return image.convert(mode)
+
+
+@pytest.mark.parametrize("size", [(2100, 1500), (1300, 900), (700, 1500)], ids=str)
+@pytest.mark.parametrize("mode", ["L", "RGB", "P", "P-tRNS", "LA", "RGBA"])
+@pytest.mark.parametrize(
+    "settings", [{"compress_level": 1}, {"optimize": True}], ids=["fast", "optimize"]
+)
+def test_a_png_decoded_in_strips_has_the_preview_of_a_whole_decode(size, mode, settings):
+    image = _in_mode(_noisy(*size), mode)
+    kw = dict(settings)
+    if mode == "P-tRNS":
+        kw["transparency"] = image.info["transparency"]
+    content = images.encode(image, "PNG", **kw)
+    assert pipeline.png.read_header(io.BytesIO(content)).strippable
+    _assert_same_preview(content)
+
+
+def _filtered(raw: np.ndarray, bpp: int) -> bytes:
+    """Scanlines of `raw` (rows × bytes, uint8), row y with PNG filter y % 5."""
+    raw = raw.astype(np.int16)
+    out = []
+    prior = np.zeros(raw.shape[1], np.int16)
+    for y, row in enumerate(raw):
+        left = np.concatenate([np.zeros(bpp, np.int16), row[:-bpp]])
+        upleft = np.concatenate([np.zeros(bpp, np.int16), prior[:-bpp]])
+        kind = y % 5
+        if kind == 0:
+            line = row
+        elif kind == 1:
+            line = row - left
+        elif kind == 2:
+            line = row - prior
+        elif kind == 3:
+            line = row - (left + prior) // 2
+        else:
+            p = left + prior - upleft
+            pa, pb, pc = np.abs(p - left), np.abs(p - prior), np.abs(p - upleft)
+            predictor = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, prior, upleft))
+            line = row - predictor
+        out.append(bytes([kind]) + (line % 256).astype(np.uint8).tobytes())
+        prior = row
+    return b"".join(out)
+
+
+def _hand_built_png(pixels: np.ndarray, colour: int, *, after_idat: bytes = b"") -> bytes:
+    height, width = pixels.shape[:2]
+    bpp = pixels.shape[2] if pixels.ndim == 3 else 1
+    data = _filtered(pixels.reshape(height, -1), bpp)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + images._chunk(b"IHDR", ihdr)
+        + images._chunk(b"IDAT", zlib.compress(data, 6))
+        + after_idat
+        + images._chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("colour", [0, 2, 4, 6], ids=["grey", "rgb", "grey-alpha", "rgba"])
+def test_every_png_filter_type_survives_the_strip_boundaries(colour):
+    """Rows cycle through None, Sub, Up, Average and Paeth, so every filter meets a strip's
+    first row (whose 'row above' comes from the strip before) for many strip heights."""
+    pixels = _noisy(2100, 1100)
+    pixels = {0: pixels[..., 0], 2: pixels[..., :3], 4: pixels[..., [0, 3]], 6: pixels}[colour]
+    content = _hand_built_png(np.ascontiguousarray(pixels), colour)
+    assert Image.open(io.BytesIO(content)).tobytes() == np.ascontiguousarray(pixels).tobytes()
+    _assert_same_preview(content)
+
+
+def test_a_late_exif_chunk_is_read_without_decoding_the_whole_png():
+    """eXIf after the image data (allowed by the PNG spec): time, GPS and orientation are
+    read from the chunk walk, and the preview is turned upright."""
+    exif = images.exif_for(
+        taken_at=datetime(2026, 11, 20, 9, 30, tzinfo=UTC), gps=(23.3, 116.17), orientation=6
+    )
+    pixels = _noisy(2100, 1100)
+    content = _hand_built_png(pixels, 6, after_idat=images._chunk(b"eXIf", exif.tobytes()))
+    processed = pipeline.process(io.BytesIO(content), max_pixels=10**8)
+    assert (processed.width, processed.height) == (1100, 2100)
+    assert processed.exif_taken_at == datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
+    assert processed.exif_latitude == pytest.approx(23.3, abs=1e-3)
+    assert processed.exif_longitude == pytest.approx(116.17, abs=1e-3)
+    assert Image.open(io.BytesIO(processed.preview)).size == (550, 1050)
+
+
+def test_an_unknown_filter_type_is_refused_as_damaged(app, world, inspector):
+    pixels = _noisy(300, 200)
+    scanlines = bytearray(_filtered(pixels.reshape(200, -1), 4))
+    scanlines[150 * (1 + 300 * 4)] = 7  # row 150: filter type 7 does not exist
+    ihdr = struct.pack(">IIBBBBB", 300, 200, 8, 6, 0, 0, 0)
+    content = (
+        b"\x89PNG\r\n\x1a\n"
+        + images._chunk(b"IHDR", ihdr)
+        + images._chunk(b"IDAT", zlib.compress(bytes(scanlines)))
+        + images._chunk(b"IEND", b"")
+    )
+    body = assert_problem(upload(inspector, content, world.unit_a.id), 415)
+    assert "损坏" in body["detail"]
+    assert nothing_kept(app)
+
+
+def test_a_16_bit_png_above_the_whole_decode_budget_is_refused_with_a_hint(app, world, inspector):
+    body = assert_problem(upload(inspector, _rgba16(1200, 1000), world.unit_a.id), 413)
+    assert body["type"] == TOO_LARGE
+    assert "8 位" in body["detail"]
+    assert nothing_kept(app)
+
+
+WORST_STRIPS = 16 * 2**20  # 4 × the 20 MB JPEG's ~3.5 MB through the API, with room
+
+
+def test_a_12_mp_rgba_png_at_the_budget_is_decoded_in_strips(tmp_path):
+    """It was ~57 MB (the whole decoded image and more); now a strip and the preview."""
     result = _peak(rgba_photo(), tmp_path)
     assert result["outcome"] == "accepted"
-    decoded = 4032 * 3024 * 4
-    assert result["peak_extra"] < decoded + 24 * 2**20
+    assert result["peak_extra"] < WORST_STRIPS
+
+
+def test_the_largest_png_decoded_whole_stays_within_the_same_bound(tmp_path):
+    result = _peak(_rgba16(1024, 1024), tmp_path)  # 4 MiB decoded: the whole-decode budget
+    assert result["outcome"] == "accepted"
+    assert result["peak_extra"] < WORST_STRIPS
