@@ -71,6 +71,9 @@ def from_environment() -> dict:
         # are decoded at. And how many decodes one process runs at once; the others wait
         # up to PHOTO_DECODE_WAIT_SECONDS, then get 503.
         "PHOTO_DECODE_BUDGET_MB": _int("PHOTO_DECODE_BUDGET_MB", 48),
+        # PNGs Pillow must decode whole (interlaced, 16-bit, 1/2/4-bit): a smaller budget,
+        # since 8-bit PNGs are decoded in strips at a fraction of their size (media/png.py).
+        "PHOTO_PNG_FULL_DECODE_BUDGET_MB": _int("PHOTO_PNG_FULL_DECODE_BUDGET_MB", 4),
         "PHOTO_DECODE_CONCURRENCY": _int("PHOTO_DECODE_CONCURRENCY", 2),
         "PHOTO_DECODE_WAIT_SECONDS": float(os.environ.get("PHOTO_DECODE_WAIT_SECONDS", "10")),
         # The worker re-reads this many originals per run, every so many seconds, and
