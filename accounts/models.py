@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
 from core.db import db
-from org.models import Sector, Unit
+from org.models import Region, Sector, Unit
 
 
 class Role(StrEnum):
@@ -50,6 +50,7 @@ class User(db.Model):
 
     unit: Mapped[Unit | None] = relationship()
     sector: Mapped[Sector | None] = relationship()
+    region: Mapped[Region | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
 

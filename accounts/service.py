@@ -14,12 +14,13 @@ from flask import current_app
 from sqlalchemy import bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from accounts import policy
 from accounts.models import ApiToken, BindingCode, Role, User
 from accounts.passwords import check_password
 from core import audit, errors
 from core.clock import utcnow
 from core.db import db
-from org.models import Sector, Unit
+from org.models import Region, Sector, Unit
 
 # A hash of a random password, checked when the username is unknown so that a miss costs
 # as much as a hit and timing does not reveal which usernames exist.
@@ -45,7 +46,13 @@ def _dummy_hash() -> str:
 # -- people -------------------------------------------------------------------------------
 
 
-def _check_binding(role: Role, unit_id: int | None, sector_id: int | None) -> None:
+def _check_binding(
+    role: Role, unit_id: int | None, sector_id: int | None, region_id: int | None = None
+) -> None:
+    if region_id is not None and not policy.may_have_region(role):
+        raise errors.InvalidInput(errors={"region_id": ["只有督查办账号可以绑定区域"]})
+    if region_id is not None and db.session.get(Region, region_id) is None:
+        raise errors.InvalidInput(errors={"region_id": ["区域不存在"]})
     if role == Role.unit_staff and unit_id is None:
         raise errors.InvalidInput(errors={"unit_id": ["窗口单位人员必须绑定一个窗口单位"]})
     if role == Role.lead_unit_staff and sector_id is None:
@@ -64,7 +71,21 @@ def _check_username_free(username: str | None, user: User | None = None) -> None
         raise errors.Conflict("用户名已被使用", errors={"username": ["用户名已被使用"]})
 
 
+def _snapshot(user: User) -> dict[str, Any]:
+    """What the audit trail keeps of an account before and after a change."""
+    return {
+        "role": user.role.value,
+        "active": user.active,
+        "unit_id": user.unit_id,
+        "sector_id": user.sector_id,
+        "region_id": user.region_id,
+    }
+
+
 def create_user(data: dict[str, Any], *, actor: User | None) -> User:
+    """A new account (`actor` None: the command line and the demo). A region binds an
+    office account to that region's subtree; other roles cannot have one (422)."""
+    policy.check_manages_users(actor)
     data = dict(data)
     password = data.pop("password", None)
     role = data["role"] = Role(data["role"])
@@ -72,9 +93,7 @@ def create_user(data: dict[str, Any], *, actor: User | None) -> User:
         data["unit_id"] = None
     if role != Role.lead_unit_staff:
         data["sector_id"] = None
-    if role not in (Role.office_admin, Role.viewer):
-        data["region_id"] = None
-    _check_binding(role, data.get("unit_id"), data.get("sector_id"))
+    _check_binding(role, data.get("unit_id"), data.get("sector_id"), data.get("region_id"))
     _check_username_free(data.get("username"))
     if password:
         check_password(password, username=data.get("username"))
@@ -88,21 +107,30 @@ def create_user(data: dict[str, Any], *, actor: User | None) -> User:
         user.id,
         "create",
         actor_id=actor.id if actor else None,
-        after={"username": user.username, "role": user.role.value},
+        after={"username": user.username} | _snapshot(user),
     )
     return user
 
 
 def update_user(user: User, data: dict[str, Any], *, actor: User) -> User:
+    """Change an account (city-wide office admins only). Setting `region_id` binds an
+    office account to a region, null makes it city-wide again; an account that stops being
+    an office loses its region. The audit event keeps the region before and after."""
+    policy.check_manages_users(actor)
     data = dict(data)
     password = data.pop("password", None)
-    before = {"role": user.role.value, "active": user.active}
+    before = _snapshot(user)
     _check_username_free(data.get("username"), user)
     if password:
         check_password(password, username=data.get("username", user.username))
+    role = Role(data.get("role", user.role))
+    if not policy.may_have_region(role) and "region_id" not in data:
+        data["region_id"] = None  # no longer an office: no longer bound to a region
+    # Checked before the change: a flush of a missing region would be a conflict, not a 422.
+    _check_binding(role, None, None, data.get("region_id", user.region_id))
     for key, value in data.items():
         setattr(user, key, value)
-    _check_binding(user.role, user.unit_id, user.sector_id)
+    _check_binding(user.role, user.unit_id, user.sector_id, user.region_id)
     if password:
         user.password_hash = hash_password(password)
         revoke_all_tokens(user)
@@ -115,7 +143,7 @@ def update_user(user: User, data: dict[str, Any], *, actor: User) -> User:
         "update",
         actor_id=actor.id,
         before=before,
-        after={"role": user.role.value, "active": user.active},
+        after=_snapshot(user),
     )
     return user
 
@@ -213,6 +241,7 @@ def record_sign_in_throttled(
 def issue_binding_code(user: User, *, actor: User) -> tuple[str, BindingCode]:
     """A new one-time code for `user`; any code of theirs still unused stops working, so
     only the code the office gave last can bind (a lost or leaked one dies with it)."""
+    policy.check_manages_users(actor)
     if not user.active:
         raise errors.Conflict("账号已停用，不能发放绑定码")
     revoked = _revoke_binding_codes(user)
@@ -251,6 +280,7 @@ def _revoke_binding_codes(user: User) -> int:
 def unbind_wechat(user: User, *, actor: User) -> User:
     """Detach `user`'s WeChat account (a new phone, a person leaving a shared phone): their
     WeChat sign-ins end at once, and a new binding code lets them bind again."""
+    policy.check_manages_users(actor)
     if user.wechat_openid is None:
         raise errors.Conflict("该账号未绑定微信")
     user.wechat_openid = None
@@ -319,12 +349,20 @@ def _redeem_binding_code(raw: str, openid: str) -> User:
     return user
 
 
-def users_query(filters: dict[str, Any]):
-    stmt = select(User).order_by(User.id)
+def users_query(filters: dict[str, Any], *, actor: User):
+    """The accounts `actor` may read (accounts.policy), filtered."""
+    stmt = select(User).where(policy.user_filter(actor)).order_by(User.id)
     if filters.get("role"):
         stmt = stmt.where(User.role == filters["role"])
     if filters.get("unit_id"):
         stmt = stmt.where(User.unit_id == filters["unit_id"])
+    if filters.get("region_id"):
+        stmt = stmt.where(User.region_id == filters["region_id"])
     if filters.get("active") is not None:
         stmt = stmt.where(User.active.is_(filters["active"]))
     return stmt
+
+
+def get_user(user_id: int, *, actor: User) -> User:
+    """An account `actor` may read; another region's answers 404 like a missing one."""
+    return policy.visible_user(user_id, actor)

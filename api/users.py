@@ -1,4 +1,9 @@
-"""People: office maintenance of accounts and WeChat binding codes."""
+"""People: office maintenance of accounts and WeChat binding codes.
+
+Offices read the accounts of their scope (a town office: its subtree's); only a city-wide
+office admin creates or changes accounts, binds an office account to a region or clears
+it (accounts/policy.py).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,6 @@ from api.etag import check_if_match, etag_of, if_match
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, PageArgs, QueryId, Schema, page_of, partial_of
-from core import errors
-from core.db import db
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="人员与角色")
 
@@ -25,6 +28,8 @@ class UserSchema(Schema):
     role = fields.Enum(Role, required=True)
     unit_id = Id(allow_none=True)
     sector_id = Id(allow_none=True)
+    # Office accounts only: the region whose subtree they work in; null is city-wide.
+    region_id = Id(allow_none=True)
     phone = fields.String(validate=validate.Length(max=30))
     # Length, username and common passwords: accounts/passwords.py (Chinese per-field messages).
     password = fields.String(load_only=True, validate=validate.Length(max=128))
@@ -39,6 +44,7 @@ UserUpdateSchema = partial_of(UserSchema)
 class UserFilter(PageArgs):
     role = fields.Enum(Role)
     unit_id = QueryId()
+    region_id = QueryId()
     active = fields.Boolean()
 
 
@@ -48,10 +54,7 @@ class BindingCodeSchema(Schema):
 
 
 def _user_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise errors.NotFound("未找到该用户")
-    return user
+    return accounts.get_user(user_id, actor=current_user())
 
 
 @blp.route("/users")
@@ -62,7 +65,7 @@ class Users(MethodView):
     def get(self, args):
         """人员列表"""
         page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(accounts.users_query(args), page, per_page)
+        return paginate(accounts.users_query(args, actor=current_user()), page, per_page)
 
     @requires(*OFFICE)
     @blp.arguments(UserSchema)

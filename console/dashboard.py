@@ -1,17 +1,27 @@
-"""The dashboard's numbers, and a bar chart drawn as server-side SVG (no JS library)."""
+"""The dashboard's numbers, and a bar chart drawn as server-side SVG (no JS library).
+
+Everything on it is the reader's scope: a town office's subtree, a lead unit's sector, the
+whole city for a city-wide office. A figure that links to a list is counted with that
+list's own query and filters, so the two agree by construction; a figure whose list the
+reader may not open is not shown.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from typing import Any, NamedTuple
 
-from flask import Flask, current_app
-from sqlalchemy import func, select
+from flask import Flask, current_app, url_for
+from sqlalchemy import Select, func, select
 
+from accounts.models import Role, User
+from console.common import may_open
 from core.clock import DISPLAY_TZ, local, utcnow
 from core.db import db
 from org.models import Sector, Unit
+from org.policy import unit_filter
 
 
 @dataclass(frozen=True)
@@ -41,13 +51,50 @@ def period_of(key: str, today: date | None = None) -> Period:
     return Period(key, PERIODS[key], first)
 
 
-# Panels (inspections this period, open tasks …) are callables → Panel, and figures for
-# the row of numbers at the top are callables → [(label, value, style, link)], style one
-# of "" | "warn" | "flag", link a URL or None. Both lists are the app's, filled from
-# init_app functions (console.panels) through `add_panels` and `add_figures`.
+# Panels (inspections this period, open tasks …) are callables (period, actor) → Panel, and
+# figures for the row of numbers at the top are callables (period, actor) → [Figure]. Both
+# lists are the app's, filled from init_app functions (console.panels) through
+# `add_panels` and `add_figures`.
 PANELS = "console_panels"
 FIGURES = "console_figures"
-Figure = tuple[str, str | int, str, str | None]
+
+
+class Figure(NamedTuple):
+    """One number: style "" | "warn" | "flag"; `endpoint` and `args` the list it counts
+    (None: a number with no list); `roles` narrows who sees it beyond that list's own
+    `@requires` (a number that is always nought for someone is noise to them)."""
+
+    label: str
+    value: str | int
+    style: str = ""
+    endpoint: str | None = None
+    args: dict[str, Any] = {}
+    roles: frozenset[Role] | None = None
+
+    @property
+    def link(self) -> str | None:
+        return url_for(self.endpoint, **self.args) if self.endpoint else None
+
+    def shown_to(self, actor: User) -> bool:
+        if self.roles is not None and actor.role not in self.roles:
+            return False
+        return self.endpoint is None or may_open(self.endpoint, actor)
+
+
+def figure(
+    label: str,
+    value: str | int,
+    style: str = "",
+    endpoint: str | None = None,
+    roles: Iterable[Role] | None = None,
+    **args: Any,
+) -> Figure:
+    return Figure(label, value, style, endpoint, args, frozenset(roles) if roles else None)
+
+
+def count_of(stmt: Select) -> int:
+    """The length of a list, counted as `api.pagination.paginate` counts it."""
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
 
 
 def init_app(app: Flask) -> None:
@@ -55,11 +102,11 @@ def init_app(app: Flask) -> None:
     app.extensions[FIGURES] = []
 
 
-def add_panels(app: Flask, *makers: Callable[[Period], Panel]) -> None:
+def add_panels(app: Flask, *makers: Callable[[Period, User], Panel]) -> None:
     app.extensions[PANELS].extend(makers)
 
 
-def add_figures(app: Flask, *makers: Callable[[Period], list[Figure]]) -> None:
+def add_figures(app: Flask, *makers: Callable[[Period, User], list[Figure]]) -> None:
     app.extensions[FIGURES].extend(makers)
 
 
@@ -111,26 +158,28 @@ def _number(value: float) -> str:
     return f"{value:.1f}" if isinstance(value, float) and not value.is_integer() else f"{value:g}"
 
 
-def units_by_sector() -> Panel:
+def units_by_sector(period: Period, actor: User) -> Panel:
     rows = db.session.execute(
         select(Sector.name, func.count(Unit.id))
         .join(Unit, Unit.sector_id == Sector.id)
-        .where(Unit.active.is_(True))
+        .where(Unit.active.is_(True), unit_filter(actor))
         .group_by(Sector.id, Sector.name)
         .order_by(Sector.id)
     )
     return Panel("各行业领域窗口单位数", [Bar(name, count) for name, count in rows], "个")
 
 
-def build(period: Period | None = None) -> dict:
+def unit_figures(period: Period, actor: User) -> list[Figure]:
+    from org import service as org
+
+    active = count_of(org.units_query(actor, {"active": True}))
+    return [figure("在册窗口单位", active, "", "console.units", active="1")]
+
+
+def build(period: Period | None = None, *, actor: User) -> dict:
     period = period or period_of("quarter")
-    panels = [make(period) for make in current_app.extensions[PANELS]] + [units_by_sector()]
-    figures = [figure for make in current_app.extensions[FIGURES] for figure in make(period)]
-    total_units = db.session.scalar(select(func.count(Unit.id)).where(Unit.active.is_(True)))
-    return {
-        "panels": panels,
-        "figures": figures,
-        "total_units": total_units,
-        "period": period,
-        "periods": PERIODS,
-    }
+    panels = [make(period, actor) for make in current_app.extensions[PANELS]]
+    panels.append(units_by_sector(period, actor))
+    makers = [unit_figures, *current_app.extensions[FIGURES]]
+    figures = [f for make in makers for f in make(period, actor) if f.shown_to(actor)]
+    return {"panels": panels, "figures": figures, "period": period, "periods": PERIODS}

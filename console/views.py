@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import (
@@ -18,17 +20,30 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
+from accounts import policy as accounts_policy
 from accounts import service as accounts
-from accounts.models import ROLE_LABELS
+from accounts.models import ROLE_LABELS, Role
 from api import errors as problems
 from api import throttle
 from api.auth import OFFICE_READERS, public, requires
 from api.errors import status_of
 from api.extensions import csrf
 from api.pagination import paginate
-from console.common import MAX_PAGE, arg_int
+from console.common import (
+    MAX_PAGE,
+    act,
+    arg_choice,
+    arg_int,
+    check_version,
+    form_int,
+    may_open,
+    page_args,
+    region_choices,
+    sector_choices,
+)
 from core import errors
 from core.clock import local
+from core.db import db
 from org import service as org
 
 bp = Blueprint(
@@ -40,21 +55,55 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-# The navigation is the app's (`app.extensions[NAV]`): this module's two pages, then what
+# Who signs in to the console: the offices, and lead units following their sector
+# (read-only). Units and inspectors use the mini program. A page for lead units says so
+# with `@requires(*CONSOLE_READERS)`; sign-in admits whoever may open the dashboard.
+CONSOLE_READERS = (*OFFICE_READERS, Role.lead_unit_staff)
+
+# The navigation is the app's (`app.extensions[NAV]`): this module's pages, then what
 # each page module adds from its `init_app` with `add_nav` (console.init_app calls them).
+# Each person sees the entries whose page they may open: the roles come from the page's
+# own `@requires`, so the menu and the permissions cannot disagree; `roles` only narrows
+# an entry further (e.g. the same page under another label for lead units).
 NAV = "console_nav"
 
 
+class NavEntry(NamedTuple):
+    endpoint: str
+    label: str
+    roles: frozenset[Role] | None = None
+
+
 def init_app(app: Flask) -> None:
-    app.extensions[NAV] = [("console.dashboard", "工作台"), ("console.units", "窗口单位")]
+    app.extensions[NAV] = [
+        NavEntry("console.dashboard", "工作台"),
+        NavEntry("console.units", "窗口单位"),
+        NavEntry("console.users", "人员"),
+    ]
 
 
-def add_nav(app: Flask, endpoint: str, label: str, *, before: str | None = None) -> None:
+def add_nav(
+    app: Flask,
+    endpoint: str,
+    label: str,
+    *,
+    before: str | None = None,
+    roles: Iterable[Role] | None = None,
+) -> None:
     nav = app.extensions[NAV]
-    if any(e == endpoint for e, _ in nav):
+    if any(e.endpoint == endpoint and e.label == label for e in nav):
         return
-    index = next((i for i, (e, _) in enumerate(nav) if e == before), len(nav))
-    nav.insert(index, (endpoint, label))
+    index = next((i for i, e in enumerate(nav) if e.endpoint == before), len(nav))
+    nav.insert(index, NavEntry(endpoint, label, frozenset(roles) if roles else None))
+
+
+def nav_for(user) -> list[NavEntry]:
+    """The entries `user` may follow."""
+    return [
+        entry
+        for entry in current_app.extensions[NAV]
+        if (entry.roles is None or user.role in entry.roles) and may_open(entry.endpoint, user)
+    ]
 
 
 @bp.before_request
@@ -76,8 +125,8 @@ def _localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 @bp.context_processor
 def _layout() -> dict:
-    nav = current_app.extensions[NAV]
-    return {"nav": nav, "me": g.get("user"), "role_labels": ROLE_LABELS}
+    me = g.get("user")
+    return {"nav": nav_for(me) if me else [], "me": me, "role_labels": ROLE_LABELS}
 
 
 @bp.errorhandler(errors.Unauthenticated)
@@ -133,8 +182,8 @@ def login():
     try:
         # The same sign-in, limits included, as the API's (api/throttle.py).
         user, raw, _ = throttle.sign_in_with_password(username, password)
-        if not user.is_office:
-            raise errors.Forbidden("控制台仅供督查办使用，请使用小程序")
+        if not may_open("console.dashboard", user):
+            raise errors.Forbidden("控制台仅供督查办和牵头单位使用，请使用小程序")
     except errors.DomainError as exc:
         if exc.keep_changes:
             problems.keep_changes()  # a throttle event in the audit trail must survive
@@ -150,7 +199,7 @@ def login():
 
 
 @bp.post("/logout")
-@requires(*OFFICE_READERS)
+@requires(*CONSOLE_READERS)
 def logout():
     accounts.revoke_token(session.get("token", ""))
     session.clear()
@@ -162,23 +211,96 @@ def logout():
 
 
 @bp.get("/")
-@requires(*OFFICE_READERS)
+@requires(*CONSOLE_READERS)
 def dashboard():
     from console import dashboard as board
 
     period = board.period_of(request.args.get("period", "quarter"))
-    return render_template("console/dashboard.html", board=board.build(period))
+    return render_template("console/dashboard.html", board=board.build(period, actor=g.user))
+
+
+UNIT_STATES = {"1": True, "0": False}
 
 
 @bp.get("/units")
-@requires(*OFFICE_READERS)
+@requires(*CONSOLE_READERS)
 def units():
+    """The units the reader may see (org.policy), with filters offering only those."""
     filters = {"q": request.args.get("q", "").strip()[:50] or None}
-    sector_id = arg_int("sector_id")
-    if sector_id:
-        filters["sector_id"] = sector_id
+    for key in ("sector_id", "region_id"):
+        value = arg_int(key)
+        if value:
+            filters[key] = value
+    active = arg_choice("active", UNIT_STATES)
+    if active is not None:
+        filters["active"] = UNIT_STATES[active]
     page = arg_int("page", hi=MAX_PAGE) or 1
     result = paginate(org.units_query(g.user, filters), page, 50)
     return render_template(
-        "console/units.html", result=result, sectors=org.list_sectors(), filters=filters
+        "console/units.html",
+        result=result,
+        sectors=sector_choices(g.user),
+        regions=region_choices(g.user),
+        filters=filters | {"active": active},
     )
+
+
+@bp.get("/units/<int:unit_id>")
+@requires(*CONSOLE_READERS)
+def unit(unit_id: int):
+    return render_template("console/unit.html", unit=org.get_unit(unit_id, actor=g.user))
+
+
+# -- 人员: people, their region, their WeChat ----------------------------------------------
+
+
+@bp.get("/users")
+@requires(*OFFICE_READERS)
+def users():
+    """The people of the reader's scope (a town office: its subtree's). A city-wide office
+    admin binds an office account to a region, makes it city-wide again, or unbinds a
+    person's WeChat here; everyone else reads."""
+    filters = {"role": arg_choice("role", {r.value for r in Role})}
+    page, per_page = page_args()
+    result = paginate(accounts.users_query(filters, actor=g.user), page, per_page)
+    manages = accounts_policy.can_manage_users(g.user)
+    return render_template(
+        "console/users.html",
+        result=result,
+        filters=filters,
+        manages=manages,
+        regions=db.session.scalars(org.list_regions()).all() if manages else [],
+        may_have_region=accounts_policy.may_have_region,
+        roles=list(Role),
+    )
+
+
+def _managed_user(user_id: int):
+    """The person, if the reader may see them (404 otherwise), and may manage people (403)."""
+    user = accounts.get_user(user_id, actor=g.user)
+    accounts_policy.check_manages_users(g.user)
+    return user
+
+
+@bp.post("/users/<int:user_id>/region")
+@requires(Role.office_admin)
+def set_user_region(user_id: int):
+    user = _managed_user(user_id)
+
+    def change():
+        check_version(user.version)
+        accounts.update_user(user, {"region_id": form_int("region_id", lo=1)}, actor=g.user)
+
+    return act(change, done=f"已更新{user.display_name}的工作区域", back=url_for("console.users"))
+
+
+@bp.post("/users/<int:user_id>/wechat")
+@requires(Role.office_admin)
+def unbind_user_wechat(user_id: int):
+    user = _managed_user(user_id)
+
+    def change():
+        check_version(user.version)
+        accounts.unbind_wechat(user, actor=g.user)
+
+    return act(change, done=f"已解除{user.display_name}的微信绑定", back=url_for("console.users"))

@@ -141,10 +141,13 @@ UNITS = [
     ("军埠派出所户政窗口", "public_security", "军埠镇", "军埠镇军埠大道", 23.3341, 116.2177),
 ]
 
-# (username, display name, role, unit name or sector code)
+# (username, display name, role, unit name, sector code or — for offices — region name;
+# an office without a region is city-wide)
 PEOPLE = [
     ("admin", "陈督查（督查办）", "office_admin", None),
     ("viewer", "林主任（只读）", "viewer", None),
+    ("office_zhanlong", "蔡干事（占陇镇督查办）", "office_admin", "占陇镇"),
+    ("viewer_liushadong", "谢主任（流沙东街道，只读）", "viewer", "流沙东街道"),
     ("insp01", "黄晓敏", "inspector", None),
     ("insp02", "郑伟", "inspector", None),
     ("insp03", "许丽娜", "inspector", None),

@@ -34,7 +34,7 @@ def demo_command(if_empty: bool) -> None:
     password = current_app.config["DEMO_PASSWORD"]
     click.echo(f"Demo data loaded. Sign in with any of these (password: {password}):")
     for username, name, role, _ in city.PEOPLE:
-        click.echo(f"  {username:<14} {Role(role).value:<16} {name}")
+        click.echo(f"  {username:<18} {Role(role).value:<16} {name}")
 
 
 def build_demo_city() -> None:
@@ -92,4 +92,6 @@ def build_demo_city() -> None:
             data["unit_id"] = units[bound].id
         if role == "lead_unit_staff":
             data["sector_id"] = sectors[bound].id
+        if role in ("office_admin", "viewer") and bound:
+            data["region_id"] = districts[bound].id
         accounts.create_user(data, actor=None)

@@ -28,6 +28,7 @@ NAV = [
     ("console.tasks", "整改复查"),
     ("console.plan_list", "督查计划"),
     ("console.units", "窗口单位"),
+    ("console.users", "人员"),
     ("console.checklist_templates", "检查表"),
 ]
 
@@ -49,7 +50,7 @@ def registries(app) -> dict:
 
 def test_a_fresh_app_has_every_registration(make_app):
     found = registries(make_app())
-    assert [tuple(e) for e in found["nav"]] == NAV
+    assert [tuple(e[:2]) for e in found["nav"]] == NAV
     assert found["figures"] == ["inspection_figures", "task_figures"]
     assert found["panels"] == [
         "average_score_by_sector",

@@ -93,7 +93,7 @@ def test_an_inspector_is_turned_away(page, live_server, world):
     page.fill("input[name=username]", world.users[Role.inspector].username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    assert page.locator("text=控制台仅供督查办使用").count() == 1
+    assert page.locator("text=控制台仅供督查办和牵头单位使用").count() == 1
 
 
 def test_office_reads_the_default_checklist(page, live_server, world):

@@ -4,7 +4,7 @@ import pytest
 from flask import current_app
 
 from accounts.models import Role
-from api.auth import route_methods
+from api.auth import policy_of, route_methods
 from tests.conftest import PASSWORD
 
 
@@ -50,13 +50,22 @@ def test_every_page_renders_for_the_office(office_console):
         assert "<html" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("role", [Role.inspector, Role.unit_staff, Role.lead_unit_staff])
+@pytest.mark.parametrize("role", [Role.inspector, Role.unit_staff])
 def test_other_roles_cannot_use_the_console(console, world, role):
     response = console.sign_in(world.users[role].username)
     assert response.status_code == 403
-    assert "控制台仅供督查办使用" in response.get_data(as_text=True)
+    assert "控制台仅供督查办和牵头单位使用" in response.get_data(as_text=True)
     for url in console_pages():
         assert console.get(url).status_code == 302, url
+
+
+def test_a_lead_unit_opens_its_pages_and_no_others(console, world):
+    assert console.sign_in(world.users[Role.lead_unit_staff].username).status_code == 302
+    for rule, method, endpoint in route_methods(current_app):
+        if rule not in console_pages() or method != "GET":
+            continue
+        allowed = Role.lead_unit_staff in policy_of(current_app, endpoint, method)
+        assert console.get(rule).status_code == (200 if allowed else 403), rule
 
 
 def test_viewer_reads_the_console(console, world):

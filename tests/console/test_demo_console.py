@@ -10,11 +10,12 @@ from flask import current_app
 from sqlalchemy import select
 
 from accounts.models import Role, User
-from api.auth import route_methods
+from api.auth import policy_of, route_methods
 from checklists.models import ChecklistVersion
 from core.db import db
 from inspections.models import Inspection, InspectionStatus, Plan
 from media.models import Photo
+from org.models import Sector, Unit
 from rectification.models import RectificationTask, TaskStatus
 
 
@@ -42,6 +43,8 @@ def ids() -> dict[str, int]:
         "plan_id": first(select(Plan.id)),
         "photo_id": first(select(Photo.id)),
         "version_id": first(select(ChecklistVersion.id)),
+        "unit_id": first(select(Unit.id)),
+        "user_id": first(select(User.id)),
     }
 
 
@@ -77,7 +80,25 @@ def test_every_page_renders_for_the_office_on_demo_data(demo, console):
         assert console.get(f"/console/?{query}").status_code == 200
 
 
-@pytest.mark.parametrize("role", [Role.inspector, Role.unit_staff, Role.lead_unit_staff])
+def test_lead_medical_reads_its_sector_in_the_console(demo, console):
+    """The demo's lead unit signs in, opens every page its role may, is refused the rest,
+    and sees the medical units only."""
+    assert console.sign_in("lead_medical").status_code == 302
+    for url in console_urls():
+        endpoint, _ = current_app.url_map.bind("localhost").match(url)
+        allowed = Role.lead_unit_staff in policy_of(current_app, endpoint, "GET")
+        assert console.get(url).status_code in ((200, 404) if allowed else (403,)), url
+    page = console.get("/console/units").get_data(as_text=True)
+    medical = db.session.scalars(
+        select(Unit.name).join(Sector).where(Sector.code == "medical")
+    ).all()
+    others = db.session.scalars(select(Unit.name).join(Sector).where(Sector.code != "medical"))
+    assert medical
+    assert all(name in page for name in medical)
+    assert not any(name in page for name in others)
+
+
+@pytest.mark.parametrize("role", [Role.inspector, Role.unit_staff])
 def test_other_roles_are_refused_every_page(demo, console, role):
     assert console.sign_in(username(role)).status_code == 403
     for url in console_urls():
