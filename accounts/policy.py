@@ -33,8 +33,6 @@ def user_filter(actor: User) -> ColumnElement[bool]:
         return false()
     if actor.region_id is None:
         return true()
-    # One subtree for both halves: org.policy names its CTE, and two of them in one
-    # statement do not compile.
     subtree = region_subtree(actor.region_id)
     return or_(
         and_(User.role.in_(OFFICE_ROLES), User.region_id.in_(subtree)),

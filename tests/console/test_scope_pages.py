@@ -359,12 +359,6 @@ def test_the_people_page_is_for_offices(console, world):
     assert console.get("/console/users").status_code == 403
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the review queue and the task list follow a town office's region once "
-    "inspections.policy and rectification.policy build on office_scope (other branches "
-    "of this issue); then this passes: delete this mark",
-)
 def test_a_town_office_figures_count_its_subtree_only(work, tree, make_user, sign_in):
     _, liusha, _, _ = tree
     console = sign_in(make_user(Role.office_admin, region_id=liusha.id))
