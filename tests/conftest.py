@@ -360,6 +360,16 @@ class World:
             Role.lead_unit_staff: make_user(Role.lead_unit_staff, sector_id=self.sector_a.id),
         }
         self.unit_staff_b = make_user(Role.unit_staff, unit_id=self.unit_b.id)
+        # Unit A and unit B stand in two regions (make_unit gives each its own).
+        self.region_a, self.region_b = self.unit_a.region_id, self.unit_b.region_id
+
+    @functools.cached_property
+    def scoped_offices(self) -> dict[Role, User]:
+        """An office admin and a viewer bound to unit A's region: B is another region."""
+        return {
+            role: self._make_user(role, region_id=self.region_a)
+            for role in (Role.office_admin, Role.viewer)
+        }
 
     # Rectification objects, made on first use (the policy matrix asks for them).
     @functools.cached_property

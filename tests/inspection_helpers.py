@@ -190,5 +190,6 @@ class InspectionWorld:
         self.visit_b = make_visit(
             world.unit_b, [other, other_helper], kind=VisitKind.announced, starts_in_days=-1
         )
+        self.plan_b = self.visit_b.plan  # a city plan whose pool is unit B only
         self.inspection_b = published(submitted(self.visit_b, other, failing))
         self.finding_b: Finding = self.inspection_b.findings[0]
