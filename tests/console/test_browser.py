@@ -196,3 +196,31 @@ def test_office_reviews_evidence_and_verifies_rectification_on_demo_data(page, l
     assert db.session.scalar(
         select(RectificationTask.id).where(RectificationTask.inspection_id == inspection_id)
     )
+
+
+@pytest.mark.parametrize("role", [Role.office_admin, Role.lead_unit_staff])
+def test_no_page_in_the_navigation_scrolls_sideways_on_a_phone(page, live_server, world, role):
+    """At 390 px every page a person's navigation offers fits the screen, tables included
+    (a table that scrolls inside its frame hides columns): lists turn into cards. And the
+    header says whose console it is."""
+    world.task_a  # noqa: B018 - rows for the lists
+    world.inspections  # noqa: B018
+    sign_in(page, live_server, world.users[role].username)
+    brand = "督查办" if role == Role.office_admin else "牵头单位"
+    assert page.locator(".brand").inner_text().endswith(brand)
+    links = page.locator("nav.nav a")
+    targets = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert targets
+    page.set_viewport_size({"width": 390, "height": 844})
+    wide = []
+    for target in targets:
+        page.goto(f"{live_server}{target}")
+        overflow = page.evaluate(
+            """Math.max(document.documentElement.scrollWidth - window.innerWidth,
+                ...Array.from(document.querySelectorAll('.table-wrap'),
+                              (e) => e.scrollWidth - e.clientWidth))"""
+        )
+        if overflow > 0:
+            wide.append((target, overflow))
+            shot(page, f"too-wide{target.replace('/', '-')}")
+    assert not wide
