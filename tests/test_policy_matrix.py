@@ -730,6 +730,11 @@ def _cells(world: World, actor: str, method: str, rule: str):
             yield f"foreign {name}", lambda n=name, p=param: own | {n: p.foreign(world)}, 404
         elif method == "GET":
             yield f"foreign {name}", lambda n=name, p=param: own | {n: p.foreign(world)}, "2xx"
+    # A route of two objects (a task's extension): one foreign id next to an own one is
+    # refused for not matching; B's pair together is what only the scope refuses.
+    pair = [n for n in names if PARAMS[n].foreign is not None]
+    if len(pair) > 1 and actor in expect.foreign:
+        yield "foreign all", lambda: own | {n: PARAMS[n].foreign(world) for n in pair}, 404
     if names:
         yield "missing", lambda: {n: PARAMS[n].missing for n in names}, 404
 
