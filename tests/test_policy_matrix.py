@@ -306,6 +306,9 @@ PARAMS: dict[str, Param] = {
     "version_id": Param(own=lambda w: w.checklist.id),
     "section_code": Param(own=lambda w: "dress", missing="no-such-section"),
     "item_code": Param(own=lambda w: "dress.uniform", missing="no-such-item"),
+    # open routes (not in the matrix; other walks over every route fill them in)
+    "token": Param(own=lambda w: "not-a-signed-token", missing="not-a-signed-token"),
+    "filename": Param(own=lambda w: "swagger-ui.css", missing="no-such-file.css"),
 }
 
 
