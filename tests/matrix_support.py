@@ -110,7 +110,7 @@ def _planner(actor: User | None) -> User:
     server sets `region_id` from the account), everyone else meets a city plan."""
     if actor is not None and actor.role == Role.office_admin and actor.office_region_id:
         return actor
-    return admin()
+    return admin()  # the first city-wide office admin
 
 
 def _plan_of(world, actor, *, starts_in_days: int = 0, days: int = 7) -> Plan:
