@@ -127,7 +127,12 @@ def update_user(user: User, data: dict[str, Any], *, actor: User) -> User:
     if not policy.may_have_region(role) and "region_id" not in data:
         data["region_id"] = None  # no longer an office: no longer bound to a region
     # Checked before the change: a flush of a missing region would be a conflict, not a 422.
-    _check_binding(role, None, None, data.get("region_id", user.region_id))
+    _check_binding(
+        role,
+        data.get("unit_id", user.unit_id),
+        data.get("sector_id", user.sector_id),
+        data.get("region_id", user.region_id),
+    )
     for key, value in data.items():
         setattr(user, key, value)
     _check_binding(user.role, user.unit_id, user.sector_id, user.region_id)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from accounts.models import User
 from core import audit, errors
 from core.db import db
+from org import policy
 from org.models import LeadUnit, Region, Sector, Unit
 
 COLUMNS = {
@@ -207,12 +208,13 @@ def _has_doctype(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> bool:
 class _Lookup:
     """Name-or-code lookups, loaded once per import instead of once per row."""
 
-    def __init__(self) -> None:
+    def __init__(self, actor: User) -> None:
         self.sectors = {}
         for s in db.session.scalars(select(Sector)):
             self.sectors[s.name] = self.sectors[s.code] = s
         self.regions: dict[str, Region | None] = {}
-        for r in db.session.scalars(select(Region)):
+        # A scoped office imports into its subtree only: other regions read as missing.
+        for r in db.session.scalars(select(Region).where(policy.region_filter(actor))):
             self.regions[r.code] = r
             # A region name may repeat across districts; an ambiguous name is refused.
             self.regions[r.name] = None if r.name in self.regions else r
@@ -223,7 +225,7 @@ class _Lookup:
 
 
 def import_units(rows: list[tuple[int, dict[str, str]]], *, actor: User) -> ImportReport:
-    lookup = _Lookup()
+    lookup = _Lookup(actor)
     report = ImportReport()
     seen: dict[tuple[str, int], int] = {}
     units = []

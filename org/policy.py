@@ -79,3 +79,32 @@ def can_view_unit(user: User, unit: Unit) -> bool:
     if user.role == Role.unit_staff:
         return user.unit_id is not None and unit.id == user.unit_id
     return False
+
+
+# -- acting: where a scoped office may put units, and the city's reference data ----------
+
+
+def region_filter(user: User | None) -> ColumnElement[bool]:
+    """A WHERE clause on `Region`: the regions an office may put units in (a scoped office:
+    its subtree; everyone else who may maintain units, and the command line: every region)."""
+    if user is None or user.office_region_id is None:
+        return true()
+    return Region.id.in_(region_subtree(user.office_region_id))
+
+
+def region_in_scope(region_id: int, actor: User | None) -> bool:
+    """Whether `region_id` exists and `actor` may put a unit there; another region's id
+    is as unknown as a missing one."""
+    found = select(Region.id).where(Region.id == region_id, region_filter(actor))
+    return db.session.scalar(found) is not None
+
+
+def check_maintains_reference_data(actor: User | None) -> None:
+    """The region tree, sectors and lead units hold for the whole city: only a city-wide
+    office keeps them (`None`: the command line and the demo). A town office that could
+    re-parent a region under its own would take over that region's units."""
+    if actor is not None and actor.office_region_id is not None:
+        raise errors.Forbidden(
+            "区域、行业领域和牵头单位由市督查办统一维护，请联系市督查办",
+            type="urn:problem:city-office-only",
+        )

@@ -58,6 +58,7 @@ def _save(model, obj, data: dict[str, Any], *, unique: tuple[str, ...], actor: U
 
 
 def save_region(data: dict[str, Any], *, actor: User, region: Region | None = None) -> Region:
+    policy.check_maintains_reference_data(actor)
     parent_id = data.get("parent_id", region.parent_id if region else None)
     if parent_id is not None:
         parent = db.session.get(Region, parent_id)
@@ -77,12 +78,14 @@ def _is_descendant(node: Region, ancestor: Region) -> bool:
 
 
 def save_sector(data: dict[str, Any], *, actor: User, sector: Sector | None = None) -> Sector:
+    policy.check_maintains_reference_data(actor)
     return _save(Sector, sector, data, unique=("code", "name"), actor=actor)
 
 
 def save_lead_unit(
     data: dict[str, Any], *, actor: User, lead_unit: LeadUnit | None = None
 ) -> LeadUnit:
+    policy.check_maintains_reference_data(actor)
     if "sector_id" in data and db.session.get(Sector, data["sector_id"]) is None:
         raise errors.InvalidInput(errors={"sector_id": ["行业领域不存在"]})
     return _save(LeadUnit, lead_unit, data, unique=("name",), actor=actor)
@@ -123,11 +126,12 @@ def get_unit(unit_id: int, *, actor: User) -> Unit:
     return policy.visible_unit(unit_id, actor)
 
 
-def _check_unit_refs(data: dict[str, Any]) -> None:
+def _check_unit_refs(data: dict[str, Any], actor: User) -> None:
     problems: dict[str, list[str]] = {}
     if "sector_id" in data and db.session.get(Sector, data["sector_id"]) is None:
         problems["sector_id"] = ["行业领域不存在"]
-    if "region_id" in data and db.session.get(Region, data["region_id"]) is None:
+    # A scoped office keeps its units inside its subtree: another region reads as missing.
+    if "region_id" in data and not policy.region_in_scope(data["region_id"], actor):
         problems["region_id"] = ["所属区域不存在"]
     if data.get("lead_unit_id") is not None:
         lead = db.session.get(LeadUnit, data["lead_unit_id"])
@@ -146,7 +150,7 @@ def _check_unit_name(name: str, region_id: int, exclude_id: int | None = None) -
 
 
 def create_unit(data: dict[str, Any], *, actor: User) -> Unit:
-    _check_unit_refs(data)
+    _check_unit_refs(data, actor)
     _check_unit_name(data["name"], data["region_id"])
     unit = Unit(**data)
     db.session.add(unit)
@@ -156,7 +160,7 @@ def create_unit(data: dict[str, Any], *, actor: User) -> Unit:
 
 
 def update_unit(unit: Unit, data: dict[str, Any], *, actor: User) -> Unit:
-    _check_unit_refs(data)
+    _check_unit_refs(data, actor)
     if "name" in data or "region_id" in data:
         _check_unit_name(
             data.get("name", unit.name), data.get("region_id", unit.region_id), exclude_id=unit.id

@@ -100,7 +100,14 @@ def publish_checklist(content: dict[str, Any] | None = None, code: str = "test")
 
 
 def admin() -> User:
-    return db.session.scalar(db.select(User).where(User.role == Role.office_admin).limit(1))
+    """The first city-wide office admin: a scoped one (a test may make one first, and
+    without an order PostgreSQL may return it) plans only in its region."""
+    return db.session.scalar(
+        db.select(User)
+        .where(User.role == Role.office_admin, User.region_id.is_(None))
+        .order_by(User.id)
+        .limit(1)
+    )
 
 
 def make_plan(

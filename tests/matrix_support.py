@@ -10,19 +10,28 @@ import itertools
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from accounts import service as accounts
 from accounts.models import Role, User
 from checklists import service as checklists
+from checklists.models import ChecklistTemplate, ChecklistVersion
 from core.clock import local, utcnow
 from core.db import db
+from inspections import plans as plans_service
 from inspections import service as inspections
-from inspections.models import FindingStatus, VisitKind
+from inspections.models import FindingStatus, Plan, VisitKind
+from media import service as media
+from media.storage import current_storage
 from rectification import service as rectification
+from rectification.deadlines import end_of_day
+from rectification.models import RectificationTask
 from tests import media_kinds
 from tests.images import jpeg
 from tests.inspection_helpers import (
     ALL_PASS,
+    admin,
     check_in,
-    make_plan,
     make_visit,
     publish_checklist,
     submitted,
@@ -30,6 +39,9 @@ from tests.inspection_helpers import (
 from tests.rectification_support import after_photos, inbox_message, open_task
 
 _seq = itertools.count(1)
+# Who may upload a photo of the test attachment kind; for anyone else the route is 403
+# whatever the id, and the upload to refuse is the inspector's.
+UPLOADERS = (Role.inspector, Role.office_admin, Role.unit_staff)
 
 SMALL_CHECKLIST = {
     "name": "矩阵检查表",
@@ -62,15 +74,23 @@ def template(world, actor) -> dict:
 
 
 def draft(world, actor) -> dict:
-    made = checklists.get_template(template(world, actor)["template_id"])
+    made = db.session.get(ChecklistTemplate, template(world, actor)["template_id"])
     return {"version_id": checklists.list_versions(made)[0].id}
 
 
 def published_version(world, actor) -> dict:
-    version = checklists.get_version(draft(world, actor)["version_id"])
+    version = db.session.get(ChecklistVersion, draft(world, actor)["version_id"])
     checklists.publish(version, actor=None)
     db.session.commit()
     return {"version_id": version.id}
+
+
+def second_draft(world, actor) -> dict:
+    """A draft next to a published version: a draft the template can lose."""
+    version = db.session.get(ChecklistVersion, published_version(world, actor)["version_id"])
+    made = checklists.create_draft(version.template, actor=None)
+    db.session.commit()
+    return {"version_id": made.id}
 
 
 # -- inspections --------------------------------------------------------------------------
@@ -85,23 +105,54 @@ def _visit(world, actor, *, unit=None):
     )
 
 
-def plan(world, actor) -> dict:
+def _planner(actor: User | None) -> User:
+    """Whoever makes the caller's own plan: a scoped office makes a plan of its region (the
+    server sets `region_id` from the account), everyone else meets a city plan."""
+    if actor is not None and actor.role == Role.office_admin and actor.office_region_id:
+        return actor
+    return admin()  # the first city-wide office admin
+
+
+def _plan_of(world, actor, *, starts_in_days: int = 0, days: int = 7) -> Plan:
     publish_checklist()
+    start = today() + timedelta(days=starts_in_days)
+    data = {
+        "name": unique("矩阵计划"),
+        "kind": VisitKind.announced,
+        "period_start": start,
+        "period_end": start + timedelta(days=days - 1),
+        "pool": {"unit_ids": [world.unit_a.id]},
+        "sampling": {"rate": 1.0},
+        "inspector_ids": [world.users[Role.inspector].id],
+        "team_size": 1,
+        "exclusions": [],
+        "checklist_template_id": db.session.scalar(
+            select(ChecklistTemplate.id).where(ChecklistTemplate.code == "test")
+        ),
+    }
+    saved = plans_service.save_plan(data, actor=_planner(actor))
     db.session.commit()
-    made = make_plan([world.unit_a], [world.users[Role.inspector]], kind=VisitKind.announced)
-    db.session.commit()
-    return {"plan_id": made.id}
+    return saved
+
+
+def plan(world, actor) -> dict:
+    return {"plan_id": _plan_of(world, actor).id}
 
 
 def drawn_plan(world, actor) -> dict:
     """Drawn, its period over: ready to publish."""
-    publish_checklist()
+    made = _plan_of(world, actor, starts_in_days=-10, days=3)
+    plans_service.draw_plan(made, seed="fixed", reason=None, actor=_planner(actor))
     db.session.commit()
-    inspector = world.users[Role.inspector]
-    found = make_visit(
-        world.unit_a, [inspector], kind=VisitKind.announced, starts_in_days=-10, days=3
-    )
-    return {"plan_id": found.plan_id}
+    return {"plan_id": made.id}
+
+
+def published_plan(world, actor) -> dict:
+    """一公开: drawn, its period over, published by the city office."""
+    made = db.session.get(Plan, drawn_plan(world, None)["plan_id"])
+    plans_service.publish_plan(made, actor=admin())
+    db.session.commit()
+    return {"plan_id": made.id}
 
 
 def visit(world, actor) -> dict:
@@ -164,8 +215,81 @@ def reviewed_inspection(world, actor) -> dict:
     return {"inspection_id": made.id}
 
 
+def overdue_task(world, actor) -> dict:
+    """An open task of unit A whose deadline passed five days ago: one to 督办."""
+    found = db.session.get(RectificationTask, task(world, actor)["task_id"])
+    found.due_on = today() - timedelta(days=5)
+    found.due_at = end_of_day(found.due_on)
+    db.session.commit()
+    return {"task_id": found.id}
+
+
 def message(world, actor: User) -> dict:
     return {"message_id": inbox_message(actor, title=f"矩阵消息{next(_seq)}").id}
+
+
+# -- photos -------------------------------------------------------------------------------
+
+
+def pending_upload(world, actor) -> dict:
+    """A direct upload the caller announced for unit A, its bytes arrived in the store:
+    ready to confirm (only its uploader may)."""
+    content = jpeg(seed=next(_seq))
+    data = {
+        "client_id": str(uuid.uuid4()),
+        "owner_type": media_kinds.KIND,
+        "owner_id": world.unit_a.id,
+        "content_type": "image/jpeg",
+        "size": len(content),
+    }
+    uploader = actor if actor.role in UPLOADERS else world.users[Role.inspector]
+    photo, _, _ = media.start_direct_upload(data, actor=uploader)
+    current_storage().put(photo.key, io.BytesIO(content), content_type="image/jpeg")
+    db.session.commit()
+    return {"photo_id": photo.id}
+
+
+# -- people -------------------------------------------------------------------------------
+
+
+def person(world, actor) -> dict:
+    """A new member of unit A's staff: someone of the caller's scope to manage."""
+    n = next(_seq)
+    made = accounts.create_user(
+        {
+            "username": f"matrix-person{n}",
+            "display_name": f"矩阵人员{n}",
+            "role": Role.unit_staff,
+            "unit_id": world.unit_a.id,
+        },
+        actor=None,
+    )
+    db.session.commit()
+    return {"user_id": made.id}
+
+
+def bound_person(world, actor) -> dict:
+    """A member of unit A's staff with a WeChat account bound: one to unbind."""
+    made = db.session.get(User, person(world, actor)["user_id"])
+    made.wechat_openid = f"matrix-openid-{uuid.uuid4().hex}"
+    db.session.commit()
+    return {"user_id": made.id}
+
+
+def office_account(world, actor) -> dict:
+    """A viewer bound to unit A's region: an office account whose region may be changed."""
+    n = next(_seq)
+    made = accounts.create_user(
+        {
+            "username": f"matrix-viewer{n}",
+            "display_name": f"矩阵查看{n}",
+            "role": Role.viewer,
+            "region_id": world.region_a,
+        },
+        actor=None,
+    )
+    db.session.commit()
+    return {"user_id": made.id}
 
 
 # -- bodies -------------------------------------------------------------------------------

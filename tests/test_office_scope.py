@@ -3,6 +3,8 @@ subtree of units, a city-wide one sees every unit (issue: offices at every level
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import select
 
@@ -10,7 +12,8 @@ from accounts.models import Role
 from core import errors
 from core.db import db
 from org import policy
-from org.models import RegionLevel, Unit
+from org.models import LeadUnit, Region, RegionLevel, Unit
+from tests.conftest import assert_problem
 
 
 @pytest.fixture
@@ -92,3 +95,121 @@ def test_one_statement_may_name_a_scope_twice(tree, make_unit, make_user):
     office = make_user(Role.office_admin, region_id=liusha.id)
     twice = select(Unit.id).where(policy.office_scope(office, Unit.id), policy.unit_filter(office))
     assert list(db.session.scalars(twice)) == [unit.id]
+
+
+# -- acting on units, regions and reference data -------------------------------------------
+
+
+def _unit_body(make_sector, region_id: int, name: str = "流沙东便民服务中心") -> dict:
+    return {
+        "name": name,
+        "sector_id": make_sector().id,
+        "region_id": region_id,
+        "address": "流沙大道",
+        "latitude": 23.3,
+        "longitude": 116.17,
+    }
+
+
+def test_a_scoped_office_creates_units_in_its_subtree_only(
+    tree, make_user, make_sector, client_for
+):
+    _, liusha, community, zhanlong = tree
+    office = client_for(make_user(Role.office_admin, region_id=liusha.id))
+    made = office.post("/api/v1/units", json=_unit_body(make_sector, community.id))
+    assert made.status_code == 201, made.get_json()
+
+    for region_id in (zhanlong.id, 987654):  # another region reads like a missing one
+        body = _unit_body(make_sector, region_id, name="占陇镇便民服务中心")
+        problem = assert_problem(office.post("/api/v1/units", json=body), 422)
+        assert problem["errors"] == {"region_id": ["所属区域不存在"]}
+    assert db.session.scalar(select(Unit).where(Unit.name == "占陇镇便民服务中心")) is None
+
+
+def test_a_scoped_office_does_not_move_its_unit_out_of_its_subtree(
+    tree, make_unit, make_user, client_for
+):
+    _, liusha, community, zhanlong = tree
+    unit = make_unit(region_id=liusha.id)
+    office = client_for(make_user(Role.office_admin, region_id=liusha.id))
+
+    def move(region_id):
+        etag = office.get(f"/api/v1/units/{unit.id}").headers["ETag"]
+        url = f"/api/v1/units/{unit.id}"
+        return office.patch(url, json={"region_id": region_id}, headers={"If-Match": etag})
+
+    assert assert_problem(move(zhanlong.id), 422)["errors"] == {"region_id": ["所属区域不存在"]}
+    db.session.expire_all()
+    assert db.session.get(Unit, unit.id).region_id == liusha.id
+    assert move(community.id).status_code == 200
+
+
+def test_a_scoped_office_imports_units_of_its_subtree_only(
+    tree, make_user, make_sector, client_for
+):
+    _, liusha, _, zhanlong = tree
+    sector = make_sector()
+    office = client_for(make_user(Role.office_admin, region_id=liusha.id))
+    header = "名称,地址,纬度,经度,行业领域,所属区域"
+
+    def upload(*rows):
+        text = "\n".join([header, *rows]).encode("utf-8-sig")
+        data = {"file": (io.BytesIO(text), "units.csv")}
+        return office.post("/api/v1/units/import", data=data, content_type="multipart/form-data")
+
+    row = f"{{}},流沙大道,23.3,116.17,{sector.code},{{}}"
+    refused = upload(row.format("镇外单位", zhanlong.code), row.format("街道单位", liusha.code))
+    assert_problem(refused, 422)
+    assert "不存在" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(Unit).where(Unit.name == "街道单位")) is None
+    assert upload(row.format("街道单位", liusha.code)).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        (
+            "POST",
+            "/api/v1/regions",
+            lambda t: {
+                "code": "445281999",
+                "name": "新街道",
+                "level": "township",
+                "parent_id": t[1].id,
+            },
+        ),
+        ("PATCH", "/api/v1/regions/{zhanlong}", lambda t: {"parent_id": t[1].id}),
+        ("PATCH", "/api/v1/regions/{liusha}", lambda t: {"name": "改名街道"}),
+        ("POST", "/api/v1/sectors", lambda t: {"code": "new_sector", "name": "新领域"}),
+        ("PATCH", "/api/v1/sectors/{sector}", lambda t: {"name": "改名领域"}),
+        ("POST", "/api/v1/lead-units", lambda t: {"name": "新牵头单位", "sector_id": t[4].id}),
+        ("PATCH", "/api/v1/lead-units/{lead}", lambda t: {"name": "改名牵头单位"}),
+    ],
+    ids=[
+        "new-region",
+        "take-over-a-region",
+        "rename-own-region",
+        "new-sector",
+        "rename-sector",
+        "new-lead-unit",
+        "rename-lead-unit",
+    ],
+)
+def test_regions_sectors_and_lead_units_are_the_city_offices(
+    tree, make_user, make_sector, client_for, office, method, url, body
+):
+    """The region tree, sectors and lead units hold for the whole city: a town office that
+    could re-parent a region under its own would take over that region's units."""
+    _, liusha, _, zhanlong = tree
+    sector = make_sector()
+    lead = LeadUnit(name="测试牵头单位", sector_id=sector.id)
+    db.session.add(lead)
+    db.session.commit()
+    things = (*tree, sector)
+    url = url.format(zhanlong=zhanlong.id, liusha=liusha.id, sector=sector.id, lead=lead.id)
+    scoped = client_for(make_user(Role.office_admin, region_id=liusha.id))
+    refused = scoped.open(url, method=method, json=body(things))
+    assert assert_problem(refused, 403)["type"] == "urn:problem:city-office-only"
+    db.session.expire_all()
+    assert db.session.get(Region, zhanlong.id).parent_id == tree[0].id
+    assert office.open(url, method=method, json=body(things)).status_code in (200, 201)

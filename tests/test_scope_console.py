@@ -111,6 +111,17 @@ def test_clearing_a_region_is_fine_for_anyone(office, world):
     assert patch_user(office, person.id, {"region_id": None}).status_code == 200
 
 
+@pytest.mark.parametrize("role", [Role.unit_staff, Role.lead_unit_staff, Role.inspector])
+def test_renaming_a_unit_or_lead_unit_account_is_not_refused(office, world, role):
+    """The region check before the change must judge the account as it will be (its unit
+    or sector kept), not as if it had none."""
+    person = world.users[role]
+    response = patch_user(office, person.id, {"display_name": "改名的人员"})
+    assert response.status_code == 200, response.get_json()
+    db.session.expire_all()
+    assert db.session.get(User, person.id).display_name == "改名的人员"
+
+
 def test_a_missing_region_is_refused(office, make_user):
     person = make_user(Role.viewer)
     body = assert_problem(patch_user(office, person.id, {"region_id": 987654}), 422)
