@@ -156,7 +156,10 @@ class Plans(MethodView):
     def get(self, args):
         """督查计划列表"""
         page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(plans.list_plans(actor=current_user(), **args), page, per_page)
+        actor = current_user()
+        result = paginate(plans.list_plans(actor=actor, **args), page, per_page)
+        result["items"] = [plans.plan_as_seen_by(p, actor=actor) for p in result["items"]]
+        return result
 
     @requires(*OFFICE)
     @blp.arguments(PlanSchema)
@@ -172,9 +175,10 @@ class PlanById(MethodView):
     @requires(*OFFICE_READERS)
     @blp.response(200, PlanSchema)
     def get(self, plan_id):
-        """查看督查计划"""
-        plan = plans.get_plan(plan_id, actor=current_user())
-        return plan, 200, {"ETag": etag_of(plan.version)}
+        """查看督查计划（区县、乡镇督查办查看全市计划时只列本辖区的单位）"""
+        actor = current_user()
+        plan = plans.get_plan(plan_id, actor=actor)
+        return plans.plan_as_seen_by(plan, actor=actor), 200, {"ETag": etag_of(plan.version)}
 
     @requires(*OFFICE)
     @blp.arguments(PlanUpdateSchema)

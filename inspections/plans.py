@@ -51,6 +51,28 @@ def get_plan(plan_id: int, *, actor: User) -> Plan:
     return policy.visible_plan(plan_id, actor)
 
 
+_PLAN_FIELDS = ("id", "name", "kind", "status", "period_start", "period_end")
+_PLAN_FIELDS += ("checklist_template_id", "sampling", "inspector_ids", "team_size")
+_PLAN_FIELDS += ("lead_time_hours", "region_id", "created_at", "published_at", "version")
+
+
+def plan_as_seen_by(plan: Plan, *, actor: User) -> Plan | dict[str, Any]:
+    """The plan as `actor` may read it: whole for an office that owns it; a city plan seen
+    by a town office names only that office's units in its pool and exclusions (regions
+    and sectors are reference data everyone reads), as `list_draws` does for its draws."""
+    if policy.owns_plan(actor, plan):
+        return plan
+    pool = dict(plan.pool or {})
+    named = set(pool.get("unit_ids") or []) | {e["unit_id"] for e in plan.exclusions or []}
+    mine = policy.visible_unit_ids(actor, named)
+    if "unit_ids" in pool:
+        pool["unit_ids"] = [u for u in pool["unit_ids"] if u in mine]
+    return {key: getattr(plan, key) for key in _PLAN_FIELDS} | {
+        "pool": pool,
+        "exclusions": [e for e in plan.exclusions or [] if e["unit_id"] in mine],
+    }
+
+
 def _check_plan(plan: Plan) -> None:
     problems: dict[str, list[str]] = {}
     if plan.period_end < plan.period_start:

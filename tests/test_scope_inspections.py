@@ -173,7 +173,7 @@ def test_every_inspections_list_holds_only_the_offices_region(scene, client_for,
     ]
 
 
-def test_a_city_plan_shows_a_scoped_office_its_regions_part_of_the_draw(scene, client_for):
+def test_a_city_plan_shows_a_scoped_office_its_regions_part(scene, client_for):
     api = client_for(scene.office_a)
     draws = api.get(f"/api/v1/plans/{scene.city_plan.id}/draws").get_json()
     assert [row["unit_id"] for row in draws[0]["result"]] == [scene.unit_a.id]
@@ -181,6 +181,14 @@ def test_a_city_plan_shows_a_scoped_office_its_regions_part_of_the_draw(scene, c
     # Its own plans' draws are whole.
     own = api.get(f"/api/v1/plans/{scene.plan_a.id}/draws").get_json()
     assert {row["unit_id"] for row in own[0]["result"]} == scene.a_units
+    # The city plan itself names only its units, in the plan and in the list of plans.
+    plan = api.get(f"/api/v1/plans/{scene.city_plan.id}").get_json()
+    assert plan["pool"]["unit_ids"] == [scene.unit_a.id]
+    listed = api.get("/api/v1/plans?per_page=100").get_json()["items"]
+    (city,) = [p for p in listed if p["id"] == scene.city_plan.id]
+    assert city["pool"]["unit_ids"] == [scene.unit_a.id]
+    whole = client_for(scene.city_admin).get(f"/api/v1/plans/{scene.city_plan.id}").get_json()
+    assert set(whole["pool"]["unit_ids"]) == {scene.unit_a.id, scene.unit_b.id}
 
 
 # -- another region's ids ----------------------------------------------------------------------
