@@ -7,6 +7,7 @@ exactly like missing ids. Lead units read their sector's published results in th
 from __future__ import annotations
 
 import inspect
+import re
 import uuid
 from datetime import timedelta
 
@@ -405,9 +406,13 @@ def _console_for(app, user) -> ConsoleClient:
     return client
 
 
+CSRF_META = re.compile(r'<meta name="csrf-token" content="[^"]+">')
+
+
 def _page(response) -> str:
-    """The page without its CSRF tokens (signed with a timestamp, so they may differ)."""
-    return CSRF.sub("", response.get_data(as_text=True))
+    """The page without its CSRF tokens, in forms and in the head (signed with a timestamp:
+    two requests a second apart differ there and nowhere else)."""
+    return CSRF_META.sub("", CSRF.sub("", response.get_data(as_text=True)))
 
 
 def test_console_pages_follow_the_scope(app, scene):
