@@ -7,7 +7,6 @@ exactly like missing ids. Lead units read their sector's published results in th
 from __future__ import annotations
 
 import inspect
-import re
 import uuid
 from datetime import timedelta
 
@@ -24,7 +23,7 @@ from inspections import service as inspections
 from inspections.models import Plan, Visit, VisitKind
 from org.models import RegionLevel
 from tests.conftest import IsolatedClient, assert_problem
-from tests.console.conftest import CSRF, ConsoleClient
+from tests.console.conftest import ConsoleClient, without_tokens
 from tests.inspection_helpers import ALL_PASS, PHOTOS, check_in, publish_checklist
 
 MISSING = 987654
@@ -406,13 +405,7 @@ def _console_for(app, user) -> ConsoleClient:
     return client
 
 
-CSRF_META = re.compile(r'<meta name="csrf-token" content="[^"]+">')
-
-
-def _page(response) -> str:
-    """The page without its CSRF tokens, in forms and in the head (signed with a timestamp:
-    two requests a second apart differ there and nowhere else)."""
-    return CSRF_META.sub("", CSRF.sub("", response.get_data(as_text=True)))
+_page = without_tokens
 
 
 def test_console_pages_follow_the_scope(app, scene):

@@ -10,6 +10,13 @@ from accounts.models import Role
 from tests.conftest import PASSWORD, IsolatedClient
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF_META = re.compile(r'<meta name="csrf-token" content="[^"]+">')
+
+
+def without_tokens(response) -> str:
+    """A page without its CSRF tokens, in forms and in the head: they are signed with a
+    timestamp, so two requests a second apart differ there and nowhere else."""
+    return CSRF_META.sub("", CSRF.sub("", response.get_data(as_text=True)))
 
 
 def csrf_token(page: str) -> str:
