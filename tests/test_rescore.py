@@ -119,11 +119,13 @@ def test_dismissing_a_finding_raises_the_reviewed_score_and_can_change_the_grade
 
     [event] = [e for e in trail("inspection", result["id"]) if e.action == "rescore"]
     assert event.before == {"score": 85, "grade": "良好", "critical_failed": False}
-    assert event.after["score"] == 95 and event.after["grade"] == "优秀"
+    assert event.after["score"] == 95
+    assert event.after["grade"] == "优秀"
     assert event.after["submitted_score"] == 85
     assert event.reason == "照片显示为室外吸烟区"
     [history] = detail(office, result["id"])["score_history"]
-    assert history["before"]["score"] == 85 and history["after"]["score"] == 95
+    assert history["before"]["score"] == 85
+    assert history["after"]["score"] == 95
     assert history["reason"] == "照片显示为室外吸烟区"
     assert history["actor_name"]
 
@@ -131,9 +133,7 @@ def test_dismissing_a_finding_raises_the_reviewed_score_and_can_change_the_grade
 def test_dismissing_the_only_critical_finding_lifts_the_fail(inspector, visit, office):
     result = submit(inspector, visit, CRITICAL)
     assert (result["score"], result["grade"], result["critical_failed"]) == (80, "不合格", True)
-    review(
-        office, finding_id(result, "video.working"), status="dismissed", reason="监控当时在维护"
-    )
+    review(office, finding_id(result, "video.working"), status="dismissed", reason="监控当时在维护")
     assert figures(detail(office, result["id"])) == (80, "不合格", True, 90, "优秀", False)
 
 
@@ -235,12 +235,16 @@ def test_cleared_items_count_as_passed(method):
     assert not errors
     answers = {"a": {"result": "fail"}, "b": {"result": "fail"}, "c": {"value": 2}}
     base = scoring.score(content, answers)
-    assert base.critical_failed and base.failed_codes == ["a", "b", "c"]
+    assert base.critical_failed
+    assert base.failed_codes == ["a", "b", "c"]
     one = scoring.score(content, answers, cleared={"a"})
-    assert one.critical_failed and one.grade == "不合格"  # b still fails the inspection
+    assert one.critical_failed
+    assert one.grade == "不合格"
     assert one.failed_codes == ["b", "c"]
     both = scoring.score(content, answers, cleared={"a", "b", "c"})
-    assert not both.critical_failed and both.failed_codes == []
-    assert both.score == 100 and both.grade == "优秀"
+    assert not both.critical_failed
+    assert both.failed_codes == []
+    assert both.score == 100
+    assert both.grade == "优秀"
     # The pure function does not change what it was given.
     assert scoring.score(content, answers) == base
