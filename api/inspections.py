@@ -129,6 +129,15 @@ class FindingFilter(PageArgs):
     severity = fields.String(validate=validate.OneOf(SEVERITIES))
 
 
+class ScoreEventSchema(Schema):
+    at = fields.DateTime()
+    actor_id = Int(allow_none=True)
+    actor_name = fields.String(allow_none=True)
+    before = fields.Dict()
+    after = fields.Dict()
+    reason = fields.String(allow_none=True)
+
+
 class InspectionSchema(Schema):
     id = Id()
     client_uuid = fields.UUID()
@@ -148,10 +157,16 @@ class InspectionSchema(Schema):
     checkin_distance_m = fields.Float(allow_none=True)
     checkin_far = fields.Boolean()
     submitted_at = fields.DateTime(allow_none=True)
-    score = fields.Float(allow_none=True)
+    score = fields.Float(allow_none=True, metadata={"description": "提交时得分"})
     max_score = fields.Float(allow_none=True)
-    grade = fields.String(allow_none=True)
+    grade = fields.String(allow_none=True, metadata={"description": "提交时评级"})
     critical_failed = fields.Boolean()
+    reviewed_score = fields.Float(
+        allow_none=True,
+        metadata={"description": "复核后得分：被驳回问题的检查项按符合计；尚未复核为 null"},
+    )
+    reviewed_grade = fields.String(allow_none=True, metadata={"description": "复核后评级"})
+    reviewed_critical_failed = fields.Boolean(allow_none=True)
     findings_count = Int()
     published_at = fields.DateTime(allow_none=True)
     version = Int()
@@ -172,6 +187,10 @@ class InspectionDetailSchema(InspectionSchema):
         allow_none=True, metadata={"description": "照片未齐时公开结果的原因"}
     )
     findings = fields.List(fields.Nested(FindingSchema), attribute="visible_findings")
+    score_history = fields.List(
+        fields.Nested(ScoreEventSchema),
+        metadata={"description": "复核改分记录（谁、何时、改前改后得分、理由）；被检查单位不可见"},
+    )
 
 
 class PublishSchema(Schema):
@@ -239,6 +258,7 @@ def _detail(inspection):
     user = current_user()
     inspection.visible_findings = findings_service.visible_findings(inspection, user)
     inspection.missing_photos = findings_service.missing_photo_codes(inspection)
+    inspection.score_history = findings_service.score_history(inspection, user)
     return inspection, {"ETag": etag_of(inspection.version)}
 
 

@@ -15,6 +15,7 @@ The rules are documented for people in docs/scoring.md.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -261,10 +262,17 @@ def grade_for(percent: float, bands: dict[str, float] | None = None) -> str:
 
 
 def score(
-    content: dict[str, Any], answers: dict[str, Any], rules: dict[str, Any] | None = None
+    content: dict[str, Any],
+    answers: dict[str, Any],
+    rules: dict[str, Any] | None = None,
+    *,
+    cleared: Collection[str] = (),
 ) -> Score:
     """Score answers against normalised content. `rules` defaults to the content's own
-    `scoring` (method, base, bands); answers are assumed valid (`validate_answers`)."""
+    `scoring` (method, base, bands); answers are assumed valid (`validate_answers`).
+
+    `cleared`: codes of answered items that count as passed whatever the answer says,
+    losing no points (the findings the office dismissed on review)."""
     rules = {"method": "deduction", "base": 100, **(content.get("scoring") or {}), **(rules or {})}
     failed, missing, na = [], [], []
     critical = False
@@ -281,10 +289,13 @@ def score(
             if is_na(answer):
                 na.append(item["code"])
                 continue
-            if is_failed(item, answer):
-                failed.append(item["code"])
-                critical = critical or item["critical"]
-            lost = points_lost(item, answer)
+            if item["code"] in cleared:
+                lost = 0.0
+            else:
+                if is_failed(item, answer):
+                    failed.append(item["code"])
+                    critical = critical or item["critical"]
+                lost = points_lost(item, answer)
             lost_here += lost
             if item["kind"] in ("text", "photo"):
                 continue

@@ -1,5 +1,6 @@
 """The dashboard's inspection and rectification figures: this period's inspections,
-open and overdue tasks by sector and by region, the average score by sector.
+open and overdue tasks by sector and by region, the average score by sector (the score
+after the office's review when there is one: `Inspection.effective_score`).
 
 Each panel is one grouped query (indexed on the inspection's start time and the task's
 status), so the cost grows with the inspections in the period shown, not with the whole
@@ -45,7 +46,7 @@ def inspection_figures(period: Period, actor: User) -> list[Figure]:
     )
     total = count_of(in_period)
     average = db.session.scalar(
-        select(func.avg(Inspection.score)).where(
+        select(func.avg(Inspection.effective_score)).where(
             _in_period(period), inspection_filter(actor), _of_units(actor)
         )
     )
@@ -91,13 +92,13 @@ def _of_units(actor: User):
 
 def average_score_by_sector(period: Period, actor: User) -> Panel:
     rows = db.session.execute(
-        select(Sector.name, func.avg(Inspection.score), func.count(Inspection.id))
+        select(Sector.name, func.avg(Inspection.effective_score), func.count(Inspection.id))
         .join(Unit, Unit.sector_id == Sector.id)
         .join(Inspection, Inspection.unit_id == Unit.id)
-        .where(_in_period(period), Inspection.score.is_not(None))
+        .where(_in_period(period), Inspection.effective_score.is_not(None))
         .where(inspection_filter(actor), unit_filter(actor))
         .group_by(Sector.id, Sector.name)
-        .order_by(func.avg(Inspection.score).desc())
+        .order_by(func.avg(Inspection.effective_score).desc())
     )
     bars = [Bar(name, round(float(avg), 1), f"（{n} 次）") for name, avg, n in rows]
     return Panel(f"{period.label}各行业领域平均得分", bars, "分", empty="本期还没有检查记录")

@@ -49,7 +49,12 @@ FINDING_LABELS = {
     FindingStatus.dismissed: "已驳回",
 }
 KIND_LABELS = {"announced": "明察", "unannounced": "暗访"}
-HISTORY_LABELS = {"check_in": "到达现场签到", "submit": "提交检查", "publish": "公开结果"}
+HISTORY_LABELS = {
+    "check_in": "到达现场签到",
+    "submit": "提交检查",
+    "publish": "公开结果",
+    "rescore": "复核后重新计分",
+}
 FINDING_VERBS = {"confirmed": "确认", "dismissed": "驳回"}
 QUEUE_FLAGS = {**FLAG_LABELS, "far_checkin": "签到位置偏远"}
 
@@ -296,6 +301,8 @@ def _history(inspection: Inspection) -> list[dict[str, Any]]:
         what = HISTORY_LABELS.get(event.action, event.action)
         if event.action == "publish" and (event.after or {}).get("missing_photos"):
             what += f"（缺少照片：{'、'.join(event.after['missing_photos'])}）"
+        if event.action == "rescore":
+            what += _rescore_text(event.before or {}, event.after or {})
         if event.entity_type == "finding":
             status = (event.after or {}).get("status")
             what = f"{FINDING_VERBS.get(status, '修改')}问题「{titles.get(event.entity_id, '')}」"
@@ -303,6 +310,20 @@ def _history(inspection: Inspection) -> list[dict[str, Any]]:
             {"at": event.at, "who": name or "系统", "what": what, "reason": event.reason}
         )
     return history
+
+
+def _figure(figures: dict[str, Any]) -> str:
+    score = figures.get("score")
+    text = "—" if score is None else f"{score:g} 分"
+    if figures.get("grade"):
+        text += f"（{figures['grade']}）"
+    return text
+
+
+def _rescore_text(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """ "：提交时得分 85 分（良好），复核后得分 95 分（优秀）→ …" for the history."""
+    submitted = {"score": after.get("submitted_score"), "grade": after.get("submitted_grade")}
+    return f"：提交时得分 {_figure(submitted)}；复核后得分 {_figure(before)} → {_figure(after)}"
 
 
 def _next_in_queue(inspection: Inspection, actor: User) -> int | None:

@@ -167,7 +167,83 @@ def review_finding(finding: Finding, data: dict[str, Any], *, actor: User) -> Fi
         after={key: _plain(value) for key, value in changes.items()},
         reason=reason or None,
     )
+    rescore_inspection(finding.inspection, reason=reason or None, actor=actor)
     return finding
+
+
+def _figures(score: float | None, grade: str | None, critical: bool | None) -> dict[str, Any]:
+    return {"score": score, "grade": grade, "critical_failed": critical}
+
+
+def rescore_inspection(inspection: Inspection, *, reason: str | None, actor: User) -> None:
+    """Score the inspection again from its stored answers, the dismissed findings' items
+    counting as passed, into `reviewed_*`; the figures at submission stay as they were.
+
+    Only a finding's status moves the score: points and 一票否决 belong to the checklist
+    item, not to the severity the office may change. An event `rescore` (before, after,
+    the reviewer's reason) is written when the reviewed figures are set the first time
+    or change."""
+    dismissed = {f.item_code for f in inspection.findings if f.status == FindingStatus.dismissed}
+    result = checklist.score(
+        checklist.content_of(inspection), inspection.answers or {}, None, cleared=dismissed
+    )
+    after = _figures(result.score, result.grade, result.critical_failed)
+    if inspection.reviewed_score is None:
+        before = _figures(inspection.score, inspection.grade, inspection.critical_failed)
+    else:
+        before = _figures(
+            inspection.reviewed_score,
+            inspection.reviewed_grade,
+            inspection.reviewed_critical_failed,
+        )
+        if before == after:
+            return
+    inspection.reviewed_score = result.score
+    inspection.reviewed_grade = result.grade
+    inspection.reviewed_critical_failed = result.critical_failed
+    db.session.flush()
+    audit.record(
+        "inspection",
+        inspection.id,
+        "rescore",
+        actor_id=actor.id,
+        before=before,
+        after=after
+        | {
+            "submitted_score": inspection.score,
+            "submitted_grade": inspection.grade,
+            "dismissed": sorted(dismissed),
+        },
+        reason=reason,
+    )
+
+
+def score_history(inspection: Inspection, user: User) -> list[dict[str, Any]]:
+    """The inspection's re-scores, oldest first, with who did them: for the office and
+    inspectors (a unit sees both figures, not the reviewers' reasons)."""
+    if not policy.sees_unreviewed_findings(user):
+        return []
+    rows = db.session.execute(
+        select(audit.AuditEvent, User.display_name)
+        .outerjoin(User, User.id == audit.AuditEvent.actor_id)
+        .where(
+            audit.AuditEvent.entity_type == "inspection",
+            audit.AuditEvent.entity_id == inspection.id,
+            audit.AuditEvent.action == "rescore",
+        )
+        .order_by(audit.AuditEvent.id)
+    )
+    return [
+        {
+            "at": event.at,
+            "actor_id": event.actor_id,
+            "actor_name": name,
+            "before": event.before,
+            "after": event.after,
+            "reason": event.reason,
+        }
+        for event, name in rows
+    ]
 
 
 def _plain(value: Any) -> Any:

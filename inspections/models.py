@@ -19,7 +19,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    func,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User
@@ -204,6 +206,12 @@ class Inspection(db.Model):
     grade: Mapped[str | None] = mapped_column(String(20))
     critical_failed: Mapped[bool] = mapped_column(default=False)
     findings_count: Mapped[int] = mapped_column(default=0)
+    # Set by the office's review of the findings (None until the first review): the
+    # figures with the dismissed findings' items counted as passed. The figures above
+    # stay as submitted; rankings use these when present (inspections.queries).
+    reviewed_score: Mapped[float | None]
+    reviewed_grade: Mapped[str | None] = mapped_column(String(20))
+    reviewed_critical_failed: Mapped[bool | None]
     published_at: Mapped[datetime | None]
     # Why the office published although required photos had not arrived (else None).
     missing_photos_reason: Mapped[str | None] = mapped_column(Text)
@@ -220,6 +228,26 @@ class Inspection(db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
+
+    @hybrid_property
+    def effective_score(self) -> float | None:
+        """The score rankings and averages count: after the office's review when there is
+        one, else at submission. In SQL, the same as COALESCE."""
+        return self.score if self.reviewed_score is None else self.reviewed_score
+
+    @effective_score.inplace.expression
+    @classmethod
+    def _effective_score_sql(cls):
+        return func.coalesce(cls.reviewed_score, cls.score)
+
+    @hybrid_property
+    def effective_grade(self) -> str | None:
+        return self.grade if self.reviewed_grade is None else self.reviewed_grade
+
+    @effective_grade.inplace.expression
+    @classmethod
+    def _effective_grade_sql(cls):
+        return func.coalesce(cls.reviewed_grade, cls.grade)
 
 
 class Finding(db.Model):

@@ -1,5 +1,8 @@
 """The office's lists of inspections: every filter the console offers, in SQL, scoped by
-the reader's policy, ordered newest first (one count and one page query per request)."""
+the reader's policy, ordered newest first (one count and one page query per request).
+
+Scores here, on the dashboard and in rankings are `Inspection.effective_score`: the score
+after the office's review when there is one, else the score at submission."""
 
 from __future__ import annotations
 
@@ -38,9 +41,9 @@ def inspections_query(user: User, f: dict[str, Any]) -> Select:
     if f.get("date_to") is not None:
         stmt = stmt.where(Inspection.started_at < _day_start(f["date_to"] + timedelta(days=1)))
     if f.get("score_min") is not None:
-        stmt = stmt.where(Inspection.score >= f["score_min"])
+        stmt = stmt.where(Inspection.effective_score >= f["score_min"])
     if f.get("score_max") is not None:
-        stmt = stmt.where(Inspection.score <= f["score_max"])
+        stmt = stmt.where(Inspection.effective_score <= f["score_max"])
     if f.get("has_findings") is not None:
         has = Inspection.findings_count > 0
         stmt = stmt.where(has if f["has_findings"] else ~has)
