@@ -206,8 +206,20 @@ class AuditEventSchema(Schema):
 
 
 def _covert_ids(task: RectificationTask) -> set[int]:
-    """The 暗访 team this caller may not see named on the task (inspections/policy.py)."""
+    """The 暗访 team this caller may not see named on the task (inspections/policy.py);
+    a list page works them out for all its tasks at once (`_mark_covert`)."""
+    known = getattr(task, "covert_ids", None)
+    if known is not None:
+        return known
     return inspection_policy.covert_ids_of(current_user(), task.inspection_id)
+
+
+def _mark_covert(tasks: list[RectificationTask]) -> None:
+    hidden = inspection_policy.covert_ids_by_inspection(
+        current_user(), {t.inspection_id for t in tasks}
+    )
+    for task in tasks:
+        task.covert_ids = hidden.get(task.inspection_id, set())
 
 
 def _trail(task: RectificationTask) -> list[dict]:
@@ -245,7 +257,9 @@ class Tasks(MethodView):
     def get(self, args):
         """整改任务列表（窗口单位只见本单位，牵头单位见本领域，督查办见全部）"""
         page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(service.tasks_query(current_user(), args), page, per_page)
+        result = paginate(service.tasks_query(current_user(), args), page, per_page)
+        _mark_covert(result["items"])
+        return result
 
 
 @blp.route("/tasks/counts")
