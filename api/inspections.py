@@ -4,7 +4,7 @@ review. Every create is keyed by the phone's client UUID; a retry returns the fi
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields, post_dump, validate
 
 from accounts.models import Role
 from api.auth import EVERYONE, OFFICE, current_user, requires
@@ -13,7 +13,7 @@ from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from inspections import findings as findings_service
-from inspections import queries, service
+from inspections import policy, queries, service
 from inspections.models import FindingStatus, InspectionStatus, VisitKind
 
 blp = Blueprint(
@@ -150,8 +150,11 @@ class InspectionSchema(Schema):
     region_name = fields.String(attribute="unit.region.name")
     kind = fields.Enum(VisitKind)
     ad_hoc = fields.Boolean()
-    inspector_id = Id()
-    inspector_name = fields.String(attribute="inspector.display_name")
+    inspector_id = Int(allow_none=True, metadata={"description": "暗访不公开检查人员时为空"})
+    inspector_name = fields.String(
+        attribute="inspector.display_name",
+        metadata={"description": "暗访不向被检查单位公开检查人员：为「暗访组」"},
+    )
     status = fields.Enum(InspectionStatus)
     started_at = fields.DateTime()
     checkin_distance_m = fields.Float(allow_none=True)
@@ -170,6 +173,12 @@ class InspectionSchema(Schema):
     findings_count = Int()
     published_at = fields.DateTime(allow_none=True)
     version = Int()
+
+    @post_dump(pass_original=True)
+    def _covert(self, data, inspection, **_):
+        if not policy.names_inspectors(current_user(), inspection):
+            data["inspector_id"], data["inspector_name"] = None, policy.COVERT_TEAM
+        return data
 
 
 class InspectionDetailSchema(InspectionSchema):

@@ -7,7 +7,7 @@ import functools
 
 from flask import Flask, current_app, request, send_file
 from flask.views import MethodView
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields, post_dump, validate
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from accounts.models import Role
@@ -17,6 +17,7 @@ from api.extensions import Blueprint, Parser
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from core import errors
+from inspections import policy as inspection_policy
 from media import service as media
 from media.pipeline import ACCEPTED_TYPES
 from media.storage import LocalStorage, current_storage
@@ -140,7 +141,7 @@ class PhotoSchema(Schema):
     client_latitude = fields.Float(allow_none=True)
     client_longitude = fields.Float(allow_none=True)
     received_at = fields.DateTime(allow_none=True)
-    uploaded_by_id = Int()
+    uploaded_by_id = Int(allow_none=True, metadata={"description": "暗访不公开检查人员时为空"})
     flags = fields.Function(media.flags_of, metadata={"description": "证据提示，仅供参考"})
     distance_m = fields.Float(allow_none=True, metadata={"description": "距单位位置（米）"})
     near_duplicate_of_id = Int(allow_none=True)
@@ -148,6 +149,14 @@ class PhotoSchema(Schema):
         lambda photo: {variant: media.signed_url(photo, variant) for variant in media.VARIANTS},
         metadata={"description": "短时有效的签名地址"},
     )
+
+    @post_dump(pass_original=True)
+    def _covert(self, data, photo, **_):
+        if photo.owner_type == "inspection" and photo.uploaded_by_id in (
+            inspection_policy.covert_ids_of(current_user(), photo.owner_id)
+        ):
+            data["uploaded_by_id"] = None
+        return data
 
 
 class PresignedPostSchema(Schema):

@@ -68,6 +68,10 @@ class PlanSchema(Schema):
         fields.Nested(ExclusionSchema), load_default=list, validate=validate.Length(max=5000)
     )
     lead_time_hours = Int(allow_none=True, validate=validate.Range(min=0, max=24 * 30))
+    disclose_inspectors = fields.Boolean(
+        load_default=False,
+        metadata={"description": "暗访：是否向被检查单位、牵头单位和公开结果中列出检查人员姓名"},
+    )
     region_id = Int(
         dump_only=True,
         allow_none=True,
@@ -118,7 +122,11 @@ class DrawSchema(Schema):
 class DisclosedVisitSchema(Schema):
     unit_id = Int()
     unit_name = fields.String()
-    inspectors = fields.List(fields.String())
+    inspectors = fields.List(
+        fields.String(), metadata={"description": "暗访且计划未选择公开时为空"}
+    )
+    team_label = fields.String(metadata={"description": "检查组：检查人员姓名，或「暗访组」"})
+    team_size = Int()
     status = fields.Enum(VisitStatus)
     score = fields.Float(allow_none=True)
     grade = fields.String(allow_none=True)
@@ -138,7 +146,9 @@ class DisclosedDrawSchema(Schema):
     seed = fields.String()
     algorithm = fields.String()
     drawn_at = fields.DateTime()
-    inputs = fields.Dict()
+    inputs = fields.Dict(
+        metadata={"description": "暗访且计划未选择公开时，检查人员池与回避名单只给人数"}
+    )
 
 
 class DisclosureSchema(Schema):

@@ -4,7 +4,7 @@ and each task's audit trail."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import fields, post_dump, validate
 
 from accounts.models import Role
 from api.auth import EVERYONE, OFFICE, current_user, requires
@@ -13,6 +13,7 @@ from api.extensions import Blueprint
 from api.pagination import paginate
 from api.photos import PhotoSchema
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
+from inspections import policy as inspection_policy
 from rectification import service
 from rectification.models import STATUS_LABELS, ExtensionStatus, RectificationTask, TaskStatus
 
@@ -42,6 +43,12 @@ class ReplySchema(Schema):
     verdict_reason = fields.String(allow_none=True)
     verified_by_id = Int(allow_none=True)
     verified_at = fields.DateTime(allow_none=True)
+
+    @post_dump(pass_original=True)
+    def _covert(self, data, reply, **_):
+        if reply.verified_by_id in _covert_ids(reply.task):
+            data["verified_by_id"] = None
+        return data
 
 
 class ReplyCreateSchema(Schema):
@@ -136,6 +143,12 @@ class TaskSchema(Schema):
     closed_at = fields.DateTime(allow_none=True)
     version = Int()
 
+    @post_dump(pass_original=True)
+    def _covert(self, data, task, **_):
+        if task.inspector_id in _covert_ids(task):
+            data["inspector_id"] = None
+        return data
+
 
 class ReviewSchema(Schema):
     """Before and after, side by side, for the verifier."""
@@ -192,6 +205,32 @@ class AuditEventSchema(Schema):
 # -- helpers ------------------------------------------------------------------------------
 
 
+def _covert_ids(task: RectificationTask) -> set[int]:
+    """The 暗访 team this caller may not see named on the task (inspections/policy.py);
+    a list page works them out for all its tasks at once (`_mark_covert`)."""
+    known = getattr(task, "covert_ids", None)
+    if known is not None:
+        return known
+    return inspection_policy.covert_ids_of(current_user(), task.inspection_id)
+
+
+def _mark_covert(tasks: list[RectificationTask]) -> None:
+    hidden = inspection_policy.covert_ids_by_inspection(
+        current_user(), {t.inspection_id for t in tasks}
+    )
+    for task in tasks:
+        task.covert_ids = hidden.get(task.inspection_id, set())
+
+
+def _trail(task: RectificationTask) -> list[dict]:
+    hidden = _covert_ids(task)
+    trail = service.task_trail(task)
+    for event in trail:
+        if event["actor_id"] in hidden:
+            event["actor_id"], event["actor_name"] = None, inspection_policy.COVERT_TEAM
+    return trail
+
+
 def _detail(task: RectificationTask) -> RectificationTask:
     """The task with what this caller may do next and the before/after review attached."""
     task.allowed_actions = service.allowed_actions(task, current_user())
@@ -218,7 +257,9 @@ class Tasks(MethodView):
     def get(self, args):
         """整改任务列表（窗口单位只见本单位，牵头单位见本领域，督查办见全部）"""
         page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(service.tasks_query(current_user(), args), page, per_page)
+        result = paginate(service.tasks_query(current_user(), args), page, per_page)
+        _mark_covert(result["items"])
+        return result
 
 
 @blp.route("/tasks/counts")
@@ -247,7 +288,7 @@ class TaskAudit(MethodView):
     @blp.response(200, AuditEventSchema(many=True))
     def get(self, task_id):
         """整改任务的操作记录（谁、何时、从何状态到何状态、理由）"""
-        return service.task_trail(service.get_task(task_id, actor=current_user()))
+        return _trail(service.get_task(task_id, actor=current_user()))
 
 
 @blp.route("/tasks/<int:task_id>/replies")

@@ -4,13 +4,13 @@ inspections/policy.py: an unannounced visit does not exist for its unit until su
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import fields
+from marshmallow import fields, post_dump
 
 from api.auth import EVERYONE, current_user, requires
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
-from inspections import plans
+from inspections import plans, policy
 from inspections.models import VisitKind, VisitStatus
 
 blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="检查任务（明察 / 暗访）")
@@ -34,7 +34,21 @@ class VisitSchema(Schema):
     status = fields.Enum(VisitStatus)
     window_start = fields.DateTime()
     window_end = fields.DateTime()
-    inspectors = fields.List(fields.Nested(TeamMemberSchema))
+    inspectors = fields.List(
+        fields.Nested(TeamMemberSchema),
+        metadata={"description": "暗访不向被检查单位公开检查人员：为空列表"},
+    )
+    team_label = fields.String(
+        dump_only=True, metadata={"description": "检查组：检查人员姓名，或「暗访组」"}
+    )
+
+    @post_dump(pass_original=True)
+    def _covert(self, data, visit, **_):
+        if policy.names_inspectors(current_user(), visit):
+            data["team_label"] = "、".join(m["display_name"] for m in data["inspectors"])
+        else:
+            data["inspectors"], data["team_label"] = [], policy.COVERT_TEAM
+        return data
 
 
 class VisitFilter(PageArgs):

@@ -123,6 +123,7 @@ def _plan_from_form() -> dict[str, Any]:
     data["lead_time_hours"] = field(
         "lead_time_hours", lambda: form_int("lead_time_hours", lo=0, hi=720)
     )
+    data["disclose_inspectors"] = request.form.get("disclose_inspectors") == "1"
     data["exclusions"] = []
     if problems:
         raise errors.InvalidInput("计划内容有误，请按提示修改", errors=problems)

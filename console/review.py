@@ -370,6 +370,7 @@ def review_inspection(inspection_id: int):
         history=_history(inspection) if office else [],
         next_id=_next_in_queue(inspection, g.user),
         team=team if policy.names_inspectors(g.user, inspection) else [],
+        covert_team=policy.COVERT_TEAM,
         flag_labels=FLAG_LABELS,
         status_labels=STATUS_LABELS,
         finding_labels=FINDING_LABELS,
@@ -435,10 +436,12 @@ def photo(photo_id: int):
         owner = ("检查记录", url_for("console.review_inspection", inspection_id=found.owner_id))
     elif found.owner_type == "rectification_task":
         owner = ("整改任务", url_for("console.task", task_id=found.owner_id))
-    # Inspectors of unannounced visits are not named to lead units.
-    uploader = None
-    if policy.sees_unreviewed_findings(g.user):
-        uploader = db.session.get(User, found.uploaded_by_id)
+    # Inspectors of unannounced visits are not named to lead units (inspections/policy.py).
+    hidden = policy.covert_ids_of(g.user, found.owner_id if found.owner_type == KIND else None)
+    uploader = policy.COVERT_TEAM
+    if found.uploaded_by_id not in hidden:
+        person = db.session.get(User, found.uploaded_by_id)
+        uploader = person.display_name if person else "—"
     return render_template(
         "console/photo.html",
         photo=found,

@@ -27,6 +27,7 @@ from console.review import FLAG_LABELS, photo_views
 from console.views import add_nav, bp
 from core.clock import utcnow
 from core.db import db
+from inspections import policy as inspection_policy
 from rectification import photos as task_photos
 from rectification import policy
 from rectification import service as rectification
@@ -102,13 +103,23 @@ def tasks():
     )
 
 
-def _names(ids) -> dict[int, str]:
+def _names(ids, hidden: set[int]) -> dict[int, str]:
+    """Display names by id; the 暗访 team (`hidden`) reads as 暗访组."""
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    return dict(
+    names = dict(
         db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
     )
+    return {i: inspection_policy.COVERT_TEAM if i in hidden else n for i, n in names.items()}
+
+
+def _trail(task, hidden: set[int]) -> list[dict]:
+    trail = rectification.task_trail(task)
+    for event in trail:
+        if event["actor_id"] in hidden:
+            event["actor_id"], event["actor_name"] = None, inspection_policy.COVERT_TEAM
+    return trail
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -125,6 +136,7 @@ def task(task_id: int):
     people = [r.author_id for r in replies] + [r.verified_by_id for r in replies]
     people += [e.requested_by_id for e in found.extensions]
     people += [e.decided_by_id for e in found.extensions]
+    hidden = inspection_policy.covert_ids_of(g.user, found.inspection_id)
     return render_template(
         "console/task.html",
         task=found,
@@ -132,8 +144,8 @@ def task(task_id: int):
         before=photo_views(review["before"]),
         after=photo_views(review["after"]),
         history=history,
-        names=_names(people),
-        trail=rectification.task_trail(found),
+        names=_names(people, hidden),
+        trail=_trail(found, hidden),
         allowed=set(rectification.allowed_actions(found, g.user)),
         read_only=policy.is_read_only(g.user),
         links_inspection=policy.opens_inspection_review(g.user),

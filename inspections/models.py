@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     func,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -93,6 +94,8 @@ class Plan(db.Model):
     exclusions: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
     # Inspectors see their visits this many hours before the window opens (None: config).
     lead_time_hours: Mapped[int | None]
+    # 暗访: name the inspectors to units, lead units and the public disclosure (default no).
+    disclose_inspectors: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The region of the office that owns the plan (a district or town office draws only
     # from its own subtree); None is a city plan.
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)

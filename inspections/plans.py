@@ -53,7 +53,8 @@ def get_plan(plan_id: int, *, actor: User) -> Plan:
 
 _PLAN_FIELDS = ("id", "name", "kind", "status", "period_start", "period_end")
 _PLAN_FIELDS += ("checklist_template_id", "sampling", "inspector_ids", "team_size")
-_PLAN_FIELDS += ("lead_time_hours", "region_id", "created_at", "published_at", "version")
+_PLAN_FIELDS += ("lead_time_hours", "disclose_inspectors", "region_id", "created_at")
+_PLAN_FIELDS += ("published_at", "version")
 
 
 def plan_as_seen_by(plan: Plan, *, actor: User) -> Plan | dict[str, Any]:
@@ -155,6 +156,7 @@ def _plan_summary(plan: Plan) -> dict[str, Any]:
         "kind": str(plan.kind),
         "period": [plan.period_start.isoformat(), plan.period_end.isoformat()],
         "status": str(plan.status),
+        "disclose_inspectors": bool(plan.disclose_inspectors),
     }
 
 
@@ -371,8 +373,11 @@ def publish_plan(plan: Plan, *, actor: User) -> Plan:
 
 def disclosure(plan_id: int, *, actor: User) -> dict[str, Any]:
     """What 一公开 shows: the plan, the draw's seed and reproducibility, each visit's unit
-    and team, and the published results."""
+    and team, and the published results. A 暗访 plan names its inspectors only when it opts
+    in: otherwise each team is 暗访组 with its size, and the draw's inputs keep what makes
+    the choice of units checkable (units, sampling, seed) without the inspector pool."""
     plan = policy.disclosed_plan(plan_id, actor)
+    named = policy.names_inspectors(None, plan)
     d = current_draw(plan)
     visits = list(
         db.session.scalars(select(Visit).where(Visit.draw_id == d.id).order_by(Visit.unit_id))
@@ -386,18 +391,27 @@ def disclosure(plan_id: int, *, actor: User) -> dict[str, Any]:
             )
         )
     }
+    inputs = dict(d.inputs)
+    if not named:
+        inputs["inspectors"] = len(inputs.get("inspectors") or [])
+        inputs["exclusions"] = len(inputs.get("exclusions") or [])
     return {
         "plan": plan,
-        "draw": d,
+        "draw": {key: getattr(d, key) for key in ("number", "seed", "algorithm", "drawn_at")}
+        | {"inputs": inputs},
         "reproducible": verify_draw(d),
         "visits": [
             {
                 "unit_id": v.unit_id,
                 "unit_name": v.unit.name,
-                "inspectors": [m.display_name for m in v.inspectors],
+                "inspectors": [m.display_name for m in v.inspectors] if named else [],
+                "team_label": "、".join(m.display_name for m in v.inspectors)
+                if named
+                else policy.COVERT_TEAM,
+                "team_size": len(v.inspectors),
                 "status": v.status,
-                "score": results[v.id].score if v.id in results else None,
-                "grade": results[v.id].grade if v.id in results else None,
+                "score": results[v.id].effective_score if v.id in results else None,
+                "grade": results[v.id].effective_grade if v.id in results else None,
             }
             for v in visits
         ],

@@ -222,9 +222,39 @@ def sees_unreviewed_findings(user: User) -> bool:
     return user.is_office or user.role == Role.inspector
 
 
-def names_inspectors(user: User, inspection: Inspection) -> bool:
-    """Inspectors of unannounced visits are not named to units and lead units."""
-    return sees_unreviewed_findings(user) or inspection.kind == VisitKind.announced
+COVERT_TEAM = "暗访组"
+
+
+def names_inspectors(user: User | None, work: Inspection | Visit | Plan) -> bool:
+    """Whether `user` may learn who inspected (`work`: an inspection, a visit or a plan).
+
+    The same people do the next 暗访, so the inspectors of an unannounced visit are not
+    named to units and lead units, nor in the public disclosure (`user` None), unless its
+    plan opts in (`Plan.disclose_inspectors`); they read `COVERT_TEAM` instead. Offices and
+    inspectors always see the names; announced visits name them to everyone."""
+    if user is not None and sees_unreviewed_findings(user):
+        return True
+    if work.kind == VisitKind.announced:
+        return True
+    plan = work if isinstance(work, Plan) else work.plan
+    return plan is not None and plan.disclose_inspectors
+
+
+def team_ids(work: Inspection | Visit) -> set[int]:
+    """Everyone who inspected: the visit's team and whoever started the inspection."""
+    if isinstance(work, Visit):
+        return {m.id for m in work.inspectors}
+    ids = {work.inspector_id}
+    if work.visit is not None:
+        ids |= {m.id for m in work.visit.inspectors}
+    return ids
+
+
+def covert_ids(user: User | None, work: Inspection | Visit | None) -> set[int]:
+    """The people `user` must not see named in what hangs on `work` (empty: no secret)."""
+    if work is None or names_inspectors(user, work):
+        return set()
+    return team_ids(work)
 
 
 def visible_findings(inspection: Inspection, user: User) -> list[Finding]:
@@ -241,3 +271,32 @@ def can_edit_inspection(user: User, inspection: Inspection) -> bool:
         return True
     visit = inspection.visit
     return visit is not None and any(m.id == user.id for m in visit.inspectors)
+
+
+def covert_ids_of(user: User | None, inspection_id: int | None) -> set[int]:
+    """`covert_ids` for what hangs on an inspection by id (a task, a photo, an audit trail)."""
+    if inspection_id is None or (user is not None and sees_unreviewed_findings(user)):
+        return set()
+    return covert_ids(user, db.session.get(Inspection, inspection_id))
+
+
+def covert_ids_by_inspection(user: User, inspection_ids: set[int]) -> dict[int, set[int]]:
+    """`covert_ids_of` for a page of objects in one statement: the set form of
+    `names_inspectors` (an unannounced inspection whose plan, if any, does not opt in)."""
+    inspection_ids = {i for i in inspection_ids if i is not None}
+    if not inspection_ids or sees_unreviewed_findings(user):
+        return {}
+    rows = db.session.execute(
+        select(Inspection.id, Inspection.inspector_id, visit_inspector.c.user_id)
+        .outerjoin(Plan, Plan.id == Inspection.plan_id)
+        .outerjoin(visit_inspector, visit_inspector.c.visit_id == Inspection.visit_id)
+        .where(
+            Inspection.id.in_(inspection_ids),
+            Inspection.kind == VisitKind.unannounced,
+            or_(Plan.id.is_(None), Plan.disclose_inspectors == false()),
+        )
+    )
+    hidden: dict[int, set[int]] = {}
+    for inspection_id, inspector_id, member_id in rows:
+        hidden.setdefault(inspection_id, {inspector_id}).add(member_id or inspector_id)
+    return hidden

@@ -382,7 +382,8 @@ def test_list_queries_do_not_grow_with_the_page(app, world, client_for, role):
             response = client.get(TASKS, query_string={"per_page": per_page})
         assert len(response.get_json()["items"]) == per_page
         counts[per_page] = len(statements)
-    assert counts[2] == counts[12] <= 3, counts  # token, count, page
+    # Token, count, page; units and lead units one more: the 暗访 teams not to name.
+    assert counts[2] == counts[12] <= (3 if role == Role.office_admin else 4), counts
     with counting() as statements:
         client.get(f"{TASKS}/counts", query_string={"overdue": "false"})
     assert len(statements) <= 2  # token, one grouped count
