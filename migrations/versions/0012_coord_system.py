@@ -1,0 +1,43 @@
+"""Map datums: the coordinate system of unit and check-in coordinates; imprecise check-ins
+
+Existing units keep their numbers and are marked GCJ-02 (offices copied them from Tencent or
+Amap pickers); existing check-ins came from wx.getLocation's default, WGS-84.
+
+Revision ID: 0012_coord_system
+Revises: 0011_chase
+Create Date: 2026-12-02 10:00:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0012_coord_system'
+down_revision = '0011_chase'
+branch_labels = None
+depends_on = None
+
+_SYSTEM = sa.Enum('wgs84', 'gcj02', name='coordsystem', native_enum=False, length=8)
+
+
+def upgrade():
+    with op.batch_alter_table('unit', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('coord_system', _SYSTEM, nullable=False, server_default='gcj02'))
+    with op.batch_alter_table('inspection', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('checkin_coord_system', _SYSTEM, nullable=False, server_default='wgs84'))
+        batch_op.add_column(sa.Column('checkin_imprecise', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # The defaults above fill existing rows; new rows get theirs from the models.
+    with op.batch_alter_table('unit', schema=None) as batch_op:
+        batch_op.alter_column('coord_system', server_default=None)
+    with op.batch_alter_table('inspection', schema=None) as batch_op:
+        batch_op.alter_column('checkin_coord_system', server_default=None)
+        batch_op.alter_column('checkin_imprecise', server_default=None)
+
+
+def downgrade():
+    with op.batch_alter_table('inspection', schema=None) as batch_op:
+        batch_op.drop_column('checkin_imprecise')
+        batch_op.drop_column('checkin_coord_system')
+    with op.batch_alter_table('unit', schema=None) as batch_op:
+        batch_op.drop_column('coord_system')
