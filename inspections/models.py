@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -198,11 +199,11 @@ class Inspection(db.Model):
     checkin_far: Mapped[bool] = mapped_column(default=False)
     # The datum of checkin_latitude/longitude, as wx.getLocation's `type` names it.
     checkin_coord_system: Mapped[CoordSystem] = mapped_column(
-        _enum(CoordSystem, length=8), default=CoordSystem.wgs84
+        _enum(CoordSystem, length=8), default=CoordSystem.wgs84, server_default="wgs84"
     )
     # The reading's accuracy was coarser than the check-in radius: whether the inspector
     # was at the unit cannot be told, so it is flagged as imprecise rather than as far.
-    checkin_imprecise: Mapped[bool] = mapped_column(default=False)
+    checkin_imprecise: Mapped[bool] = mapped_column(default=False, server_default=false())
     # {item_code: {"result"|"value": …, "note": …}} and {item_code: [photo refs]}.
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     photos: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)

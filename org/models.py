@@ -78,7 +78,9 @@ class Unit(db.Model):
     longitude: Mapped[float | None]
     # The datum of latitude/longitude: offices copy them from Tencent/Amap pickers (GCJ-02).
     coord_system: Mapped[CoordSystem] = mapped_column(
-        Enum(CoordSystem, native_enum=False, length=8), default=CoordSystem.gcj02
+        Enum(CoordSystem, native_enum=False, length=8),
+        default=CoordSystem.gcj02,
+        server_default="gcj02",  # also what bulk SQL and rows older than the column get
     )
     sector_id: Mapped[int] = mapped_column(ForeignKey("sector.id"))
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)

@@ -1,5 +1,6 @@
 """Map datums: the coordinate system of unit and check-in coordinates; imprecise check-ins
 
+The server defaults stay: rows written by bulk SQL get the same systems.
 Existing units keep their numbers and are marked GCJ-02 (offices copied them from Tencent or
 Amap pickers); existing check-ins came from wx.getLocation's default, WGS-84.
 
@@ -27,12 +28,6 @@ def upgrade():
     with op.batch_alter_table('inspection', schema=None) as batch_op:
         batch_op.add_column(sa.Column('checkin_coord_system', _SYSTEM, nullable=False, server_default='wgs84'))
         batch_op.add_column(sa.Column('checkin_imprecise', sa.Boolean(), nullable=False, server_default=sa.false()))
-    # The defaults above fill existing rows; new rows get theirs from the models.
-    with op.batch_alter_table('unit', schema=None) as batch_op:
-        batch_op.alter_column('coord_system', server_default=None)
-    with op.batch_alter_table('inspection', schema=None) as batch_op:
-        batch_op.alter_column('checkin_coord_system', server_default=None)
-        batch_op.alter_column('checkin_imprecise', server_default=None)
 
 
 def downgrade():
