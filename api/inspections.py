@@ -12,6 +12,7 @@ from api.etag import check_if_match, etag_of, if_match
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
+from core.geo import CoordSystem
 from inspections import findings as findings_service
 from inspections import policy, queries, service
 from inspections.models import FindingStatus, InspectionStatus, VisitKind
@@ -31,6 +32,14 @@ class CheckInSchema(Schema):
         allow_none=True, allow_nan=False, validate=validate.Range(min=0, max=100_000)
     )
     at = fields.AwareDateTime(metadata={"description": "手机上的签到时间；不填为服务器时间"})
+    type = fields.Enum(
+        CoordSystem,
+        load_default=CoordSystem.wgs84,
+        metadata={
+            "description": "坐标系，与 wx.getLocation 的 type 相同：wgs84（默认，GPS 原始坐标）"
+            "或 gcj02（腾讯/高德地图坐标）。与单位坐标比较前先换算到同一坐标系"
+        },
+    )
 
 
 class ItemMap(fields.Dict):
@@ -158,7 +167,10 @@ class InspectionSchema(Schema):
     status = fields.Enum(InspectionStatus)
     started_at = fields.DateTime()
     checkin_distance_m = fields.Float(allow_none=True)
-    checkin_far = fields.Boolean()
+    checkin_far = fields.Boolean(metadata={"description": "远离单位：距离超过签到半径"})
+    checkin_imprecise = fields.Boolean(
+        metadata={"description": "定位精度不足：accuracy_m 大于签到半径，不能判断是否在单位"}
+    )
     submitted_at = fields.DateTime(allow_none=True)
     score = fields.Float(allow_none=True, metadata={"description": "提交时得分"})
     max_score = fields.Float(allow_none=True)
@@ -186,6 +198,7 @@ class InspectionDetailSchema(InspectionSchema):
     checkin_latitude = fields.Float(allow_none=True)
     checkin_longitude = fields.Float(allow_none=True)
     checkin_accuracy_m = fields.Float(allow_none=True)
+    checkin_coord_system = fields.Enum(CoordSystem, metadata={"description": "签到坐标的坐标系"})
     answers = fields.Dict()
     photos = fields.Dict()
     fixed_on_spot = fields.List(fields.String())
@@ -231,7 +244,10 @@ class SubmissionSchema(Schema):
     ad_hoc = fields.Boolean()
     status = fields.Enum(InspectionStatus)
     checkin_distance_m = fields.Float(allow_none=True)
-    checkin_far = fields.Boolean()
+    checkin_far = fields.Boolean(metadata={"description": "远离单位：距离超过签到半径"})
+    checkin_imprecise = fields.Boolean(
+        metadata={"description": "定位精度不足：accuracy_m 大于签到半径，不能判断是否在单位"}
+    )
     submitted_at = fields.DateTime(allow_none=True)
     score = fields.Float(allow_none=True)
     max_score = fields.Float(allow_none=True)

@@ -11,6 +11,7 @@ from api.etag import check_if_match, etag_of, if_match
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, PageArgs, QueryId, Schema, page_of, partial_of
+from core.geo import CoordSystem
 from org import importer
 from org import service as org
 from org.models import LeadUnit, Region, RegionLevel, Sector
@@ -70,6 +71,13 @@ class UnitSchema(Schema):
     address = fields.String(validate=validate.Length(max=200))
     latitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-90, 90))
     longitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-180, 180))
+    coord_system = fields.Enum(
+        CoordSystem,
+        metadata={
+            "description": "纬度、经度的坐标系：gcj02（默认，腾讯/高德地图拾取的坐标）"
+            "或 wgs84（GPS 原始坐标）"
+        },
+    )
     sector_id = Id(required=True)
     region_id = Id(required=True)
     lead_unit_id = Id(allow_none=True)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from accounts.models import Role, User
 from core.clock import local, utcnow
 from core.db import db
+from core.geo import to_wgs84
 from inspections import checklist
 from inspections import findings as findings_service
 from inspections import service as inspections
@@ -117,7 +118,8 @@ def _upload(owner_type, owner_id, actor, *, seed, item_code=None, taken_at, near
 
 
 def _position(unit: Unit, rng: random.Random, far: bool = False) -> tuple[float, float]:
-    lat, lng = unit.latitude or 23.3, unit.longitude or 116.17
+    # A phone's GPS reading (WGS-84) of the unit's spot, whatever system the unit's numbers use.
+    lat, lng = to_wgs84(unit.latitude or 23.3, unit.longitude or 116.17, unit.coord_system)
     if far:
         return lat + 0.03, lng + 0.02  # about 4 km away
     return lat + rng.uniform(-0.0004, 0.0004), lng + rng.uniform(-0.0004, 0.0004)

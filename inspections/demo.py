@@ -143,6 +143,7 @@ def _inspect_all(plan_id: int, admin: User) -> None:
                     "latitude": (visit.unit.latitude or 23.3) + rng.uniform(-0.002, 0.002),
                     "longitude": (visit.unit.longitude or 116.17) + rng.uniform(-0.002, 0.002),
                     "accuracy_m": rng.choice([8.0, 15.0, 30.0]),
+                    "type": visit.unit.coord_system,  # read as the unit's numbers were
                     "at": at,
                 },
                 "answers": answers,

@@ -29,11 +29,16 @@ from accounts.models import User
 from checklists.models import ChecklistVersion
 from core.clock import utcnow
 from core.db import db
+from core.geo import CoordSystem
 from org.models import Unit
 
 
 def _enum(cls: type[StrEnum], length: int = 20) -> Enum:
     return Enum(cls, native_enum=False, length=length)
+
+
+# What a reviewer reads for each check-in flag (Inspection.checkin_far, .checkin_imprecise).
+CHECKIN_FLAG_LABELS = {"far": "远离单位", "imprecise": "定位精度不足"}
 
 
 class VisitKind(StrEnum):
@@ -196,6 +201,13 @@ class Inspection(db.Model):
     checkin_accuracy_m: Mapped[float | None]
     checkin_distance_m: Mapped[float | None]
     checkin_far: Mapped[bool] = mapped_column(default=False)
+    # The datum of checkin_latitude/longitude, as wx.getLocation's `type` names it.
+    checkin_coord_system: Mapped[CoordSystem] = mapped_column(
+        _enum(CoordSystem, length=8), default=CoordSystem.wgs84, server_default="wgs84"
+    )
+    # The reading's accuracy was coarser than the check-in radius: whether the inspector
+    # was at the unit cannot be told, so it is flagged as imprecise rather than as far.
+    checkin_imprecise: Mapped[bool] = mapped_column(default=False, server_default=false())
     # {item_code: {"result"|"value": …, "note": …}} and {item_code: [photo refs]}.
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     photos: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -28,6 +27,7 @@ from accounts.models import User
 from core import audit, errors
 from core.clock import utcnow
 from core.db import db
+from core.geo import CoordSystem, distance_m
 from inspections import checklist, findings, photos, policy
 from inspections.models import (
     Inspection,
@@ -39,15 +39,6 @@ from inspections.models import (
 from org.models import Unit
 
 CLOCK_SKEW = timedelta(minutes=10)  # phones' clocks drift; check-in times get this slack
-EARTH_RADIUS_M = 6_371_008.8
-
-
-def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance (haversine); plenty for "is the inspector at the unit"."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -128,22 +119,35 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
         checkin_latitude=check_in["latitude"],
         checkin_longitude=check_in["longitude"],
         checkin_accuracy_m=check_in.get("accuracy_m"),
+        checkin_coord_system=CoordSystem(check_in.get("type") or CoordSystem.wgs84),
         checkin_far=False,
+        checkin_imprecise=False,
         answers={},
         photos={},
         fixed_on_spot=[],
         findings_count=0,
     )
-    if unit.latitude is not None and unit.longitude is not None:
-        inspection.checkin_distance_m = round(
-            distance_m(check_in["latitude"], check_in["longitude"], unit.latitude, unit.longitude),
-            1,
-        )
-        inspection.checkin_far = (
-            inspection.checkin_distance_m > current_app.config["CHECKIN_RADIUS_M"]
-        )
+    _place_check_in(inspection, unit)
     inspection.__dict__["_checklist_content"] = content
     return inspection
+
+
+def _place_check_in(inspection: Inspection, unit: Unit) -> None:
+    """Distance to the unit, each side in its own datum; a reading coarser than the radius
+    is flagged imprecise (定位精度不足), never far (远离单位): it cannot tell either way."""
+    radius = current_app.config["CHECKIN_RADIUS_M"]
+    accuracy = inspection.checkin_accuracy_m
+    inspection.checkin_imprecise = accuracy is not None and accuracy > radius
+    if unit.latitude is None or unit.longitude is None:
+        return
+    here = (
+        inspection.checkin_latitude,
+        inspection.checkin_longitude,
+        inspection.checkin_coord_system,
+    )
+    metres = distance_m(here, (unit.latitude, unit.longitude, unit.coord_system))
+    inspection.checkin_distance_m = round(metres, 1)
+    inspection.checkin_far = not inspection.checkin_imprecise and metres > radius
 
 
 _INSERT_KEYS = tuple(c.key for c in Inspection.__table__.columns if c.key != "id")
@@ -189,6 +193,8 @@ def _check_in_facts(inspection: Inspection) -> dict[str, Any]:
         "unit_id": inspection.unit_id,
         "distance_m": inspection.checkin_distance_m,
         "far": inspection.checkin_far,
+        "imprecise": inspection.checkin_imprecise,
+        "coord_system": str(inspection.checkin_coord_system),
     }
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
@@ -25,6 +24,7 @@ from accounts.models import User
 from core import claims, errors
 from core.clock import utcnow
 from core.db import db
+from core.geo import CoordSystem, distance_m
 from media import pipeline, policy
 from media.kinds import Attachment
 from media.models import Photo, PhotoHashBand, PhotoStatus
@@ -434,8 +434,9 @@ def _assess(photo: Photo, attachment: Attachment) -> None:
     )
 
     unit = db.session.get(Unit, attachment.unit_id)
+    # EXIF GPS is WGS-84; so is the phone's own reading (wx.getLocation's default system).
     positions = [
-        (lat, lon)
+        (lat, lon, CoordSystem.wgs84)
         for lat, lon in (
             (photo.exif_latitude, photo.exif_longitude),
             (photo.client_latitude, photo.client_longitude),
@@ -445,7 +446,8 @@ def _assess(photo: Photo, attachment: Attachment) -> None:
     if unit is None or unit.latitude is None or unit.longitude is None or not positions:
         photo.distance_m, photo.flag_far_from_unit = None, False
     else:
-        farthest = max(_metres(lat, lon, unit.latitude, unit.longitude) for lat, lon in positions)
+        at_unit = (unit.latitude, unit.longitude, unit.coord_system)
+        farthest = max(distance_m(here, at_unit) for here in positions)
         photo.distance_m = round(farthest, 1)
         photo.flag_far_from_unit = farthest > _config("PHOTO_MAX_DISTANCE_M")
 
@@ -487,14 +489,6 @@ def _nearest_duplicate(photo: Photo) -> int | None:
         if (mine ^ int(other_hash, 16)).bit_count() <= threshold:
             return other_id
     return None
-
-
-def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
 
 # -- helpers ------------------------------------------------------------------------------

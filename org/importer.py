@@ -19,6 +19,7 @@ from sqlalchemy import select
 from accounts.models import User
 from core import audit, errors
 from core.db import db
+from core.geo import CoordSystem
 from org import policy
 from org.models import LeadUnit, Region, Sector, Unit
 
@@ -28,6 +29,7 @@ COLUMNS = {
     "地址": "address",
     "纬度": "latitude",
     "经度": "longitude",
+    "坐标系": "coord_system",
     "行业领域": "sector",
     "所属区域": "region",
     "牵头单位": "lead_unit",
@@ -35,6 +37,16 @@ COLUMNS = {
     "联系电话": "contact_phone",
 }
 REQUIRED = ("name", "sector", "region")
+# What people write in the 坐标系 column (compared without case); empty means GCJ-02, the
+# system of the Tencent and Amap pickers offices copy coordinates from.
+COORD_SYSTEMS = {
+    "wgs-84": CoordSystem.wgs84,
+    "wgs84": CoordSystem.wgs84,
+    "gps": CoordSystem.wgs84,
+    "gcj-02": CoordSystem.gcj02,
+    "gcj02": CoordSystem.gcj02,
+    "火星坐标": CoordSystem.gcj02,
+}
 LENGTHS = {"name": 100, "address": 200, "contact_name": 40, "contact_phone": 30}
 # What one import may hold. Reading stops at the first line past the limit, whatever the
 # file declares (an XLSX's <dimension> can claim A1:XFD1048576 in a 1.5 KB file).
@@ -290,6 +302,10 @@ def _build(row: dict[str, str], lookup: _Lookup, reasons: list[str]) -> Unit | N
         if not -bound <= value <= bound:
             reasons.append(f"{_label(col)}超出范围")
         coords[col] = value
+    system = row.get("coord_system", "")
+    coords["coord_system"] = COORD_SYSTEMS.get(system.lower(), CoordSystem.gcj02)
+    if system and system.lower() not in COORD_SYSTEMS:
+        reasons.append(f"坐标系“{system}”无法识别，请填写 WGS-84、GPS、GCJ-02 或 火星坐标")
     if reasons:
         return None
     return Unit(

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
 from core.db import db
+from core.geo import CoordSystem
 
 
 class RegionLevel(StrEnum):
@@ -75,6 +76,12 @@ class Unit(db.Model):
     address: Mapped[str] = mapped_column(String(200), default="")
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+    # The datum of latitude/longitude: offices copy them from Tencent/Amap pickers (GCJ-02).
+    coord_system: Mapped[CoordSystem] = mapped_column(
+        Enum(CoordSystem, native_enum=False, length=8),
+        default=CoordSystem.gcj02,
+        server_default="gcj02",  # also what bulk SQL and rows older than the column get
+    )
     sector_id: Mapped[int] = mapped_column(ForeignKey("sector.id"))
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
     lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("lead_unit.id"), index=True)

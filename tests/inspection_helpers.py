@@ -148,7 +148,13 @@ def make_visit(unit: Unit, inspectors: list[User], **over: Any) -> Visit:
 
 
 def check_in(unit: Unit, **over: Any) -> dict[str, Any]:
-    return {"latitude": unit.latitude, "longitude": unit.longitude, "accuracy_m": 12.0} | over
+    """A reading at the unit's spot, in the unit's own system (wx.getLocation's `type`)."""
+    return {
+        "latitude": unit.latitude,
+        "longitude": unit.longitude,
+        "accuracy_m": 12.0,
+        "type": str(unit.coord_system or "gcj02"),
+    } | over
 
 
 def submitted(visit: Visit, inspector: User, answers: dict | None = None, **extra) -> Inspection:

@@ -61,7 +61,8 @@ def test_upload_keeps_the_original_and_its_evidence(storage, world, inspector, c
         640,
         480,
         taken_at=taken + timedelta(hours=8),  # EXIF local time, Asia/Shanghai
-        gps=(23.3005, 116.1702),
+        # GPS (WGS-84) a few dozen metres from the unit's GCJ-02 23.3, 116.17.
+        gps=(23.30299, 116.16553),
         orientation=6,  # the phone was held upright: display is 480 × 640
     )
     response = upload(
@@ -70,8 +71,8 @@ def test_upload_keeps_the_original_and_its_evidence(storage, world, inspector, c
         owner_id=world.unit_a.id,
         item_code="A-01",
         taken_at="2026-11-20T09:31:00+00:00",
-        latitude=23.3001,
-        longitude=116.1701,
+        latitude=23.30259,
+        longitude=116.16543,
     )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
@@ -81,12 +82,12 @@ def test_upload_keeps_the_original_and_its_evidence(storage, world, inspector, c
     assert body["sha256"] == hashlib.sha256(content).hexdigest()
     assert len(body["phash"]) == 16
     assert datetime.fromisoformat(body["exif_taken_at"]) == taken
-    assert body["exif_latitude"] == pytest.approx(23.3005, abs=1e-5)
-    assert body["exif_longitude"] == pytest.approx(116.1702, abs=1e-5)
+    assert body["exif_latitude"] == pytest.approx(23.30299, abs=1e-5)
+    assert body["exif_longitude"] == pytest.approx(116.16553, abs=1e-5)
     assert datetime.fromisoformat(body["client_taken_at"]) == datetime(
         2026, 11, 20, 9, 31, tzinfo=UTC
     )
-    assert (body["client_latitude"], body["client_longitude"]) == (23.3001, 116.1701)
+    assert (body["client_latitude"], body["client_longitude"]) == (23.30259, 116.16543)
     assert body["received_at"]
     assert body["uploaded_by_id"] == world.users[Role.inspector].id
     assert (body["owner_type"], body["owner_id"], body["item_code"]) == (

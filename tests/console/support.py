@@ -9,6 +9,7 @@ import uuid
 from accounts.models import Role, User
 from core.clock import local, utcnow
 from core.db import db
+from core.geo import to_wgs84
 from inspections.models import Inspection, VisitKind
 from media import service as media
 from rectification import service as rectification
@@ -35,7 +36,9 @@ def upload(
 ):
     """A real JPEG through the photo pipeline, with the EXIF a phone writes."""
     now = utcnow()
-    position = (unit.latitude + (0.05 if far else 0.0001), unit.longitude)
+    # The phone's GPS (WGS-84, as EXIF is) near the unit's spot (GCJ-02, as offices enter it).
+    north = 0.05 if far else 0.0001
+    position = to_wgs84(unit.latitude + north, unit.longitude, unit.coord_system)
     content = jpeg(
         seed=seed, taken_at=local(now).replace(tzinfo=None), offset="+08:00", gps=position
     )
