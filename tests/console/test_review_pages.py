@@ -83,6 +83,18 @@ def test_inspection_page_shows_answers_photos_flags_and_check_in(office_console,
     assert "确认问题" in page
 
 
+def test_an_imprecise_check_in_is_shown_as_such_not_as_far(office_console, to_review):
+    """A reading coarser than the radius says 定位精度不足, on the page and in the queue."""
+    assert "定位精度不足" not in office_console.get("/console/inspections").get_data(as_text=True)
+    to_review.checkin_imprecise = True
+    to_review.checkin_far = False
+    db.session.commit()
+    page = office_console.get(f"/console/inspections/{to_review.id}").get_data(as_text=True)
+    assert "定位精度不足" in page
+    assert "在范围内" not in page
+    assert "定位精度不足" in office_console.get("/console/inspections").get_data(as_text=True)
+
+
 def test_thumbnail_url_serves_the_image(office_console, to_review):
     import re
 
