@@ -407,10 +407,11 @@ def rebuild_derivatives() -> tuple[int, int]:
 
 
 def reassess(owner_type: str, owner_id: int, attachment: Attachment) -> None:
-    """Recompute the flags of an owner's photos (e.g. after its visit window moved)."""
+    """Recompute the flags of an owner's photos (e.g. after its visit window moved). Each
+    photo keeps the evidence group it was taken in (a task's round, say): a later group
+    must not absorb earlier photos and hide a reuse."""
     for photo in photos_for(owner_type, owner_id):
         photo.unit_id = attachment.unit_id
-        photo.evidence_group = attachment.group
         _assess(photo, attachment)
     db.session.flush()
 

@@ -27,11 +27,13 @@ INSPECTION_KIND = "inspection"
 
 
 def _attachment(task: RectificationTask) -> Attachment:
-    # After-photos are taken between the task's opening and now: an older photo is flagged
-    # (and a re-used inspection photo is flagged as a near-duplicate by media itself).
+    # After-photos are taken between the task's opening and now: an older photo is flagged.
+    # Near-duplicates are looked for outside the photo's group: one group per round, so a
+    # round may hold two shots of one counter, but an after-photo sent again in a later
+    # round matches the one the office already saw (and a re-used inspection photo too).
     return Attachment(
         unit_id=task.unit_id,
-        group=f"{KIND}:{task.id}",
+        group=f"{KIND}:{task.id}:{task.round}",
         window=(task.created_at, utcnow() + timedelta(minutes=10)),
     )
 
