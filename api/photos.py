@@ -17,6 +17,7 @@ from api.extensions import Blueprint, Parser
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from core import errors
+from core.geo import CoordSystem
 from inspections import policy as inspection_policy
 from media import service as media
 from media.pipeline import ACCEPTED_TYPES
@@ -85,6 +86,11 @@ class AttachTo(Schema):
     taken_at = fields.AwareDateTime(metadata={"description": "客户端记录的拍摄时间"})
     latitude = Latitude()
     longitude = Longitude()
+    coord_system = fields.Enum(
+        CoordSystem,
+        load_default=CoordSystem.wgs84,
+        metadata={"description": "latitude/longitude 的坐标系，同 wx.getLocation 的 type"},
+    )
     sha256 = fields.String(validate=SHA256, metadata={"description": "原图 SHA-256（可选）"})
 
 
@@ -140,6 +146,7 @@ class PhotoSchema(Schema):
     client_taken_at = fields.DateTime(allow_none=True)
     client_latitude = fields.Float(allow_none=True)
     client_longitude = fields.Float(allow_none=True)
+    client_coord_system = fields.Enum(CoordSystem)
     received_at = fields.DateTime(allow_none=True)
     uploaded_by_id = Int(allow_none=True, metadata={"description": "暗访不公开检查人员时为空"})
     flags = fields.Function(media.flags_of, metadata={"description": "证据提示，仅供参考"})

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
 from core.db import db
+from core.geo import CoordSystem
 
 
 class PhotoStatus(StrEnum):
@@ -66,6 +67,12 @@ class Photo(db.Model):
     client_taken_at: Mapped[datetime | None]
     client_latitude: Mapped[float | None]
     client_longitude: Mapped[float | None]
+    # The datum of the app's reading, as wx.getLocation's `type` names it (EXIF is WGS-84).
+    client_coord_system: Mapped[CoordSystem] = mapped_column(
+        Enum(CoordSystem, native_enum=False, length=8),
+        default=CoordSystem.wgs84,
+        server_default="wgs84",
+    )
 
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

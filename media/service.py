@@ -435,12 +435,16 @@ def _assess(photo: Photo, attachment: Attachment) -> None:
     )
 
     unit = db.session.get(Unit, attachment.unit_id)
-    # EXIF GPS is WGS-84; so is the phone's own reading (wx.getLocation's default system).
+    # EXIF GPS is WGS-84; the phone's own reading is in the system it says it used.
     positions = [
-        (lat, lon, CoordSystem.wgs84)
-        for lat, lon in (
-            (photo.exif_latitude, photo.exif_longitude),
-            (photo.client_latitude, photo.client_longitude),
+        (lat, lon, system)
+        for lat, lon, system in (
+            (photo.exif_latitude, photo.exif_longitude, CoordSystem.wgs84),
+            (
+                photo.client_latitude,
+                photo.client_longitude,
+                photo.client_coord_system or CoordSystem.wgs84,
+            ),
         )
         if lat is not None and lon is not None
     ]
@@ -571,6 +575,7 @@ def _new_photo(data: dict, attachment: Attachment, *, actor: User, declared_type
         client_taken_at=data.get("taken_at"),
         client_latitude=data.get("latitude"),
         client_longitude=data.get("longitude"),
+        client_coord_system=data.get("coord_system") or CoordSystem.wgs84,
         uploaded_by_id=actor.id,
         created_at=now,
     )

@@ -162,6 +162,25 @@ def test_a_photo_with_exif_gps_at_the_units_gcj02_spot_is_not_far(world, client_
     assert 500 < misread["distance_m"] < 600
 
 
+def test_a_photos_client_position_carries_its_system(world, client_for):
+    """The phone's own reading sent with a photo says its system as check-in does: a GCJ-02
+    reading at the door is near, the same numbers read as WGS-84 are ~550 m off."""
+    inspector = client_for(world.users[Role.inspector])
+    unit = world.unit_a  # GCJ-02 23.3, 116.17
+    spot = {"latitude": unit.latitude, "longitude": unit.longitude}
+    said = upload(
+        inspector, images.jpeg(seed=4), owner_id=unit.id, coord_system="gcj02", **spot
+    ).get_json()
+    assert said["flags"] == ["exif_missing"]
+    assert said["distance_m"] < 1
+    assert said["client_coord_system"] == "gcj02"
+    unsaid = upload(inspector, images.jpeg(seed=5), owner_id=unit.id, **spot).get_json()
+    assert unsaid["client_coord_system"] == "wgs84"  # wx.getLocation's default
+    assert "far_from_unit" in unsaid["flags"]
+    wrong = upload(inspector, images.jpeg(seed=6), owner_id=unit.id, coord_system="bd09", **spot)
+    assert "coord_system" in str(assert_problem(wrong, 422)["errors"])
+
+
 def test_a_photo_at_a_wgs84_unit_compares_without_conversion(world, client_for, make_unit):
     inspector = client_for(world.users[Role.inspector])
     unit = unit_at(make_unit, world, PUNING_WGS84, "wgs84")
