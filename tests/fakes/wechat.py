@@ -33,9 +33,11 @@ class FakeWeChat:
     refused_openids: set[str] = field(default_factory=set)
     tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    generation: int = 0  # bumped by reset(): a request from an earlier test touches nothing
 
     def reset(self) -> None:
         with self.lock:
+            self.generation += 1
             self.codes.clear()
             self.next_errors.clear()
             self.calls.clear()
@@ -49,9 +51,14 @@ class FakeWeChat:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
+        generation = self.generation
         if self.delay:
             time.sleep(self.delay)
         with self.lock:
+            if generation != self.generation:
+                # A slow answer the client of an earlier test gave up on: it must not take
+                # the errors or codes the current test has queued.
+                return Response("stale", status=504)(environ, start_response)
             self.calls.append({"path": request.path, "args": dict(request.args)})
             if self.down:
                 return Response("bad gateway", status=self.status)(environ, start_response)
