@@ -307,12 +307,18 @@ class TaskReplies(MethodView):
     def post(self, data, task_id):
         """提交整改回复（说明 + 整改后照片）；同一 client_id 重试返回首次结果"""
         task = service.get_task(task_id, actor=current_user())
-        reply = service.earlier_reply(task, data["client_id"])
-        created = False
-        if reply is None:
-            check_if_match(task.version)
-            reply, created = service.respond(task, data, actor=current_user())
-        return reply, 201 if created else 200, {"ETag": etag_of(task.version)}
+        return _once(task, service.earlier_reply(task, data["client_id"]), service.respond, data)
+
+
+def _once(task, earlier, create, data):
+    """A create keyed by client_id on a task: a retry gets the first result (200) before
+    If-Match is looked at, since it carries the ETag the first copy was sent with; a new
+    one needs a current If-Match, and a copy racing the first also answers 200."""
+    if earlier is not None:
+        return earlier, 200, {"ETag": etag_of(task.version)}
+    check_if_match(task.version)
+    made, created = create(task, data, actor=current_user())
+    return made, 201 if created else 200, {"ETag": etag_of(task.version)}
 
 
 @blp.route("/tasks/<int:task_id>/verification")
@@ -343,12 +349,8 @@ class TaskExtensions(MethodView):
     def post(self, data, task_id):
         """申请延期（同一时间只能有一份待审批的申请；同一 client_id 重试返回首次结果）"""
         task = service.get_task(task_id, actor=current_user())
-        extension = service.earlier_extension(task, data["client_id"])
-        created = False
-        if extension is None:
-            check_if_match(task.version)
-            extension, created = service.request_extension(task, data, actor=current_user())
-        return extension, 201 if created else 200, {"ETag": etag_of(task.version)}
+        earlier = service.earlier_extension(task, data["client_id"])
+        return _once(task, earlier, service.request_extension, data)
 
 
 @blp.route("/tasks/<int:task_id>/extensions/<int:extension_id>/decision")

@@ -65,32 +65,30 @@ def visible_task(task_id: int, actor: User) -> RectificationTask:
     return task
 
 
+def _of_task(model, object_id: int, visible, task: RectificationTask | None, missing: str):
+    stmt = select(model).where(model.id == object_id, visible)
+    if task is not None:
+        stmt = stmt.where(model.task_id == task.id)
+    found = db.session.scalar(stmt)
+    if found is None:
+        raise errors.NotFound(missing)
+    return found
+
+
 def visible_extension(
     extension_id: int, actor: User, *, task: RectificationTask | None = None
 ) -> ExtensionRequest:
     """The extension request (of `task`, when given), or the same 404 as a missing id."""
-    stmt = select(ExtensionRequest).where(
-        ExtensionRequest.id == extension_id, extension_filter(actor)
+    return _of_task(
+        ExtensionRequest, extension_id, extension_filter(actor), task, EXTENSION_MISSING
     )
-    if task is not None:
-        stmt = stmt.where(ExtensionRequest.task_id == task.id)
-    extension = db.session.scalar(stmt)
-    if extension is None:
-        raise errors.NotFound(EXTENSION_MISSING)
-    return extension
 
 
 def visible_reply(
     reply_id: int, actor: User, *, task: RectificationTask | None = None
 ) -> TaskReply:
     """The reply (of `task`, when given), or the same 404 as a missing id."""
-    stmt = select(TaskReply).where(TaskReply.id == reply_id, reply_filter(actor))
-    if task is not None:
-        stmt = stmt.where(TaskReply.task_id == task.id)
-    reply = db.session.scalar(stmt)
-    if reply is None:
-        raise errors.NotFound(REPLY_MISSING)
-    return reply
+    return _of_task(TaskReply, reply_id, reply_filter(actor), task, REPLY_MISSING)
 
 
 def _sees(actor: User, task: RectificationTask) -> bool:
