@@ -235,7 +235,11 @@ class FindingBriefSchema(Schema):
 
 
 class SubmissionSchema(Schema):
-    """What a phone needs back from an offline submission (it sent the answers itself)."""
+    """What a phone needs back from an offline submission (it sent the answers itself):
+    dumped from a `service.Submission`, its own `findings` and `missing_photos`, the rest
+    read from its inspection."""
+
+    OWN = frozenset({"findings", "missing_photos"})
 
     id = Id()
     client_uuid = fields.UUID()
@@ -254,11 +258,15 @@ class SubmissionSchema(Schema):
     grade = fields.String(allow_none=True)
     critical_failed = fields.Boolean()
     findings_count = Int()
-    findings = fields.List(fields.Nested(FindingBriefSchema), attribute="submitted_findings")
+    findings = fields.List(fields.Nested(FindingBriefSchema))
     missing_photos = fields.List(
         fields.String(), metadata={"description": "需要照片但照片尚未上传到服务器的检查项"}
     )
     version = Int()
+
+    def get_attribute(self, obj, attr, default):
+        source = obj if attr in self.OWN else obj.inspection
+        return super().get_attribute(source, attr, default)
 
 
 class InspectionFilter(PageArgs):
@@ -324,12 +332,9 @@ class InspectionSubmissions(MethodView):
     @blp.alt_response(200, description="同一 client_uuid、相同内容的重试：返回第一次的结果")
     def post(self, data):
         """离线整单提交：签到、答案与照片引用一次发送（按 client_uuid 幂等；提交后改动为 409）"""
-        inspection, created = service.submit_offline(data, actor=current_user())
-        inspection.submitted_findings = service.submitted_findings(inspection)
-        inspection.missing_photos = findings_service.missing_photo_codes(
-            inspection, just_created=created
-        )
-        return inspection, 201 if created else 200, {"ETag": etag_of(inspection.version)}
+        submission = service.submit_offline(data, actor=current_user())
+        status = 201 if submission.created else 200
+        return submission, status, {"ETag": etag_of(submission.inspection.version)}
 
 
 @blp.route("/inspections/<int:inspection_id>")

@@ -199,7 +199,7 @@ def _rectification_demo(rng: random.Random) -> None:
         # Photos of every failed item, as a careful inspector takes them.
         required = list(dict.fromkeys(checklist.required_photo_codes(content, answers) + failing))
         at = utcnow() - timedelta(days=6, hours=2)
-        inspection, _ = inspections.submit_offline(
+        inspection = inspections.submit_offline(
             {
                 "client_uuid": uuid.uuid4(),
                 "unit_id": unit.id,
@@ -212,7 +212,7 @@ def _rectification_demo(rng: random.Random) -> None:
                 "photos": {code: [str(uuid.uuid4())] for code in required},
             },
             actor=inspector,
-        )
+        ).inspection
         before_seeds = {}
         for k, code in enumerate(required):
             before_seeds[code] = 300 + 10 * s + k

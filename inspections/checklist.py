@@ -34,6 +34,7 @@ def version_for(template_id: int | None, unit: Unit) -> tuple[int, dict[str, Any
     key = (str(db.engine.url), template_id, unit.sector_id)
     hit = _chosen.get(key)
     if ttl > 0 and hit is not None and hit[0] > time.monotonic():
+        _remember(hit[1], hit[2])
         return hit[1], hit[2]
     version = None
     if template_id is not None:
@@ -48,15 +49,27 @@ def version_for(template_id: int | None, unit: Unit) -> tuple[int, dict[str, Any
         raise errors.Conflict("没有已发布的检查表，请先发布检查表")
     if ttl > 0:
         _chosen[key] = (time.monotonic() + ttl, version.id, version.content)
+    _remember(version.id, version.content)
     return version.id, version.content
+
+
+# The contents of published versions this session has read, by version id, in the
+# session's own `info` (so a request's scoring and its answer share one read, and the
+# next request starts afresh): a version's content never changes once published.
+_CONTENTS = "checklist_contents"
+
+
+def _remember(version_id: int, content: dict[str, Any]) -> None:
+    db.session.info.setdefault(_CONTENTS, {})[version_id] = content
 
 
 def content_of(inspection) -> dict[str, Any]:
     """The content of the version an inspection pinned (published, so it never changes)."""
-    content = inspection.__dict__.get("_checklist_content")
+    contents = db.session.info.setdefault(_CONTENTS, {})
+    content = contents.get(inspection.checklist_version_id)
     if content is None:
         content = inspection.checklist_version.content
-        inspection.__dict__["_checklist_content"] = content
+        contents[inspection.checklist_version_id] = content
     return content
 
 

@@ -135,7 +135,7 @@ def _inspect_all(plan_id: int, admin: User) -> None:
             return
         answers, photos = demo_answers(content, rng, fail_rate=0.08)
         at = visit.window_start + timedelta(days=n % 20, hours=1 + n % 6)
-        inspection, _ = service.submit_offline(
+        inspection = service.submit_offline(
             {
                 "client_uuid": uuid.uuid4(),
                 "visit_id": visit.id,
@@ -150,7 +150,7 @@ def _inspect_all(plan_id: int, admin: User) -> None:
                 "photos": photos,
             },
             actor=visit.inspectors[0],
-        )
+        ).inspection
         if n % 3 == 2:
             continue  # left for the office to review
         for finding in inspection.findings:

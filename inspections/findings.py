@@ -4,6 +4,7 @@ rectification when the inspection's result is published to the unit."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from flask import Flask, current_app
@@ -28,77 +29,97 @@ def on_published(app: Flask, handler: PublishedHook) -> None:
     app.extensions.setdefault(PUBLISHED_HOOKS, []).append(handler)
 
 
+@dataclass(frozen=True, slots=True)
+class NewFinding:
+    """A finding a submission will make, before it has an id. The columns it leaves out
+    (status, created_at, version, the review's) take the model's defaults on insert."""
+
+    item_code: str
+    title: str
+    severity: str
+    description: str
+    fixed_on_spot: bool
+    deadline_days: int | None
+    critical: bool
+    photos: list[str]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class FindingBrief:
+    """What a phone is told of each finding its submission made: the same whether the
+    rows were just written or read back on a retry."""
+
+    id: int
+    item_code: str
+    title: str
+    severity: str
+    status: FindingStatus
+    fixed_on_spot: bool
+    deadline_days: int | None
+
+
+_BRIEF_COLUMNS = tuple(Finding.__table__.c[field.name] for field in fields(FindingBrief))
+
+
 def make_findings(
-    inspection: Inspection, content: dict[str, Any], failed_codes: list[str], state: dict
-) -> int:
-    """Prepare the findings of a submission (written by `write_findings` once the
-    inspection has its id); returns how many there will be."""
+    content: dict[str, Any], failed_codes: list[str], state: dict[str, Any]
+) -> list[NewFinding]:
+    """The findings of a submission, one per failed item (written by `write_findings`
+    once the inspection has its id)."""
     items = checklist.items_of(content)
-    rows = []
+    made = []
     for code in failed_codes:
         item = items[code]
         answer = state["answers"].get(code) or {}
-        rows.append(
-            {
-                "unit_id": inspection.unit.id,
-                "item_code": code,
-                "title": item.get("title", "")[:200],
-                "severity": item.get("severity") or "general",
-                "description": answer.get("note") or "",
-                "fixed_on_spot": code in state["fixed_on_spot"],
-                "deadline_days": item.get("deadline_days"),
-                "critical": bool(item.get("critical")),
-                "photos": list(state["photos"].get(code) or []),
-            }
+        made.append(
+            NewFinding(
+                item_code=code,
+                title=item.get("title", "")[:200],
+                severity=item.get("severity") or "general",
+                description=answer.get("note") or "",
+                fixed_on_spot=code in state["fixed_on_spot"],
+                deadline_days=item.get("deadline_days"),
+                critical=bool(item.get("critical")),
+                photos=list(state["photos"].get(code) or []),
+            )
         )
-    inspection.__dict__["_new_findings"] = rows
-    return len(rows)
+    return made
 
 
-_INSERT_FINDINGS = insert(Finding.__table__).returning(
-    Finding.__table__.c.id, Finding.__table__.c.item_code
-)
+# Columns the statement does not name (status, created_at, version, …) get the model's
+# `default=` from Core, as the unit of work would give them (tests/test_submission_rows.py).
+# (Rows in any order: asking for parameter order makes SQLite insert them one by one.)
+_INSERT_FINDINGS = insert(Finding.__table__).returning(*_BRIEF_COLUMNS)
 
 
-def write_findings(inspection: Inspection) -> list[dict[str, Any]]:
-    """Insert the prepared findings with one statement; returns them as rows (with ids).
+def write_findings(inspection: Inspection, made: list[NewFinding]) -> list[FindingBrief]:
+    """Insert a submission's findings with one statement; returns them with their ids.
 
     A submission makes several findings at once, and the unit of work would insert them
     one by one on SQLite; the ORM collection loads them from the table when asked."""
-    rows = inspection.__dict__.pop("_new_findings", [])
-    if not rows:
+    if not made:
         return []
-    now = utcnow()
     values = [
-        row
-        | {
-            "inspection_id": inspection.id,
-            "status": FindingStatus.pending,
-            "reason": None,
-            "reviewed_by_id": None,
-            "reviewed_at": None,
-            "created_at": now,
-            "version": 1,
-        }
-        for row in rows
+        asdict(finding) | {"inspection_id": inspection.id, "unit_id": inspection.unit_id}
+        for finding in made
     ]
-    by_code = {row["item_code"]: row for row in values}
-    written = []
-    for finding_id, code in sorted(db.session.execute(_INSERT_FINDINGS, values).all()):
-        written.append(by_code[code] | {"id": finding_id})
-    return written
+    rows = db.session.execute(_INSERT_FINDINGS, values)
+    return sorted(FindingBrief(*row) for row in rows)  # by id, as `finding_briefs`
 
 
-def missing_photo_codes(inspection: Inspection, *, just_created: bool = False) -> list[str]:
+def finding_briefs(inspection: Inspection) -> list[FindingBrief]:
+    """The stored findings of an inspection, as `write_findings` returns them."""
+    stmt = select(*_BRIEF_COLUMNS).where(Finding.inspection_id == inspection.id)
+    return [FindingBrief(*row) for row in db.session.execute(stmt.order_by(Finding.id))]
+
+
+def missing_photo_codes(inspection: Inspection) -> list[str]:
     """Required photos that have not arrived yet (the phone may still be uploading):
-    decided by the stored photos, never by the references a submission names.
-
-    `just_created`: the inspection was created by this very request, so no photo can be
-    attached to it yet (a photo names its inspection's id): no need to ask."""
+    decided by the stored photos, never by the references a submission names."""
     if inspection.checklist_version_id is None:
         return []
     content = checklist.content_of(inspection)
-    arrived = set() if just_created else photos.arrived_photo_codes(inspection)
+    arrived = photos.arrived_photo_codes(inspection)
     required = checklist.required_photo_codes(content, inspection.answers or {})
     return [code for code in required if code not in arrived]
 

@@ -15,11 +15,12 @@ import functools
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import lazyload, make_transient_to_detached
 
@@ -62,12 +63,10 @@ def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, 
     existing = by_uuid(data["client_uuid"])
     if existing is not None:
         return _owned(existing, actor), False
-    inspection = _new_inspection(data, actor)
-    winner = _insert(inspection, data, actor)
-    if winner is not None:
-        return winner, False
-    _record_check_in(inspection, actor)
-    return inspection, True
+    inspection, created = _insert(_new_inspection(data, actor).inspection, data, actor)
+    if created:
+        _record_check_in(inspection, actor)
+    return inspection, created
 
 
 # The unit's own columns are all a check-in needs (no sector, region, lead unit). Built
@@ -75,8 +74,17 @@ def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, 
 _UNIT_FOR_CHECK_IN = select(Unit).where(Unit.id == bindparam("unit_id")).options(lazyload("*"))
 
 
-def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
-    """A checked-in inspection, built in memory (nothing written yet)."""
+class NewInspection(NamedTuple):
+    """A checked-in inspection built in memory (nothing written yet), and the content of
+    the checklist version it pins."""
+
+    inspection: Inspection
+    content: dict[str, Any]
+
+
+def _new_inspection(data: dict[str, Any], actor: User) -> NewInspection:
+    """A checked-in inspection, built in memory. Only what the check-in decides is set:
+    the columns left unset take the model's defaults when it is written (`_insert`)."""
     check_in = data["check_in"]
     at = check_in.get("at") or utcnow()
     if at > utcnow() + CLOCK_SKEW:
@@ -101,35 +109,22 @@ def _new_inspection(data: dict[str, Any], actor: User) -> Inspection:
     version_id, content = checklist.version_for(template_id, unit)
     inspection = Inspection(
         client_uuid=data["client_uuid"],
-        visit=visit,
         visit_id=visit.id if visit else None,
         plan_id=plan_id,
-        unit=unit,
         unit_id=unit.id,
         kind=kind,
         ad_hoc=visit is None,
-        inspector=actor,
         inspector_id=actor.id,
         checklist_version_id=version_id,
-        created_at=utcnow(),
-        version=1,
-        critical_failed=False,
-        status=InspectionStatus.draft,
         started_at=at,
         checkin_latitude=check_in["latitude"],
         checkin_longitude=check_in["longitude"],
         checkin_accuracy_m=check_in.get("accuracy_m"),
+        # wx.getLocation's own default: a reading that names no system is WGS-84.
         checkin_coord_system=CoordSystem(check_in.get("type") or CoordSystem.wgs84),
-        checkin_far=False,
-        checkin_imprecise=False,
-        answers={},
-        photos={},
-        fixed_on_spot=[],
-        findings_count=0,
     )
     _place_check_in(inspection, unit)
-    inspection.__dict__["_checklist_content"] = content
-    return inspection
+    return NewInspection(inspection, content)
 
 
 def _place_check_in(inspection: Inspection, unit: Unit) -> None:
@@ -150,41 +145,59 @@ def _place_check_in(inspection: Inspection, unit: Unit) -> None:
     inspection.checkin_far = not inspection.checkin_imprecise and metres > radius
 
 
-_INSERT_KEYS = tuple(c.key for c in Inspection.__table__.columns if c.key != "id")
+def _set_columns(obj: Any) -> dict[str, Any]:
+    """The column values set on a new, unsaved object: what its INSERT names. A column
+    left unset (or set to None while it has a default) is not named, so the model's
+    `default=` and server defaults fill it, exactly as when the unit of work inserts the
+    object (tests/test_submission_rows.py compares the two, column by column)."""
+    state = inspect(obj)
+    values = {}
+    for prop in state.mapper.column_attrs:
+        if prop.key not in state.dict:
+            continue
+        value = state.dict[prop.key]
+        column = prop.columns[0]
+        if value is None and (column.default is not None or column.server_default is not None):
+            continue
+        values[prop.key] = value
+    return values
 
 
 @functools.cache
 def _insert_statement(dialect: str):
-    """One statement per dialect, compiled once: the values come as parameters."""
+    """One statement per dialect; the values come as parameters. It returns every column,
+    so the object gets the defaults the database and the model's `default=` gave it."""
     table = Inspection.__table__
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return insert(table).on_conflict_do_nothing().returning(*table.columns)
 
 
-def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> Inspection | None:
-    """Write a new inspection; None when it went in, else the row that won the race.
+def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> tuple[Inspection, bool]:
+    """Write a new inspection: (it, True), or (the row that won the race, False).
 
     INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike): when a retry with the
     same UUID races the first request, PostgreSQL makes the second INSERT wait for the
     first transaction and then insert nothing; the loser reads the winner's row. No
     exception, no savepoint, and the same outcome when a teammate already started the
-    visit (its unique `visit_id`)."""
-    values = {key: getattr(inspection, key) for key in _INSERT_KEYS}
-    new_id = db.session.scalar(_insert_statement(db.engine.dialect.name), values)
-    if new_id is None:
+    visit (its unique `visit_id`).
+
+    A Core statement rather than the unit of work (a third of a submission's time went
+    to the flush): the object is then put in the session as if just read back."""
+    values = _set_columns(inspection)
+    row = db.session.execute(_insert_statement(db.engine.dialect.name), values).first()
+    if row is None:
         existing = by_uuid(data["client_uuid"])
         if existing is not None:
-            return _owned(existing, actor)
+            return _owned(existing, actor), False
         raise errors.Conflict("同组检查人员已开始本次检查，请在其检查记录中继续")
-    inspection.id = new_id
-    for key, value in values.items():
-        if key not in inspection.__dict__:
+    for key, value in row._mapping.items():
+        if key not in values:
             setattr(inspection, key, value)
     make_transient_to_detached(inspection)  # a loaded row now, as if just read back
     db.session.add(inspection)
     if inspection.visit is not None and inspection.status == InspectionStatus.draft:
         inspection.visit.status = VisitStatus.in_progress
-    return None
+    return inspection, True
 
 
 def _check_in_facts(inspection: Inspection) -> dict[str, Any]:
@@ -306,7 +319,19 @@ def submit_inspection(inspection: Inspection, data: dict[str, Any], *, actor: Us
     return _submit(inspection, _merged(inspection, data), actor=actor)
 
 
-def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bool]:
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What an offline submission answers: the inspection; whether this request made it
+    (False for a retry); its findings (just written, or read back on a retry); and the
+    required photos that have not reached the server yet."""
+
+    inspection: Inspection
+    created: bool
+    findings: list[findings.FindingBrief]
+    missing_photos: list[str]
+
+
+def submit_offline(data: dict[str, Any], *, actor: User) -> Submission:
     """The whole inspection in one request, sent when the phone is back online. A retry
     (same UUID, same content) returns the first result; other content is a 409.
 
@@ -314,20 +339,20 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bo
     written in one short burst: on SQLite the write lock is held only for the inserts."""
     state = _replaced(data)
     try:
-        inspection = _new_inspection(data, actor)
-        _score(inspection, state)
+        new = _new_inspection(data, actor)
+        made = _score(new.inspection, state, new.content)
     except errors.DomainError:
         # A retry may come when a new inspection would be refused (the window closed,
         # a photo rule changed): the first result wins over the refusal.
         existing = by_uuid(data["client_uuid"])
         if existing is None:
             raise
-        return _submit(_owned(existing, actor), state, actor=actor), False
+        return _submitted_before(_owned(existing, actor), state, actor)
     # Most submissions are new: the insert itself tells a retry (nothing inserted).
-    winner = _insert(inspection, data, actor)
-    if winner is not None:
-        return _submit(winner, state, actor=actor), False
-    inspection.__dict__["_written_findings"] = findings.write_findings(inspection)
+    inspection, created = _insert(new.inspection, data, actor)
+    if not created:
+        return _submitted_before(inspection, state, actor)
+    written = findings.write_findings(inspection, made)
     if inspection.visit is not None:
         inspection.visit.status = VisitStatus.submitted
     audit.record(
@@ -337,12 +362,21 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bo
         actor_id=actor.id,
         after=_check_in_facts(inspection) | _result_facts(inspection),
     )
-    return inspection, True
+    # Nothing can be attached to an inspection this request made: a photo names its id.
+    missing = checklist.required_photo_codes(new.content, inspection.answers)
+    return Submission(inspection, True, written, missing)
 
 
-def submitted_findings(inspection: Inspection) -> list:
-    """The findings a submission made: the rows just written, or the stored ones."""
-    return inspection.__dict__.get("_written_findings") or list(inspection.findings)
+def _submitted_before(inspection: Inspection, state: dict[str, Any], actor: User) -> Submission:
+    """An offline submission for an inspection that exists: a retry, or the submission of
+    one started online."""
+    inspection = _submit(inspection, state, actor=actor)
+    return Submission(
+        inspection,
+        False,
+        findings.finding_briefs(inspection),
+        findings.missing_photo_codes(inspection),
+    )
 
 
 def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> Inspection:
@@ -350,11 +384,11 @@ def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> In
         if _digest(state) == inspection.submission_hash:
             return inspection
         raise errors.Conflict("检查已提交，不能再修改")
-    _score(inspection, state)
+    made = _score(inspection, state, checklist.content_of(inspection))
     if inspection.visit is not None:
         inspection.visit.status = VisitStatus.submitted
     db.session.flush()
-    findings.write_findings(inspection)
+    findings.write_findings(inspection, made)
     audit.record(
         "inspection",
         inspection.id,
@@ -366,9 +400,11 @@ def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> In
     return inspection
 
 
-def _score(inspection: Inspection, state: dict[str, Any]) -> None:
-    """Check the state is complete, then apply it: score, grade, findings (in memory)."""
-    content = checklist.content_of(inspection)
+def _score(
+    inspection: Inspection, state: dict[str, Any], content: dict[str, Any]
+) -> list[findings.NewFinding]:
+    """Check the state is complete, then apply it to the inspection (score, grade); the
+    findings it makes, to be written once the inspection has its id."""
     problems = _check_state(content, state)
     if problems:
         raise errors.InvalidInput(errors=problems)
@@ -390,9 +426,9 @@ def _score(inspection: Inspection, state: dict[str, Any]) -> None:
     inspection.max_score = result.max_score
     inspection.grade = result.grade
     inspection.critical_failed = result.critical_failed
-    inspection.findings_count = findings.make_findings(
-        inspection, content, result.failed_codes, state
-    )
+    made = findings.make_findings(content, result.failed_codes, state)
+    inspection.findings_count = len(made)
+    return made
 
 
 def _result_facts(inspection: Inspection) -> dict[str, Any]:

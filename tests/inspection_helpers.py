@@ -166,7 +166,7 @@ def submitted(visit: Visit, inspector: User, answers: dict | None = None, **extr
         "answers": answers or ALL_PASS,
         "photos": PHOTOS,
     } | extra
-    inspection, _ = inspections.submit_offline(data, actor=inspector)
+    inspection = inspections.submit_offline(data, actor=inspector).inspection
     db.session.commit()
     return inspection
 

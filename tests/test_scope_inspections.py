@@ -64,7 +64,7 @@ def _submit(inspector, *, visit=None, unit=None):
         "answers": FAILING,
         "photos": PHOTOS,
     } | ({"visit_id": visit.id} if visit else {"unit_id": unit.id})
-    inspection, _ = inspections.submit_offline(data, actor=inspector)
+    inspection = inspections.submit_offline(data, actor=inspector).inspection
     db.session.commit()
     return inspection
 
