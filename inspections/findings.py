@@ -4,7 +4,7 @@ rectification when the inspection's result is published to the unit."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from flask import Flask, current_app
@@ -58,6 +58,7 @@ class FindingBrief:
     deadline_days: int | None
 
 
+_NEW_FINDING_FIELDS = tuple(field.name for field in fields(NewFinding))
 _BRIEF_COLUMNS = tuple(Finding.__table__.c[field.name] for field in fields(FindingBrief))
 
 
@@ -99,9 +100,9 @@ def write_findings(inspection: Inspection, made: list[NewFinding]) -> list[Findi
     one by one on SQLite; the ORM collection loads them from the table when asked."""
     if not made:
         return []
+    owner = {"inspection_id": inspection.id, "unit_id": inspection.unit_id}
     values = [
-        asdict(finding) | {"inspection_id": inspection.id, "unit_id": inspection.unit_id}
-        for finding in made
+        {name: getattr(finding, name) for name in _NEW_FINDING_FIELDS} | owner for finding in made
     ]
     rows = db.session.execute(_INSERT_FINDINGS, values)
     return sorted(FindingBrief(*row) for row in rows)  # by id, as `finding_briefs`

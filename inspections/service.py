@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from flask import current_app
 from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import lazyload, make_transient_to_detached
+from sqlalchemy.orm import make_transient_to_detached
 
 from accounts.models import User
 from core import audit, errors
@@ -69,9 +69,22 @@ def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, 
     return inspection, created
 
 
-# The unit's own columns are all a check-in needs (no sector, region, lead unit). Built
-# once: an ad-hoc submission runs it every time.
-_UNIT_FOR_CHECK_IN = select(Unit).where(Unit.id == bindparam("unit_id")).options(lazyload("*"))
+class UnitForCheckIn(NamedTuple):
+    """What an ad-hoc check-in needs of its unit (a visit's brings its `Unit`)."""
+
+    id: int
+    active: bool
+    sector_id: int | None
+    latitude: float | None
+    longitude: float | None
+    coord_system: CoordSystem | None
+
+
+# Plain columns, not the entity: an ad-hoc submission runs it every time, and nothing
+# of the unit beyond these is read.
+_UNIT_FOR_CHECK_IN = select(*(getattr(Unit, name) for name in UnitForCheckIn._fields)).where(
+    Unit.id == bindparam("unit_id")
+)
 
 
 class NewInspection(NamedTuple):
@@ -97,7 +110,8 @@ def _new_inspection(data: dict[str, Any], actor: User) -> NewInspection:
         template_id = visit.plan.checklist_template_id
     elif data.get("unit_id") is not None:
         visit = None
-        unit = db.session.scalar(_UNIT_FOR_CHECK_IN, {"unit_id": data["unit_id"]})
+        row = db.session.execute(_UNIT_FOR_CHECK_IN, {"unit_id": data["unit_id"]}).first()
+        unit = UnitForCheckIn(*row) if row is not None else None
         if unit is None or not unit.active:
             raise errors.InvalidInput(errors={"unit_id": ["窗口单位不存在或已停用"]})
         if unit.id == actor.unit_id:
@@ -127,7 +141,7 @@ def _new_inspection(data: dict[str, Any], actor: User) -> NewInspection:
     return NewInspection(inspection, content)
 
 
-def _place_check_in(inspection: Inspection, unit: Unit) -> None:
+def _place_check_in(inspection: Inspection, unit: Unit | UnitForCheckIn) -> None:
     """Distance to the unit, each side in its own datum; a reading coarser than the radius
     is flagged imprecise (定位精度不足), never far (远离单位): it cannot tell either way."""
     radius = current_app.config["CHECKIN_RADIUS_M"]
@@ -164,12 +178,14 @@ def _set_columns(obj: Any) -> dict[str, Any]:
 
 
 @functools.cache
-def _insert_statement(dialect: str):
-    """One statement per dialect; the values come as parameters. It returns every column,
-    so the object gets the defaults the database and the model's `default=` gave it."""
+def _insert_statement(dialect: str, named: frozenset[str]):
+    """One statement per dialect and set of columns named (values come as parameters).
+    It returns the columns it does not name, so the object gets the defaults the model's
+    `default=` and the database gave them."""
     table = Inspection.__table__
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(*table.columns)
+    unnamed = [column for column in table.columns if column.key not in named]
+    return insert(table).on_conflict_do_nothing().returning(*unnamed)
 
 
 def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> tuple[Inspection, bool]:
@@ -184,15 +200,15 @@ def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> tuple[
     A Core statement rather than the unit of work (a third of a submission's time went
     to the flush): the object is then put in the session as if just read back."""
     values = _set_columns(inspection)
-    row = db.session.execute(_insert_statement(db.engine.dialect.name), values).first()
+    stmt = _insert_statement(db.engine.dialect.name, frozenset(values))
+    row = db.session.execute(stmt, values).first()
     if row is None:
         existing = by_uuid(data["client_uuid"])
         if existing is not None:
             return _owned(existing, actor), False
         raise errors.Conflict("同组检查人员已开始本次检查，请在其检查记录中继续")
     for key, value in row._mapping.items():
-        if key not in values:
-            setattr(inspection, key, value)
+        setattr(inspection, key, value)
     make_transient_to_detached(inspection)  # a loaded row now, as if just read back
     db.session.add(inspection)
     if inspection.visit is not None and inspection.status == InspectionStatus.draft:
