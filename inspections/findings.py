@@ -104,7 +104,7 @@ def write_findings(inspection: Inspection, made: list[NewFinding]) -> list[Findi
     values = [
         {name: getattr(finding, name) for name in _NEW_FINDING_FIELDS} | owner for finding in made
     ]
-    rows = db.session.execute(_INSERT_FINDINGS, values)
+    rows = db.session.connection().execute(_INSERT_FINDINGS, values)
     return sorted(FindingBrief(*row) for row in rows)  # by id, as `finding_briefs`
 
 
