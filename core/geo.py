@@ -16,6 +16,7 @@ zero, as in those implementations.
 
 from __future__ import annotations
 
+import functools
 import math
 from enum import StrEnum
 
@@ -74,9 +75,13 @@ def wgs84_to_gcj02(lat: float, lng: float) -> tuple[float, float]:
     return lat + d_lat, lng + d_lng
 
 
+@functools.lru_cache(maxsize=4096)
 def gcj02_to_wgs84(lat: float, lng: float) -> tuple[float, float]:
     """The WGS-84 point whose GCJ-02 image is (lat, lng): the offset varies slowly, so
-    subtracting the offset found at the current guess converges in a few steps."""
+    subtracting the offset found at the current guess converges in a few steps.
+
+    Remembered: a unit's coordinates come up with every check-in at it, and the
+    iteration costs a check-in more than the rest of its distance."""
     if outside_china(lat, lng):
         return lat, lng
     w_lat, w_lng = lat, lng

@@ -31,7 +31,7 @@ def version_for(template_id: int | None, unit: Unit) -> tuple[int, dict[str, Any
     plan's template when it names one, else the unit's sector template, else the
     default library."""
     ttl = current_app.config["CHECKLIST_CACHE_SECONDS"]
-    key = (str(db.engine.url), template_id, unit.sector_id)
+    key = (db.engine.url, template_id, unit.sector_id)  # a URL is hashable; str() is dear
     hit = _chosen.get(key)
     if ttl > 0 and hit is not None and hit[0] > time.monotonic():
         _remember(hit[1], hit[2])
