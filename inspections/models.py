@@ -171,8 +171,10 @@ class Visit(db.Model):
     window_end: Mapped[datetime]
     # When the assigned inspectors may first see it (window_start minus the lead time).
     visible_from: Mapped[datetime]
-    # Bumped by the office's reassignment (window or team), the ETag of If-Match; not by
-    # the inspectors' check-in and submission, which never race the office's edit.
+    # Bumped by the office's reassignment (window or team): the ETag its If-Match checks.
+    # Check-in and submission leave it alone; a reassignment is refused once a visit
+    # has started, and a version_id_col would turn two team members' check-ins into a
+    # stale-data error.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)
