@@ -83,6 +83,8 @@ def from_environment() -> dict:
         # Evidence checks (flags inform, they never block).
         "PHOTO_MAX_DISTANCE_M": _int("PHOTO_MAX_DISTANCE_M", 500),
         "PHOTO_WINDOW_SLACK_SECONDS": _int("PHOTO_WINDOW_SLACK_SECONDS", 600),
+        # A photo taken this long before the check-in or after the submission is flagged.
+        "PHOTO_TIME_SLACK_MINUTES": _int("PHOTO_TIME_SLACK_MINUTES", 30),
         "PHOTO_DUPLICATE_DISTANCE": _int("PHOTO_DUPLICATE_DISTANCE", 6),  # phash bits, ≤ 7
         # WeChat mini program
         "WECHAT_APP_ID": os.environ.get("WECHAT_APP_ID", ""),

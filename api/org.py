@@ -12,7 +12,7 @@ from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, PageArgs, QueryId, Schema, page_of, partial_of
 from core.geo import CoordSystem
-from org import importer
+from org import hours, importer
 from org import service as org
 from org.models import LeadUnit, Region, RegionLevel, Sector
 
@@ -83,6 +83,21 @@ class UnitSchema(Schema):
     lead_unit_id = Id(allow_none=True)
     contact_name = fields.String(validate=validate.Length(max=40))
     contact_phone = fields.String(validate=validate.Length(max=30))
+    service_hours = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(hours.DAYS)),
+        values=fields.List(fields.List(fields.String(), validate=validate.Length(equal=2))),
+        allow_none=True,
+        metadata={
+            "description": '办公时间（北京时间）：按星期 mon…sun 给出时段 ["HH:MM", "HH:MM"]，'
+            "未列出的星期不办公；null 为默认的周一至周五 08:30-12:00、14:00-17:30",
+            "example": {d: [["08:30", "12:00"], ["14:00", "17:30"]] for d in hours.DAYS[:5]},
+        },
+    )
+    service_hours_text = fields.Function(
+        lambda unit: hours.as_text(unit.service_hours),
+        dump_only=True,
+        metadata={"description": "实际采用的办公时间，如“周一至周五 08:30-12:00、14:00-17:30”"},
+    )
     active = fields.Boolean()
     sector_name = fields.String(attribute="sector.name", dump_only=True)
     region_name = fields.String(attribute="region.name", dump_only=True)

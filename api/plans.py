@@ -11,7 +11,7 @@ from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, Schema, page_of
 from inspections import plans
-from inspections.models import PlanStatus, VisitKind, VisitStatus
+from inspections.models import PlanStatus, VisitKind, VisitStatus, VisitWindows
 
 blp = Blueprint(
     "plans", __name__, url_prefix="/api/v1", description="督查计划、双随机抽取与结果公开"
@@ -71,6 +71,13 @@ class PlanSchema(Schema):
     disclose_inspectors = fields.Boolean(
         load_default=False,
         metadata={"description": "暗访：是否向被检查单位、牵头单位和公开结果中列出检查人员姓名"},
+    )
+    visit_windows = fields.Enum(
+        VisitWindows,
+        metadata={
+            "description": "检查时段：drawn（默认）抽取时为每个检查任务抽定计划期内的一天及"
+            "该单位当天的一个办公时段；period 为整个计划期"
+        },
     )
     region_id = Int(
         dump_only=True,

@@ -4,13 +4,14 @@ inspections/policy.py: an unannounced visit does not exist for its unit until su
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import fields, post_dump
+from marshmallow import fields, post_dump, validate
 
-from api.auth import EVERYONE, current_user, requires
+from api.auth import EVERYONE, OFFICE, current_user, requires
+from api.etag import check_if_match, etag_of, if_match
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
-from inspections import plans, policy
+from inspections import plans, policy, visits
 from inspections.models import VisitKind, VisitStatus
 
 blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="检查任务（明察 / 暗访）")
@@ -32,7 +33,9 @@ class VisitSchema(Schema):
     unit_longitude = fields.Float(attribute="unit.longitude", allow_none=True)
     kind = fields.Enum(VisitKind)
     status = fields.Enum(VisitStatus)
-    window_start = fields.DateTime()
+    window_start = fields.DateTime(
+        metadata={"description": "检查时段开始：抽取或督查办改派时定下的某天的一个办公时段"}
+    )
     window_end = fields.DateTime()
     inspectors = fields.List(
         fields.Nested(TeamMemberSchema),
@@ -49,6 +52,21 @@ class VisitSchema(Schema):
         else:
             data["inspectors"], data["team_label"] = [], policy.COVERT_TEAM
         return data
+
+
+class VisitReassignSchema(Schema):
+    window_start = fields.AwareDateTime(
+        metadata={
+            "description": "新的检查时段开始（须带时区）；须在计划期内、该单位同一天的办公时间内"
+        }
+    )
+    window_end = fields.AwareDateTime(metadata={"description": "新的检查时段结束（须带时区）"})
+    inspector_ids = fields.List(
+        Id(),
+        validate=validate.Length(min=1, max=10),
+        metadata={"description": "新的检查组：本计划的检查人员，人数等于每组人数，回避规则同抽取"},
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
 class VisitFilter(PageArgs):
@@ -75,4 +93,16 @@ class VisitById(MethodView):
     @blp.response(200, VisitSchema)
     def get(self, visit_id):
         """查看检查任务"""
-        return plans.get_visit(visit_id, actor=current_user())
+        visit = plans.get_visit(visit_id, actor=current_user())
+        return visit, 200, {"ETag": etag_of(visit.version)}
+
+    @requires(*OFFICE)
+    @blp.arguments(VisitReassignSchema)
+    @blp.response(200, VisitSchema)
+    @if_match
+    def patch(self, data, visit_id):
+        """改派检查任务：改检查时段和/或检查人员，不重新抽取（需 If-Match；检查开始前）"""
+        visit = plans.get_visit(visit_id, actor=current_user())
+        check_if_match(visit.version)
+        visit = visits.reassign_visit(visit, data, actor=current_user())
+        return visit, 200, {"ETag": etag_of(visit.version)}

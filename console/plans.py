@@ -21,7 +21,7 @@ from console.views import add_nav, bp
 from core import errors
 from core.db import db
 from inspections import plans, policy
-from inspections.models import PlanStatus, Visit, VisitKind, VisitStatus
+from inspections.models import PlanStatus, Visit, VisitKind, VisitStatus, VisitWindows
 from org import service as org
 
 PLAN_LABELS = {
@@ -124,6 +124,8 @@ def _plan_from_form() -> dict[str, Any]:
         "lead_time_hours", lambda: form_int("lead_time_hours", lo=0, hi=720)
     )
     data["disclose_inspectors"] = request.form.get("disclose_inspectors") == "1"
+    if request.form.get("whole_period") == "1":
+        data["visit_windows"] = VisitWindows.period
     data["exclusions"] = []
     if problems:
         raise errors.InvalidInput("计划内容有误，请按提示修改", errors=problems)

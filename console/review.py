@@ -34,6 +34,7 @@ from org import service as org
 KIND = "inspection"
 FLAG_LABELS = {
     "outside_window": "拍摄时间不在检查时段",
+    "outside_session": "拍摄时间不在签到至提交之间",
     "far_from_unit": "拍摄地点远离单位",
     "near_duplicate": "与其他照片近似",
     "exif_missing": "缺少EXIF信息",

@@ -44,6 +44,7 @@ from console.common import (
 from core import errors
 from core.clock import local
 from core.db import db
+from org import hours
 from org import service as org
 
 bp = Blueprint(
@@ -121,6 +122,16 @@ def _load_session_user() -> None:
 @bp.app_template_filter("localtime")
 def _localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return local(value).strftime(fmt) if value else ""
+
+
+@bp.app_template_filter("visit_window")
+def _visit_window(visit) -> str:
+    """A visit's window as an office reads it: one day and its hours, or a span of days."""
+    start, end = local(visit.window_start), local(visit.window_end)
+    if start.date() == end.date():
+        weekday = hours.DAY_NAMES[start.weekday()]
+        return f"{start:%m-%d} {weekday} {start:%H:%M}-{end:%H:%M}"
+    return f"{start:%Y-%m-%d %H:%M} 至 {end:%Y-%m-%d %H:%M}"
 
 
 @bp.context_processor
@@ -248,7 +259,10 @@ def units():
 @bp.get("/units/<int:unit_id>")
 @requires(*CONSOLE_READERS)
 def unit(unit_id: int):
-    return render_template("console/unit.html", unit=org.get_unit(unit_id, actor=g.user))
+    found = org.get_unit(unit_id, actor=g.user)
+    return render_template(
+        "console/unit.html", unit=found, service_hours=hours.as_text(found.service_hours)
+    )
 
 
 # -- 人员: people, their region, their WeChat ----------------------------------------------

@@ -37,6 +37,17 @@ LEAD_UNITS = [
     ("普宁市公安局", "public_security"),
 ]
 
+# 办公时间 by sector as the units post them (org/hours.py text); sectors not named keep
+# the default government hours (周一至周五 08:30-12:00、14:00-17:30).
+SERVICE_HOURS = {
+    "gov_service": "周一至周五 08:30-12:00、14:00-17:30；周六 09:00-12:00",
+    "medical": "每天 08:00-12:00、14:30-17:30",
+    "telecom": "每天 09:00-18:00",
+    "postal": "周一至周六 08:30-17:30",
+    "finance": "周一至周五 09:00-17:00；周六至周日 09:00-12:00",
+    "hotline": "每天 00:00-24:00",
+}
+
 # (name, sector code, district name, address, latitude, longitude)
 UNITS = [
     (

@@ -11,6 +11,7 @@ from accounts import service as accounts
 from accounts.models import Role, User
 from core.db import db
 from demo import city
+from org import hours
 from org.models import LeadUnit, Region, RegionLevel, Sector, Unit
 
 
@@ -76,6 +77,9 @@ def build_demo_city() -> None:
             longitude=lng,
             contact_name="值班负责人",
             contact_phone="0663-2222000",
+            service_hours=hours.parse_text(city.SERVICE_HOURS[sector])
+            if sector in city.SERVICE_HOURS
+            else None,
         )
         units[name] = unit
     db.session.add_all(units.values())

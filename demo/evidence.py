@@ -148,6 +148,8 @@ def load_demo_evidence() -> None:
             far = stripped = False
             if shown == 2:  # taken days before the visit window opened
                 taken = inspection.visit.window_start - timedelta(days=3)
+            elif shown == 3:  # taken two hours before the inspectors checked in
+                taken = inspection.started_at - timedelta(hours=2)
             elif shown == 4:
                 far = True
             elif shown == 5:

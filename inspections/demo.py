@@ -134,7 +134,8 @@ def _inspect_all(plan_id: int, admin: User) -> None:
             log.info("no published checklist: demo inspections skipped")
             return
         answers, photos = demo_answers(content, rng, fail_rate=0.08)
-        at = visit.window_start + timedelta(days=n % 20, hours=1 + n % 6)
+        # On site inside the visit's drawn session, some early in it and some later.
+        at = visit.window_start + (visit.window_end - visit.window_start) * (0.1 + 0.15 * (n % 4))
         inspection = service.submit_offline(
             {
                 "client_uuid": uuid.uuid4(),

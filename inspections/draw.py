@@ -12,7 +12,10 @@ import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
+
+from org import hours as service_hours
 
 ALGORITHM = "dr-v1"
 
@@ -116,7 +119,7 @@ def _assign_teams(
 
 def replay(inputs: dict[str, Any], seed: str) -> list[dict[str, Any]]:
     """Draw again from stored inputs (as `inputs_of` wrote them)."""
-    return draw(
+    result = draw(
         [PoolUnit(**u) for u in inputs["units"]],
         [PoolInspector(**i) for i in inputs["inspectors"]],
         sampling=inputs["sampling"],
@@ -124,6 +127,44 @@ def replay(inputs: dict[str, Any], seed: str) -> list[dict[str, Any]]:
         exclusions=inputs["exclusions"],
         seed=seed,
     )
+    if inputs.get("schedule"):
+        result = schedule(result, inputs["schedule"], seed)
+    return result
+
+
+def schedule(
+    result: list[dict[str, Any]], inputs: dict[str, Any], seed: str
+) -> list[dict[str, Any]]:
+    """Give each drawn visit a day of the period on which its unit is open, and one of the
+    unit's service sessions that day (e.g. 08:30-12:00): {"date", "window": [HH:MM, HH:MM]}
+    added to each row, in the city's clock. Its own generator, so that the units and teams
+    are those the same seed gives without a schedule."""
+    rng = random.Random(f"windows-v1:{seed}")  # noqa: S311
+    first, last = (date.fromisoformat(d) for d in inputs["period"])
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    own = inputs.get("unit_hours") or {}
+    scheduled = []
+    for row in result:
+        hours = own.get(str(row["unit_id"]), inputs["default_hours"])
+        open_days = [d for d in days if hours.get(service_hours.DAYS[d.weekday()])]
+        if not open_days:
+            raise DrawError(f"单位 {row['unit_id']} 在计划期内没有办公时间", field="period_end")
+        day = rng.choice(open_days)
+        window = rng.choice(hours[service_hours.DAYS[day.weekday()]])
+        scheduled.append(row | {"date": day.isoformat(), "window": list(window)})
+    return scheduled
+
+
+def schedule_inputs(
+    period: tuple[date, date], unit_hours: dict[int, dict[str, Any] | None]
+) -> dict[str, Any]:
+    """What `schedule` reads, as stored with a draw: the period, the default service hours
+    and the units' own where they have them."""
+    return {
+        "period": [period[0].isoformat(), period[1].isoformat()],
+        "default_hours": service_hours.DEFAULT,
+        "unit_hours": {str(u): h for u, h in sorted(unit_hours.items()) if h is not None},
+    }
 
 
 def inputs_of(

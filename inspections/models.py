@@ -46,6 +46,16 @@ class VisitKind(StrEnum):
     unannounced = "unannounced"  # 暗访
 
 
+class VisitWindows(StrEnum):
+    """How a plan's draw sets each visit's window."""
+
+    drawn = "drawn"  # a day of the period and one of the unit's service sessions that day
+    period = "period"  # the whole period (the inspectors choose when)
+
+
+VISIT_WINDOWS_LABELS = {VisitWindows.drawn: "抽取日期与时段", VisitWindows.period: "整个计划期"}
+
+
 class PlanStatus(StrEnum):
     draft = "draft"  # being prepared; no visits yet
     drawn = "drawn"  # visits drawn; may be redrawn until one starts
@@ -101,6 +111,9 @@ class Plan(db.Model):
     lead_time_hours: Mapped[int | None]
     # 暗访: name the inspectors to units, lead units and the public disclosure (default no).
     disclose_inspectors: Mapped[bool] = mapped_column(default=False, server_default=false())
+    visit_windows: Mapped[VisitWindows] = mapped_column(
+        _enum(VisitWindows, length=8), default=VisitWindows.drawn, server_default="drawn"
+    )
     # The region of the office that owns the plan (a district or town office draws only
     # from its own subtree); None is a city plan.
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
@@ -158,6 +171,11 @@ class Visit(db.Model):
     window_end: Mapped[datetime]
     # When the assigned inspectors may first see it (window_start minus the lead time).
     visible_from: Mapped[datetime]
+    # Bumped by the office's reassignment (window or team): the ETag its If-Match checks.
+    # Check-in and submission leave it alone; a reassignment is refused once a visit
+    # has started, and a version_id_col would turn two team members' check-ins into a
+    # stale-data error.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)
     plan: Mapped[Plan] = relationship(lazy="joined", innerjoin=True)

@@ -30,6 +30,7 @@ def attachment_of(inspection: Inspection) -> Attachment:
         unit_id=inspection.unit_id,
         group=f"{KIND}:{inspection.id}",
         window=(visit.window_start, visit.window_end) if visit is not None else None,
+        session=(inspection.started_at, inspection.submitted_at),
     )
 
 

@@ -27,6 +27,7 @@ from inspections.models import (
     PlanStatus,
     Visit,
     VisitStatus,
+    VisitWindows,
 )
 from org.models import Region, Sector, Unit
 
@@ -54,6 +55,7 @@ def get_plan(plan_id: int, *, actor: User) -> Plan:
 _PLAN_FIELDS = ("id", "name", "kind", "status", "period_start", "period_end")
 _PLAN_FIELDS += ("checklist_template_id", "sampling", "inspector_ids", "team_size")
 _PLAN_FIELDS += ("lead_time_hours", "disclose_inspectors", "region_id", "created_at")
+_PLAN_FIELDS += ("visit_windows",)
 _PLAN_FIELDS += ("published_at", "version")
 
 
@@ -127,7 +129,7 @@ def save_plan(data: dict[str, Any], *, actor: User, plan: Plan | None = None) ->
         policy.check_can_edit_plan(actor, plan)
     if plan is not None and plan.status != PlanStatus.draft:
         locked = {"kind", "pool", "sampling", "inspector_ids", "team_size", "exclusions"}
-        locked |= {"period_start", "period_end", "lead_time_hours"}
+        locked |= {"period_start", "period_end", "lead_time_hours", "visit_windows"}
         if locked & data.keys():
             raise errors.Conflict(
                 "计划已抽取检查对象，抽取规则与时间不可再改；如需调整请重新抽取前先撤回"
@@ -287,6 +289,10 @@ def draw_plan(plan: Plan, *, seed: str | None, reason: str | None, actor: User) 
         team_size=plan.team_size,
         exclusions=plan.exclusions or [],
     )
+    if plan.visit_windows == VisitWindows.drawn:
+        inputs["schedule"] = dr.schedule_inputs(
+            (plan.period_start, plan.period_end), _own_hours([u.id for u in units])
+        )
     try:
         result = dr.replay(inputs, seed)
     except dr.DrawError as exc:
@@ -324,11 +330,42 @@ def draw_plan(plan: Plan, *, seed: str | None, reason: str | None, actor: User) 
     return new
 
 
-def _make_visits(plan: Plan, new: Draw) -> None:
-    start, end = window_of(plan)
+def _own_hours(unit_ids: list[int]) -> dict[int, dict[str, Any] | None]:
+    """The service hours of the units that have their own (the rest keep the default)."""
+    rows = db.session.execute(
+        select(Unit.id, Unit.service_hours).where(
+            Unit.id.in_(unit_ids), Unit.service_hours.is_not(None)
+        )
+    )
+    return {unit_id: hours for unit_id, hours in rows}
+
+
+def lead_of(plan: Plan) -> timedelta:
+    """How long before a visit's window its inspectors see it."""
     lead = plan.lead_time_hours
     if lead is None:
         lead = current_app.config["VISIT_LEAD_HOURS"]
+    return timedelta(hours=lead)
+
+
+def _window_of_row(plan: Plan, row: dict[str, Any]) -> tuple[datetime, datetime]:
+    """A drawn row's window as UTC instants (its day and session in the city's clock), or
+    the plan's period for a draw without a schedule."""
+    if "date" not in row:
+        return window_of(plan)
+    day = date.fromisoformat(row["date"])
+    start, end = (time.fromisoformat(t) if t != "24:00" else None for t in row["window"])
+    local_start = datetime.combine(day, start, tzinfo=DISPLAY_TZ)
+    local_end = (
+        datetime.combine(day, end, tzinfo=DISPLAY_TZ)
+        if end is not None
+        else datetime.combine(day + timedelta(days=1), time(), tzinfo=DISPLAY_TZ)
+    )
+    return local_start.astimezone(UTC), local_end.astimezone(UTC)
+
+
+def _make_visits(plan: Plan, new: Draw) -> None:
+    lead = lead_of(plan)
     people = {
         u.id: u
         for u in db.session.scalars(
@@ -336,6 +373,7 @@ def _make_visits(plan: Plan, new: Draw) -> None:
         )
     }
     for row in new.result:
+        start, end = _window_of_row(plan, row)
         db.session.add(
             Visit(
                 plan_id=plan.id,
@@ -344,7 +382,7 @@ def _make_visits(plan: Plan, new: Draw) -> None:
                 kind=plan.kind,
                 window_start=start,
                 window_end=end,
-                visible_from=start - timedelta(hours=lead),
+                visible_from=start - lead,
                 inspectors=[people[i] for i in row["inspector_ids"]],
             )
         )

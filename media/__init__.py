@@ -19,6 +19,7 @@ importing a module registers nothing)::
             unit_id=inspection.unit_id,
             group=f"inspection:{inspection.id}",          # duplicates inside one group
             window=(visit.window_start, visit.window_end),  # are not flagged; None = no check
+            session=(inspection.started_at, inspection.submitted_at),  # None end: open
         )
 
     def _view(owner_id: int, actor: User) -> Attachment:
@@ -47,9 +48,13 @@ Functions other domains call (``media.service``)
 - ``signed_url(photo, variant) -> str | None``: a short-lived URL for ``"original"``,
   ``"preview"`` or ``"thumb"`` (None when that derivative could not be made).
 - ``flags_of(photo) -> list[str]``: evidence flags, among ``EVIDENCE_FLAGS``
-  (``outside_window``, ``far_from_unit``, ``near_duplicate``, ``exif_missing``).
+  (``outside_window``, ``outside_session``, ``far_from_unit``, ``near_duplicate``,
+  ``exif_missing``).
   Flags inform; they never block.
 - ``reassess(owner_type, owner_id)``: recompute flags after the owner's window changed.
+  ``window`` flags ``outside_window`` (± ``PHOTO_WINDOW_SLACK_SECONDS``); ``session`` (when
+  the people were there, e.g. check-in to submission) flags ``outside_session``
+  (± ``PHOTO_TIME_SLACK_MINUTES``).
 - ``api.photos.PhotoSchema`` serialises a photo with its URLs and flags for your routes.
 
 Tests may register a test-only kind; ``tests/media_kinds.py`` has one owned by a unit.

@@ -30,6 +30,9 @@ class Attachment:
     group: str
     # When the photos should have been taken (UTC, aware); None: no time check.
     window: tuple[datetime, datetime] | None = None
+    # When the people taking them were there: check-in to submission (UTC, aware); an end
+    # of None is an owner still open (up to now). None: no such check.
+    session: tuple[datetime, datetime | None] | None = None
 
 
 @dataclass(frozen=True)

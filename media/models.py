@@ -14,6 +14,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -84,6 +85,8 @@ class Photo(db.Model):
     flag_far_from_unit: Mapped[bool] = mapped_column(default=False)
     flag_near_duplicate: Mapped[bool] = mapped_column(default=False)
     flag_exif_missing: Mapped[bool] = mapped_column(default=False)
+    # Taken before the check-in or after the submission (± PHOTO_TIME_SLACK_MINUTES).
+    flag_outside_session: Mapped[bool] = mapped_column(default=False, server_default=false())
     distance_m: Mapped[float | None]  # from the unit, when both positions are known
     near_duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("photo.id", ondelete="SET NULL")

@@ -33,7 +33,13 @@ from org.models import Unit
 
 log = logging.getLogger(__name__)
 
-EVIDENCE_FLAGS = ("outside_window", "far_from_unit", "near_duplicate", "exif_missing")
+EVIDENCE_FLAGS = (
+    "outside_window",
+    "outside_session",
+    "far_from_unit",
+    "near_duplicate",
+    "exif_missing",
+)
 VARIANTS = ("original", "preview", "thumb")
 INCOMING = "incoming/"  # where presigned uploads land; confirm copies out of it
 
@@ -433,6 +439,7 @@ def _assess(photo: Photo, attachment: Attachment) -> None:
     photo.flag_outside_window = attachment.window is not None and any(
         not (attachment.window[0] - slack <= t <= attachment.window[1] + slack) for t in times
     )
+    photo.flag_outside_session = _outside_session(times, attachment.session)
 
     unit = db.session.get(Unit, attachment.unit_id)
     # EXIF GPS is WGS-84; the phone's own reading is in the system it says it used.
@@ -459,6 +466,19 @@ def _assess(photo: Photo, attachment: Attachment) -> None:
     duplicate = _nearest_duplicate(photo)
     photo.near_duplicate_of_id = duplicate
     photo.flag_near_duplicate = duplicate is not None
+
+
+def _outside_session(
+    times: list[datetime], session: tuple[datetime, datetime | None] | None
+) -> bool:
+    """A photo time before the check-in or after the submission, beyond the slack. While
+    the owner is open its session runs to now: a photo cannot be taken later than that."""
+    if session is None or not times:
+        return False
+    slack = timedelta(minutes=_config("PHOTO_TIME_SLACK_MINUTES"))
+    start, end = session
+    end = end or utcnow()
+    return any(not (start - slack <= t <= end + slack) for t in times)
 
 
 def _bands(phash: str) -> list[int]:

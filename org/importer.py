@@ -20,7 +20,7 @@ from accounts.models import User
 from core import audit, errors
 from core.db import db
 from core.geo import CoordSystem
-from org import policy
+from org import hours, policy
 from org.models import LeadUnit, Region, Sector, Unit
 
 COLUMNS = {
@@ -35,6 +35,7 @@ COLUMNS = {
     "牵头单位": "lead_unit",
     "联系人": "contact_name",
     "联系电话": "contact_phone",
+    "办公时间": "service_hours",
 }
 REQUIRED = ("name", "sector", "region")
 # What people write in the 坐标系 column (compared without case); empty means GCJ-02, the
@@ -306,9 +307,16 @@ def _build(row: dict[str, str], lookup: _Lookup, reasons: list[str]) -> Unit | N
     coords["coord_system"] = COORD_SYSTEMS.get(system.lower(), CoordSystem.gcj02)
     if system and system.lower() not in COORD_SYSTEMS:
         reasons.append(f"坐标系“{system}”无法识别，请填写 WGS-84、GPS、GCJ-02 或 火星坐标")
+    service_hours = None
+    if row.get("service_hours"):
+        try:
+            service_hours = hours.parse_text(row["service_hours"])
+        except errors.InvalidInput as exc:
+            reasons.extend(f"办公时间：{p}" for p in exc.errors["service_hours"])
     if reasons:
         return None
     return Unit(
+        service_hours=service_hours,
         name=name,
         address=row.get("address", ""),
         sector_id=sector.id,

@@ -9,7 +9,7 @@ from sqlalchemy import Select, or_, select
 from accounts.models import User
 from core import audit, errors
 from core.db import db
-from org import policy
+from org import hours, policy
 from org.models import LeadUnit, Region, Sector, Unit
 
 # -- reference data -----------------------------------------------------------------------
@@ -127,6 +127,8 @@ def get_unit(unit_id: int, *, actor: User) -> Unit:
 
 
 def _check_unit_refs(data: dict[str, Any], actor: User) -> None:
+    if data.get("service_hours") is not None:
+        data["service_hours"] = hours.normalise(data["service_hours"])
     problems: dict[str, list[str]] = {}
     if "sector_id" in data and db.session.get(Sector, data["sector_id"]) is None:
         problems["sector_id"] = ["行业领域不存在"]

@@ -15,7 +15,15 @@ from core.db import db
 from inspections import findings as findings_service
 from inspections import plans
 from inspections import service as inspections
-from inspections.models import Finding, FindingStatus, Inspection, Plan, Visit, VisitKind
+from inspections.models import (
+    Finding,
+    FindingStatus,
+    Inspection,
+    Plan,
+    Visit,
+    VisitKind,
+    VisitWindows,
+)
 from org.models import Unit
 
 # A small checklist: each photo rule, a critical item, a fix-on-the-spot item, a text item.
@@ -135,6 +143,8 @@ def make_plan(
         "team_size": team_size or len(inspectors),
         "exclusions": [],
         "checklist_template_id": template,
+        # Tests check in now: the whole period is the window unless a test draws windows.
+        "visit_windows": VisitWindows.period,
     } | over
     return plans.save_plan(data, actor=admin())
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import itertools
 import uuid
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -16,11 +16,11 @@ from accounts import service as accounts
 from accounts.models import Role, User
 from checklists import service as checklists
 from checklists.models import ChecklistTemplate, ChecklistVersion
-from core.clock import local, utcnow
+from core.clock import DISPLAY_TZ, local, utcnow
 from core.db import db
 from inspections import plans as plans_service
 from inspections import service as inspections
-from inspections.models import FindingStatus, Plan, VisitKind
+from inspections.models import FindingStatus, Plan, Visit, VisitKind, VisitWindows
 from media import service as media
 from media.storage import current_storage
 from rectification import service as rectification
@@ -129,6 +129,7 @@ def _plan_of(world, actor, *, starts_in_days: int = 0, days: int = 7) -> Plan:
         "checklist_template_id": db.session.scalar(
             select(ChecklistTemplate.id).where(ChecklistTemplate.code == "test")
         ),
+        "visit_windows": VisitWindows.period,
     }
     saved = plans_service.save_plan(data, actor=_planner(actor))
     db.session.commit()
@@ -157,6 +158,26 @@ def published_plan(world, actor) -> dict:
 
 def visit(world, actor) -> dict:
     return {"visit_id": _visit(world, actor).id}
+
+
+def reassignable_visit(world, actor) -> dict:
+    """A drawn visit of the caller's own plan (as `plan`), not started: one to move."""
+    made = _plan_of(world, actor)
+    plans_service.draw_plan(made, seed="fixed", reason=None, actor=_planner(actor))
+    db.session.commit()
+    return {"visit_id": db.session.scalar(select(Visit.id).where(Visit.plan_id == made.id))}
+
+
+def reassignment(world) -> dict:
+    """A body for PATCH /visits/<id>: 09:00-11:00 on the plan's first weekday after today
+    (unit A keeps the default office hours, Monday to Friday)."""
+    day = next(d for d in (today() + timedelta(days=n) for n in range(1, 7)) if d.weekday() < 5)
+    start = datetime.combine(day, time(9), tzinfo=DISPLAY_TZ)
+    return {
+        "window_start": start.isoformat(),
+        "window_end": (start + timedelta(hours=2)).isoformat(),
+        "reason": "单位临时闭馆，改期",
+    }
 
 
 def started(world, actor) -> dict:

@@ -138,7 +138,8 @@ def test_redraw_needs_a_reason_is_audited_and_is_refused_once_a_visit_starts(
     office, pool, client_for
 ):
     units, inspectors = pool
-    body = plan_body(units, inspectors, period_start="2020-01-01")
+    # Whole-period windows: the inspector checks in now, whatever day the draw would pick.
+    body = plan_body(units, inspectors, period_start="2020-01-01", visit_windows="period")
     plan_id = office.post("/api/v1/plans", json=body).get_json()["id"]
     assert office.post(f"/api/v1/plans/{plan_id}/draws", json={}).status_code == 201
     assert_problem(office.post(f"/api/v1/plans/{plan_id}/draws", json={}), 422)

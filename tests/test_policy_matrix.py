@@ -189,6 +189,8 @@ EXPECT: dict[tuple[str, str], Row] = {
     # visits and inspections
     ("GET", f"{A}/visits"): row(ALL),
     ("GET", f"{A}/visits/<int:visit_id>"): row(ALL, NOT_B_INSPECTION),
+    # 改派: the office that owns the plan moves one visit (fresh: a visit of its own plan)
+    ("PATCH", f"{A}/visits/<int:visit_id>"): row(ADMINS, {SO}, fresh=fresh.reassignable_visit),
     ("GET", f"{A}/inspections"): row(ALL),
     ("POST", f"{A}/inspections"): row({I}, fresh=fresh.visit),
     ("POST", f"{A}/inspections/submissions"): row({I}, fresh=fresh.visit),
@@ -474,6 +476,7 @@ BODIES: dict[tuple[str, str], Callable[[Call], dict]] = {
     ("POST", f"{A}/plans"): _plan_body,
     ("PATCH", f"{A}/plans/<int:plan_id>"): lambda c: {"name": fresh.unique("改名计划")},
     ("POST", f"{A}/plans/<int:plan_id>/draws"): lambda c: {"seed": "matrix"},
+    ("PATCH", f"{A}/visits/<int:visit_id>"): lambda c: fresh.reassignment(c.world),
     ("POST", f"{A}/inspections"): _inspection_start,
     ("POST", f"{A}/inspections/submissions"): lambda c: (
         _inspection_start(c) | {"answers": helpers.ALL_PASS, "photos": helpers.PHOTOS}

@@ -20,7 +20,7 @@ from core.db import db
 from inspections import findings as findings_service
 from inspections import plans, policy
 from inspections import service as inspections
-from inspections.models import Plan, Visit, VisitKind
+from inspections.models import Plan, Visit, VisitKind, VisitWindows
 from org.models import RegionLevel
 from tests.conftest import IsolatedClient, assert_problem
 from tests.console.conftest import ConsoleClient, without_tokens
@@ -44,6 +44,7 @@ def _plan(actor, units, inspectors, name, *, pool=None):
         "team_size": len(inspectors),
         "exclusions": [],
         "checklist_template_id": publish_checklist().template_id,
+        "visit_windows": VisitWindows.period,  # the tests check in now
     }
     plan = plans.save_plan(data, actor=actor)
     plans.draw_plan(plan, seed="fixed", reason=None, actor=actor)

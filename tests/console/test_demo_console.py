@@ -14,6 +14,7 @@ from api.auth import policy_of, route_methods
 from checklists.models import ChecklistVersion
 from core.db import db
 from inspections.models import Inspection, InspectionStatus, Plan
+from media import service as media
 from media.models import Photo
 from org.models import Sector, Unit
 from rectification.models import RectificationTask, TaskStatus
@@ -109,7 +110,7 @@ def test_other_roles_are_refused_every_page(demo, console, role):
 
 def test_demo_gives_the_office_photos_flags_and_replies_to_review(demo):
     photos = db.session.scalars(select(Photo)).all()
-    for flag in ("outside_window", "far_from_unit", "near_duplicate", "exif_missing"):
+    for flag in media.EVIDENCE_FLAGS:
         assert any(getattr(p, f"flag_{flag}") for p in photos), flag
     queued = db.session.scalars(
         select(Inspection).where(Inspection.status == InspectionStatus.submitted)

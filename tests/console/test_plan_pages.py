@@ -9,7 +9,7 @@ from sqlalchemy import select
 from accounts.models import Role
 from core.clock import local, utcnow
 from core.db import db
-from inspections.models import Plan, PlanStatus, Visit
+from inspections.models import Plan, PlanStatus, Visit, VisitWindows
 
 
 def plan_form(world, make_user, **over) -> dict:
@@ -97,3 +97,27 @@ def test_viewer_cannot_create_plans(console, world):
     assert console.get("/console/plans").status_code == 200
     assert console.get("/console/plans/new").status_code == 403
     assert console.post("/console/plans", {"name": "x"}).status_code == 403
+
+
+def test_the_plan_page_shows_each_visits_drawn_day_and_session(office_console, world, make_user):
+    world.unit_a.service_hours = {"sat": [["09:00", "11:30"]]}
+    db.session.commit()
+    response = office_console.post("/console/plans", plan_form(world, make_user))
+    plan = db.session.scalar(select(Plan))
+    assert plan.visit_windows == VisitWindows.drawn
+    office_console.post(f"/console/plans/{plan.id}/draw", {"version": plan.version})
+    page = office_console.get(response.headers["Location"]).get_data(as_text=True)
+    visit = db.session.scalar(select(Visit).where(Visit.unit_id == world.unit_a.id))
+    day = local(visit.window_start).strftime("%m-%d")
+    assert f"{day} 周六 09:00-11:30" in page  # the unit's only session, on a Saturday
+
+    unit_page = office_console.get(f"/console/units/{world.unit_a.id}").get_data(as_text=True)
+    assert "周六 09:00-11:30" in unit_page
+    default = office_console.get(f"/console/units/{world.unit_b.id}").get_data(as_text=True)
+    assert "周一至周五 08:30-12:00、14:00-17:30（默认）" in default
+
+
+def test_a_plan_may_keep_the_whole_period_as_the_window(office_console, world, make_user):
+    form = plan_form(world, make_user, whole_period="1")
+    assert office_console.post("/console/plans", form).status_code == 303
+    assert db.session.scalar(select(Plan)).visit_windows == VisitWindows.period
