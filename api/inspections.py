@@ -126,7 +126,11 @@ class FindingSchema(Schema):
 class FindingReviewSchema(Schema):
     status = fields.String(validate=validate.OneOf(["confirmed", "dismissed"]))
     severity = fields.String(validate=validate.OneOf(SEVERITIES))
-    deadline_days = Int(allow_none=True, validate=validate.Range(min=1, max=365))
+    deadline_days = Int(
+        allow_none=True,
+        validate=validate.Range(min=0, max=365),
+        metadata={"description": "整改期限天数；0 为当天结束前（问题转入整改的当天 24 时）"},
+    )
     description = fields.String(validate=validate.Length(max=2000))
     reason = fields.String(validate=validate.Length(max=500))
 

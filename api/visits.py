@@ -34,6 +34,9 @@ class VisitSchema(Schema):
     status = fields.Enum(VisitStatus)
     window_start = fields.DateTime()
     window_end = fields.DateTime()
+    visible_from = fields.DateTime(
+        metadata={"description": "检查人员从此时起可见该任务（窗口开始前的提前量）"}
+    )
     inspectors = fields.List(
         fields.Nested(TeamMemberSchema),
         metadata={"description": "暗访不向被检查单位公开检查人员：为空列表"},
