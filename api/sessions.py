@@ -41,7 +41,9 @@ class MeSchema(Schema):
     username = fields.String(allow_none=True)
     display_name = fields.String()
     role = fields.Enum(Role)
-    role_label = fields.Function(lambda u: ROLE_LABELS[u.role])
+    role_label = fields.Function(
+        lambda u: ROLE_LABELS[u.role], metadata={"type": "string", "description": "角色中文名"}
+    )
     unit_id = Id(allow_none=True)
     sector_id = Id(allow_none=True)
 
