@@ -68,7 +68,11 @@ def _check_username_free(username: str | None, user: User | None = None) -> None
         return
     taken = db.session.scalar(select(User.id).where(User.username == username))
     if taken is not None and (user is None or taken != user.id):
-        raise errors.Conflict("用户名已被使用", errors={"username": ["用户名已被使用"]})
+        raise errors.Conflict(
+            "用户名已被使用",
+            errors={"username": ["用户名已被使用"]},
+            type="urn:problem:username-taken",
+        )
 
 
 def _snapshot(user: User) -> dict[str, Any]:
@@ -248,7 +252,7 @@ def issue_binding_code(user: User, *, actor: User) -> tuple[str, BindingCode]:
     only the code the office gave last can bind (a lost or leaked one dies with it)."""
     policy.check_manages_users(actor)
     if not user.active:
-        raise errors.Conflict("账号已停用，不能发放绑定码")
+        raise errors.Conflict("账号已停用，不能发放绑定码", type="urn:problem:account-disabled")
     revoked = _revoke_binding_codes(user)
     raw = "".join(secrets.choice(_BINDING_ALPHABET) for _ in range(10))
     ttl = timedelta(seconds=current_app.config["BINDING_CODE_TTL_SECONDS"])
@@ -287,7 +291,7 @@ def unbind_wechat(user: User, *, actor: User) -> User:
     WeChat sign-ins end at once, and a new binding code lets them bind again."""
     policy.check_manages_users(actor)
     if user.wechat_openid is None:
-        raise errors.Conflict("该账号未绑定微信")
+        raise errors.Conflict("该账号未绑定微信", type="urn:problem:wechat-not-bound")
     user.wechat_openid = None
     db.session.execute(
         update(ApiToken)
@@ -347,7 +351,9 @@ def _redeem_binding_code(raw: str, openid: str) -> User:
         )
     user = db.session.get(User, claimed)
     if user.wechat_openid and user.wechat_openid != openid:
-        raise errors.Conflict("该账号已绑定其他微信，请联系督查办解绑")
+        raise errors.Conflict(
+            "该账号已绑定其他微信，请联系督查办解绑", type="urn:problem:wechat-bound-elsewhere"
+        )
     user.wechat_openid = openid
     db.session.flush()
     audit.record("user", user.id, "wechat_bound", actor_id=user.id)

@@ -39,7 +39,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
     api.init_app(app)
-    api.ERROR_SCHEMA = _problem_schema()
     csrf.init_app(app)
     errors.init_app(app)
     app.extensions["wechat"] = WeChatClient.from_config(app.config)
@@ -58,12 +57,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Last: refuse to start if any route skipped the permission policy.
     auth.verify_policies(app)
     return app
-
-
-def _problem_schema():
-    from api.schemas import ProblemSchema
-
-    return ProblemSchema
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -41,7 +41,9 @@ class VersionSummarySchema(Schema):
     template_id = Id(dump_only=True)
     number = Int(dump_only=True)
     status = fields.String(dump_only=True)
-    status_label = fields.Function(lambda v: STATUS_LABELS[v.status], dump_only=True)
+    status_label = fields.Function(
+        lambda v: STATUS_LABELS[v.status], dump_only=True, metadata={"type": "string"}
+    )
     name = fields.Function(lambda v: v.content.get("name"), dump_only=True)
     item_count = Int(dump_only=True)
     content_hash = fields.String(dump_only=True)
@@ -115,6 +117,48 @@ ItemSchema = Schema.from_dict(
 )
 
 
+def _labelled(values, labels) -> dict:
+    text = "；".join(f"{v} {labels[v]}" for v in values)
+    return {"type": "string", "enum": list(values), "description": text}
+
+
+# The compact form (checklists.content.compact): empty strings, nulls and false flags are
+# left out, so every member but code, kind and title may be absent.
+FORM_ITEM = {
+    "type": "object",
+    "required": ["code", "kind", "title"],
+    "properties": {name: {"type": kind} for name, kind in _ITEM_TYPES.items() if name != "options"}
+    | {
+        "kind": _labelled(fmt.KINDS, fmt.KIND_LABELS),
+        "photo": _labelled(fmt.PHOTO_RULES, fmt.PHOTO_LABELS),
+        "severity": _labelled(fmt.SEVERITIES, fmt.SEVERITY_LABELS),
+        "options": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["value", "label"],
+                "properties": {
+                    "value": {"type": "string"},
+                    "label": {"type": "string"},
+                    "fail": {"type": "boolean"},
+                },
+            },
+        },
+    },
+}
+FORM_SECTION = {
+    "type": "object",
+    "required": ["code", "title", "items"],
+    "properties": {
+        "code": {"type": "string"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "cap": {"type": "number"},
+        "items": {"type": "array", "items": FORM_ITEM},
+    },
+}
+
+
 class FormSchema(Schema):
     version_id = Id()
     template_id = Id()
@@ -123,7 +167,7 @@ class FormSchema(Schema):
     name = fields.String()
     description = fields.String()
     scoring = fields.Dict()
-    sections = fields.List(fields.Dict())
+    sections = fields.Raw(metadata={"type": "array", "items": FORM_SECTION})
     labels = fields.Dict(metadata={"description": "kind / photo / severity 的中文名"})
 
 

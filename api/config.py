@@ -57,8 +57,8 @@ def from_environment() -> dict:
         # Originals are written once: puts carry If-None-Match: * (false: head, then put,
         # for a store that ignores the condition; media/s3.py says what that risks).
         "S3_CONDITIONAL_WRITES": _bool("S3_CONDITIONAL_WRITES", True),
-        # Where the folder backend's signed URLs point (prefix with the public host if the
-        # mini program must reach them: https://example.gov.cn/api/v1/media).
+        # Where the folder backend's signed URLs point: a path is put on the request's scheme
+        # and host; an absolute URL (https://example.gov.cn/api/v1/media) is used as is.
         "MEDIA_BASE_URL": os.environ.get("MEDIA_BASE_URL", "/api/v1/media"),
         "PHOTO_URL_TTL_SECONDS": _int("PHOTO_URL_TTL_SECONDS", 300),
         "PHOTO_UPLOAD_TTL_SECONDS": _int("PHOTO_UPLOAD_TTL_SECONDS", 900),
@@ -143,7 +143,15 @@ def from_environment() -> dict:
         "SIGN_IN_KNOWN_ADDRESS_DAYS": _int("SIGN_IN_KNOWN_ADDRESS_DAYS", 30),
         # How many reverse proxies in front of the app add X-Forwarded-For (0: none, the
         # header is ignored; never more than really exist, or clients choose their address).
+        # Their X-Forwarded-Proto and X-Forwarded-Host make the scheme and host of absolute
+        # photo URLs; without proxies those headers are ignored.
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        # Host names this API answers to (Flask refuses others with 400): a request with a
+        # forged Host header cannot make it sign URLs for another site. Empty: any host.
+        "TRUSTED_HOSTS": [
+            h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()
+        ]
+        or None,
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         # Bodies: JSON is small; photo uploads raise the limit for their own route.
         "MAX_CONTENT_LENGTH": _int("MAX_JSON_BYTES", 1024 * 1024),

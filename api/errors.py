@@ -9,7 +9,7 @@ from http import HTTPStatus
 from typing import Any
 
 import psycopg
-from flask import Flask, Response, g, json, request
+from flask import Flask, Response, current_app, g, has_app_context, json, request
 from sqlalchemy.exc import (
     DataError,
     DBAPIError,
@@ -21,6 +21,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from api import problems
 from core import errors as domain
 from core.db import db
 
@@ -101,9 +102,13 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
+    urn = problems.type_for(status, type_)
+    known = problems.REGISTRY.get(urn)
+    if has_app_context() and current_app.testing and (known is None or known.status != status):
+        raise RuntimeError(f"problem type {urn!r} with status {status} is not in api/problems.py")
     body: dict[str, Any] = {
-        "type": type_ or "about:blank",
-        "title": TITLES.get(status) or HTTPStatus(status).phrase,
+        "type": urn,
+        "title": known.title if known else TITLES.get(status) or HTTPStatus(status).phrase,
         "status": status,
         "detail": detail or DETAILS.get(status) or HTTPStatus(status).description,
     }
@@ -167,7 +172,7 @@ def from_domain_error(exc: domain.DomainError) -> Response:
 
 def integrity_conflict() -> Response:
     """A unique or foreign-key constraint refused the write: someone else's row won."""
-    return problem(409, "数据与已有记录冲突，请刷新后重试")
+    return problem(409, "数据与已有记录冲突，请刷新后重试", type_="urn:problem:integrity-conflict")
 
 
 def is_database_down(exc: BaseException) -> bool:

@@ -11,18 +11,28 @@ from flask_wtf.csrf import CSRFProtect
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from api import errors
-from api.schemas import load_json_body
+from api import errors, problem_docs
+from api.schemas import ProblemSchema, load_json_body
 from core.db import db
 
 __all__ = ["Blueprint", "api", "csrf", "db", "migrate"]
 
 
 class Api(flask_smorest.Api):
-    """flask-smorest's Api, speaking problem+json for every HTTP error."""
+    """flask-smorest's Api, speaking problem+json for every HTTP error, and documenting
+    each operation's errors as such (api/problem_docs.py)."""
+
+    ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error):
         return errors.from_http_exception(error)
+
+    def _init_spec(self, *, extra_plugins=None, **kwargs):
+        plugins = [*(extra_plugins or ()), problem_docs.ProblemResponses(self)]
+        super()._init_spec(extra_plugins=plugins, **kwargs)
+
+    def _register_responses(self):
+        problem_docs.register_components(self.spec)
 
 
 class Parser(FlaskParser):

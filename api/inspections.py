@@ -12,6 +12,7 @@ from api.etag import check_if_match, etag_of, if_match
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
+from checklists.content import GRADES
 from core.geo import CoordSystem
 from inspections import findings as findings_service
 from inspections import policy, queries, service
@@ -49,7 +50,7 @@ class ItemMap(fields.Dict):
     MAX_ITEMS = 500
 
     def __init__(self, check_value, **kwargs):
-        super().__init__(keys=fields.String(), **kwargs)
+        super().__init__(keys=fields.String(), **kwargs)  # `values` only documents them
         self.check_value = check_value
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -68,6 +69,42 @@ class ItemMap(fields.Dict):
         return value
 
 
+class AnswerSchema(Schema):
+    """One item's answer (docs/scoring.md); which members apply follows the item's kind."""
+
+    result = fields.String(
+        validate=validate.OneOf(["pass", "fail", "na"]),
+        metadata={"description": "pass_fail 项：pass 符合 / fail 不符合；允许不适用的项：na"},
+    )
+    value = fields.Raw(
+        allow_none=True,
+        metadata={
+            "description": "score、number：数值；single_choice、text：字符串（选项值或文字）；"
+            "multi_choice：选项值数组",
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}},
+            ],
+        },
+    )
+    total = fields.Float(
+        metadata={"description": "带 total_label 的 number 项：总数（如安装的摄像头数）"}
+    )
+    note = fields.String(
+        validate=validate.Length(max=1000), metadata={"description": "备注，任何项均可带"}
+    )
+
+
+ANSWER_MAP = {"additionalProperties": {"$ref": "#/components/schemas/Answer"}}
+PHOTO_REFS = {
+    "type": "array",
+    "maxItems": 20,
+    "items": {"type": "string", "minLength": 1, "maxLength": 64},
+}
+PHOTO_MAP = {"additionalProperties": PHOTO_REFS}
+
+
 def _answer_problem(answer) -> str | None:
     return None if isinstance(answer, dict) else "应为对象"
 
@@ -83,13 +120,14 @@ def _photos_problem(refs) -> str | None:
 class AnswersSchema(Schema):
     answers = ItemMap(
         _answer_problem,
+        values=fields.Nested(AnswerSchema),  # documents the values; ItemMap checks them
         metadata={
             "description": '按检查项编码：{"result": "pass|fail|na"} 或 {"value": …}，可带 note'
         },
     )
     photos = ItemMap(
         _photos_problem,
-        metadata={"description": "按检查项编码的照片引用（照片 id 或客户端 UUID）"},
+        metadata={"description": "按检查项编码的照片引用（照片 id 或客户端 UUID）", **PHOTO_MAP},
     )
     fixed_on_spot = fields.List(Code(), validate=validate.Length(max=500))
 
@@ -111,7 +149,7 @@ class FindingSchema(Schema):
     unit_id = Id()
     item_code = fields.String()
     title = fields.String()
-    severity = fields.String()
+    severity = fields.String(validate=validate.OneOf(SEVERITIES))
     description = fields.String()
     status = fields.Enum(FindingStatus)
     fixed_on_spot = fields.Boolean()
@@ -126,7 +164,11 @@ class FindingSchema(Schema):
 class FindingReviewSchema(Schema):
     status = fields.String(validate=validate.OneOf(["confirmed", "dismissed"]))
     severity = fields.String(validate=validate.OneOf(SEVERITIES))
-    deadline_days = Int(allow_none=True, validate=validate.Range(min=1, max=365))
+    deadline_days = Int(
+        allow_none=True,
+        validate=validate.Range(min=0, max=365),
+        metadata={"description": "整改期限天数；0 为当天结束前（问题转入整改的当天 24 时）"},
+    )
     description = fields.String(validate=validate.Length(max=2000))
     reason = fields.String(validate=validate.Length(max=500))
 
@@ -174,13 +216,17 @@ class InspectionSchema(Schema):
     submitted_at = fields.DateTime(allow_none=True)
     score = fields.Float(allow_none=True, metadata={"description": "提交时得分"})
     max_score = fields.Float(allow_none=True)
-    grade = fields.String(allow_none=True, metadata={"description": "提交时评级"})
+    grade = fields.String(
+        allow_none=True, validate=validate.OneOf(GRADES), metadata={"description": "提交时评级"}
+    )
     critical_failed = fields.Boolean()
     reviewed_score = fields.Float(
         allow_none=True,
         metadata={"description": "复核后得分：被驳回问题的检查项按符合计；尚未复核为 null"},
     )
-    reviewed_grade = fields.String(allow_none=True, metadata={"description": "复核后评级"})
+    reviewed_grade = fields.String(
+        allow_none=True, validate=validate.OneOf(GRADES), metadata={"description": "复核后评级"}
+    )
     reviewed_critical_failed = fields.Boolean(allow_none=True)
     findings_count = Int()
     published_at = fields.DateTime(allow_none=True)
@@ -199,8 +245,8 @@ class InspectionDetailSchema(InspectionSchema):
     checkin_longitude = fields.Float(allow_none=True)
     checkin_accuracy_m = fields.Float(allow_none=True)
     checkin_coord_system = fields.Enum(CoordSystem, metadata={"description": "签到坐标的坐标系"})
-    answers = fields.Dict()
-    photos = fields.Dict()
+    answers = fields.Dict(metadata=ANSWER_MAP)
+    photos = fields.Dict(metadata=PHOTO_MAP)
     fixed_on_spot = fields.List(fields.String())
     missing_photos = fields.List(
         fields.String(), metadata={"description": "需要照片但照片尚未上传到服务器的检查项"}
@@ -228,7 +274,7 @@ class FindingBriefSchema(Schema):
     id = Id()
     item_code = fields.String()
     title = fields.String()
-    severity = fields.String()
+    severity = fields.String(validate=validate.OneOf(SEVERITIES))
     status = fields.Enum(FindingStatus)
     fixed_on_spot = fields.Boolean()
     deadline_days = Int(allow_none=True)
@@ -255,7 +301,7 @@ class SubmissionSchema(Schema):
     submitted_at = fields.DateTime(allow_none=True)
     score = fields.Float(allow_none=True)
     max_score = fields.Float(allow_none=True)
-    grade = fields.String(allow_none=True)
+    grade = fields.String(allow_none=True, validate=validate.OneOf(GRADES))
     critical_failed = fields.Boolean()
     findings_count = Int()
     findings = fields.List(fields.Nested(FindingBriefSchema))

@@ -167,8 +167,17 @@ class PhotoSchema(Schema):
 
 
 class PresignedPostSchema(Schema):
-    url = fields.String()
-    fields_ = fields.Dict(data_key="fields", attribute="fields")
+    url = fields.String(metadata={"description": "上传地址（绝对 URL）：wx.uploadFile 的 url"})
+    fields_ = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        data_key="fields",
+        attribute="fields",
+        metadata={
+            "description": "表单字段，原样放入 wx.uploadFile 的 formData（文件字段名为 file，"
+            "放在最后）；文件夹存储时为空对象，S3 时为 key、policy、签名等"
+        },
+    )
     expires_at = fields.DateTime()
 
 

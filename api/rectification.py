@@ -13,6 +13,7 @@ from api.extensions import Blueprint
 from api.pagination import paginate
 from api.photos import PhotoSchema
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
+from checklists.content import SEVERITIES
 from inspections import policy as inspection_policy
 from rectification import service
 from rectification.models import STATUS_LABELS, ExtensionStatus, RectificationTask, TaskStatus
@@ -125,9 +126,11 @@ class TaskSchema(Schema):
     item_code = fields.String()
     title = fields.String()
     description = fields.String()
-    severity = fields.String()
+    severity = fields.String(validate=validate.OneOf(SEVERITIES))
     status = fields.Enum(TaskStatus)
-    status_label = fields.Function(lambda t: STATUS_LABELS[t.status])
+    status_label = fields.Function(
+        lambda t: STATUS_LABELS[t.status], metadata={"type": "string", "description": "状态中文名"}
+    )
     overdue = fields.Boolean()
     closed_late = fields.Boolean()
     fixed_on_spot = fields.Boolean()
@@ -175,7 +178,7 @@ class TaskFilter(PageArgs):
     unit_id = QueryId()
     plan_id = QueryId()
     inspection_id = QueryId()
-    severity = fields.String(validate=validate.Length(max=20))
+    severity = fields.String(validate=validate.OneOf(SEVERITIES))
     fixed_on_spot = fields.Boolean()
     due_from = fields.Date()
     due_to = fields.Date()

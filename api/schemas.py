@@ -16,6 +16,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from werkzeug.routing import IntegerConverter
 
+from api import problems
 from core import errors
 
 # Database integer columns are 32-bit: a larger number is a 422 here, not an overflow there.
@@ -188,14 +189,31 @@ validate.OneOf.default_message = "取值必须是 {choices} 之一"
 validate.Regexp.default_message = "格式不正确"
 
 
-class ProblemSchema(Schema):
-    """RFC 9457 problem details, as every error is sent."""
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as every error is sent (`application/problem+json`).
+    Branch on `type` (api/problems.py, docs/errors.md); `detail` is Chinese for people.
+    Some types add members, e.g. `state`, `missing_photos`, `checks`."""
 
-    type = fields.String(metadata={"example": "about:blank"})
-    title = fields.String(metadata={"example": "数据校验未通过"})
-    status = Int(metadata={"example": 422})
-    detail = fields.String()
-    errors = fields.Dict(metadata={"description": "per-field messages, by location"})
+    class Meta:
+        unknown = ma.INCLUDE
+
+    type = fields.String(
+        required=True,
+        validate=validate.OneOf(sorted(problems.REGISTRY)),
+        metadata={"example": "urn:problem:invalid-input"},
+    )
+    title = fields.String(required=True, metadata={"example": "数据校验未通过"})
+    status = Int(required=True, metadata={"example": 422})
+    detail = fields.String(
+        required=True, metadata={"example": "提交的数据未通过校验，详见 errors。"}
+    )
+    errors = fields.Raw(
+        metadata={
+            "description": "校验错误：按位置（json、query、files）与字段列出的中文消息；"
+            "部分冲突为编码列表（如 findings）",
+            "example": {"json": {"deadline_days": ["应大于等于 0"]}},
+        }
+    )
 
 
 class PageArgs(Schema):

@@ -24,7 +24,11 @@ class WeChatLoginSchema(Schema):
     code = fields.String(
         required=True,
         validate=validate.Length(min=1, max=128),
-        metadata={"description": "wx.login() 返回的 code"},
+        metadata={
+            "description": "wx.login() 返回的 code，即微信 code2Session 接口所称的 js_code"
+            "（字段名按本接口为 code）；由服务器调用 code2Session，AppSecret 不离开服务器。"
+            "每个 code 只能用一次"
+        },
     )
     binding_code = fields.String(
         validate=validate.Length(min=4, max=32),
@@ -37,7 +41,9 @@ class MeSchema(Schema):
     username = fields.String(allow_none=True)
     display_name = fields.String()
     role = fields.Enum(Role)
-    role_label = fields.Function(lambda u: ROLE_LABELS[u.role])
+    role_label = fields.Function(
+        lambda u: ROLE_LABELS[u.role], metadata={"type": "string", "description": "角色中文名"}
+    )
     unit_id = Id(allow_none=True)
     sector_id = Id(allow_none=True)
 
@@ -62,6 +68,7 @@ class PasswordLogin(MethodView):
     @blp.arguments(PasswordLoginSchema)
     @blp.response(201, TokenSchema)
     @blp.alt_response(429, description=THROTTLED)
+    @blp.alt_response(401, description="用户名或密码错误（urn:problem:bad-credentials）")
     def post(self, data):
         """用户名密码登录（尝试过于频繁时须等待 Retry-After 秒）"""
         return _token_response(*throttle.sign_in_with_password(data["username"], data["password"]))
@@ -73,6 +80,8 @@ class WeChatLogin(MethodView):
     @blp.arguments(WeChatLoginSchema)
     @blp.response(201, TokenSchema)
     @blp.alt_response(429, description=THROTTLED)
+    @blp.alt_response(403, description="微信未绑定账号或被微信判定有风险（见 type）")
+    @blp.alt_response(502, description="微信接口返回无法重试的错误")
     def post(self, data):
         """小程序登录：提交 wx.login 的 code；未绑定的微信需同时提交绑定码"""
         return _token_response(

@@ -55,7 +55,7 @@ def client_address() -> str:
 def init_app(app: Flask) -> None:
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     options = {}
     if app.config.get("RATELIMIT_STORAGE_URI", "").startswith(("redis", "rediss")):
         # A dead Redis must cost a sign-in a second, not hang it (redis-py waits forever).

@@ -37,6 +37,9 @@ class VisitSchema(Schema):
         metadata={"description": "检查时段开始：抽取或督查办改派时定下的某天的一个办公时段"}
     )
     window_end = fields.DateTime()
+    visible_from = fields.DateTime(
+        metadata={"description": "检查人员从此时起可见该任务（窗口开始前的提前量）"}
+    )
     inspectors = fields.List(
         fields.Nested(TeamMemberSchema),
         metadata={"description": "暗访不向被检查单位公开检查人员：为空列表"},

@@ -140,7 +140,11 @@ def _sectors(ids: list[int] | None = None, codes: list[str] | None = None) -> li
 
 def _check_code_free(code: str) -> None:
     if db.session.scalar(select(ChecklistTemplate.id).where(ChecklistTemplate.code == code)):
-        raise errors.Conflict(f"编码 {code} 已被其他检查表使用", errors={"code": ["已存在"]})
+        raise errors.Conflict(
+            f"编码 {code} 已被其他检查表使用",
+            errors={"code": ["已存在"]},
+            type="urn:problem:checklist-code-taken",
+        )
 
 
 def create_template(
@@ -157,7 +161,10 @@ def create_template(
         sectors=_sectors(data.get("sector_ids"), data.get("sector_codes")),
     )
     db.session.add(template)
-    flush(conflict=f"编码 {template.code} 已被其他检查表使用")
+    flush(
+        conflict=f"编码 {template.code} 已被其他检查表使用",
+        conflict_type="urn:problem:checklist-code-taken",
+    )
     start = content or {"name": template.name, "description": template.description}
     _new_version(template, 1, validated(start), actor)
     audit.record(
@@ -206,7 +213,10 @@ def delete_template(template: ChecklistTemplate, *, actor: User) -> None:
     by inspections, and is retired instead."""
     policy.check_author(actor)
     if any(not version.is_draft for version in list_versions(template)):
-        raise errors.Conflict("检查表已发布过，不能删除；请停用其已发布版本")
+        raise errors.Conflict(
+            "检查表已发布过，不能删除；请停用其已发布版本",
+            type="urn:problem:checklist-was-published",
+        )
     audit.record(
         "checklist_template",
         template.id,
@@ -257,7 +267,10 @@ def create_draft(
     policy.check_author(actor)
     drafts = [v for v in list_versions(template) if v.is_draft]
     if drafts:
-        raise errors.Conflict(f"该检查表已有草稿版本（第 {drafts[0].number} 版），请先修改或发布它")
+        raise errors.Conflict(
+            f"该检查表已有草稿版本（第 {drafts[0].number} 版），请先修改或发布它",
+            type="urn:problem:draft-exists",
+        )
     if from_version is not None and from_version.template_id != template.id:
         raise errors.InvalidInput(errors={"from_version_id": ["不是该检查表的版本"]})
     if content is not None:
@@ -287,13 +300,15 @@ def create_draft(
 def require_draft(version: ChecklistVersion) -> None:
     """Published and retired versions never change: 409, pointing at a new draft."""
     if not version.is_draft:
-        raise errors.Conflict(PUBLISHED_IS_FROZEN)
+        raise errors.Conflict(PUBLISHED_IS_FROZEN, type="urn:problem:version-frozen")
 
 
-def flush(*, conflict: str | None = None) -> None:
+def flush(
+    *, conflict: str | None = None, conflict_type: str = "urn:problem:concurrent-change"
+) -> None:
     """Flush, turning a lost race into an answer: a row changed by a concurrent request
     since we read it is a stale write (412); with `conflict`, a unique key another request
-    just took is a 409 with that message."""
+    just took is a 409 with that message and `conflict_type`."""
     try:
         db.session.flush()
     except StaleDataError as exc:
@@ -301,7 +316,7 @@ def flush(*, conflict: str | None = None) -> None:
     except IntegrityError as exc:
         if conflict is None:
             raise
-        raise errors.Conflict(conflict) from exc
+        raise errors.Conflict(conflict, type=conflict_type) from exc
 
 
 def discard_draft(version: ChecklistVersion, *, actor: User) -> None:
@@ -309,7 +324,9 @@ def discard_draft(version: ChecklistVersion, *, actor: User) -> None:
     policy.check_author(actor)
     require_draft(version)
     if len(list_versions(version.template)) == 1:
-        raise errors.Conflict("这是该检查表唯一的版本，不能删除；可删除整个检查表")
+        raise errors.Conflict(
+            "这是该检查表唯一的版本，不能删除；可删除整个检查表", type="urn:problem:last-version"
+        )
     audit.record(
         "checklist_version",
         version.id,
@@ -353,7 +370,7 @@ def publish(version: ChecklistVersion, *, actor: User | None) -> ChecklistVersio
 def retire(version: ChecklistVersion, *, actor: User) -> ChecklistVersion:
     policy.check_author(actor)
     if version.status != VersionStatus.published:
-        raise errors.Conflict("只有已发布的版本可以停用")
+        raise errors.Conflict("只有已发布的版本可以停用", type="urn:problem:version-not-published")
     version.status = VersionStatus.retired
     version.retired_at = utcnow()
     flush()

@@ -82,7 +82,9 @@ def check_version(current: int) -> None:
     """The page showed version N; a change made since then by someone else wins."""
     shown = request.form.get("version", "")
     if shown != str(current):
-        raise errors.Conflict("该记录刚被他人修改，请查看最新内容后重试")
+        raise errors.Conflict(
+            "该记录刚被他人修改，请查看最新内容后重试", type="urn:problem:concurrent-change"
+        )
 
 
 def describe(exc: errors.DomainError) -> str:

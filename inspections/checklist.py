@@ -46,7 +46,9 @@ def version_for(template_id: int | None, unit: Unit) -> tuple[int, dict[str, Any
         except errors.NotFound:
             version = checklists.default_template_version()
     if version is None:
-        raise errors.Conflict("没有已发布的检查表，请先发布检查表")
+        raise errors.Conflict(
+            "没有已发布的检查表，请先发布检查表", type="urn:problem:no-published-checklist"
+        )
     if ttl > 0:
         _chosen[key] = (time.monotonic() + ttl, version.id, version.content)
     _remember(version.id, version.content)

@@ -159,7 +159,9 @@ def review_finding(finding: Finding, data: dict[str, Any], *, actor: User) -> Fi
     """Confirm or dismiss a finding, or change its severity or deadline, with a reason."""
     policy.check_can_review(actor, finding.inspection)
     if finding.inspection.status != InspectionStatus.submitted:
-        raise errors.Conflict("检查结果已公开，问题不能再修改")
+        raise errors.Conflict(
+            "检查结果已公开，问题不能再修改", type="urn:problem:inspection-published"
+        )
     reason = (data.get("reason") or "").strip()
     changes = {
         key: data[key]
@@ -285,11 +287,15 @@ def publish_inspection(
     if inspection.status == InspectionStatus.published:
         return inspection
     if inspection.status != InspectionStatus.submitted:
-        raise errors.Conflict("检查尚未提交，不能公开结果")
+        raise errors.Conflict(
+            "检查尚未提交，不能公开结果", type="urn:problem:inspection-not-submitted"
+        )
     pending = [f.item_code for f in inspection.findings if f.status == FindingStatus.pending]
     if pending:
         raise errors.Conflict(
-            f"还有 {len(pending)} 个问题未审核（确认或驳回）", errors={"findings": pending}
+            f"还有 {len(pending)} 个问题未审核（确认或驳回）",
+            errors={"findings": pending},
+            type="urn:problem:findings-unreviewed",
         )
     missing = missing_photos(inspection)
     reason = _missing_photos_reason(missing, missing_photos_reason)

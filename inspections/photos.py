@@ -43,7 +43,9 @@ def _attach(owner_id: int, actor: User, item_code: str | None) -> Attachment:
     if not policy.can_edit_inspection(actor, inspection):
         raise errors.Forbidden("只有本次检查的检查人员可以上传照片")
     if inspection.status == InspectionStatus.published:
-        raise errors.Conflict("检查结果已公开，不能再添加照片")
+        raise errors.Conflict(
+            "检查结果已公开，不能再添加照片", type="urn:problem:inspection-published"
+        )
     if item_code is not None:
         items = checklist.items_of(checklist.content_of(inspection))
         if item_code not in items:

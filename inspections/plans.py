@@ -132,7 +132,8 @@ def save_plan(data: dict[str, Any], *, actor: User, plan: Plan | None = None) ->
         locked |= {"period_start", "period_end", "lead_time_hours", "visit_windows"}
         if locked & data.keys():
             raise errors.Conflict(
-                "计划已抽取检查对象，抽取规则与时间不可再改；如需调整请重新抽取前先撤回"
+                "计划已抽取检查对象，抽取规则与时间不可再改；如需调整请重新抽取前先撤回",
+                type="urn:problem:plan-drawn",
             )
     plan = plan or Plan(created_by_id=actor.id, region_id=policy.plan_region_for(actor))
     before = None if creating else _plan_summary(plan)
@@ -266,7 +267,7 @@ def draw_plan(plan: Plan, *, seed: str | None, reason: str | None, actor: User) 
     draw, and is refused once any of them has started."""
     policy.check_can_edit_plan(actor, plan)
     if plan.status == PlanStatus.published:
-        raise errors.Conflict("计划已公开，不能重新抽取")
+        raise errors.Conflict("计划已公开，不能重新抽取", type="urn:problem:plan-published")
     previous = current_draw(plan)
     if previous is not None:
         started = db.session.scalar(
@@ -275,7 +276,9 @@ def draw_plan(plan: Plan, *, seed: str | None, reason: str | None, actor: User) 
             )
         )
         if started:
-            raise errors.Conflict("已有检查开始，不能重新抽取")
+            raise errors.Conflict(
+                "已有检查开始，不能重新抽取", type="urn:problem:inspections-started"
+            )
         if not (reason or "").strip():
             raise errors.InvalidInput(errors={"reason": ["重新抽取必须说明原因"]})
     units, inspectors = resolve_pool(plan)
@@ -399,9 +402,9 @@ def publish_plan(plan: Plan, *, actor: User) -> Plan:
     if plan.status == PlanStatus.published:
         return plan
     if plan.status != PlanStatus.drawn:
-        raise errors.Conflict("计划尚未抽取，无可公开的内容")
+        raise errors.Conflict("计划尚未抽取，无可公开的内容", type="urn:problem:plan-not-drawn")
     if utcnow() < window_of(plan)[1]:
-        raise errors.Conflict("计划期结束后才能公开抽取结果")
+        raise errors.Conflict("计划期结束后才能公开抽取结果", type="urn:problem:plan-period-open")
     plan.status = PlanStatus.published
     plan.published_at = utcnow()
     db.session.flush()

@@ -106,7 +106,9 @@ def _new_inspection(data: dict[str, Any], actor: User) -> NewInspection:
     if data.get("visit_id") is not None:
         visit = _visit_for_inspector(data["visit_id"], actor)
         if not visit.window_start - CLOCK_SKEW <= at <= visit.window_end + CLOCK_SKEW:
-            raise errors.Conflict("不在本次检查的时间窗口内，不能签到")
+            raise errors.Conflict(
+                "不在本次检查的时间窗口内，不能签到", type="urn:problem:outside-visit-window"
+            )
         unit, plan_id, kind = visit.unit, visit.plan_id, visit.kind
         template_id = visit.plan.checklist_template_id
     elif data.get("unit_id") is not None:
@@ -120,7 +122,7 @@ def _new_inspection(data: dict[str, Any], actor: User) -> NewInspection:
         if unit is None or not unit.active:
             raise errors.InvalidInput(errors={"unit_id": ["窗口单位不存在或已停用"]})
         if unit.id == actor.unit_id:
-            raise errors.Conflict("检查人员须回避本人所在单位")
+            raise errors.Conflict("检查人员须回避本人所在单位", type="urn:problem:own-unit-recusal")
         plan_id, kind, template_id = None, VisitKind.unannounced, None
     else:
         raise errors.InvalidInput(errors={"visit_id": ["请指定检查任务或（临时检查时）窗口单位"]})
@@ -211,7 +213,9 @@ def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> tuple[
         existing = by_uuid(data["client_uuid"])
         if existing is not None:
             return _owned(existing, actor), False
-        raise errors.Conflict("同组检查人员已开始本次检查，请在其检查记录中继续")
+        raise errors.Conflict(
+            "同组检查人员已开始本次检查，请在其检查记录中继续", type="urn:problem:teammate-started"
+        )
     for key, value in row._mapping.items():
         setattr(inspection, key, value)
     make_transient_to_detached(inspection)  # a loaded row now, as if just read back
@@ -324,7 +328,7 @@ def save_answers(inspection: Inspection, data: dict[str, Any], *, actor: User) -
     if inspection.status != InspectionStatus.draft:
         if _state(inspection) == state:
             return inspection
-        raise errors.Conflict("检查已提交，不能再修改")
+        raise errors.Conflict("检查已提交，不能再修改", type="urn:problem:inspection-submitted")
     problems = _check_state(checklist.content_of(inspection), state)
     if problems:
         raise errors.InvalidInput(errors=problems)
@@ -404,7 +408,9 @@ def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> In
     if inspection.status != InspectionStatus.draft:
         if _digest(state) == inspection.submission_hash:
             return inspection
-        raise errors.Conflict("检查已提交，不能再修改")
+        raise errors.Conflict(
+            "该检查已用不同内容提交过，不能再修改", type="urn:problem:submission-differs"
+        )
     made = _score(inspection, state, checklist.content_of(inspection))
     if inspection.visit is not None:
         inspection.visit.status = VisitStatus.submitted

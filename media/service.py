@@ -245,7 +245,7 @@ def confirm_upload(photo_id: int, *, actor: User) -> Photo:
     if photo.status == PhotoStatus.stored:
         return photo
     if photo.expires_at is not None and photo.expires_at < utcnow():
-        raise errors.Conflict("上传已过期，请重新申请上传")
+        raise errors.Conflict("上传已过期，请重新申请上传", type="urn:problem:upload-expired")
     attachment = policy.attachable_owner(photo.owner_type, photo.owner_id, actor, photo.item_code)
     storage = current_storage()
     incoming = photo.key
@@ -272,7 +272,9 @@ def confirm_upload(photo_id: int, *, actor: User) -> Photo:
         if not won:
             stored = _stored_meanwhile(photo_id)
             if stored is None:
-                raise errors.Conflict("上传已过期，请重新申请上传")
+                raise errors.Conflict(
+                    "上传已过期，请重新申请上传", type="urn:problem:upload-expired"
+                )
             return stored
         photo.status, photo.key, photo.expires_at = PhotoStatus.stored, key, None
         with _removed_on_failure(photo):
@@ -297,7 +299,9 @@ def _check_incoming(photo: Photo, file: BinaryIO) -> tuple[str, int, pipeline.Pr
     storage = current_storage()
     size = storage.head(photo.key)
     if size is None:
-        raise errors.Conflict("存储中尚未收到该照片，请先上传再确认")
+        raise errors.Conflict(
+            "存储中尚未收到该照片，请先上传再确认", type="urn:problem:upload-missing"
+        )
     limit = _config("MAX_PHOTO_BYTES")
     try:
         if size > limit:
@@ -521,7 +525,10 @@ def _nearest_duplicate(photo: Photo) -> int | None:
 
 def _stored_retry(existing: Photo) -> Photo:
     if existing.status != PhotoStatus.stored:
-        raise errors.Conflict("该上传编号已用于直传，请确认直传或换一个编号")
+        raise errors.Conflict(
+            "该上传编号已用于直传，请确认直传或换一个编号",
+            type="urn:problem:upload-id-in-direct-use",
+        )
     return existing
 
 
@@ -529,7 +536,7 @@ def _claimed_by_another(data: dict, actor: User) -> Photo:
     """The row an overlapping copy claimed first (committed by now)."""
     winner = _retry_of(data, actor)
     if winner is None:  # the unique key, not the client id: a new key makes it go in
-        raise errors.Conflict("数据与已有记录冲突，请重试")
+        raise errors.Conflict("数据与已有记录冲突，请重试", type="urn:problem:integrity-conflict")
     return winner
 
 
@@ -559,7 +566,7 @@ def _retry_of(data: dict, actor: User) -> Photo | None:
     if existing is not None and (
         existing.owner_type != data["owner_type"] or existing.owner_id != data["owner_id"]
     ):
-        raise errors.Conflict("该上传编号已用于另一对象的照片")
+        raise errors.Conflict("该上传编号已用于另一对象的照片", type="urn:problem:client-id-reused")
     return existing
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from core import errors
@@ -173,7 +173,7 @@ class LocalStorage:
         token = self._signer.dumps(
             {"op": "get", "k": key, "t": content_type, "e": int(time.time()) + expires_in}
         )
-        return f"{self.base_url}/files/{token}"
+        return f"{self._base()}/files/{token}"
 
     def presigned_post(
         self, key: str, *, content_type: str, max_bytes: int, expires_in: int
@@ -182,7 +182,16 @@ class LocalStorage:
             {"op": "post", "k": key, "t": content_type, "m": max_bytes,
              "e": int(time.time()) + expires_in}
         )  # fmt: skip
-        return PresignedPost(url=f"{self.base_url}/uploads/{token}", fields={})
+        return PresignedPost(url=f"{self._base()}/uploads/{token}", fields={})
+
+    def _base(self) -> str:
+        """MEDIA_BASE_URL when absolute; a path is put on the request's scheme and host (an
+        `<image src>` or `wx.downloadFile` needs a whole URL). `X-Forwarded-Proto/Host`
+        count only behind TRUSTED_PROXIES (ProxyFix), and TRUSTED_HOSTS refuses a Host
+        header that names another site, so a client cannot point URLs elsewhere."""
+        if self.base_url.startswith("/") and has_request_context():
+            return request.host_url.rstrip("/") + self.base_url
+        return self.base_url
 
     def read_token(self, token: str, op: str) -> dict:
         """The claims of a token this storage signed for `op`; NotFound when invalid/expired."""

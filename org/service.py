@@ -47,7 +47,11 @@ def _save(model, obj, data: dict[str, Any], *, unique: tuple[str, ...], actor: U
             if obj is not None:
                 stmt = stmt.where(model.id != obj.id)
             if db.session.scalar(stmt) is not None:
-                raise errors.Conflict(f"{data[field]} 已存在", errors={field: ["已存在"]})
+                raise errors.Conflict(
+                    f"{data[field]} 已存在",
+                    errors={field: ["已存在"]},
+                    type="urn:problem:already-exists",
+                )
     obj = obj or model()
     for key, value in data.items():
         setattr(obj, key, value)
@@ -148,7 +152,11 @@ def _check_unit_name(name: str, region_id: int, exclude_id: int | None = None) -
     if exclude_id is not None:
         stmt = stmt.where(Unit.id != exclude_id)
     if db.session.scalar(stmt) is not None:
-        raise errors.Conflict("同一区域内已有同名窗口单位", errors={"name": ["同一区域内已存在"]})
+        raise errors.Conflict(
+            "同一区域内已有同名窗口单位",
+            errors={"name": ["同一区域内已存在"]},
+            type="urn:problem:unit-name-taken",
+        )
 
 
 def create_unit(data: dict[str, Any], *, actor: User) -> Unit:

@@ -47,7 +47,9 @@ def _attach(owner_id: int, actor: User, item_code: str | None) -> Attachment:
     if not policy.can_attach_after_photos(actor, task):
         raise errors.Forbidden("只有被检查单位可以上传整改照片")
     if task.status != TaskStatus.open:
-        raise errors.Conflict("该任务当前不需要整改回复，不能上传整改照片")
+        raise errors.Conflict(
+            "该任务当前不需要整改回复，不能上传整改照片", type="urn:problem:task-not-awaiting-reply"
+        )
     if item_code is not None:
         raise errors.InvalidInput(errors={"item_code": ["整改照片不按检查项上传，请不要填写"]})
     return _attachment(task)

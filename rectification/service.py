@@ -77,7 +77,11 @@ def _earlier(model, client_id: str, task: RectificationTask):
     """The reply or extension request a client id already made, if any (a retry)."""
     earlier = db.session.scalar(select(model).where(model.client_id == client_id))
     if earlier is not None and earlier.task_id != task.id:
-        raise errors.Conflict("client_id 已用于其他任务", errors={"client_id": ["重复"]})
+        raise errors.Conflict(
+            "client_id 已用于其他任务",
+            errors={"client_id": ["重复"]},
+            type="urn:problem:client-id-reused",
+        )
     return earlier
 
 
@@ -297,7 +301,7 @@ def decide_extension(
     action = Action.approve_extension if approve else Action.deny_extension
     states.check(task, action, actor, verifier=_verifier())
     if extension.status != ExtensionStatus.pending:
-        raise errors.Conflict("该延期申请已处理", type="urn:problem:illegal-transition")
+        raise errors.Conflict("该延期申请已处理", type="urn:problem:extension-decided")
     if not approve and not (reason or "").strip():
         raise errors.InvalidInput("驳回延期需要说明理由", errors={"reason": ["必填字段"]})
     granted = due_on or extension.requested_due_on

@@ -109,14 +109,14 @@ def check(task: RectificationTask, action: Action, user: User, *, verifier: str)
     if rule.extension_pending is True and not task.extension_pending:
         raise errors.Conflict(
             "该任务没有待审批的延期申请",
-            type="urn:problem:illegal-transition",
+            type="urn:problem:no-pending-extension",
             state=task.status.value,
             action=action.value,
         )
     if rule.extension_pending is False and task.extension_pending:
         raise errors.Conflict(
             "已有一份延期申请等待审批，请勿重复申请",
-            type="urn:problem:illegal-transition",
+            type="urn:problem:extension-pending",
             state=task.status.value,
             action=action.value,
         )

@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from accounts import service as accounts
 from accounts.models import Role, User
-from api import create_app
+from api import create_app, problems
 from bench._postgres import temporary_database
 from checklists import service as checklists
 from checklists.models import ChecklistVersion
@@ -491,5 +491,8 @@ def assert_problem(response, status: int) -> dict:
     assert body["status"] == status
     assert body["title"]
     assert body["detail"]
+    # A type from the one registry, of this status; a 409 always names its own.
+    assert problems.REGISTRY[body["type"]].status == status, body["type"]
+    assert body["type"] != problems.GENERIC[409]
     assert "Traceback" not in response.get_data(as_text=True)
     return body

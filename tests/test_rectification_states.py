@@ -148,6 +148,16 @@ def _expected(actor: str, action: Action, state: str) -> int:
     return 409 if not _state_allows(action, state) else 0
 
 
+def _conflict_type(action: Action, state: str) -> str:
+    """The task's status is checked first, then whether an extension is pending."""
+    rule = RULES[action]
+    if TaskStatus(state.split("+")[0]) not in rule.sources:
+        return "urn:problem:illegal-transition"
+    if rule.extension_pending:
+        return "urn:problem:no-pending-extension"
+    return "urn:problem:extension-pending"
+
+
 # 督办 changes no state (it needs an overdue task): tests/test_scope_rectification.py.
 TRANSITIONS = [action for action in Action if action is not Action.chase]
 
@@ -166,7 +176,7 @@ def test_every_transition_for_every_role(app, world, make_user, client_for, stat
             continue
         problem = assert_problem(client_for(people[actor]).post(url, json=body), expected)
         if expected == 409:
-            assert problem["type"] == "urn:problem:illegal-transition"
+            assert problem["type"] == _conflict_type(action, state)
             assert "不能" in problem["detail"] or "延期申请" in problem["detail"]
         assert _snapshot(task.id) == before, (actor, action, state)
 

@@ -310,7 +310,7 @@ def test_unknown_disabled_and_wrong_look_and_cost_the_same(client, make_user, ha
     body = assert_problem(response, 401)
     assert body == {
         "type": "urn:problem:bad-credentials",
-        "title": "未登录或登录已失效",
+        "title": "用户名或密码错误",  # the type's title (api/problems.py)
         "status": 401,
         "detail": "用户名或密码错误",
     }
