@@ -76,6 +76,8 @@ _TYPES = [
     ProblemType("urn:problem:plan-not-drawn", 409, "计划尚未抽取", "Nothing to publish: draw the plan first."),
     ProblemType("urn:problem:plan-period-open", 409, "计划期未结束", "A plan's draw is published only after its period ends."),
     # Inspections and findings.
+    ProblemType("urn:problem:reassign-plan-published", 409, "计划已公开，不能改派", "The plan's draw is public: its visits can no longer be moved or reassigned."),
+    ProblemType("urn:problem:reassign-visit-started", 409, "检查已开始，不能改派", "Someone checked in for this visit: it can no longer be moved or reassigned."),
     ProblemType("urn:problem:outside-visit-window", 409, "不在检查时间窗口内", "Check-in is outside the visit's time window."),
     ProblemType("urn:problem:own-unit-recusal", 409, "须回避本人单位", "An inspector may not inspect the unit they work in."),
     ProblemType("urn:problem:teammate-started", 409, "同组人员已开始检查", "A teammate already started this visit: continue in their inspection."),

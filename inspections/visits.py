@@ -27,9 +27,9 @@ def reassign_visit(visit: Visit, data: dict[str, Any], *, actor: User) -> Visit:
     plan = visit.plan
     policy.check_can_edit_plan(actor, plan)
     if plan.status == PlanStatus.published:
-        raise errors.Conflict("计划已公开，不能再改派")
+        raise errors.Conflict("计划已公开，不能再改派", type="urn:problem:reassign-plan-published")
     if visit.status != VisitStatus.planned:
-        raise errors.Conflict("检查已开始，不能再改派")
+        raise errors.Conflict("检查已开始，不能再改派", type="urn:problem:reassign-visit-started")
     reason = (data.get("reason") or "").strip()
     problems: dict[str, list[str]] = {}
     if not reason:
