@@ -19,7 +19,16 @@ from api.auth import OFFICE, OFFICE_READERS, requires
 from api.pagination import paginate
 from checklists import content as fmt
 from checklists import scoring
-from console.common import act, arg_choice, arg_int, check_version, form_int, form_text, page_args
+from console.common import (
+    act,
+    arg_choice,
+    arg_date,
+    arg_int,
+    check_version,
+    form_int,
+    form_text,
+    page_args,
+)
 from console.views import add_nav, bp
 from core.audit import AuditEvent
 from core.db import db
@@ -46,7 +55,7 @@ STATUS_LABELS = {
 FINDING_LABELS = {
     FindingStatus.pending: "待审核",
     FindingStatus.confirmed: "已确认",
-    FindingStatus.dismissed: "已驳回",
+    FindingStatus.dismissed: "不予认定",
 }
 KIND_LABELS = {"announced": "明察", "unannounced": "暗访"}
 HISTORY_LABELS = {
@@ -55,7 +64,8 @@ HISTORY_LABELS = {
     "publish": "公开结果",
     "rescore": "复核后重新计分",
 }
-FINDING_VERBS = {"confirmed": "确认", "dismissed": "驳回"}
+# A finding the office does not uphold is 不予认定; 驳回 is for a unit's request (延期).
+FINDING_VERBS = {"confirmed": "确认", "dismissed": "不予认定"}
 QUEUE_FLAGS = {**FLAG_LABELS, "far_checkin": "签到位置偏远"}
 
 
@@ -134,7 +144,11 @@ def _filter_choices(actor: User) -> dict[str, Any]:
 @requires(*OFFICE_READERS)
 def review_queue():
     status = arg_choice("status", ("submitted", "published", "all"), "submitted")
-    filters = {key: arg_int(key) for key in ("plan_id", "sector_id", "region_id", "inspector_id")}
+    filters: dict[str, Any] = {
+        key: arg_int(key) for key in ("plan_id", "sector_id", "region_id", "inspector_id")
+    }
+    # The visit's date (when the inspection started), as the dashboard's period counts it.
+    filters |= {key: arg_date(key) for key in ("date_from", "date_to")}
     if status != "all":
         filters["status"] = InspectionStatus(status)
     stmt = queries.inspections_query(g.user, filters)
@@ -228,7 +242,15 @@ def answer_text(item: dict[str, Any], answer: dict[str, Any] | None) -> str:
     return "已拍照" if value or answer.get("note") else "未作答"
 
 
-def _photo_view(photo: Photo) -> dict[str, Any]:
+def item_labels_of(inspection: Inspection | None) -> dict[str, str]:
+    """ "1.2 在岗人员统一规范着装" by item code, from the checklist version the inspection
+    used: what people read wherever an item is named (codes are for machines)."""
+    if inspection is None or inspection.checklist_version is None:
+        return {}
+    return fmt.item_labels(inspection.checklist_version.content)
+
+
+def _photo_view(photo: Photo, labels: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "id": photo.id,
         "thumb": media.signed_url(photo, "thumb") or media.signed_url(photo, "original"),
@@ -239,21 +261,24 @@ def _photo_view(photo: Photo) -> dict[str, Any]:
         "distance_m": photo.distance_m,
         "taken_at": photo.exif_taken_at or photo.client_taken_at,
         "item_code": photo.item_code,
+        "item": (labels or {}).get(photo.item_code or "", ""),
         "size": f"{photo.width}×{photo.height}" if photo.width else "",
     }
 
 
-def photo_views(photos: list[Photo]) -> list[dict[str, Any]]:
-    return [_photo_view(p) for p in photos]
+def photo_views(photos: list[Photo], labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    return [_photo_view(p, labels) for p in photos]
 
 
 def _sections(
     inspection: Inspection, photos: list[Photo], findings_: list[Finding]
 ) -> list[dict[str, Any]]:
     content = inspection.checklist_version.content if inspection.checklist_version else {}
+    numbers = fmt.item_numbers(content)
+    labels = fmt.item_labels(content)
     by_item: dict[str | None, list[dict]] = {}
     for photo in photos:
-        by_item.setdefault(photo.item_code, []).append(_photo_view(photo))
+        by_item.setdefault(photo.item_code, []).append(_photo_view(photo, labels))
     findings = {f.item_code: f for f in findings_}
     answers = inspection.answers or {}
     sections = []
@@ -264,6 +289,7 @@ def _sections(
             rows.append(
                 {
                     "item": item,
+                    "number": numbers.get(item["code"], ""),
                     "answer": answer_text(item, answer),
                     "note": (answer or {}).get("note"),
                     "failed": scoring.is_failed(item, answer),
@@ -297,10 +323,13 @@ def _history(inspection: Inspection) -> list[dict[str, Any]]:
         .order_by(AuditEvent.id)
     )
     history = []
+    labels: dict[str, str] = {}
     for event, name in rows:
         what = HISTORY_LABELS.get(event.action, event.action)
         if event.action == "publish" and (event.after or {}).get("missing_photos"):
-            what += f"（缺少照片：{'、'.join(event.after['missing_photos'])}）"
+            labels = labels or item_labels_of(inspection)
+            missing = [labels.get(code, code) for code in event.after["missing_photos"]]
+            what += f"（缺少照片：{'、'.join(missing)}）"
         if event.action == "rescore":
             what += _rescore_text(event.before or {}, event.after or {})
         if event.entity_type == "finding":
@@ -366,7 +395,9 @@ def review_inspection(inspection_id: int):
         can_review=policy.can_review(g.user, inspection),
         office=office,
         missing=findings_service.missing_photos(inspection) if office else [],
+        item_labels=item_labels_of(inspection),
         reason_min=findings_service.MISSING_PHOTOS_REASON_MIN,
+        finding_reason_min=findings_service.REASON_MIN,
         history=_history(inspection) if office else [],
         next_id=_next_in_queue(inspection, g.user),
         team=team if policy.names_inspectors(g.user, inspection) else [],
@@ -404,8 +435,9 @@ def review_finding(finding_id: int):
             data["deadline_days"] = days
         findings_service.review_finding(finding, data, actor=g.user)
 
-    done = f"已{'确认' if decision == 'confirm' else '驳回'}问题：{finding.title}"
-    return act(change, done=done, back=back)
+    verb = FINDING_VERBS["confirmed" if decision == "confirm" else "dismissed"]
+    done = f"已{verb}问题：{finding.title}"
+    return act(change, done=done, back=back, form=f"finding-{finding.id}")
 
 
 @bp.post("/inspections/<int:inspection_id>/publish")
@@ -422,7 +454,20 @@ def publish_inspection(inspection_id: int):
 
     confirmed = sum(f.status == FindingStatus.confirmed for f in inspection.findings)
     done = f"检查结果已公开给被检查单位，{confirmed} 个已确认问题转入整改"
-    return act(change, done=done, back=back)
+    return act(change, done=done, back=back + "#publish-form", form="publish")
+
+
+def _labels_of_owner(photo: Photo) -> dict[str, str]:
+    """The item labels of the checklist behind a photo: its inspection's, or for an
+    after-photo, the inspection its task came from."""
+    inspection_id = photo.owner_id if photo.owner_type == KIND else None
+    if photo.owner_type == "rectification_task":
+        from rectification.models import RectificationTask
+
+        inspection_id = db.session.scalar(
+            select(RectificationTask.inspection_id).where(RectificationTask.id == photo.owner_id)
+        )
+    return item_labels_of(db.session.get(Inspection, inspection_id) if inspection_id else None)
 
 
 @bp.get("/photos/<int:photo_id>")
@@ -442,10 +487,11 @@ def photo(photo_id: int):
     if found.uploaded_by_id not in hidden:
         person = db.session.get(User, found.uploaded_by_id)
         uploader = person.display_name if person else "—"
+    view = _photo_view(found, _labels_of_owner(found))
     return render_template(
         "console/photo.html",
         photo=found,
-        view=_photo_view(found),
+        view=view,
         owner=owner,
         uploader=uploader,
         flag_labels=FLAG_LABELS,
