@@ -169,7 +169,7 @@ def load_demo_evidence() -> None:
             taken = inspection.started_at + timedelta(minutes=5 + 3 * k)
             far = stripped = False
             if shown == 2:  # taken days before the visit window opened
-                taken = inspection.visit.window_start - timedelta(days=3)
+                taken = inspection.visit.window_start - timedelta(days=3, hours=-10)  # 10:00
             elif shown == 4:
                 far = True
             elif shown == 5:
