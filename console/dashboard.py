@@ -124,16 +124,16 @@ class Panel:
     unit: str = ""
     empty: str = "暂无数据"
 
-    def chart(self, width: int = 380, row: int = 28) -> dict:
+    def chart(self, width: int = 340, row: int = 28) -> dict:
         """Geometry for the template's SVG: one horizontal bar a row, the label on its left
-        and the value on its right, each column as wide as its longest text (13 px font:
-        a Chinese character is about 13 px wide, a digit about 8).
+        and the value on its right, each column as wide as its longest text (14 px font:
+        a Chinese character is about 14 px wide, a digit about 8).
 
         The SVG scales to its card, so the drawing is about as wide as the narrowest card
         (a phone's, a third of a laptop screen): text stays at 12 px or more on screen."""
 
         def text_width(text: str) -> int:
-            return sum(13 if ord(ch) > 0x2E80 else 8 for ch in text)
+            return sum(14 if ord(ch) > 0x2E80 else 8 for ch in text)
 
         texts = [f"{_number(b.value)}{self.unit}{b.note}" for b in self.bars]
         top = max((b.value for b in self.bars), default=0) or 1
