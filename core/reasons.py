@@ -11,7 +11,7 @@ from __future__ import annotations
 from core import errors
 
 MIN_LENGTH = 4  # characters after trimming: "照片模糊" is the shortest useful reason
-TOO_SHORT = f"请用一句话说明理由（至少 {MIN_LENGTH} 个字）"
+TOO_SHORT = f"请用一句话说明理由，至少 {MIN_LENGTH} 个字"
 
 
 def check(reason: str | None, message: str, *, field: str = "reason") -> str:

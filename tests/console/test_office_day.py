@@ -145,7 +145,7 @@ def test_a_refused_dismissal_is_shown_at_its_form_with_what_was_typed(office_con
     assert response.headers["Location"].endswith(f"#finding-{finding.id}")
     page = office_console.get(response.headers["Location"]).get_data(as_text=True)
     message = _refusal(page)
-    assert "理由：请用一句话说明理由（至少 4 个字）" in message
+    assert "理由：请用一句话说明理由，至少 4 个字" in message
     assert "reason" not in message
     form = page[page.index(f'action="/console/findings/{finding.id}/review"') :]
     form = form[: form.index("</form>")]
@@ -192,7 +192,7 @@ def test_a_reason_is_a_sentence_in_the_api_too(world, client_for):
             ),
             422,
         )
-        assert body["errors"]["reason"] == ["请用一句话说明理由（至少 4 个字）"]
+        assert body["errors"]["reason"] == ["请用一句话说明理由，至少 4 个字"]
     done = office.patch(
         url, json={"status": "dismissed", "reason": "照片模糊"}, headers={"If-Match": etag}
     )
