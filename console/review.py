@@ -116,6 +116,42 @@ def _flagged(flag: str):
     return Inspection.id.in_(flagged)
 
 
+QUEUE_SORTS = {
+    "submitted": "提交时间（先提交的在前）",
+    "date": "检查日期（最近的在前）",
+    "score": "得分（低分在前）",
+    "flags": "证据提示（多的在前）",
+}
+
+
+def _flag_count():
+    """Per inspection: its photos carrying any evidence flag, plus one for a far check-in."""
+    any_flag = or_(*(getattr(Photo, f"flag_{flag}").is_(True) for flag in media.EVIDENCE_FLAGS))
+    photos = (
+        select(func.count(Photo.id))
+        .where(
+            Photo.owner_type == KIND,
+            Photo.owner_id == Inspection.id,
+            Photo.status == PhotoStatus.stored,
+            any_flag,
+        )
+        .correlate(Inspection)
+        .scalar_subquery()
+    )
+    return photos + case((Inspection.checkin_far.is_(True), 1), else_=0)
+
+
+def _queue_order(sort: str) -> list:
+    if sort == "date":
+        return [Inspection.started_at.desc()]
+    if sort == "score":
+        score = Inspection.effective_score
+        return [score.is_(None), score]  # unscored last
+    if sort == "flags":
+        return [_flag_count().desc(), Inspection.submitted_at]
+    return [Inspection.submitted_at]
+
+
 def _filter_choices(actor: User) -> dict[str, Any]:
     """The queue's filter options, each within what `actor` may see."""
     return {
@@ -151,14 +187,16 @@ def review_queue():
     filters |= {key: arg_date(key) for key in ("date_from", "date_to")}
     if status != "all":
         filters["status"] = InspectionStatus(status)
+    filters["unit_name"] = request.args.get("q", "").strip()[:50] or None
     stmt = queries.inspections_query(g.user, filters)
     flag = arg_choice("flag", QUEUE_FLAGS)
     if flag:
         stmt = stmt.where(_flagged(flag))
-    if status == "submitted":  # first in, first reviewed
-        stmt = stmt.order_by(None).order_by(Inspection.submitted_at, Inspection.id)
-    else:
+    if status != "submitted":
         stmt = stmt.where(Inspection.status != InspectionStatus.draft)
+    # First in, first reviewed (the queue); or by the visit's date, the score, the flags.
+    sort = arg_choice("sort", QUEUE_SORTS, "submitted" if status == "submitted" else "date")
+    stmt = stmt.order_by(None).order_by(*_queue_order(sort), Inspection.id)
     page, per_page = page_args()
     result = paginate(stmt, page, per_page)
     ids = [i.id for i in result["items"]]
@@ -167,7 +205,8 @@ def review_queue():
         result=result,
         stats=_photo_stats(ids),
         pending=_pending_findings(ids),
-        filters=filters | {"status": status, "flag": flag},
+        filters=filters | {"status": status, "flag": flag, "sort": sort},
+        sorts=QUEUE_SORTS,
         choices=_filter_choices(g.user),
         flag_labels=QUEUE_FLAGS,
         status_labels=STATUS_LABELS,

@@ -38,6 +38,7 @@ from core.clock import utcnow
 from core.db import db
 from inspections import policy as inspection_policy
 from inspections.models import Inspection
+from media.models import Photo, PhotoStatus
 from rectification import photos as task_photos
 from rectification import policy
 from rectification import service as rectification
@@ -75,11 +76,33 @@ EXTENSION_LABELS = {
 }
 
 
+TASK_SORTS = {"due": "逾期在前，按期限", "reply": "回复最早的在前"}
+
+
+def _reused_after_photos(ids: list[int]) -> set[int]:
+    """Tasks whose unit sent an after-photo flagged as a near-duplicate (one query)."""
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Photo.owner_id)
+            .where(
+                Photo.owner_type == task_photos.KIND,
+                Photo.owner_id.in_(ids),
+                Photo.status == PhotoStatus.stored,
+                Photo.flag_near_duplicate.is_(True),
+            )
+            .distinct()
+        )
+    )
+
+
 def _filters() -> dict[str, Any]:
     filters: dict[str, Any] = {
         key: arg_int(key) for key in ("sector_id", "region_id", "unit_id", "plan_id")
     }
     filters["severity"] = arg_choice("severity", SEVERITY_LABELS)
+    filters["unit_name"] = request.args.get("q", "").strip()[:50] or None
     # Issued on or between these days (the dashboard's period links here with date_from).
     filters["opened_from"] = arg_date("date_from")
     filters["opened_to"] = arg_date("date_to")
@@ -99,8 +122,13 @@ def tasks():
     stmt = rectification.tasks_query(g.user, listed)
     if request.args.get("extension") == "1":
         stmt = stmt.where(T.extension_pending.is_(True))
-    overdue_first = case((and_(T.status != TaskStatus.closed, T.due_at <= utcnow()), 0), else_=1)
-    stmt = stmt.order_by(None).order_by(overdue_first, T.due_at, T.id)
+    sort = arg_choice("sort", TASK_SORTS, "due")
+    if sort == "reply":  # the reply waiting longest first; tasks without one after
+        order = [T.responded_at.is_(None), T.responded_at]
+    else:
+        order = [case((and_(T.status != TaskStatus.closed, T.due_at <= utcnow()), 0), else_=1)]
+        order.append(T.due_at)
+    stmt = stmt.order_by(None).order_by(*order, T.id)
     page, per_page = page_args()
     result = paginate(stmt, page, per_page)
     return render_template(
@@ -109,7 +137,9 @@ def tasks():
         counts=counts,
         view=view,
         views=VIEWS,
-        filters=filters | {"extension": request.args.get("extension") == "1"},
+        filters=filters | {"extension": request.args.get("extension") == "1", "sort": sort},
+        sorts=TASK_SORTS,
+        reused=_reused_after_photos([t.id for t in result["items"]]),
         sectors=policy.sector_options(g.user),
         regions=policy.region_options(g.user),
         status_labels=STATUS_LABELS,

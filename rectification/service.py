@@ -119,8 +119,15 @@ def review_of(task: RectificationTask) -> dict[str, Any]:
 def _filtered(stmt: Select, actor: User, filters: dict[str, Any], *, join_unit: bool) -> Select:
     policy.check_filters(actor, filters)
     T = RectificationTask
-    if join_unit or filters.get("sector_id") or filters.get("region_id"):
+    if (
+        join_unit
+        or filters.get("sector_id")
+        or filters.get("region_id")
+        or filters.get("unit_name")
+    ):
         stmt = stmt.join(Unit, Unit.id == T.unit_id)
+    if filters.get("unit_name"):
+        stmt = stmt.where(Unit.name.contains(filters["unit_name"], autoescape=True))
     stmt = stmt.where(policy.task_filter(actor))
     now = utcnow()
     simple = {

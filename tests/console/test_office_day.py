@@ -325,3 +325,61 @@ def test_demo_visits_and_photos_are_in_office_hours_with_real_notes(demo):
                 assert title not in answer["note"], (code, answer)
                 assert not answer["note"].startswith("现场发现：")
     assert failed
+
+
+# -- finding things: unit name, sort orders, reused after-photos ------------------------------
+
+
+def _row_order(page: str) -> list[int]:
+    return [int(i) for i in re.findall(r'href="/console/inspections/(\d+)"', page)]
+
+
+def test_the_queue_finds_by_unit_name_and_sorts(office_console, world):
+    flagged = inspection_to_review(world)  # a photo 5 km away: one flag
+    world.inspections  # noqa: B018 - more inspections, at A and B, without flags
+    queue = "/console/inspections?status=all"
+    assert list_total(office_console, f"{queue}&q={world.unit_b.name}") >= 1
+    assert list_total(office_console, f"{queue}&q=不存在的单位") == 0
+    assert list_total(office_console, f"{queue}&q=%25") == 0  # a % is a character, not a wildcard
+    named = office_console.get(f"{queue}&q={world.unit_b.name}").get_data(as_text=True)
+    assert world.unit_a.name not in named.split("<tbody>")[1]
+    by_flags = office_console.get(f"{queue}&sort=flags").get_data(as_text=True)
+    assert _row_order(by_flags)[0] == flagged.id
+    by_score = office_console.get(f"{queue}&sort=score").get_data(as_text=True)
+    ids = _row_order(by_score)
+    assert len(ids) >= 2
+    scores = [db.session.get(Inspection, i).effective_score for i in ids]
+    known = [s for s in scores if s is not None]
+    assert known == sorted(known)
+    assert scores[: len(known)] == known  # unscored last
+
+
+def test_the_task_list_finds_by_unit_sorts_by_oldest_reply_and_marks_reused_photos(
+    office_console, world
+):
+    later = responded_task(world)
+    earlier = responded_task(world)
+    world.task_b  # noqa: B018 - a task at unit B
+    db.session.execute(
+        update(RectificationTask)
+        .where(RectificationTask.id == earlier.id)
+        .values(responded_at=utcnow() - timedelta(days=3))
+    )
+    db.session.execute(
+        update(Photo)
+        .where(Photo.owner_type == "rectification_task", Photo.owner_id == later.id)
+        .values(flag_near_duplicate=True)
+    )
+    db.session.commit()
+    tasks = "/console/tasks?view=responded"
+    page = office_console.get(f"{tasks}&sort=reply").get_data(as_text=True)
+    order = [int(i) for i in re.findall(r'href="/console/tasks/(\d+)"', page)]
+    assert order.index(earlier.id) < order.index(later.id)
+    row = page[page.index(f'href="/console/tasks/{later.id}"') :]
+    assert "data-reused" in row[: row.index("</tr>")]
+    row = page[page.index(f'href="/console/tasks/{earlier.id}"') :]
+    assert "data-reused" not in row[: row.index("</tr>")]
+    everything = "/console/tasks?view=all"
+    assert list_total(office_console, f"{everything}&q={world.unit_b.name}") == 1
+    assert list_total(office_console, f"{everything}&q={world.unit_a.name}") == 2
+    assert list_total(office_console, f"{everything}&q=不存在的单位") == 0
