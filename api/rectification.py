@@ -111,6 +111,9 @@ class ChaseSchema(Schema):
 class VerificationSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(["accept", "reject"]))
     reason = fields.String(validate=validate.Length(max=500))
+    due_on = fields.Date(
+        metadata={"description": "退回时可设新的整改期限（晚于今天，一年以内）；缺省不变"}
+    )
 
 
 class TaskSchema(Schema):
@@ -337,6 +340,7 @@ class TaskVerification(MethodView):
             task,
             accept=data["decision"] == "accept",
             reason=data.get("reason"),
+            due_on=data.get("due_on"),
             actor=current_user(),
         )
         return _detail(task), 200, {"ETag": etag_of(task.version)}

@@ -19,6 +19,55 @@ from werkzeug.routing import IntegerConverter
 from api import problems
 from core import errors
 
+# The fields people fill in, by the names the schemas and services use, as a form labels
+# them: a refusal names the field in Chinese ("理由：必填字段"), never as `reason`.
+FIELD_LABELS = {
+    "reason": "理由",
+    "severity": "严重程度",
+    "deadline_days": "整改期限",
+    "description": "说明",
+    "status": "状态",
+    "due_on": "期限",
+    "missing_photos_reason": "缺少照片的原因",
+    "message": "督办意见",
+    "photo_ids": "照片",
+    "item_code": "检查项",
+    "file": "文件",
+    "name": "名称",
+    "code": "编码",
+    "kind": "检查方式",
+    "period_start": "开始日期",
+    "period_end": "结束日期",
+    "checklist_template_id": "检查表",
+    "pool": "检查对象范围",
+    "pool.sector_ids": "行业领域",
+    "pool.region_ids": "区域",
+    "sector_ids": "行业领域",
+    "sector_id": "行业领域",
+    "region_ids": "区域",
+    "region_id": "工作区域",
+    "unit_id": "窗口单位",
+    "parent_id": "上级区域",
+    "sampling": "抽取数量",
+    "inspector_ids": "检查人员",
+    "team_size": "每组人数",
+    "lead_time_hours": "提前通知",
+    "exclusions": "回避",
+    "seed": "随机种子",
+    "username": "用户名",
+    "password": "密码",
+    "visit_id": "检查任务",
+    "section": "分区",
+    "rows": "行",
+    "size": "大小",
+}
+
+
+def field_label(name: str) -> str | None:
+    """The Chinese label of a field, or None for a name no form shows."""
+    return FIELD_LABELS.get(name)
+
+
 # Database integer columns are 32-bit: a larger number is a 422 here, not an overflow there.
 INT_MAX = 2**31 - 1
 _int_range = validate.Range(min=-INT_MAX - 1, max=INT_MAX)

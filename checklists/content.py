@@ -100,6 +100,25 @@ def items_by_code(content: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {item["code"]: item for item in iter_items(content)}
 
 
+def item_numbers(content: dict[str, Any]) -> dict[str, str]:
+    """Each item's number as people cite it: "1.2" is the second item of the first
+    section (the order the checklist shows). Codes are for machines, numbers for people."""
+    return {
+        item["code"]: f"{s}.{i}"
+        for s, section in enumerate(content.get("sections") or (), start=1)
+        for i, item in enumerate(section.get("items") or (), start=1)
+    }
+
+
+def item_labels(content: dict[str, Any]) -> dict[str, str]:
+    """ "1.2 在岗人员统一规范着装" for each item code."""
+    numbers = item_numbers(content)
+    return {
+        code: f"{numbers[code]} {item.get('title') or ''}".strip()
+        for code, item in items_by_code(content).items()
+    }
+
+
 # -- small field checkers -----------------------------------------------------------------
 
 

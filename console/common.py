@@ -2,7 +2,10 @@
 
 A form post calls one domain service through `act`: a refusal (invalid input, a
 conflict) rolls back, is flashed in Chinese and sends the office back to the page it came
-from; success flashes what happened. Nothing here knows the domain's rules.
+from; success flashes what happened. A form named in `act(form=…)` gets the refusal
+beside it, filled in with what was submitted (`refusal_for` in its template): the page
+returns to that form, so the message at the top alone would be out of sight and the
+typed text lost. Nothing here knows the domain's rules.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import current_app, flash, redirect, request
+from flask import current_app, flash, g, redirect, request, session
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from accounts.models import User
 from api.auth import PUBLIC, policy_of
+from api.schemas import field_label
 from core import errors
 from core.db import db
 from org import policy as org_policy
@@ -48,6 +52,17 @@ def arg_choice(name: str, choices, default: str | None = None) -> str | None:
     return value if value in choices else default
 
 
+def arg_date(name: str) -> date | None:
+    """A YYYY-MM-DD date from the query string; anything else is treated as absent."""
+    raw = request.args.get(name, "").strip()
+    if len(raw) != 10:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
 def page_args(default: int = PER_PAGE) -> tuple[int, int]:
     return arg_int("page", hi=MAX_PAGE) or 1, arg_int("per_page", hi=100) or default
 
@@ -70,7 +85,7 @@ def form_date(name: str, *, required: bool = False) -> date | None:
     raw = request.form.get(name, "").strip()
     if not raw:
         if required:
-            raise errors.InvalidInput(errors={name: ["必填"]})
+            raise errors.InvalidInput(errors={name: ["必填字段"]})
         return None
     try:
         return date.fromisoformat(raw)
@@ -88,27 +103,56 @@ def check_version(current: int) -> None:
 
 
 def describe(exc: errors.DomainError) -> str:
-    """The message, plus each field's complaint, as one line a person can read."""
+    """The message, plus each field's complaint under the field's Chinese label, as one
+    line a person can read. A field no form shows is told by its complaint alone."""
     details = []
     for field, messages in (getattr(exc, "errors", None) or {}).items():
         if isinstance(messages, dict):
             messages = [m for ms in messages.values() for m in ms]
         if isinstance(messages, list | tuple):
-            details.append(f"{field}：{'；'.join(str(m) for m in messages)}")
+            text = "；".join(str(m) for m in messages)
+            label = field_label(field)
+            details.append(f"{label}：{text}" if label else text)
     return exc.message + ("（" + "；".join(details) + "）" if details else "")
 
 
-def act(change: Callable[[], Any], *, done: str, back: str) -> Response:
-    """Run one service call for a form post, then go back to the page with a message."""
+REFUSAL = "console_refusal"
+# What a refused form sent that is not worth showing again (tokens, the page's version).
+_NOT_REDISPLAYED = {"csrf_token", "version", "client_id"}
+
+
+def act(change: Callable[[], Any], *, done: str, back: str, form: str | None = None) -> Response:
+    """Run one service call for a form post, then go back to the page with a message.
+
+    `form`: the key of the form on the page (`refusal_for(key)` in its template); a
+    refusal is then shown beside that form too, which is filled in again with what was
+    submitted."""
     try:
         change()
     except (errors.InvalidInput, errors.Conflict, errors.Forbidden) as exc:
         db.session.rollback()
-        flash(describe(exc), "error")
+        message = describe(exc)
+        flash(message, "error")
+        if form:
+            values = {
+                key: request.form.get(key, "")[:500]
+                for key in request.form
+                if key not in _NOT_REDISPLAYED
+            }
+            session[REFUSAL] = {"form": form, "message": message, "sent": values}
         return redirect(back, code=303)
     if done:
         flash(done, "info")
     return redirect(back, code=303)
+
+
+def refusal_for(form: str) -> dict[str, Any] | None:
+    """The refusal of `form` from the post just before this page, with the values it sent
+    ({"message", "sent"}); None for any other form. Read once: a reload is clean."""
+    if "console_refusal" not in g:
+        g.console_refusal = session.pop(REFUSAL, None)
+    refusal = g.console_refusal
+    return refusal if refusal and refusal.get("form") == form else None
 
 
 # -- what a person may open, and the filter options of their scope ------------------------

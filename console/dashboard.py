@@ -124,21 +124,24 @@ class Panel:
     unit: str = ""
     empty: str = "暂无数据"
 
-    def chart(self, width: int = 520, row: int = 26) -> dict:
+    def chart(self, width: int = 340, row: int = 28) -> dict:
         """Geometry for the template's SVG: one horizontal bar a row, the label on its left
-        and the value on its right, each column as wide as its longest text (12 px font:
-        a Chinese character is about 12 px wide, a digit about 7)."""
+        and the value on its right, each column as wide as its longest text (14 px font:
+        a Chinese character is about 14 px wide, a digit about 8).
+
+        The SVG scales to its card, so the drawing is about as wide as the narrowest card
+        (a phone's, a third of a laptop screen): text stays at 12 px or more on screen."""
 
         def text_width(text: str) -> int:
-            return sum(12 if ord(ch) > 0x2E80 else 7 for ch in text)
+            return sum(14 if ord(ch) > 0x2E80 else 8 for ch in text)
 
         texts = [f"{_number(b.value)}{self.unit}{b.note}" for b in self.bars]
         top = max((b.value for b in self.bars), default=0) or 1
-        label_w = min(180, max((text_width(b.label) for b in self.bars), default=40) + 12)
+        label_w = min(150, max((text_width(b.label) for b in self.bars), default=40) + 12)
         value_w = max((text_width(t) for t in texts), default=40) + 10
-        span = max(width - label_w - value_w, 60)
+        span = max(width - label_w - value_w, 50)
         return {
-            "width": width,
+            "width": max(width, label_w + span + value_w),
             "height": row * len(self.bars) + 8,
             "rows": [
                 {
@@ -164,7 +167,7 @@ def units_by_sector(period: Period, actor: User) -> Panel:
         .join(Unit, Unit.sector_id == Sector.id)
         .where(Unit.active.is_(True), unit_filter(actor))
         .group_by(Sector.id, Sector.name)
-        .order_by(Sector.id)
+        .order_by(func.count(Unit.id).desc(), Sector.id)
     )
     return Panel("各行业领域窗口单位数", [Bar(name, count) for name, count in rows], "个")
 

@@ -10,7 +10,9 @@ same page over 1k takes ~10 ms (bench/console.py). A city's real year is a few t
 Every panel counts what its reader may see: the domain's own filter (`inspection_filter`,
 `task_filter`: a lead unit sees published inspections only) and the units of the reader's
 scope (`unit_filter`: a town office's subtree, a lead unit's sector). A figure that links
-to a list counts that list's query with the filters the list's page uses.
+to a list counts that list's query with the filters the list's page uses, the period
+included: the link carries `date_from` (inspections by the visit's day, tasks by the day
+they were issued), so the list opens on the same period and its total is the figure.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import and_, case, func, select
 
 from accounts.models import User
 from api.auth import OFFICE_READERS
+from console.common import may_open
 from console.dashboard import Bar, Figure, Panel, Period, add_figures, add_panels, count_of, figure
 from core.clock import utcnow
 from core.db import db
@@ -40,8 +43,10 @@ def _in_period(period: Period):
 
 
 def inspection_figures(period: Period, actor: User) -> list[Figure]:
-    # The review queue has no date filter, so this period's count links to no list.
-    in_period = queries.inspections_query(actor, {"date_from": period.first_day}).where(
+    """This period's inspections (by the visit's day) and those of them awaiting review,
+    each counted as the queue lists it with the same period (date_from)."""
+    since = period.first_day
+    in_period = queries.inspections_query(actor, {"date_from": since}).where(
         Inspection.status != InspectionStatus.draft
     )
     total = count_of(in_period)
@@ -50,37 +55,68 @@ def inspection_figures(period: Period, actor: User) -> list[Figure]:
             _in_period(period), inspection_filter(actor), _of_units(actor)
         )
     )
-    # As the queue lists them (console.review_queue, status "submitted", no other filter).
-    waiting = count_of(queries.inspections_query(actor, {"status": InspectionStatus.submitted}))
+    waiting = count_of(
+        queries.inspections_query(actor, {"status": InspectionStatus.submitted, "date_from": since})
+    )
+    # A lead unit has no queue (it reads published results): the figure is plain there.
+    queue = "console.review_queue" if may_open("console.review_queue", actor) else None
     return [
-        figure(f"{period.label}检查", total),
+        figure(f"{period.label}检查", total, "", queue, status="all", date_from=since),
         figure(
             "待审核",
             waiting,
             "warn" if waiting else "",
             "console.review_queue",
             roles=OFFICE_READERS,  # nought for a lead unit, which sees published ones only
+            status="submitted",
+            date_from=since,
         ),
         figure(f"{period.label}平均得分", f"{average:.1f}" if average is not None else "—"),
     ]
 
 
 def task_figures(period: Period, actor: User) -> list[Figure]:
-    # As console.tasks lists them: each view's statuses, "active" (open and responded)
-    # unless a view is named, and the overdue and extension switches on top.
+    """Tasks issued this period, as console.tasks lists them with the same period
+    (date_from): each view's statuses, "active" (open and responded) unless a view is
+    named, and the overdue and extension switches on top."""
+    since = period.first_day
+    filters = {"opened_from": since}
     active = [TaskStatus.open, TaskStatus.responded]
-    counts = rectification.count_tasks(actor, {})["by_status"]
+    counts = rectification.count_tasks(actor, filters)["by_status"]
     open_, responded = counts[TaskStatus.open.value], counts[TaskStatus.responded.value]
-    overdue = count_of(rectification.tasks_query(actor, {"status": active, "overdue": True}))
+    overdue = count_of(
+        rectification.tasks_query(actor, filters | {"status": active, "overdue": True})
+    )
     extensions = count_of(
-        rectification.tasks_query(actor, {"status": active}).where(T.extension_pending.is_(True))
+        rectification.tasks_query(actor, filters | {"status": active}).where(
+            T.extension_pending.is_(True)
+        )
     )
     return [
-        figure("待整改任务", open_, "", "console.tasks", view="open"),
-        figure("待复查", responded, "warn" if responded else "", "console.tasks", view="responded"),
-        figure("逾期未销号", overdue, "flag" if overdue else "", "console.tasks", overdue=1),
+        figure("待整改任务", open_, "", "console.tasks", view="open", date_from=since),
         figure(
-            "延期待审批", extensions, "warn" if extensions else "", "console.tasks", extension=1
+            "待复查",
+            responded,
+            "warn" if responded else "",
+            "console.tasks",
+            view="responded",
+            date_from=since,
+        ),
+        figure(
+            "逾期未销号",
+            overdue,
+            "flag" if overdue else "",
+            "console.tasks",
+            overdue=1,
+            date_from=since,
+        ),
+        figure(
+            "延期待审批",
+            extensions,
+            "warn" if extensions else "",
+            "console.tasks",
+            extension=1,
+            date_from=since,
         ),
     ]
 

@@ -19,7 +19,16 @@ from api.auth import OFFICE, OFFICE_READERS, requires
 from api.pagination import paginate
 from checklists import content as fmt
 from checklists import scoring
-from console.common import act, arg_choice, arg_int, check_version, form_int, form_text, page_args
+from console.common import (
+    act,
+    arg_choice,
+    arg_date,
+    arg_int,
+    check_version,
+    form_int,
+    form_text,
+    page_args,
+)
 from console.views import add_nav, bp
 from core.audit import AuditEvent
 from core.db import db
@@ -47,7 +56,7 @@ STATUS_LABELS = {
 FINDING_LABELS = {
     FindingStatus.pending: "待审核",
     FindingStatus.confirmed: "已确认",
-    FindingStatus.dismissed: "已驳回",
+    FindingStatus.dismissed: "不予认定",
 }
 KIND_LABELS = {"announced": "明察", "unannounced": "暗访"}
 HISTORY_LABELS = {
@@ -56,7 +65,8 @@ HISTORY_LABELS = {
     "publish": "公开结果",
     "rescore": "复核后重新计分",
 }
-FINDING_VERBS = {"confirmed": "确认", "dismissed": "驳回"}
+# A finding the office does not uphold is 不予认定; 驳回 is for a unit's request (延期).
+FINDING_VERBS = {"confirmed": "确认", "dismissed": "不予认定"}
 QUEUE_FLAGS = {**FLAG_LABELS, "far_checkin": "签到位置偏远"}
 
 
@@ -107,6 +117,42 @@ def _flagged(flag: str):
     return Inspection.id.in_(flagged)
 
 
+QUEUE_SORTS = {
+    "submitted": "提交时间（先提交的在前）",
+    "date": "检查日期（最近的在前）",
+    "score": "得分（低分在前）",
+    "flags": "证据提示（多的在前）",
+}
+
+
+def _flag_count():
+    """Per inspection: its photos carrying any evidence flag, plus one for a far check-in."""
+    any_flag = or_(*(getattr(Photo, f"flag_{flag}").is_(True) for flag in media.EVIDENCE_FLAGS))
+    photos = (
+        select(func.count(Photo.id))
+        .where(
+            Photo.owner_type == KIND,
+            Photo.owner_id == Inspection.id,
+            Photo.status == PhotoStatus.stored,
+            any_flag,
+        )
+        .correlate(Inspection)
+        .scalar_subquery()
+    )
+    return photos + case((Inspection.checkin_far.is_(True), 1), else_=0)
+
+
+def _queue_order(sort: str) -> list:
+    if sort == "date":
+        return [Inspection.started_at.desc()]
+    if sort == "score":
+        score = Inspection.effective_score
+        return [score.is_(None), score]  # unscored last
+    if sort == "flags":
+        return [_flag_count().desc(), Inspection.submitted_at]
+    return [Inspection.submitted_at]
+
+
 def _filter_choices(actor: User) -> dict[str, Any]:
     """The queue's filter options, each within what `actor` may see."""
     return {
@@ -135,17 +181,23 @@ def _filter_choices(actor: User) -> dict[str, Any]:
 @requires(*OFFICE_READERS)
 def review_queue():
     status = arg_choice("status", ("submitted", "published", "all"), "submitted")
-    filters = {key: arg_int(key) for key in ("plan_id", "sector_id", "region_id", "inspector_id")}
+    filters: dict[str, Any] = {
+        key: arg_int(key) for key in ("plan_id", "sector_id", "region_id", "inspector_id")
+    }
+    # The visit's date (when the inspection started), as the dashboard's period counts it.
+    filters |= {key: arg_date(key) for key in ("date_from", "date_to")}
     if status != "all":
         filters["status"] = InspectionStatus(status)
+    filters["unit_name"] = request.args.get("q", "").strip()[:50] or None
     stmt = queries.inspections_query(g.user, filters)
     flag = arg_choice("flag", QUEUE_FLAGS)
     if flag:
         stmt = stmt.where(_flagged(flag))
-    if status == "submitted":  # first in, first reviewed
-        stmt = stmt.order_by(None).order_by(Inspection.submitted_at, Inspection.id)
-    else:
+    if status != "submitted":
         stmt = stmt.where(Inspection.status != InspectionStatus.draft)
+    # First in, first reviewed (the queue); or by the visit's date, the score, the flags.
+    sort = arg_choice("sort", QUEUE_SORTS, "submitted" if status == "submitted" else "date")
+    stmt = stmt.order_by(None).order_by(*_queue_order(sort), Inspection.id)
     page, per_page = page_args()
     result = paginate(stmt, page, per_page)
     ids = [i.id for i in result["items"]]
@@ -154,7 +206,8 @@ def review_queue():
         result=result,
         stats=_photo_stats(ids),
         pending=_pending_findings(ids),
-        filters=filters | {"status": status, "flag": flag},
+        filters=filters | {"status": status, "flag": flag, "sort": sort},
+        sorts=QUEUE_SORTS,
         choices=_filter_choices(g.user),
         flag_labels=QUEUE_FLAGS,
         status_labels=STATUS_LABELS,
@@ -229,7 +282,15 @@ def answer_text(item: dict[str, Any], answer: dict[str, Any] | None) -> str:
     return "已拍照" if value or answer.get("note") else "未作答"
 
 
-def _photo_view(photo: Photo) -> dict[str, Any]:
+def item_labels_of(inspection: Inspection | None) -> dict[str, str]:
+    """ "1.2 在岗人员统一规范着装" by item code, from the checklist version the inspection
+    used: what people read wherever an item is named (codes are for machines)."""
+    if inspection is None or inspection.checklist_version is None:
+        return {}
+    return fmt.item_labels(inspection.checklist_version.content)
+
+
+def _photo_view(photo: Photo, labels: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "id": photo.id,
         "thumb": media.signed_url(photo, "thumb") or media.signed_url(photo, "original"),
@@ -240,21 +301,24 @@ def _photo_view(photo: Photo) -> dict[str, Any]:
         "distance_m": photo.distance_m,
         "taken_at": photo.exif_taken_at or photo.client_taken_at,
         "item_code": photo.item_code,
+        "item": (labels or {}).get(photo.item_code or "", ""),
         "size": f"{photo.width}×{photo.height}" if photo.width else "",
     }
 
 
-def photo_views(photos: list[Photo]) -> list[dict[str, Any]]:
-    return [_photo_view(p) for p in photos]
+def photo_views(photos: list[Photo], labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    return [_photo_view(p, labels) for p in photos]
 
 
 def _sections(
     inspection: Inspection, photos: list[Photo], findings_: list[Finding]
 ) -> list[dict[str, Any]]:
     content = inspection.checklist_version.content if inspection.checklist_version else {}
+    numbers = fmt.item_numbers(content)
+    labels = fmt.item_labels(content)
     by_item: dict[str | None, list[dict]] = {}
     for photo in photos:
-        by_item.setdefault(photo.item_code, []).append(_photo_view(photo))
+        by_item.setdefault(photo.item_code, []).append(_photo_view(photo, labels))
     findings = {f.item_code: f for f in findings_}
     answers = inspection.answers or {}
     sections = []
@@ -265,6 +329,7 @@ def _sections(
             rows.append(
                 {
                     "item": item,
+                    "number": numbers.get(item["code"], ""),
                     "answer": answer_text(item, answer),
                     "note": (answer or {}).get("note"),
                     "failed": scoring.is_failed(item, answer),
@@ -298,10 +363,13 @@ def _history(inspection: Inspection) -> list[dict[str, Any]]:
         .order_by(AuditEvent.id)
     )
     history = []
+    labels: dict[str, str] = {}
     for event, name in rows:
         what = HISTORY_LABELS.get(event.action, event.action)
         if event.action == "publish" and (event.after or {}).get("missing_photos"):
-            what += f"（缺少照片：{'、'.join(event.after['missing_photos'])}）"
+            labels = labels or item_labels_of(inspection)
+            missing = [labels.get(code, code) for code in event.after["missing_photos"]]
+            what += f"（缺少照片：{'、'.join(missing)}）"
         if event.action == "rescore":
             what += _rescore_text(event.before or {}, event.after or {})
         if event.entity_type == "finding":
@@ -367,7 +435,9 @@ def review_inspection(inspection_id: int):
         can_review=policy.can_review(g.user, inspection),
         office=office,
         missing=findings_service.missing_photos(inspection) if office else [],
+        item_labels=item_labels_of(inspection),
         reason_min=findings_service.MISSING_PHOTOS_REASON_MIN,
+        finding_reason_min=findings_service.REASON_MIN,
         history=_history(inspection) if office else [],
         next_id=_next_in_queue(inspection, g.user),
         team=team if policy.names_inspectors(g.user, inspection) else [],
@@ -405,8 +475,9 @@ def review_finding(finding_id: int):
             data["deadline_days"] = days
         findings_service.review_finding(finding, data, actor=g.user)
 
-    done = f"已{'确认' if decision == 'confirm' else '驳回'}问题：{finding.title}"
-    return act(change, done=done, back=back)
+    verb = FINDING_VERBS["confirmed" if decision == "confirm" else "dismissed"]
+    done = f"已{verb}问题：{finding.title}"
+    return act(change, done=done, back=back, form=f"finding-{finding.id}")
 
 
 @bp.post("/inspections/<int:inspection_id>/publish")
@@ -423,7 +494,20 @@ def publish_inspection(inspection_id: int):
 
     confirmed = sum(f.status == FindingStatus.confirmed for f in inspection.findings)
     done = f"检查结果已公开给被检查单位，{confirmed} 个已确认问题转入整改"
-    return act(change, done=done, back=back)
+    return act(change, done=done, back=back + "#publish-form", form="publish")
+
+
+def _labels_of_owner(photo: Photo) -> dict[str, str]:
+    """The item labels of the checklist behind a photo: its inspection's, or for an
+    after-photo, the inspection its task came from."""
+    inspection_id = photo.owner_id if photo.owner_type == KIND else None
+    if photo.owner_type == "rectification_task":
+        from rectification.models import RectificationTask
+
+        inspection_id = db.session.scalar(
+            select(RectificationTask.inspection_id).where(RectificationTask.id == photo.owner_id)
+        )
+    return item_labels_of(db.session.get(Inspection, inspection_id) if inspection_id else None)
 
 
 @bp.get("/photos/<int:photo_id>")
@@ -443,10 +527,11 @@ def photo(photo_id: int):
     if found.uploaded_by_id not in hidden:
         person = db.session.get(User, found.uploaded_by_id)
         uploader = person.display_name if person else "—"
+    view = _photo_view(found, _labels_of_owner(found))
     return render_template(
         "console/photo.html",
         photo=found,
-        view=_photo_view(found),
+        view=view,
         owner=owner,
         uploader=uploader,
         flag_labels=FLAG_LABELS,

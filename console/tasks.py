@@ -22,15 +22,27 @@ from accounts.models import Role, User
 from api.auth import OFFICE, OFFICE_READERS, requires
 from api.pagination import paginate
 from checklists.content import SEVERITY_LABELS
-from console.common import act, arg_choice, arg_int, check_version, form_date, form_text, page_args
-from console.review import FLAG_LABELS, photo_views
+from console.common import (
+    act,
+    arg_choice,
+    arg_date,
+    arg_int,
+    check_version,
+    form_date,
+    form_text,
+    page_args,
+)
+from console.review import FLAG_LABELS, item_labels_of, photo_views
 from console.views import add_nav, bp
 from core.clock import utcnow
 from core.db import db
 from inspections import policy as inspection_policy
+from inspections.models import Inspection
+from media.models import Photo, PhotoStatus
 from rectification import photos as task_photos
 from rectification import policy
 from rectification import service as rectification
+from rectification.deadlines import DAY_UNITS
 from rectification.models import STATUS_LABELS, ExtensionStatus, RectificationTask, TaskStatus
 
 VIEWS = {
@@ -48,7 +60,7 @@ ACTION_LABELS = {
     "reject": "复查退回",
     "request_extension": "申请延期",
     "approve_extension": "批准延期",
-    "deny_extension": "驳回延期",
+    "deny_extension": "驳回延期申请",
     "remind": "到期提醒",
     "overdue": "逾期通知",
     "escalate": "逾期上报牵头单位",
@@ -60,8 +72,29 @@ CHASERS = (Role.lead_unit_staff, Role.office_admin)
 EXTENSION_LABELS = {
     ExtensionStatus.pending: "待审批",
     ExtensionStatus.approved: "已批准",
-    ExtensionStatus.denied: "已驳回",
+    ExtensionStatus.denied: "已驳回",  # 驳回 is for requests; a finding is 不予认定
 }
+
+
+TASK_SORTS = {"due": "逾期在前，按期限", "reply": "回复最早的在前"}
+
+
+def _reused_after_photos(ids: list[int]) -> set[int]:
+    """Tasks whose unit sent an after-photo flagged as a near-duplicate (one query)."""
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Photo.owner_id)
+            .where(
+                Photo.owner_type == task_photos.KIND,
+                Photo.owner_id.in_(ids),
+                Photo.status == PhotoStatus.stored,
+                Photo.flag_near_duplicate.is_(True),
+            )
+            .distinct()
+        )
+    )
 
 
 def _filters() -> dict[str, Any]:
@@ -69,6 +102,10 @@ def _filters() -> dict[str, Any]:
         key: arg_int(key) for key in ("sector_id", "region_id", "unit_id", "plan_id")
     }
     filters["severity"] = arg_choice("severity", SEVERITY_LABELS)
+    filters["unit_name"] = request.args.get("q", "").strip()[:50] or None
+    # Issued on or between these days (the dashboard's period links here with date_from).
+    filters["opened_from"] = arg_date("date_from")
+    filters["opened_to"] = arg_date("date_to")
     if request.args.get("overdue") == "1":
         filters["overdue"] = True
     return {key: value for key, value in filters.items() if value is not None}
@@ -85,8 +122,13 @@ def tasks():
     stmt = rectification.tasks_query(g.user, listed)
     if request.args.get("extension") == "1":
         stmt = stmt.where(T.extension_pending.is_(True))
-    overdue_first = case((and_(T.status != TaskStatus.closed, T.due_at <= utcnow()), 0), else_=1)
-    stmt = stmt.order_by(None).order_by(overdue_first, T.due_at, T.id)
+    sort = arg_choice("sort", TASK_SORTS, "due")
+    if sort == "reply":  # the reply waiting longest first; tasks without one after
+        order = [T.responded_at.is_(None), T.responded_at]
+    else:
+        order = [case((and_(T.status != TaskStatus.closed, T.due_at <= utcnow()), 0), else_=1)]
+        order.append(T.due_at)
+    stmt = stmt.order_by(None).order_by(*order, T.id)
     page, per_page = page_args()
     result = paginate(stmt, page, per_page)
     return render_template(
@@ -95,7 +137,9 @@ def tasks():
         counts=counts,
         view=view,
         views=VIEWS,
-        filters=filters | {"extension": request.args.get("extension") == "1"},
+        filters=filters | {"extension": request.args.get("extension") == "1", "sort": sort},
+        sorts=TASK_SORTS,
+        reused=_reused_after_photos([t.id for t in result["items"]]),
         sectors=policy.sector_options(g.user),
         regions=policy.region_options(g.user),
         status_labels=STATUS_LABELS,
@@ -129,8 +173,10 @@ def task(task_id: int):
     review = rectification.review_of(found)
     replies = list(found.replies)
     photos = {p.id: p for p in task_photos.photos_by_id(i for r in replies for i in r.photo_ids)}
+    source = db.session.get(Inspection, found.inspection_id) if found.inspection_id else None
+    labels = item_labels_of(source)
     history = [
-        {"reply": r, "photos": photo_views([photos[i] for i in r.photo_ids if i in photos])}
+        {"reply": r, "photos": photo_views([photos[i] for i in r.photo_ids if i in photos], labels)}
         for r in reversed(replies)
     ]
     people = [r.author_id for r in replies] + [r.verified_by_id for r in replies]
@@ -141,8 +187,9 @@ def task(task_id: int):
         "console/task.html",
         task=found,
         review=review,
-        before=photo_views(review["before"]),
-        after=photo_views(review["after"]),
+        before=photo_views(review["before"], labels),
+        after=photo_views(review["after"], labels),
+        item_label=labels.get(found.item_code, ""),
         history=history,
         names=_names(people, hidden),
         trail=_trail(found, hidden),
@@ -155,6 +202,7 @@ def task(task_id: int):
         action_labels=ACTION_LABELS,
         extension_labels=EXTENSION_LABELS,
         flag_labels=FLAG_LABELS,
+        day_units=DAY_UNITS,
     )
 
 
@@ -169,10 +217,17 @@ def verify_task(task_id: int):
 
     def change():
         check_version(found.version)
-        rectification.verify(found, accept=accept, reason=form_text("reason") or None, actor=g.user)
+        rectification.verify(
+            found,
+            accept=accept,
+            reason=form_text("reason") or None,
+            due_on=None if accept else form_date("due_on"),
+            actor=g.user,
+        )
 
     done = "复查通过，任务已销号" if accept else "已退回整改，单位需重新回复"
-    return act(change, done=done, back=url_for("console.task", task_id=found.id))
+    back = url_for("console.task", task_id=found.id)
+    return act(change, done=done, back=back + "#verify", form="verify")
 
 
 @bp.post("/tasks/<int:task_id>/extensions/<int:extension_id>")
@@ -197,7 +252,8 @@ def decide_extension(task_id: int, extension_id: int):
         )
 
     done = "已批准延期，期限已更新" if approve else "已驳回延期申请"
-    return act(change, done=done, back=url_for("console.task", task_id=found.id))
+    back = url_for("console.task", task_id=found.id) + f"#extension-{extension.id}"
+    return act(change, done=done, back=back, form=f"extension-{extension.id}")
 
 
 @bp.post("/tasks/<int:task_id>/chases")
@@ -215,7 +271,8 @@ def chase_task(task_id: int):
         )
 
     done = "已督办，已通知被检查单位"
-    return act(change, done=done, back=url_for("console.task", task_id=found.id))
+    back = url_for("console.task", task_id=found.id)
+    return act(change, done=done, back=back + "#chase", form="chase")
 
 
 def init_app(app: Flask) -> None:

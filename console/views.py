@@ -38,6 +38,7 @@ from console.common import (
     form_int,
     may_open,
     page_args,
+    refusal_for,
     region_choices,
     sector_choices,
 )
@@ -46,6 +47,7 @@ from core.clock import local
 from core.db import db
 from org import hours
 from org import service as org
+from rectification.deadlines import DAY_UNITS
 
 bp = Blueprint(
     "console",
@@ -137,7 +139,14 @@ def _visit_window(visit) -> str:
 @bp.context_processor
 def _layout() -> dict:
     me = g.get("user")
-    return {"nav": nav_for(me) if me else [], "me": me, "role_labels": ROLE_LABELS}
+    return {
+        "nav": nav_for(me) if me else [],
+        "me": me,
+        "role_labels": ROLE_LABELS,
+        "refusal_for": refusal_for,
+        # The unit of every deadline in days: the one new rectification tasks count in.
+        "day_unit": DAY_UNITS[current_app.config["RECTIFICATION_DAY_MODE"]],
+    }
 
 
 @bp.errorhandler(errors.Unauthenticated)
@@ -199,7 +208,10 @@ def login():
         if exc.keep_changes:
             problems.keep_changes()  # a throttle event in the audit trail must survive
         flash(exc.message, "error")
-        page = render_template("console/login.html", next=request.form.get("next", ""))
+        # The username stays filled in: a mistyped password is retyped, not both.
+        page = render_template(
+            "console/login.html", next=request.form.get("next", ""), username=username[:150]
+        )
         headers = {}
         if isinstance(exc, errors.TooManyRequests):
             headers["Retry-After"] = str(exc.retry_after)

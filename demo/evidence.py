@@ -12,20 +12,20 @@ from __future__ import annotations
 import io
 import random
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
 from accounts.models import Role, User
-from core.clock import local, utcnow
+from core.clock import DISPLAY_TZ, local, utcnow
 from core.db import db
 from core.geo import to_wgs84
 from inspections import checklist
 from inspections import findings as findings_service
 from inspections import service as inspections
-from inspections.demo import passing_answer
+from inspections.demo import failing_answer, passing_answer
 from inspections.models import FindingStatus, Inspection, InspectionStatus
 from media import service as media
 from org.models import Unit
@@ -125,6 +125,28 @@ def _position(unit: Unit, rng: random.Random, far: bool = False) -> tuple[float,
     return lat + rng.uniform(-0.0004, 0.0004), lng + rng.uniform(-0.0004, 0.0004)
 
 
+REPLIES = [
+    "已当场整改，并在晨会上通报，安排值班长每日巡查。",
+    "已重新张贴并拍照留存，后续纳入每周自查。",
+    "已对相关人员批评教育，修订了窗口管理制度。",
+    "问题已整改到位，附整改后照片，请复查。",
+]
+
+
+def _local_at(day, hour: int, minute: int) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=DISPLAY_TZ)
+
+
+def _office_time_before(now: datetime, n: int) -> datetime:
+    """A moment in office hours (09:00–17:00 local) no later than `now`: an after-photo
+    taken the last working hour before the reply was sent."""
+    today = local(now).date()
+    at = _local_at(today, 9 + n % 3, 20 + 7 * n % 30)
+    if at <= now:
+        return at
+    return _local_at(today - timedelta(days=1), 15 + n % 2, 10 + 7 * n % 40)
+
+
 def load_demo_evidence() -> None:
     rng = random.Random(7)
     queue = list(
@@ -197,10 +219,11 @@ def _rectification_demo(rng: random.Random) -> None:
         for code, item in items.items():
             answers[code] = passing_answer(item)
         for code in failing:
-            answers[code] = {"result": "fail", "note": "现场发现：" + items[code]["title"][:30]}
+            answers[code] = failing_answer(items[code], rng)
         # Photos of every failed item, as a careful inspector takes them.
         required = list(dict.fromkeys(checklist.required_photo_codes(content, answers) + failing))
-        at = utcnow() - timedelta(days=6, hours=2)
+        # Six days ago, mid-morning in the city (inspectors come in office hours).
+        at = _local_at(local(utcnow()).date() - timedelta(days=6), 10 + s, 15)
         inspection = inspections.submit_offline(
             {
                 "client_uuid": uuid.uuid4(),
@@ -260,14 +283,14 @@ def _rectification_demo(rng: random.Random) -> None:
                 task.id,
                 person,
                 seed=seed,
-                taken_at=utcnow(),
+                taken_at=_office_time_before(utcnow(), t),
                 near=_position(unit, rng),
             )
             rectification.respond(
                 task,
                 {
                     "client_id": uuid.uuid4(),
-                    "description": f"已整改：{task.title[:40]}，已安排专人每日检查。",
+                    "description": REPLIES[(s + t) % len(REPLIES)],
                     "photo_ids": [photo.id],
                 },
                 actor=person,

@@ -47,17 +47,36 @@ def passing_answer(item: dict[str, Any]) -> dict[str, Any]:
     return {"note": "已拍照"}
 
 
-def failing_answer(item: dict[str, Any]) -> dict[str, Any] | None:
+# What an inspector writes under a failed item: what was seen, not the item's title again.
+# By the item's group (the code's first part); anything else takes a general note.
+DEMO_NOTES = {
+    "dress": ["2号窗口工作人员未穿工作服", "1名工作人员未佩戴工作牌，台签也未摆放"],
+    "smoking": ["大厅东侧楼梯间有烟味，地上有烟头", "禁烟标识被宣传展板遮挡"],
+    "hygiene": ["3号窗口台面堆放快递和水杯", "自助机上贴有手写便条", "卫生间地面积水，无人清理"],
+    "video": ["西侧出入口摄像头无画面", "只能回放最近3天的录像"],
+    "access": ["无障碍坡道被电动车占用", "优先窗口无标识，群众不知道在哪里"],
+    "conduct": ["群众咨询时工作人员未抬头回应", "需补材料未一次性告知，群众二次往返"],
+    "discipline": ["10:20 有两个窗口无人且未摆暂停服务牌", "工作人员上班时间看手机视频"],
+    "publicity": ["办事指南仍为去年版本，收费标准未更新", "入口未公开监督投诉电话"],
+    "feedback": ["评价器黑屏无法使用", "意见簿最近一次查看是三个月前"],
+    "culture": ["文明引导标识破损未更换", "志愿服务站无人值守"],
+}
+GENERAL_NOTES = ["现场核实存在该问题，已当场向窗口负责人指出", "抽查两个窗口均未落实"]
+
+
+def failing_answer(item: dict[str, Any], rng: random.Random | None = None) -> dict[str, Any] | None:
     """An answer that fails the item, for the kinds where that is simple."""
     if item["kind"] == "pass_fail":
-        return {"result": "fail", "note": "现场发现：" + item["title"][:40]}
+        notes = DEMO_NOTES.get(item["code"].split(".")[0], GENERAL_NOTES)
+        rng = rng or random.Random(item["code"])  # noqa: S311 - demo notes, not secrets
+        return {"result": "fail", "note": rng.choice(notes)}
     return None
 
 
 def demo_answers(content: dict[str, Any], rng: random.Random, fail_rate: float):
     answers, photos = {}, {}
     for code, item in checklist.items_of(content).items():
-        failed = failing_answer(item) if rng.random() < fail_rate else None
+        failed = failing_answer(item, rng) if rng.random() < fail_rate else None
         answers[code] = failed or passing_answer(item)
     for code in checklist.required_photo_codes(content, answers):
         photos[code] = [str(uuid.uuid4())]
@@ -135,7 +154,7 @@ def _inspect_all(plan_id: int, admin: User) -> None:
             return
         answers, photos = demo_answers(content, rng, fail_rate=0.08)
         # On site inside the visit's drawn session, some early in it and some later.
-        at = visit.window_start + (visit.window_end - visit.window_start) * (0.1 + 0.15 * (n % 4))
+        at = visit.window_start + (visit.window_end - visit.window_start) * (0.2 + 0.15 * (n % 4))
         inspection = service.submit_offline(
             {
                 "client_uuid": uuid.uuid4(),

@@ -11,7 +11,8 @@ from flask import Flask, current_app
 from sqlalchemy import Select, insert, select
 
 from accounts.models import User
-from core import audit, errors
+from checklists.content import item_numbers
+from core import audit, errors, reasons
 from core.clock import utcnow
 from core.db import db
 from inspections import checklist, photos, policy
@@ -126,12 +127,23 @@ def missing_photo_codes(inspection: Inspection) -> list[str]:
 
 
 def missing_photos(inspection: Inspection) -> list[dict[str, str]]:
-    """`missing_photo_codes` with each item's title, for people."""
+    """`missing_photo_codes` with each item's number and title, for people ("label":
+    "3.1 监控设备正常运行"; the code stays for programs)."""
     codes = missing_photo_codes(inspection)
     if not codes:
         return []
-    items = checklist.items_of(checklist.content_of(inspection))
-    return [{"code": code, "title": items[code].get("title") or code} for code in codes]
+    content = checklist.content_of(inspection)
+    items = checklist.items_of(content)
+    numbers = item_numbers(content)
+    return [
+        {
+            "code": code,
+            "number": numbers[code],
+            "title": items[code].get("title") or numbers[code],
+            "label": f"{numbers[code]} {items[code].get('title') or ''}".strip(),
+        }
+        for code in codes
+    ]
 
 
 def visible_findings(inspection: Inspection, user: User) -> list[Finding]:
@@ -169,8 +181,8 @@ def review_finding(finding: Finding, data: dict[str, Any], *, actor: User) -> Fi
         if key in data and data[key] != getattr(finding, key)
     }
     needs_reason = changes.keys() - {"status"} or changes.get("status") == "dismissed"
-    if needs_reason and not reason:
-        raise errors.InvalidInput(errors={"reason": ["驳回问题或修改严重程度、期限须说明原因"]})
+    if needs_reason:
+        reasons.check(reason, "不予认定问题或修改严重程度、期限须说明理由")
     if not changes:
         return finding
     if "status" in changes:
@@ -275,6 +287,7 @@ def _plain(value: Any) -> Any:
 
 
 MISSING_PHOTOS_REASON_MIN = 5
+REASON_MIN = reasons.MIN_LENGTH
 
 
 def publish_inspection(
@@ -328,7 +341,7 @@ def _missing_photos_reason(missing: list[dict[str, str]], given: str | None) -> 
         return None
     reason = (given or "").strip()
     if not reason:
-        titles = "、".join(f"{m['title']}（{m['code']}）" for m in missing)
+        titles = "、".join(m["label"] for m in missing)
         raise errors.Conflict(
             f"还有 {len(missing)} 个检查项的照片尚未上传：{titles}。"
             "请等照片上传后再公开，或说明缺少照片的原因",

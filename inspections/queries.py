@@ -36,6 +36,9 @@ def inspections_query(user: User, f: dict[str, Any]) -> Select:
         stmt = stmt.where(
             Inspection.unit_id.in_(select(Unit.id).where(Unit.region_id == f["region_id"]))
         )
+    if f.get("unit_name"):
+        named = select(Unit.id).where(Unit.name.contains(f["unit_name"], autoescape=True))
+        stmt = stmt.where(Inspection.unit_id.in_(named))
     if f.get("date_from") is not None:
         stmt = stmt.where(Inspection.started_at >= _day_start(f["date_from"]))
     if f.get("date_to") is not None:

@@ -25,6 +25,11 @@ _warned_years: set[int] = set()
 FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}
 
 
+# How a deadline's days are counted, in words: every page that states a deadline in days
+# says which (RECTIFICATION_DAY_MODE decides for new tasks; a task keeps its own mode).
+DAY_UNITS = {"working": "工作日", "calendar": "自然日"}
+
+
 def is_working_day(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)

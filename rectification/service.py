@@ -20,8 +20,8 @@ from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.models import User
-from core import claims, errors
-from core.clock import utcnow
+from core import claims, errors, reasons
+from core.clock import day_start, local, utcnow
 from core.db import db
 from org.models import Unit
 from rectification import notify, photos, policy, states
@@ -106,11 +106,13 @@ def get_task(task_id: int, *, actor: User) -> RectificationTask:
 
 
 def review_of(task: RectificationTask) -> dict[str, Any]:
-    """Before and after side by side: the inspection's photos of the item and the latest
-    reply's after-photos, with the reply's words."""
+    """Before and after side by side: the inspection's photos of the item and the current
+    round's reply (after-photos and words), if the unit has replied in this round."""
     latest = task.replies[-1] if task.replies else None
+    if latest is not None and latest.round != task.round:
+        latest = None  # rejected: this round has no reply yet (the old one is in the history)
     return {
-        "round": latest.round if latest else task.round,
+        "round": task.round,
         "before": photos.before_photos(task),
         "after": photos.photos_by_id(latest.photo_ids) if latest else [],
         "description": latest.description if latest else None,
@@ -121,8 +123,15 @@ def review_of(task: RectificationTask) -> dict[str, Any]:
 def _filtered(stmt: Select, actor: User, filters: dict[str, Any], *, join_unit: bool) -> Select:
     policy.check_filters(actor, filters)
     T = RectificationTask
-    if join_unit or filters.get("sector_id") or filters.get("region_id"):
+    if (
+        join_unit
+        or filters.get("sector_id")
+        or filters.get("region_id")
+        or filters.get("unit_name")
+    ):
         stmt = stmt.join(Unit, Unit.id == T.unit_id)
+    if filters.get("unit_name"):
+        stmt = stmt.where(Unit.name.contains(filters["unit_name"], autoescape=True))
     stmt = stmt.where(policy.task_filter(actor))
     now = utcnow()
     simple = {
@@ -144,6 +153,11 @@ def _filtered(stmt: Select, actor: User, filters: dict[str, Any], *, join_unit: 
         stmt = stmt.where(overdue)
     elif filters.get("overdue") is False:
         stmt = stmt.where(~overdue)
+    # The day the task was issued (local calendar days): the dashboard's period.
+    if filters.get("opened_from") is not None:
+        stmt = stmt.where(T.created_at >= day_start(filters["opened_from"]))
+    if filters.get("opened_to") is not None:
+        stmt = stmt.where(T.created_at < day_start(filters["opened_to"] + timedelta(days=1)))
     if filters.get("due_from") is not None:
         stmt = stmt.where(T.due_on >= filters["due_from"])
     if filters.get("due_to") is not None:
@@ -216,12 +230,27 @@ def respond(
 
 
 def verify(
-    task: RectificationTask, *, accept: bool, reason: str | None, actor: User
+    task: RectificationTask,
+    *,
+    accept: bool,
+    reason: str | None,
+    actor: User,
+    due_on: date | None = None,
 ) -> RectificationTask:
+    """Accept the latest reply (the task closes) or reject it: the unit replies again in
+    the next round, by `due_on` when the office sets a new deadline (else the old one)."""
     action = Action.accept if accept else Action.reject
     states.check(task, action, actor, verifier=_verifier())
-    if not accept and not (reason or "").strip():
-        raise errors.InvalidInput("退回整改需要说明理由", errors={"reason": ["必填字段"]})
+    if not accept:
+        reason = reasons.check(reason, "退回整改需要说明理由")
+    if due_on is not None:
+        if accept:
+            raise errors.InvalidInput(errors={"due_on": ["复查通过时不设新期限"]})
+        today = local(utcnow()).date()
+        if due_on <= today:
+            raise errors.InvalidInput(errors={"due_on": [f"应晚于今天 {today}"]})
+        if due_on > today + MAX_EXTENSION:
+            raise errors.InvalidInput(errors={"due_on": ["新期限不能超过一年"]})
     before = task.snapshot()
     now = utcnow()
     reply = task.replies[-1]
@@ -238,6 +267,9 @@ def verify(
         task.status = TaskStatus.open
         task.round += 1
         task.rejections += 1
+        if due_on is not None:
+            task.due_on = due_on
+            task.due_at = end_of_day(due_on)
     _flush()
     _record(task, action.value, actor, before, reason=reason)
     notify.verified(task, accept, round_, reason)
@@ -302,8 +334,8 @@ def decide_extension(
     states.check(task, action, actor, verifier=_verifier())
     if extension.status != ExtensionStatus.pending:
         raise errors.Conflict("该延期申请已处理", type="urn:problem:extension-decided")
-    if not approve and not (reason or "").strip():
-        raise errors.InvalidInput("驳回延期需要说明理由", errors={"reason": ["必填字段"]})
+    if not approve:
+        reason = reasons.check(reason, "驳回延期需要说明理由")
     granted = due_on or extension.requested_due_on
     if approve and granted <= task.due_on:
         raise errors.InvalidInput(errors={"due_on": [f"应晚于当前期限 {task.due_on}"]})

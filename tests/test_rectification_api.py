@@ -366,7 +366,7 @@ def test_two_verifiers_at_once_one_wins_the_other_gets_409(app, world):
             .values(status="closed", version=RectificationTask.version + 1)
         )
     with pytest.raises(errors.Conflict):
-        service.verify(task, accept=False, reason="不合格", actor=office)
+        service.verify(task, accept=False, reason="照片不合格", actor=office)
     db.session.rollback()
     assert db.session.get(RectificationTask, task.id).status == TaskStatus.closed
 

@@ -52,7 +52,9 @@ def _arrange(world, state: str, make_user) -> tuple[RectificationTask, dict]:
         )[0]
 
     old = ask_extension()
-    service.decide_extension(task, old, approve=False, reason="不同意", due_on=None, actor=office)
+    service.decide_extension(
+        task, old, approve=False, reason="期限内可完成", due_on=None, actor=office
+    )
     # An extension is asked while the task is open; the unit may reply while it waits.
     extension = ask_extension() if state.endswith("+extension") else old
     if state.startswith("responded") or state == "closed":

@@ -154,7 +154,7 @@ def test_confirming_leaves_the_reviewed_score_equal_to_the_submitted(inspector, 
 def test_a_dismissal_taken_back_restores_the_score(inspector, visit, office):
     result = submit(inspector, visit, FAILING)
     smoke = finding_id(result, "smoke.none")
-    review(office, smoke, status="dismissed", reason="误判")
+    review(office, smoke, status="dismissed", reason="照片误判")
     review(office, smoke, status="confirmed", reason="复看照片，确属室内")
     assert figures(detail(office, result["id"])) == (85, "良好", False, 85, "良好", False)
     events = [e for e in trail("inspection", result["id"]) if e.action == "rescore"]

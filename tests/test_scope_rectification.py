@@ -134,7 +134,7 @@ def test_another_regions_extension_and_verification_are_missing(scene, client_fo
     ext_b = extension(scene.task_b, scene.staff_b)
     client = client_for(scene.office_a)
     base = "/api/v1/rectification/tasks"
-    body = {"decision": "deny", "reason": "不同意"}
+    body = {"decision": "deny", "reason": "期限内可完成"}
 
     def post(url):
         return client.post(url, json=body)

@@ -1,5 +1,7 @@
-// The console's only script: photos open large in a <dialog>, and the keyboard moves
-// through photos (J/K) and findings (N/P). Pages work without it; it adds speed.
+// The console's only script: photos open large in a <dialog> (previous/next by key, button
+// or swipe), and the keyboard moves through photos (J/K) and findings (N/P). Shortcuts never
+// type into a field: N/P select the finding's row, not its reason box. Pages work without
+// it; it adds speed.
 (function () {
   "use strict";
   var box = document.getElementById("lightbox");
@@ -34,9 +36,9 @@
     finding = (finding + step + findings.length) % findings.length;
     findings.forEach(function (row, i) { row.classList.toggle("current", i === finding); });
     findings[finding].scrollIntoView({ block: "center", behavior: "smooth" });
-    var next = findings[finding].nextElementSibling;
-    var input = next && next.querySelector("input[name=reason]");
-    if (input) input.focus({ preventScroll: true });
+    // The row takes the focus (Tab then reaches its form); a field would take the next key.
+    findings[finding].setAttribute("tabindex", "-1");
+    findings[finding].focus({ preventScroll: true });
   }
 
   photos.forEach(function (img, i) {
@@ -48,10 +50,28 @@
   if (box) {
     box.querySelector("[data-close]").addEventListener("click", function () { box.close(); });
     box.addEventListener("click", function (e) { if (e.target === box) box.close(); });
+    box.querySelector("[data-prev]").addEventListener("click", function () { show(current - 1); });
+    box.querySelector("[data-next]").addEventListener("click", function () { show(current + 1); });
+    // A swipe across the photo (touch): left for the next, right for the previous.
+    var startX = null, startY = null;
+    box.addEventListener("touchstart", function (e) {
+      if (e.touches.length !== 1) { startX = null; return; }
+      startX = e.touches[0].clientX; startY = e.touches[0].clientY;
+    }, { passive: true });
+    box.addEventListener("touchend", function (e) {
+      if (startX === null) return;
+      var dx = e.changedTouches[0].clientX - startX, dy = e.changedTouches[0].clientY - startY;
+      startX = null;
+      if (Math.abs(dx) > 40 && Math.abs(dx) > 1.5 * Math.abs(dy)) show(current + (dx < 0 ? 1 : -1));
+    });
   }
+  // After a refused form the page returns to it: its message is in sight, not at the top.
+  var refusal = document.querySelector(".refusal[role=alert]");
+  if (refusal) refusal.scrollIntoView({ block: "center" });
 
   document.addEventListener("keydown", function (e) {
-    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName) ||
+      e.target.isContentEditable;
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
     var open = box && box.open;
     var key = e.key.toLowerCase();

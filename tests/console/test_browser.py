@@ -7,6 +7,7 @@ Screenshots land in test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
+import atexit
 import os
 from pathlib import Path
 
@@ -30,6 +31,22 @@ ARGS = [
 pytestmark = pytest.mark.browser
 
 
+# One Chromium per test process, however many test modules import the `browser` fixture
+# (each import is a fixture of its own, and Playwright's sync API starts once per thread).
+_CHROMIUM: dict = {}
+
+
+def _shared_browser():
+    if "browser" not in _CHROMIUM:
+        from playwright.sync_api import sync_playwright
+
+        playwright = sync_playwright().start()
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        _CHROMIUM.update(playwright=playwright, browser=browser)
+        atexit.register(lambda: (browser.close(), playwright.stop()))
+    return _CHROMIUM["browser"]
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
@@ -37,12 +54,7 @@ def browser():
         if os.environ.get("REQUIRE_BROWSER"):
             pytest.fail(message)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
+    return _shared_browser()
 
 
 @pytest.fixture

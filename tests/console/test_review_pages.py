@@ -124,18 +124,19 @@ def test_confirm_and_dismiss_findings(office_console, to_review):
     assert found["smoke.none"].status == FindingStatus.dismissed
     assert found["smoke.none"].reason == "照片显示为室外吸烟区"
     page = office_console.get(response.headers["Location"]).get_data(as_text=True)
-    assert "已驳回问题" in page
+    assert "已不予认定问题" in page
     # The history says who decided what, and why.
-    assert "：驳回问题「服务区域无人吸烟」（照片显示为室外吸烟区）" in page
+    assert "：不予认定问题「服务区域无人吸烟」（照片显示为室外吸烟区）" in page
     assert "：确认问题「工作人员统一着装」" in page
 
 
 @pytest.mark.parametrize(
     ("form", "message"),
     [
-        ({"decision": "dismiss"}, "驳回问题或修改严重程度、期限须说明原因"),
-        ({"decision": "confirm", "severity": "severe"}, "须说明原因"),
-        ({"decision": "confirm", "deadline_days": "abc"}, "请输入有效的整数"),
+        ({"decision": "dismiss"}, "不予认定问题或修改严重程度、期限须说明理由（理由：必填字段）"),
+        ({"decision": "dismiss", "reason": " n "}, "（理由：请用一句话说明理由，至少 4 个字）"),
+        ({"decision": "confirm", "severity": "severe"}, "须说明理由"),
+        ({"decision": "confirm", "deadline_days": "abc"}, "（整改期限：请输入有效的整数）"),
         ({"decision": "confirm", "version": "0"}, "刚被他人修改"),
     ],
 )
@@ -296,7 +297,7 @@ def test_publishing_without_required_photos_asks_for_a_reason_and_shows_it(
     """`to_review` names a photo of 监控设备正常运行 (video.working) that never arrived."""
     url = f"/console/inspections/{to_review.id}"
     page = office_console.get(url).get_data(as_text=True)
-    assert "缺少照片：监控设备正常运行（video.working）" in page
+    assert "缺少照片：2.2 监控设备正常运行" in page
     assert 'name="missing_photos_reason"' in page
     for finding in findings_of(to_review).values():
         office_console.post(
@@ -307,7 +308,7 @@ def test_publishing_without_required_photos_asks_for_a_reason_and_shows_it(
     version = db.session.get(Inspection, to_review.id).version
     refused = office_console.post(f"{url}/publish", {"version": version})
     page = office_console.get(refused.headers["Location"]).get_data(as_text=True)
-    assert "照片尚未上传：监控设备正常运行（video.working）" in page
+    assert "照片尚未上传：2.2 监控设备正常运行" in page
     db.session.expire_all()
     assert db.session.get(Inspection, to_review.id).status == InspectionStatus.submitted
 
@@ -321,5 +322,5 @@ def test_publishing_without_required_photos_asks_for_a_reason_and_shows_it(
     stored = db.session.get(Inspection, to_review.id)
     assert (stored.status, stored.missing_photos_reason) == (InspectionStatus.published, reason)
     assert page.count(reason) == 2  # among the facts, and in the history
-    assert "公开结果（缺少照片：video.working）" in page
+    assert "公开结果（缺少照片：2.2 监控设备正常运行）" in page
     assert 'name="missing_photos_reason"' not in page  # published: nothing left to publish
