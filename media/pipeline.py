@@ -67,9 +67,6 @@ DEFAULT_BUDGET = 48 * MIB  # PHOTO_DECODE_BUDGET_MB when no app is around (bench
 # PNGs that cannot be decoded in strips (interlaced, 16-bit, 1/2/4-bit) are decoded whole:
 # PHOTO_PNG_FULL_DECODE_BUDGET_MB when no app is around.
 FULL_BUDGET = 4 * MIB
-# A JPEG up to this size is read in one piece for decoding (a phone's 12 MP photo is 3-6 MB);
-# a larger one in Pillow's 64 KiB pieces, so that its transient copy stays small.
-JPEG_READ_MAX = 8 * MIB
 
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -380,10 +377,6 @@ def process(
         image._full_size = size  # for the coefficient count of progressive JPEGs
         scale = dct_scale(*size)
         image.draft("RGB", (image.width // scale, image.height // scale))
-        # One read for the compressed data (Pillow reads 64 KiB at a time and copies each
-        # piece twice; libjpeg suspends at every piece's end): 5% of the decode's time.
-        if (length := _length(stream)) <= JPEG_READ_MAX:
-            image.decodermaxblock = max(image.decodermaxblock, length)
     in_strips = fmt == "PNG" and png.read_header(stream).strippable
     if fmt == "PNG" and not in_strips:
         whole = full_budget if full_budget is not None else _full_budget()

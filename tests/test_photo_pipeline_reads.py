@@ -1,6 +1,5 @@
 """How the pipeline reads an upload does not change what it records: the hash and size of
-the whole original whatever holds it, and the same derivatives, pixel for pixel, whether
-a JPEG's compressed data reaches the decoder in one piece or in Pillow's 64 KiB pieces."""
+the whole original, whatever holds it."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ import tempfile
 import uuid
 
 import pytest
-from PIL import Image
 
 from accounts.models import Role
 from media import pipeline
@@ -49,16 +47,6 @@ def test_hash_and_size_are_those_of_the_whole_file_whatever_holds_it(kind):
         assert pipeline.sha256_and_size(empty) == (hashlib.sha256().hexdigest(), 0)
 
 
-class CountingReads(io.BytesIO):
-    def __init__(self, content: bytes):
-        super().__init__(content)
-        self.reads = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        self.reads += 1
-        return super().read(size)
-
-
 @functools.cache
 def phone_jpeg(width: int, height: int) -> bytes:
     """Held upright (orientation 6), with time and position, as a phone writes it."""
@@ -68,34 +56,6 @@ def phone_jpeg(width: int, height: int) -> bytes:
         exif=images.exif_for(orientation=6, gps=(23.2951, 116.1498)),
         quality=95,
     )
-
-
-@pytest.mark.parametrize("size", [(4032, 3024), (2200, 1650), (640, 480)], ids=str)
-def test_a_jpeg_read_in_one_piece_has_the_derivatives_of_a_piecewise_read(size, monkeypatch):
-    content = phone_jpeg(*size)
-    stream = CountingReads(content)
-    whole = pipeline.process(stream, max_pixels=10**8)
-    one_piece_reads = stream.reads
-
-    monkeypatch.setattr(pipeline, "JPEG_READ_MAX", 0)  # larger than this: Pillow's pieces
-    stream = CountingReads(content)
-    pieces = pipeline.process(stream, max_pixels=10**8)
-
-    assert whole == pieces  # preview and thumbnail bytes, phash, size, EXIF: all equal
-    assert whole.preview is not None
-    assert whole.thumb is not None
-    upright = (size[1], size[0])
-    assert (whole.width, whole.height) == upright
-    assert Image.open(io.BytesIO(whole.thumb)).size == pipeline.fit(*upright, 250)
-    if len(content) > 4 * 65536:
-        assert stream.reads - one_piece_reads >= len(content) // 65536 - 2
-
-
-def test_a_jpeg_above_the_one_piece_size_is_still_decoded(monkeypatch):
-    content = phone_jpeg(2200, 1650)
-    expected = pipeline.process(io.BytesIO(content), max_pixels=10**8)
-    monkeypatch.setattr(pipeline, "JPEG_READ_MAX", len(content) - 1)
-    assert pipeline.process(io.BytesIO(content), max_pixels=10**8) == expected
 
 
 def test_the_recorded_hash_is_that_of_the_stored_original(app, world, client_for, client):
