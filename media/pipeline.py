@@ -95,12 +95,11 @@ class Processed:
 
 
 def sha256_and_size(stream: BinaryIO) -> tuple[str, int]:
-    """Hash a file in chunks from its start; leaves it rewound."""
+    """Hash a file from its start; leaves it rewound. `hashlib.file_digest` reads into one
+    reused buffer (an in-memory file is hashed in place), so no chunk is copied twice."""
     stream.seek(0)
-    digest, size = hashlib.sha256(), 0
-    while chunk := stream.read(1024 * 1024):
-        digest.update(chunk)
-        size += len(chunk)
+    digest = hashlib.file_digest(stream, "sha256")
+    size = stream.seek(0, io.SEEK_END)
     stream.seek(0)
     return digest.hexdigest(), size
 
