@@ -28,6 +28,7 @@ from core import audit, errors
 from core.clock import utcnow
 from core.db import db
 from core.geo import CoordSystem, distance_m
+from evidence import seal
 from inspections import checklist, findings, photos, policy
 from inspections.models import (
     Inspection,
@@ -337,6 +338,7 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> tuple[Inspection, bo
         actor_id=actor.id,
         after=_check_in_facts(inspection) | _result_facts(inspection),
     )
+    seal.seal_submission(inspection, new=True)
     return inspection, True
 
 
@@ -363,6 +365,7 @@ def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> In
         before={"status": "draft"},
         after=_result_facts(inspection),
     )
+    seal.seal_submission(inspection)
     return inspection
 
 
