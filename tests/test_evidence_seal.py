@@ -73,8 +73,11 @@ def submitted(world, team, inspector) -> dict:
         "visit_id": visit.id,
         "check_in": check_in(world.unit_a),
         "answers": FAILING,
-        "photos": {"video.working": ["c-video"], "smoke.none": ["c-smoke"],
-                   "dress.uniform": ["c-uniform"]},  # fmt: skip
+        "photos": {
+            "video.working": ["c-video"],
+            "smoke.none": ["c-smoke"],
+            "dress.uniform": ["c-uniform"],
+        },
     }
     response = inspector.post("/api/v1/inspections/submissions", json=body)
     assert response.status_code == 201, response.get_json()
@@ -171,14 +174,6 @@ def test_photos_stored_before_an_online_submit_are_in_its_first_link(
         f"inspection {inspection_id}: answers, findings or photos differ from what was "
         "sealed at submission"
     ]
-
-
-def test_the_console_page_shows_the_seal_short_form(submitted, client_for, world):
-    page = client_for(world.users[Role.office_admin]).get(f"/console/inspections/{submitted['id']}")
-    assert page.status_code == 200
-    short = seal_shown(client_for(world.users[Role.office_admin]), submitted["id"])["short"]
-    assert 'id="evidence-seal"' in page.text
-    assert short in page.text
 
 
 # -- behind the app's back -----------------------------------------------------------------
