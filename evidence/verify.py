@@ -136,6 +136,23 @@ def check_inspection(inspection: Inspection, report: Report) -> None:
         )
 
 
+def check_gone(inspection_id: int | None, report: Report) -> None:
+    """Inspections whose chain records a submission but whose row is gone (deleting the
+    row takes its findings and seal with it: only the chain still tells)."""
+    stmt = select(AuditEvent.entity_id).where(
+        AuditEvent.entity_type == "inspection",
+        AuditEvent.action == "submit",
+        AuditEvent.seq.is_not(None),
+        AuditEvent.entity_id.not_in(select(Inspection.id)),
+    )
+    if inspection_id is not None:
+        stmt = stmt.where(AuditEvent.entity_id == inspection_id)
+    for gone in db.session.scalars(stmt.order_by(AuditEvent.entity_id)):
+        report.problems.append(
+            f"inspection {gone}: gone, though its audit chain records a submission"
+        )
+
+
 def sealed_inspections(inspection_id: int | None) -> Iterator[Inspection]:
     stmt = select(Inspection).where(Inspection.status != InspectionStatus.draft)
     if inspection_id is not None:
@@ -273,6 +290,7 @@ def verify(inspection_id: int | None = None) -> Report:
     for inspection in sealed_inspections(inspection_id):
         report.inspections += 1
         check_inspection(inspection, report)
+    check_gone(inspection_id, report)
     check_chains(_events(inspection_id), report)
     if inspection_id is None:
         check_originals(media_verify.stored_photos(), report)

@@ -234,10 +234,7 @@ def test_verify_names_an_edited_audit_event(submitted, runner):
 def test_verify_names_the_event_after_a_deleted_one(submitted, inspector, runner):
     for seed in (1, 2):
         upload(inspector, submitted["id"], "video.working", seed=seed)
-    office_admin = db.session.scalar(select(AuditEvent.id).limit(1))  # any event works
-    assert office_admin is not None
-    # The inspection's chain: submit, then the office's publication would follow; make a
-    # chain of three on the inspection through the app's own recorder.
+    # Two more events on the inspection's chain, through the app's own recorder.
     audit.record("inspection", submitted["id"], "note", actor_id=None, reason="二")
     audit.record("inspection", submitted["id"], "note", actor_id=None, reason="三")
     db.session.commit()
@@ -252,6 +249,15 @@ def test_verify_names_the_event_after_a_deleted_one(submitted, inspector, runner
     assert problems == [
         f"audit event {chain[2].id} (inspection {submitted['id']} note): chain position 3, "
         f"expected 2 (an event of inspection {submitted['id']} was deleted or moved)"
+    ]
+
+
+def test_verify_names_a_deleted_inspection(submitted, runner):
+    raw("DELETE FROM evidence_seal")
+    raw("DELETE FROM finding")
+    raw("DELETE FROM inspection WHERE id = :id", id=submitted["id"])
+    assert assert_fails(runner) == [
+        f"inspection {submitted['id']}: gone, though its audit chain records a submission"
     ]
 
 
