@@ -326,3 +326,26 @@ def test_concurrent_writers_never_fork_a_chain(app, runner):
     if db.engine.dialect.name == "postgresql":
         assert written == THREADS
     assert_passes(runner)
+
+
+def test_late_photos_arriving_together_extend_the_seal_one_after_another(
+    app, submitted, inspector, runner
+):
+    barrier = threading.Barrier(4)
+    token = inspector.token
+
+    def one(seed: int) -> int:
+        client = app.test_client()
+        client.token = token
+        form = {"client_id": str(uuid.uuid4()), "owner_type": "inspection",
+                "owner_id": str(submitted["id"]), "item_code": "video.working"}  # fmt: skip
+        body = multipart(form, images.jpeg(64, 48, seed=seed), "image/jpeg")
+        barrier.wait(30)
+        return client.post("/api/v1/photos", **body).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(one, range(20, 24)))
+    assert statuses == [201] * 4
+    links = db.session.scalars(select(EvidenceSeal.number).order_by(EvidenceSeal.number)).all()
+    assert links == [1, 2, 3, 4, 5]
+    assert_passes(runner)
