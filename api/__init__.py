@@ -101,6 +101,7 @@ def _init_packages(app: Flask) -> None:
     import checklists
     import console
     import demo
+    import evidence
     import inspections
     import media
     import notifications
@@ -112,6 +113,7 @@ def _init_packages(app: Flask) -> None:
         notifications,  # `flask worker` and its periodic jobs
         checklists,  # `flask checklists`, the default library
         inspections,  # inspections as photo owners, the publish hooks
+        evidence,  # seals of submitted inspections, `flask evidence verify`
         rectification,  # tasks opened on publication, deadline scans
         demo,  # `flask demo`, the demo evidence last
         console,  # the office's pages, navigation and dashboard panels

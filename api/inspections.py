@@ -14,6 +14,7 @@ from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from checklists.content import GRADES
 from core.geo import CoordSystem
+from evidence import seal as evidence_seal
 from inspections import findings as findings_service
 from inspections import policy, queries, service
 from inspections.models import FindingStatus, InspectionStatus, VisitKind
@@ -255,6 +256,20 @@ class InspectionDetailSchema(InspectionSchema):
         allow_none=True, metadata={"description": "照片未齐时公开结果的原因"}
     )
     findings = fields.List(fields.Nested(FindingSchema), attribute="visible_findings")
+    seal = fields.Function(
+        evidence_seal.seal_of,
+        metadata={
+            "description": "证据封存：提交时对答案、问题和照片 SHA-256 的封存值（value），"
+            "前 12 位为短码（short），之后每到一张照片延长一次（links）；提交前为 null",
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "value": {"type": "string"},
+                "short": {"type": "string"},
+                "links": {"type": "integer"},
+            },
+        },
+    )
     score_history = fields.List(
         fields.Nested(ScoreEventSchema),
         metadata={"description": "复核改分记录（谁、何时、改前改后得分、理由）；被检查单位不可见"},

@@ -2,23 +2,48 @@
 
 Services call `record(...)` inside the same transaction as the change, so an event exists
 exactly when the change does.
+
+The events of one subject (entity_type, entity_id) form a hash chain: each carries its
+position `seq`, the hash of the event before it and its own hash over its canonical
+content (docs/evidence.md), so an event edited or deleted behind the app's back breaks
+the chain (`flask evidence verify`). Writers of one chain are serialised: on PostgreSQL
+by a transaction-scoped advisory lock on the subject, on SQLite by its single writer; the
+unique (entity_type, entity_id, seq) refuses a fork whatever happens.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, insert, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    false,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core import canonical
 from core.clock import utcnow
 from core.db import db
 
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_entity", "entity_type", "entity_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_event_entity", "entity_type", "entity_id", "id"),
+        UniqueConstraint("entity_type", "entity_id", "seq"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -29,9 +54,76 @@ class AuditEvent(db.Model):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
+    # The subject's hash chain (None on events written before chains began).
+    seq: Mapped[int | None]
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 _INSERT = insert(AuditEvent.__table__)
+_TAKE_WRITE_LOCK = update(AuditEvent.__table__).where(false()).values(id=AuditEvent.id)
+_TAILS = "audit_chain_tails"  # session.info: {(entity_type, entity_id): (seq, hash)}
+
+
+def event_hash(values: dict[str, Any], prev_hash: str | None) -> str:
+    """The hash of one event: SHA-256 of the canonical text of what it says, its place in
+    its chain and the hash of the event before it (docs/evidence.md)."""
+    return canonical.sha256_hex(
+        {
+            "v": 1,
+            "entity_type": values["entity_type"],
+            "entity_id": values["entity_id"],
+            "seq": values["seq"],
+            "prev": prev_hash,
+            "at": values["at"],
+            "actor_id": values["actor_id"],
+            "action": values["action"],
+            "before": values["before"],
+            "after": values["after"],
+            "reason": values["reason"],
+        }
+    )
+
+
+def _lock_key(entity_type: str, entity_id: int) -> int:
+    digest = hashlib.sha256(f"audit:{entity_type}:{entity_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _tail(entity_type: str, entity_id: int) -> tuple[int, str | None]:
+    """(seq, hash) of the subject's newest chained event, (0, None) for none. The first
+    call in a transaction takes the chain's lock (PostgreSQL) and reads; later calls in
+    the same transaction use what this one wrote, which nobody else can change now."""
+    tails = db.session.info.setdefault(_TAILS, {})
+    key = (entity_type, entity_id)
+    if key not in tails:
+        dialect = db.engine.dialect.name
+        if dialect == "postgresql":
+            db.session.execute(select(func.pg_advisory_xact_lock(_lock_key(*key))))
+        elif dialect == "sqlite":
+            # pysqlite reads outside a transaction until the first write: write nothing
+            # first, so that the read below is inside the single writer's transaction.
+            db.session.execute(_TAKE_WRITE_LOCK)
+        newest = db.session.execute(
+            select(AuditEvent.seq, AuditEvent.hash)
+            .where(
+                AuditEvent.entity_type == entity_type,
+                AuditEvent.entity_id == entity_id,
+                AuditEvent.seq.is_not(None),
+            )
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        ).first()
+        tails[key] = (newest.seq, newest.hash) if newest is not None else (0, None)
+    return tails[key]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_tails(session: Session, transaction) -> None:
+    """A tail read in a transaction holds only while its lock does (a savepoint's end
+    forgets too: what it wrote may be gone)."""
+    if transaction.parent is None or transaction.nested:  # not a flush's own subtransaction
+        session.info.pop(_TAILS, None)
 
 
 def record(
@@ -46,19 +138,28 @@ def record(
 ) -> None:
     """Write one event now, in the caller's transaction. A plain INSERT rather than an
     object for the unit of work: events are never read back in the request that writes
-    them, and the flush cost more than the rest of a submission's audit (bench/submit.py)."""
-    db.session.execute(
-        _INSERT,
-        {
-            "at": utcnow(),
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "action": action,
-            "actor_id": actor_id,
-            "before": before,
-            "after": after,
-            "reason": reason,
-        },
+    them, and the flush cost more than the rest of a submission's audit (bench/submit.py).
+
+    `before` and `after` are stored in their canonical form (plain JSON), the form the
+    hash is taken over."""
+    seq, prev_hash = _tail(entity_type, entity_id)
+    values = {
+        "at": utcnow(),
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "action": action,
+        "actor_id": actor_id,
+        "before": canonical.plain(before),
+        "after": canonical.plain(after),
+        "reason": reason,
+        "seq": seq + 1,
+        "prev_hash": prev_hash,
+    }
+    values["hash"] = event_hash(values, prev_hash)
+    db.session.execute(_INSERT, values)
+    db.session.info.setdefault(_TAILS, {})[(entity_type, entity_id)] = (
+        values["seq"],
+        values["hash"],
     )
 
 

@@ -29,6 +29,7 @@ from core import audit, errors
 from core.clock import utcnow
 from core.db import db
 from core.geo import CoordSystem, distance_m
+from evidence import seal
 from inspections import checklist, findings, photos, policy
 from inspections.models import (
     Inspection,
@@ -389,6 +390,7 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> Submission:
     )
     # Nothing can be attached to an inspection this request made: a photo names its id.
     missing = checklist.required_photo_codes(new.content, inspection.answers)
+    seal.seal_submission(inspection, new=True)
     return Submission(inspection, True, written, missing)
 
 
@@ -424,6 +426,7 @@ def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> In
         before={"status": "draft"},
         after=_result_facts(inspection),
     )
+    seal.seal_submission(inspection)
     return inspection
 
 

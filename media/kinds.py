@@ -16,8 +16,13 @@ from sqlalchemy import Select
 
 from accounts.models import User
 from core import errors
+from media.models import Photo
 
 REGISTRY = "media_kinds"
+# Called with each photo once its original is stored, in the same transaction:
+# `app.extensions[STORED_HOOKS]`, filled by `on_photo_stored(app, handler)` from the
+# interested packages' init_app (evidence seals an inspection's late photos).
+STORED_HOOKS = "photo_stored"
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,12 @@ def all_kinds() -> list[AttachmentKind]:
 
 def kind_names() -> list[str]:
     return sorted(current_app.extensions[REGISTRY])
+
+
+def on_photo_stored(app: Flask, handler: Callable[[Photo], None]) -> None:
+    app.extensions.setdefault(STORED_HOOKS, []).append(handler)
+
+
+def photo_stored(photo: Photo) -> None:
+    for handler in current_app.extensions.get(STORED_HOOKS, ()):
+        handler(photo)

@@ -25,7 +25,7 @@ from core import claims, errors
 from core.clock import utcnow
 from core.db import db
 from core.geo import CoordSystem, distance_m
-from media import pipeline, policy
+from media import kinds, pipeline, policy
 from media.kinds import Attachment
 from media.models import Photo, PhotoHashBand, PhotoStatus
 from media.storage import ObjectExists, PresignedPost, current_storage
@@ -179,6 +179,7 @@ def upload_photo(data: dict, file: BinaryIO, *, actor: User) -> tuple[Photo, boo
         _index_hash(photo)
         _assess(photo, attachment)
         _store_derivatives(photo, processed)
+        kinds.photo_stored(photo)
     return photo, True
 
 
@@ -285,6 +286,7 @@ def confirm_upload(photo_id: int, *, actor: User) -> Photo:
             _index_hash(photo)
             _assess(photo, attachment)
             _store_derivatives(photo, processed)
+            kinds.photo_stored(photo)
     try:
         storage.delete(incoming)
     except errors.Unavailable:

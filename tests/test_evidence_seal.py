@@ -1,0 +1,351 @@
+"""Sealed evidence: an inspection is sealed at submission and each late photo extends the
+seal; audit events are hash-chained; `flask evidence verify` passes on untouched data and
+names the object after a row, an event or a stored original is changed behind the app's
+back."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
+
+from accounts.models import Role
+from core import audit
+from core.audit import AuditEvent
+from core.db import db
+from evidence.models import EvidenceSeal
+from media.models import Photo
+from tests import images
+from tests.inspection_helpers import ALL_PASS, check_in, make_visit, publish_checklist
+from tests.media_helpers import multipart
+from tests.test_media_verify import replace_behind_our_back
+
+FAILING = ALL_PASS | {
+    "dress.uniform": {"result": "fail", "note": "一名工作人员未穿工装"},
+    "smoke.none": {"result": "fail", "note": "大厅后门有人吸烟"},
+}
+
+
+@pytest.fixture(autouse=True)
+def empty_photo_folder(app):
+    shutil.rmtree(app.extensions["storage"].root, ignore_errors=True)
+
+
+@pytest.fixture
+def team(world, make_user):
+    publish_checklist()
+    db.session.commit()
+    return world.users[Role.inspector], make_user(Role.inspector)
+
+
+@pytest.fixture
+def inspector(team, client_for):
+    return client_for(team[0])
+
+
+def upload(client, inspection_id: int, item_code: str, *, seed: int = 1):
+    form = {
+        "client_id": str(uuid.uuid4()),
+        "owner_type": "inspection",
+        "owner_id": str(inspection_id),
+        "item_code": item_code,
+    }
+    response = client.post(
+        "/api/v1/photos", **multipart(form, images.jpeg(64, 48, seed=seed), "image/jpeg")
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+@pytest.fixture
+def submitted(world, team, inspector) -> dict:
+    """An offline submission with two findings; its photos arrive later."""
+    visit = make_visit(world.unit_a, list(team))
+    body = {
+        "client_uuid": str(uuid.uuid4()),
+        "visit_id": visit.id,
+        "check_in": check_in(world.unit_a),
+        "answers": FAILING,
+        "photos": {
+            "video.working": ["c-video"],
+            "smoke.none": ["c-smoke"],
+            "dress.uniform": ["c-uniform"],
+        },
+    }
+    response = inspector.post("/api/v1/inspections/submissions", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def seal_shown(client, inspection_id: int) -> dict:
+    response = client.get(f"/api/v1/inspections/{inspection_id}")
+    assert response.status_code == 200
+    return response.get_json()["seal"]
+
+
+def verify(runner, *args: str):
+    return runner.invoke(args=["evidence", "verify", *args])
+
+
+def assert_passes(runner, *args: str) -> str:
+    result = verify(runner, *args)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("; 0 problem(s)"), result.output
+    return result.output
+
+
+def assert_fails(runner, *args: str) -> list[str]:
+    result = verify(runner, *args)
+    assert result.exit_code == 1, result.output
+    return result.output.strip().splitlines()[:-1]
+
+
+def sha256_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def test_a_submission_is_sealed_and_the_seal_is_shown(submitted, inspector, office, runner):
+    seal = seal_shown(office, submitted["id"])
+    assert len(seal["value"]) == 64
+    assert seal["links"] == 1
+    assert seal["short"] == seal["value"][:12]
+    assert seal_shown(inspector, submitted["id"]) == seal
+    output = assert_passes(runner)
+    assert "checked 1 inspection seal(s) (0 submitted before sealing)" in output
+
+
+def test_a_draft_has_no_seal(world, team, inspector):
+    visit = make_visit(world.unit_a, list(team))
+    body = {"client_uuid": str(uuid.uuid4()), "visit_id": visit.id,
+            "check_in": check_in(world.unit_a)}  # fmt: skip
+    started = inspector.post("/api/v1/inspections", json=body)
+    assert started.status_code == 201
+    assert seal_shown(inspector, started.get_json()["id"]) is None
+
+
+def test_a_late_photo_extends_the_seal(submitted, inspector, office, runner):
+    first = seal_shown(office, submitted["id"])
+    photo = upload(inspector, submitted["id"], "video.working")
+    stored = db.session.get(Photo, photo["id"])
+    second = seal_shown(office, submitted["id"])
+    assert second["links"] == 2
+    expected = hashlib.sha256((first["value"] + stored.sha256).encode()).hexdigest()
+    assert second["value"] == expected
+    upload(inspector, submitted["id"], "smoke.none", seed=2)
+    assert seal_shown(office, submitted["id"])["links"] == 3
+    links = db.session.scalars(select(EvidenceSeal).order_by(EvidenceSeal.number)).all()
+    assert [(link.reason, link.photo_id) for link in links] == [
+        ("submit", None), ("photo", stored.id), ("photo", links[2].photo_id)]  # fmt: skip
+    assert_passes(runner, "--inspection", str(submitted["id"]))
+
+
+def test_photos_stored_before_an_online_submit_are_in_its_first_link(
+    world, team, inspector, office, runner, client_for
+):
+    visit = make_visit(world.unit_a, list(team))
+    started = inspector.post(
+        "/api/v1/inspections",
+        json={"client_uuid": str(uuid.uuid4()), "visit_id": visit.id,
+              "check_in": check_in(world.unit_a)},
+    )  # fmt: skip
+    inspection_id = started.get_json()["id"]
+    upload(inspector, inspection_id, "video.working")
+    assert seal_shown(inspector, inspection_id) is None
+    response = inspector.post(
+        f"/api/v1/inspections/{inspection_id}/submit",
+        json={"answers": FAILING, "photos": {"dress.uniform": ["u"], "smoke.none": ["s"]}},
+    )
+    assert response.status_code == 200, response.get_json()
+    assert seal_shown(office, inspection_id)["links"] == 1
+    assert_passes(runner)
+    # The photo stored before the submission is sealed in link 1: removing its row breaks it.
+    db.session.execute(text("DELETE FROM photo_hash_band"))
+    db.session.execute(text("DELETE FROM photo"))
+    db.session.commit()
+    problems = assert_fails(runner)
+    assert problems == [
+        f"inspection {inspection_id}: answers, findings or photos differ from what was "
+        "sealed at submission"
+    ]
+
+
+# -- behind the app's back -----------------------------------------------------------------
+
+
+def raw(sql: str, **params) -> None:
+    """What someone with database access does: plain SQL, no service, no audit event."""
+    db.session.execute(text(sql), params)
+    db.session.commit()
+
+
+def test_verify_names_an_inspection_whose_answers_were_edited(submitted, runner):
+    raw("UPDATE inspection SET score = 100, grade = '优秀' WHERE id = :id", id=submitted["id"])
+    assert assert_fails(runner) == [
+        f"inspection {submitted['id']}: answers, findings or photos differ from what was "
+        "sealed at submission"
+    ]
+
+
+def test_verify_names_an_edited_finding(submitted, runner):
+    finding = submitted["findings"][0]
+    raw("UPDATE finding SET title = '无问题' WHERE id = :id", id=finding["id"])
+    assert assert_fails(runner, "--inspection", str(submitted["id"])) == [
+        f"inspection {submitted['id']}: answers, findings or photos differ from what was "
+        "sealed at submission"
+    ]
+
+
+def test_a_review_through_the_app_keeps_the_seal_and_a_silent_one_breaks_it(
+    submitted, office, runner
+):
+    finding_id = submitted["findings"][0]["id"]
+    url = f"/api/v1/findings/{finding_id}"
+    etag = office.get(url).headers["ETag"]
+    response = office.patch(
+        url, json={"status": "dismissed", "reason": "照片显示已穿工装"}, headers={"If-Match": etag}
+    )
+    assert response.status_code == 200, response.get_json()
+    assert_passes(runner)
+    raw("UPDATE finding SET status = 'confirmed' WHERE id = :id", id=finding_id)
+    problems = assert_fails(runner)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"inspection {submitted['id']}: finding {finding_id} (")
+    assert "status changed without a review" in problems[0]
+
+
+def test_verify_names_an_edited_audit_event(submitted, runner):
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.entity_id == submitted["id"],
+                                 AuditEvent.action == "submit"))  # fmt: skip
+    raw("UPDATE audit_event SET reason = 'edited' WHERE id = :id", id=event.id)
+    assert assert_fails(runner) == [
+        f"audit event {event.id} (inspection {submitted['id']} submit): "
+        "content changed after it was written"
+    ]
+
+
+def test_verify_names_the_event_after_a_deleted_one(submitted, inspector, runner):
+    for seed in (1, 2):
+        upload(inspector, submitted["id"], "video.working", seed=seed)
+    # Two more events on the inspection's chain, through the app's own recorder.
+    audit.record("inspection", submitted["id"], "note", actor_id=None, reason="二")
+    audit.record("inspection", submitted["id"], "note", actor_id=None, reason="三")
+    db.session.commit()
+    chain = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.entity_type == "inspection",
+                                 AuditEvent.entity_id == submitted["id"])
+        .order_by(AuditEvent.seq)).all()  # fmt: skip
+    assert [event.seq for event in chain] == [1, 2, 3]
+    assert_passes(runner)
+    raw("DELETE FROM audit_event WHERE id = :id", id=chain[1].id)
+    problems = assert_fails(runner, "--inspection", str(submitted["id"]))
+    assert problems == [
+        f"audit event {chain[2].id} (inspection {submitted['id']} note): chain position 3, "
+        f"expected 2 (an event of inspection {submitted['id']} was deleted or moved)"
+    ]
+
+
+def test_verify_names_a_deleted_inspection(submitted, runner):
+    raw("DELETE FROM evidence_seal")
+    raw("DELETE FROM finding")
+    raw("DELETE FROM inspection WHERE id = :id", id=submitted["id"])
+    assert assert_fails(runner) == [
+        f"inspection {submitted['id']}: gone, though its audit chain records a submission"
+    ]
+
+
+def test_verify_names_a_changed_original(submitted, inspector, storage, runner):
+    photo = upload(inspector, submitted["id"], "video.working")
+    key = db.session.get(Photo, photo["id"]).key
+    original = io.BytesIO()
+    storage.get_to(key, original)
+    changed = bytearray(original.getvalue())
+    changed[-100] ^= 0xFF  # one byte, the size kept
+    replace_behind_our_back(storage, key, bytes(changed))
+    problems = assert_fails(runner, "--inspection", str(submitted["id"]))
+    assert len(problems) == 1
+    assert problems[0].startswith(f"photo {photo['id']} {key}: sha256")
+    assert sha256_of(bytes(changed)) in problems[0]
+
+
+def test_verify_names_a_photo_whose_recorded_hash_was_changed(submitted, inspector, runner):
+    """Rewriting both the stored bytes and the photo row's hash still breaks the seal."""
+    photo = upload(inspector, submitted["id"], "video.working")
+    raw("UPDATE photo SET sha256 = :h WHERE id = :id", h="0" * 64, id=photo["id"])
+    problems = assert_fails(runner)
+    key = db.session.get(Photo, photo["id"]).key
+    assert f"inspection {submitted['id']}: seal link 2: photo {key} has another SHA-256" in problems
+
+
+# -- demo data and concurrency ---------------------------------------------------------------
+
+
+def test_verify_passes_on_the_demo_data(runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    output = assert_passes(runner)
+    checked = int(output.split("checked ")[1].split(" ")[0])
+    assert checked > 0
+    assert db.session.scalar(select(db.func.count(EvidenceSeal.id))) > checked  # late photos
+
+
+THREADS = 8
+
+
+def test_concurrent_writers_never_fork_a_chain(app, runner):
+    """Writers of one subject's chain, released together: every event that commits is
+    on the one chain (PostgreSQL: all of them; SQLite refuses a stale writer instead)."""
+    barrier = threading.Barrier(THREADS)
+
+    def one(n: int) -> bool:
+        with app.app_context():
+            barrier.wait(30)
+            try:
+                audit.record("plan", 424242, "note", actor_id=None, reason=str(n))
+                db.session.commit()
+                return True
+            except OperationalError:
+                db.session.rollback()
+                return False
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        written = sum(pool.map(one, range(THREADS)))
+    seqs = db.session.scalars(
+        select(AuditEvent.seq).where(AuditEvent.entity_id == 424242).order_by(AuditEvent.seq)
+    ).all()
+    assert seqs == list(range(1, written + 1))
+    if db.engine.dialect.name == "postgresql":
+        assert written == THREADS
+    assert_passes(runner)
+
+
+def test_late_photos_arriving_together_extend_the_seal_one_after_another(
+    app, submitted, inspector, runner
+):
+    barrier = threading.Barrier(4)
+    token = inspector.token
+
+    def one(seed: int) -> int:
+        client = app.test_client()
+        client.token = token
+        form = {"client_id": str(uuid.uuid4()), "owner_type": "inspection",
+                "owner_id": str(submitted["id"]), "item_code": "video.working"}  # fmt: skip
+        body = multipart(form, images.jpeg(64, 48, seed=seed), "image/jpeg")
+        barrier.wait(30)
+        return client.post("/api/v1/photos", **body).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(one, range(20, 24)))
+    assert statuses == [201] * 4
+    links = db.session.scalars(select(EvidenceSeal.number).order_by(EvidenceSeal.number)).all()
+    assert links == [1, 2, 3, 4, 5]
+    assert_passes(runner)
