@@ -75,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
         org,
         plans,
         rectification,
+        reports_documents,
         sessions,
         users,
         visits,
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
         inspections,
         rectification,
         inbox,
+        reports_documents,
     ):
         api.register_blueprint(module.blp)
 
