@@ -104,6 +104,12 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def _on_time(rate: float | None) -> str:
+    if rate is None:
+        return "尚无到期的整改任务"
+    return f"按期整改率{_percent(rate)}"
+
+
 def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
@@ -116,7 +122,7 @@ def summary_text(summary: dict[str, Any], period: Period) -> str:
         f"一票否决{summary['critical_failed']}家次。共确认问题{summary['findings']}个"
         f"（平均每次检查{_number(summary['findings_per_inspection'])}个），"
         f"其中{summary['repeat_findings']}个为近期重复出现的问题；"
-        f"已下达整改任务{summary['tasks']}项，按期整改率{_percent(summary['on_time_rate'])}，"
+        f"已下达整改任务{summary['tasks']}项，{_on_time(summary['on_time_rate'])}，"
         f"逾期未整改{summary['overdue_tasks']}项。"
     )
 
@@ -242,9 +248,9 @@ def _typical(doc, typical: list) -> None:
     for number, (finding, inspection, unit) in enumerate(typical, 1):
         item = f"{finding.item_code} {finding.title}"
         when = local(inspection.started_at)
-        paragraph = layout.heading(doc, f"（{_numeral(number)}）{unit}", level=2)
+        paragraph = layout.heading(doc, f"（{_numeral(number)}）{unit}。", level=2)
         detail = (
-            f"{when:%Y年%m月%d日}检查发现：{finding.title}"
+            f"{when.year}年{when.month}月{when.day}日检查发现：{finding.title}"
             f"（{SEVERITY_LABELS.get(finding.severity, finding.severity)}"
             f"{'，一票否决项' if finding.critical else ''}）。"
         )

@@ -89,7 +89,7 @@ class Scene:
                 "owner_id": str(inspection.id),
                 "item_code": code,
             }
-            content = images.jpeg(1600, 1200, seed=inspection.id * 10 + n)
+            content = images.jpeg(640, 480, seed=inspection.id * 10 + n)
             uploaded = client.post("/api/v1/photos", **multipart(form, content, "image/jpeg"))
             assert uploaded.status_code == 201, uploaded.get_json()
         if publish:

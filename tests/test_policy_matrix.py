@@ -222,6 +222,12 @@ EXPECT: dict[tuple[str, str], Row] = {
     ("POST", f"{A}/rectification/tasks/<int:task_id>/chases"): row(
         CHASERS, {L, SO}, fresh=fresh.overdue_task
     ),
+    # reports (published inspections only, within the reader's scope): rankings for the
+    # offices and lead units, the circular for the offices; an inspection's report for the
+    # offices, the lead unit of its sector and the unit itself
+    ("GET", f"{A}/reports/rankings"): row(READERS | {L}),
+    ("GET", f"{A}/reports/circular"): row(READERS),
+    ("GET", f"{A}/inspections/<int:inspection_id>/report"): row(READERS | UNIT_SIDE, NOT_B_UNIT),
     # inbox: each person's own messages; unit B's staff's message is foreign to everyone
     ("GET", f"{A}/inbox"): row(ALL),
     ("POST", f"{A}/inbox/<int:message_id>/read"): row(ALL, ALL, fresh=fresh.message),

@@ -58,7 +58,7 @@ def _stored_percent(unit_id: int) -> float:
 
 
 def test_units_are_ranked_from_their_published_inspections(city, office):
-    _, units, made = city
+    _, units, _ = city
     body = office.get(URL + _month_query()).get_json()
     by_id = {r["id"]: r for r in body["units"]}
     # b's inspection is not published: b is not named at all
@@ -66,10 +66,12 @@ def test_units_are_ranked_from_their_published_inspections(city, office):
     assert units["b"].name not in str(body)
 
     a1, a2 = by_id[units["a1"].id], by_id[units["a2"].id]
-    assert a1["inspections"] == 2 and a2["inspections"] == 1
+    assert a1["inspections"] == 2
+    assert a2["inspections"] == 1
     assert a1["avg_score"] == _stored_percent(units["a1"].id)
     assert a2["avg_score"] == _stored_percent(units["a2"].id)
-    assert a2["critical_failed"] == 1 and a1["critical_failed"] == 0
+    assert a2["critical_failed"] == 1
+    assert a1["critical_failed"] == 0
     assert a2["grades"]["不合格"] == 1
     assert sum(a1["grades"].values()) == 2
     confirmed = db.session.scalar(
@@ -92,7 +94,8 @@ def test_units_are_ranked_from_their_published_inspections(city, office):
     assert body["summary"]["inspections"] == 3
     assert body["summary"]["units"] == 2
     (sector,) = body["sectors"]
-    assert sector["inspections"] == 3 and sector["units"] == 2
+    assert sector["inspections"] == 3
+    assert sector["units"] == 2
     items = {i["item_code"]: i["findings"] for i in body["most_failed_items"]}
     assert items == {"smoke.none": 1, "video.working": 1}
     workload = {w["id"]: w["inspections"] for w in body["inspector_workload"]}
@@ -125,13 +128,15 @@ def test_overdue_and_on_time_tasks_are_counted(city, office):
     row = next(
         r for r in office.get(URL + _month_query()).get_json()["units"] if r["id"] == units["a1"].id
     )
-    assert row["overdue_tasks"] == 1 and row["on_time_rate"] == 0.0
+    assert row["overdue_tasks"] == 1
+    assert row["on_time_rate"] == 0.0
     task.status, task.closed_at = TaskStatus.closed, task.due_at - timedelta(hours=1)
     db.session.commit()
     row = next(
         r for r in office.get(URL + _month_query()).get_json()["units"] if r["id"] == units["a1"].id
     )
-    assert row["overdue_tasks"] == 0 and row["on_time_rate"] == 1.0
+    assert row["overdue_tasks"] == 0
+    assert row["on_time_rate"] == 1.0
 
 
 def test_the_same_item_failed_again_within_the_window_is_a_repeat(city, office):
