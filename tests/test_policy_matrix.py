@@ -259,6 +259,11 @@ EXPECT: dict[tuple[str, str], Row] = {
         ADMINS, REGIONAL, fresh=fresh.reviewed_inspection
     ),
     ("GET", f"{C}/photos/<int:photo_id>"): row(CONSOLE, REGIONAL | {L}),
+    # reports: rankings for the console's readers, the circular for offices, an
+    # inspection's report within the reader's scope
+    ("GET", f"{C}/rankings"): row(CONSOLE),
+    ("GET", f"{C}/rankings/circular"): row(READERS),
+    ("GET", f"{C}/inspections/<int:inspection_id>/report"): row(CONSOLE, REGIONAL | {L}),
     ("GET", f"{C}/tasks"): row(CONSOLE),
     ("GET", f"{C}/tasks/<int:task_id>"): row(CONSOLE, REGIONAL | {L}),
     ("POST", f"{C}/tasks/<int:task_id>/verify"): row(ADMINS, REGIONAL, fresh=fresh.responded),
