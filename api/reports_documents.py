@@ -14,7 +14,6 @@ from accounts.models import Role
 from api.auth import OFFICE_READERS, current_user, requires
 from api.extensions import Blueprint
 from api.schemas import Id, Int, QueryId, QueryInt, Schema
-from core import errors
 from inspections import policy
 from reports import circular, inspection_report, rankings
 from reports.periods import KINDS, period_of
@@ -211,6 +210,8 @@ class Circular(MethodView):
 class InspectionReport(MethodView):
     @requires(*OFFICE_READERS, Role.lead_unit_staff, Role.unit_staff)
     @blp.doc(responses={"200": DOCX_RESPONSE})
+    @blp.alt_response(404, description="检查不存在、不在辖区内，或（单位、牵头单位）尚未公开")
+    @blp.alt_response(409, description="检查尚未提交，暂无检查报告")
     def get(self, inspection_id):
         """检查报告（.docx）：单位可下载本单位已公开的报告，督查办、牵头单位按辖区"""
         actor = current_user()
@@ -220,6 +221,3 @@ class InspectionReport(MethodView):
         return docx_response(
             document, f"检查报告-{name}-{inspection.id}.docx", f"inspection-{inspection.id}.docx"
         )
-
-
-__all__ = ["blp", "errors"]
