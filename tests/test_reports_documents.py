@@ -243,3 +243,16 @@ def test_unpublished_and_foreign_reports_are_missing(city, world, client_for):
     # the office may read the unpublished one, marked as such
     text = text_of(document(_report(client_for(world.users[Role.viewer]), made["b"])))
     assert "尚未公开" in text
+
+
+def test_text_xml_cannot_carry_is_left_out_not_a_server_error(city, world, client_for):
+    _, made = city
+    world.unit_a.name = "控制\x0b字符\x01单位"
+    made["a1"].findings[0].description = "说明\x1f含有\ufffe控制字符"
+    db.session.commit()
+    office = client_for(world.users[Role.office_admin])
+    text = text_of(document(office.get(CIRCULAR)))
+    assert "控制字符单位" in text
+    assert "说明含有控制字符" in text
+    report = text_of(document(_report(client_for(world.users[Role.unit_staff]), made["a1"])))
+    assert "控制字符单位" in report

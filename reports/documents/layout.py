@@ -15,6 +15,7 @@ has), so the names are those the offices' machines carry.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 
 from docx import Document
@@ -46,6 +47,15 @@ LINE_PITCH = Pt(225 / 22 / 25.4 * 72)
 PHOTO_WIDTH = Mm(120)
 PAGE = {"width": Mm(210), "height": Mm(297)}
 MARGINS = {"top": Mm(37), "bottom": Mm(35), "left": Mm(28), "right": Mm(26)}
+
+
+# What XML 1.0 cannot carry (lxml refuses it): C0 controls but tab and newlines, lone
+# surrogates, U+FFFE/U+FFFF. Stored text (a unit's name, an inspector's note) may hold them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _NOT_XML.sub("", text)
 
 
 def set_fonts(run_or_style, east_asia: str, size=None, *, bold: bool | None = None) -> None:
@@ -110,7 +120,7 @@ def title(document: DocumentType, text: str) -> Paragraph:
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     paragraph.paragraph_format.line_spacing = Pt(35)
     paragraph.paragraph_format.space_after = LINE_PITCH
-    set_fonts(paragraph.add_run(text), TITLE_FONT, TITLE_SIZE)
+    set_fonts(paragraph.add_run(xml_safe(text)), TITLE_FONT, TITLE_SIZE)
     return paragraph
 
 
@@ -127,7 +137,7 @@ def body(document: DocumentType, text: str = "", *, indent: bool = True, align=N
 
 
 def add(paragraph: Paragraph, text: str, font: str = BODY_FONT, size=BODY_SIZE, **kw) -> Run:
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(xml_safe(text))
     set_fonts(run, font, size, **kw)
     return run
 
