@@ -261,6 +261,6 @@ def _typical(doc, typical: list) -> None:
             figure += 1
             caption = shot.caption(figure, unit, item)
             if shot.jpeg is None:
-                layout.note(doc, f"（照片预览缺失）{caption}", align=WD_ALIGN_PARAGRAPH.CENTER)
+                layout.note(doc, f"（照片预览缺失）{caption}")
             else:
                 layout.picture(doc, shot.jpeg, caption)

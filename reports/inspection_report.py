@@ -10,7 +10,6 @@ decides who sees the inspection at all; this module decides what the reader may 
 
 from __future__ import annotations
 
-from docx.enum.text import WD_ALIGN_PARAGRAPH
 from sqlalchemy import select
 
 from accounts.models import User
@@ -109,11 +108,7 @@ def build_report(inspection: Inspection, *, actor: User) -> bytes:
     doc = layout.new_document()
     layout.title(doc, "窗口单位明察暗访检查报告")
     if inspection.status != InspectionStatus.published:
-        layout.note(
-            doc,
-            "本报告对应的检查结果尚未公开，仅供督查办内部审核。",
-            align=WD_ALIGN_PARAGRAPH.CENTER,
-        )
+        layout.note(doc, "本报告对应的检查结果尚未公开，仅供督查办内部审核。")
     layout.table(doc, ("项目", "内容"), facts(inspection, actor))
 
     layout.heading(doc, f"一、发现的问题（{len(findings)}个）")
@@ -144,7 +139,7 @@ def build_report(inspection: Inspection, *, actor: User) -> bytes:
             figure += 1
             caption = shot.caption(figure, inspection.unit.name, item)
             if shot.jpeg is None:
-                layout.note(doc, f"（照片预览缺失）{caption}", align=WD_ALIGN_PARAGRAPH.CENTER)
+                layout.note(doc, f"（照片预览缺失）{caption}")
             else:
                 layout.picture(doc, shot.jpeg, caption, width=layout.Mm(100))
 
