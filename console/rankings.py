@@ -109,7 +109,12 @@ def rankings_page():
 @requires(*OFFICE_READERS)
 def circular_download():
     period = _period()
-    document = circular.build_circular(g.user, period)
+    picked = [
+        int(raw)
+        for raw in request.args.getlist("finding_ids")
+        if raw.isascii() and raw.isdigit() and len(raw) <= 9
+    ][:50]
+    document = circular.build_circular(g.user, period, finding_ids=picked or None)
     return docx_response(
         document, f"通报-{period.label.strip('“”')}.docx", f"circular-{period.slug}.docx"
     )

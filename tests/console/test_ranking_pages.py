@@ -7,9 +7,12 @@ import io
 import re
 
 from docx import Document
+from sqlalchemy import select
 
 from accounts.models import Role
 from core.clock import local
+from core.db import db
+from inspections.models import Finding
 from tests.inspection_helpers import ALL_PASS
 from tests.report_support import CRITICAL, SMOKE, Scene, previous_month_day, this_month_day
 
@@ -66,6 +69,14 @@ def test_downloads_from_the_console(office_console, console, world, make_unit, c
     assert response.status_code == 200
     text = "\n".join(p.text for p in Document(io.BytesIO(response.get_data())).paragraphs)
     assert "明察暗访情况的通报" in text
+    # the office may pick any published finding in scope, here last month's at a2
+    critical = db.session.scalar(select(Finding).where(Finding.item_code == "video.working"))
+    picked = office_console.client.get(f"/console/rankings/circular?finding_ids={critical.id}")
+    typical = "\n".join(p.text for p in Document(io.BytesIO(picked.get_data())).paragraphs)
+    typical = typical.split("三、典型问题")[1].split("四、整改要求")[0]
+    assert "第二窗口单位" in typical
+    assert "监控设备正常运行" in typical
+    assert "服务区域无人吸烟" not in typical  # this month's default pick
     console.sign_in(world.users[Role.lead_unit_staff].username)
     assert console.get("/console/rankings").status_code == 200
     assert console.client.get("/console/rankings/circular").status_code == 403
