@@ -105,7 +105,7 @@ def rankings_page():
     )
 
 
-@bp.get("/rankings/circular")
+@bp.get("/rankings/circular.docx")
 @requires(*OFFICE_READERS)
 def circular_download():
     period = _period()

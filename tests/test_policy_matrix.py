@@ -262,7 +262,7 @@ EXPECT: dict[tuple[str, str], Row] = {
     # reports: rankings for the console's readers, the circular for offices, an
     # inspection's report within the reader's scope
     ("GET", f"{C}/rankings"): row(CONSOLE),
-    ("GET", f"{C}/rankings/circular"): row(READERS),
+    ("GET", f"{C}/rankings/circular.docx"): row(READERS),
     ("GET", f"{C}/inspections/<int:inspection_id>/report"): row(CONSOLE, REGIONAL | {L}),
     ("GET", f"{C}/tasks"): row(CONSOLE),
     ("GET", f"{C}/tasks/<int:task_id>"): row(CONSOLE, REGIONAL | {L}),

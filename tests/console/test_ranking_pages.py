@@ -65,13 +65,13 @@ def test_a_half_filled_custom_period_says_why(office_console, world):
 
 def test_downloads_from_the_console(office_console, console, world, make_unit, client_for):
     _scene(world, make_unit, client_for)
-    response = office_console.client.get("/console/rankings/circular")  # a file, not a page
+    response = office_console.client.get("/console/rankings/circular.docx")  # a file, not a page
     assert response.status_code == 200
     text = "\n".join(p.text for p in Document(io.BytesIO(response.get_data())).paragraphs)
     assert "明察暗访情况的通报" in text
     # the office may pick any published finding in scope, here last month's at a2
     critical = db.session.scalar(select(Finding).where(Finding.item_code == "video.working"))
-    picked = office_console.client.get(f"/console/rankings/circular?finding_ids={critical.id}")
+    picked = office_console.client.get(f"/console/rankings/circular.docx?finding_ids={critical.id}")
     typical = "\n".join(p.text for p in Document(io.BytesIO(picked.get_data())).paragraphs)
     typical = typical.split("三、典型问题")[1].split("四、整改要求")[0]
     assert "第二窗口单位" in typical
@@ -79,7 +79,7 @@ def test_downloads_from_the_console(office_console, console, world, make_unit, c
     assert "服务区域无人吸烟" not in typical  # this month's default pick
     console.sign_in(world.users[Role.lead_unit_staff].username)
     assert console.get("/console/rankings").status_code == 200
-    assert console.client.get("/console/rankings/circular").status_code == 403
+    assert console.client.get("/console/rankings/circular.docx").status_code == 403
     inspection = world.inspections.inspection_a  # published, of the lead unit's sector
     report = console.client.get(f"/console/inspections/{inspection.id}/report")
     assert report.status_code == 200
