@@ -30,7 +30,7 @@ def _scene(world, make_unit, client_for):
 
 def _rows(page: str) -> list[str]:
     """The unit names of the ranking table, top to bottom."""
-    table = page.split('class="rankings"')[1].split("</table>")[0]
+    table = page.split('class="rankings')[1].split("</table>")[0]
     return re.findall(r"<strong>([^<]+)</strong><br>", table)
 
 
