@@ -120,7 +120,7 @@ def circular_download():
     )
 
 
-@bp.get("/inspections/<int:inspection_id>/report")
+@bp.get("/inspections/<int:inspection_id>/report.docx")
 @requires(*OFFICE_READERS, Role.lead_unit_staff)
 def inspection_report_download(inspection_id: int):
     inspection = policy.visible_inspection(inspection_id, g.user)

@@ -263,7 +263,7 @@ EXPECT: dict[tuple[str, str], Row] = {
     # inspection's report within the reader's scope
     ("GET", f"{C}/rankings"): row(CONSOLE),
     ("GET", f"{C}/rankings/circular.docx"): row(READERS),
-    ("GET", f"{C}/inspections/<int:inspection_id>/report"): row(CONSOLE, REGIONAL | {L}),
+    ("GET", f"{C}/inspections/<int:inspection_id>/report.docx"): row(CONSOLE, REGIONAL | {L}),
     ("GET", f"{C}/tasks"): row(CONSOLE),
     ("GET", f"{C}/tasks/<int:task_id>"): row(CONSOLE, REGIONAL | {L}),
     ("POST", f"{C}/tasks/<int:task_id>/verify"): row(ADMINS, REGIONAL, fresh=fresh.responded),

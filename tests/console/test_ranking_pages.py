@@ -81,6 +81,6 @@ def test_downloads_from_the_console(office_console, console, world, make_unit, c
     assert console.get("/console/rankings").status_code == 200
     assert console.client.get("/console/rankings/circular.docx").status_code == 403
     inspection = world.inspections.inspection_a  # published, of the lead unit's sector
-    report = console.client.get(f"/console/inspections/{inspection.id}/report")
+    report = console.client.get(f"/console/inspections/{inspection.id}/report.docx")
     assert report.status_code == 200
     assert report.mimetype.endswith("wordprocessingml.document")
