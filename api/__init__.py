@@ -68,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
         org,
         plans,
         rectification,
+        reports_documents,
         sessions,
         users,
         visits,
@@ -86,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
         inspections,
         rectification,
         inbox,
+        reports_documents,
     ):
         api.register_blueprint(module.blp)
 

@@ -224,6 +224,12 @@ EXPECT: dict[tuple[str, str], Row] = {
     ("POST", f"{A}/rectification/tasks/<int:task_id>/chases"): row(
         CHASERS, {L, SO}, fresh=fresh.overdue_task
     ),
+    # reports (published inspections only, within the reader's scope): rankings for the
+    # offices and lead units, the circular for the offices; an inspection's report for the
+    # offices, the lead unit of its sector and the unit itself
+    ("GET", f"{A}/reports/rankings"): row(READERS | {L}),
+    ("GET", f"{A}/reports/circular"): row(READERS),
+    ("GET", f"{A}/inspections/<int:inspection_id>/report"): row(READERS | UNIT_SIDE, NOT_B_UNIT),
     # inbox: each person's own messages; unit B's staff's message is foreign to everyone
     ("GET", f"{A}/inbox"): row(ALL),
     ("POST", f"{A}/inbox/<int:message_id>/read"): row(ALL, ALL, fresh=fresh.message),
@@ -255,6 +261,11 @@ EXPECT: dict[tuple[str, str], Row] = {
         ADMINS, REGIONAL, fresh=fresh.reviewed_inspection
     ),
     ("GET", f"{C}/photos/<int:photo_id>"): row(CONSOLE, REGIONAL | {L}),
+    # reports: rankings for the console's readers, the circular for offices, an
+    # inspection's report within the reader's scope
+    ("GET", f"{C}/rankings"): row(CONSOLE),
+    ("GET", f"{C}/rankings/circular.docx"): row(READERS),
+    ("GET", f"{C}/inspections/<int:inspection_id>/report.docx"): row(CONSOLE, REGIONAL | {L}),
     ("GET", f"{C}/tasks"): row(CONSOLE),
     ("GET", f"{C}/tasks/<int:task_id>"): row(CONSOLE, REGIONAL | {L}),
     ("POST", f"{C}/tasks/<int:task_id>/verify"): row(ADMINS, REGIONAL, fresh=fresh.responded),

@@ -1,0 +1,136 @@
+"""考核排名 in the console: the period picker, the units' table with sortable columns and
+movement against the previous period (↑↓), sectors, regions, 红黑榜, the most-failed items;
+and the two .docx downloads (通报 for the period, 检查报告 for one inspection) for readers
+signed in to the console. Everything reads through `reports` (published inspections only,
+the reader's scope)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Flask, flash, g, render_template, request
+
+from accounts.models import Role
+from api.auth import OFFICE_READERS, requires
+from api.reports_documents import docx_response
+from console.views import add_nav, bp
+from core import errors
+from inspections import policy
+from reports import circular, inspection_report, rankings
+from reports.periods import KINDS, Period, period_of
+
+SORTS = {
+    "rank": "名次",
+    "name": "单位",
+    "inspections": "检查次数",
+    "avg_score": "平均得分",
+    "critical_failed": "一票否决",
+    "findings_per_inspection": "每次问题数",
+    "repeat_findings": "重复问题",
+    "on_time_rate": "按期整改率",
+    "overdue_tasks": "逾期任务",
+    "composite": "综合得分",
+    "movement": "较上期",
+}
+PERIOD_LABELS = {
+    "month": "月度",
+    "quarter": "季度",
+    "year": "年度",
+    "custom": "自定义",
+    "plan": "计划",
+}
+
+
+def _arg_int(name: str, lo: int, hi: int) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if raw.isascii() and raw.isdigit() and len(raw) <= 6 and lo <= int(raw) <= hi:
+        return int(raw)
+    return None
+
+
+def _arg_date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, "").strip())
+    except ValueError:
+        return None
+
+
+def _period() -> Period:
+    """The period the picker names; a half-filled custom span falls back to this month."""
+    kind = request.args.get("period", "month")
+    args: dict[str, Any] = {
+        "period": kind if kind in KINDS else "month",
+        "year": _arg_int("year", 2000, 2100),
+        "month": _arg_int("month", 1, 12),
+        "quarter": _arg_int("quarter", 1, 4),
+        "date_from": _arg_date("date_from"),
+        "date_to": _arg_date("date_to"),
+    }
+    plan = None
+    if args["period"] == "plan":
+        plan_id = _arg_int("plan_id", 1, 2**31 - 1)
+        plan = policy.visible_plan(plan_id, g.user) if plan_id else None
+    try:
+        return period_of(args, plan)
+    except errors.InvalidInput as exc:
+        flash("；".join(m for ms in (exc.errors or {}).values() for m in ms) or exc.message)
+        return period_of({"period": "month"})
+
+
+def _sorted(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
+    present = [r for r in rows if r.get(key) is not None]
+    absent = [r for r in rows if r.get(key) is None]
+    return sorted(present, key=lambda r: r[key], reverse=descending) + absent
+
+
+@bp.get("/rankings")
+@requires(*OFFICE_READERS, Role.lead_unit_staff)
+def rankings_page():
+    period = _period()
+    ranking = rankings.ranking(g.user, period)
+    sort = request.args.get("sort", "rank")
+    sort = sort if sort in SORTS else "rank"
+    descending = request.args.get("dir", "asc") == "desc"
+    return render_template(
+        "console/rankings.html",
+        ranking=ranking,
+        period=period,
+        units=_sorted(ranking.units, sort, descending),
+        sort=sort,
+        descending=descending,
+        sorts=SORTS,
+        kinds=PERIOD_LABELS,
+        may_issue=g.user.is_office,
+    )
+
+
+@bp.get("/rankings/circular.docx")
+@requires(*OFFICE_READERS)
+def circular_download():
+    period = _period()
+    picked = [
+        int(raw)
+        for raw in request.args.getlist("finding_ids")
+        if raw.isascii() and raw.isdigit() and len(raw) <= 9
+    ][:50]
+    document = circular.build_circular(g.user, period, finding_ids=picked or None)
+    return docx_response(
+        document, f"通报-{period.label.strip('“”')}.docx", f"circular-{period.slug}.docx"
+    )
+
+
+@bp.get("/inspections/<int:inspection_id>/report.docx")
+@requires(*OFFICE_READERS, Role.lead_unit_staff)
+def inspection_report_download(inspection_id: int):
+    inspection = policy.visible_inspection(inspection_id, g.user)
+    document = inspection_report.build_report(inspection, actor=g.user)
+    return docx_response(
+        document,
+        f"检查报告-{inspection.unit.name}-{inspection.id}.docx",
+        f"inspection-{inspection.id}.docx",
+    )
+
+
+def init_app(app: Flask) -> None:
+    add_nav(app, "console.rankings_page", "考核排名", before="console.units")

@@ -1,0 +1,266 @@
+"""通报: the office's circular on a period or a plan, as a .docx in the official layout.
+
+It names units, so it draws only on PUBLISHED inspections within the reader's scope (the
+ranking's `counted`); typical problems are confirmed findings of published inspections,
+the office's picks or by default the most severe finding of each unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from sqlalchemy import and_, case, func, select
+
+from accounts.models import User
+from checklists.content import GRADES, SEVERITY_LABELS
+from core import errors
+from core.clock import local, utcnow
+from core.db import db
+from inspections import policy
+from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
+from org.models import Unit
+from rectification.models import STATUS_LABELS, RectificationTask, TaskStatus
+from reports import rankings
+from reports.documents import layout
+from reports.documents.photos import previews_of
+from reports.periods import Period
+
+MAX_TYPICAL = 20
+MAX_ORDERED = 300
+SEVERITY_RANK = {"severe": 3, "major": 2, "general": 1}
+DEFAULT_ISSUER = "市明察暗访工作领导小组办公室"
+RANKING_HEADER = ("名次", "单位", "行业领域", "区域", "检查次数", "平均得分", "问题数", "综合得分")
+ATTACHMENTS = ("窗口单位考核排名表", "典型问题照片及证据摘要", "限期整改单位及期限清单")
+
+
+def _severity_order():
+    return case(SEVERITY_RANK, value=Finding.severity, else_=0)
+
+
+def typical_findings(actor: User, period: Period, finding_ids: list[int] | None) -> list:
+    """(finding, inspection, unit name) to print: the office's picks in their order, or the
+    most severe confirmed finding of each unit (critical first, then the earliest)."""
+    published = and_(
+        Inspection.id == Finding.inspection_id,
+        Inspection.status == InspectionStatus.published,
+        Finding.status == FindingStatus.confirmed,
+        policy.finding_filter(actor),
+        policy.inspection_filter(actor),
+    )
+    if finding_ids:
+        rows = db.session.execute(
+            select(Finding, Inspection, Unit.name)
+            .join(Unit, Unit.id == Finding.unit_id)
+            .where(published, Finding.id.in_(finding_ids))
+        ).all()
+        found = {r[0].id: r for r in rows}
+        unknown = [i for i in finding_ids if i not in found]
+        if unknown:
+            raise errors.InvalidInput(
+                "所选问题不存在、未确认或所属检查尚未公开",
+                errors={"finding_ids": [f"无法用于通报的问题：{unknown}"]},
+            )
+        return [tuple(found[i]) for i in dict.fromkeys(finding_ids)]
+    order = func.row_number().over(
+        partition_by=Finding.unit_id,
+        order_by=(_severity_order().desc(), Finding.critical.desc(), Finding.id),
+    )
+    ranked = (
+        select(Finding.id.label("id"), order.label("n"))
+        .where(published, rankings.counted(actor, period))
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Finding, Inspection, Unit.name)
+        .join(ranked, ranked.c.id == Finding.id)
+        .join(Inspection, Inspection.id == Finding.inspection_id)
+        .join(Unit, Unit.id == Finding.unit_id)
+        .where(ranked.c.n == 1)
+        .order_by(_severity_order().desc(), Finding.critical.desc(), Unit.name, Finding.id)
+        .limit(MAX_TYPICAL)
+    ).all()
+    return [tuple(r) for r in rows]
+
+
+def ordered_tasks(actor: User, period: Period) -> list[tuple[RectificationTask, str]]:
+    """The rectification still owed for the period's published inspections: each open or
+    responded task with its unit, by unit and deadline."""
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            select(RectificationTask, Unit.name)
+            .join(Inspection, Inspection.id == RectificationTask.inspection_id)
+            .join(Unit, Unit.id == RectificationTask.unit_id)
+            .where(rankings.counted(actor, period), RectificationTask.status != TaskStatus.closed)
+            .order_by(Unit.name, RectificationTask.due_on, RectificationTask.id)
+            .limit(MAX_ORDERED)
+        )
+    ]
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _on_time(rate: float | None) -> str:
+    if rate is None:
+        return "尚无到期的整改任务"
+    return f"按期整改率{_percent(rate)}"
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def summary_text(summary: dict[str, Any], period: Period) -> str:
+    grades = "、".join(f"{g}{summary['grades'].get(g, 0)}家次" for g in GRADES)
+    return (
+        f"{period.label}共检查窗口单位{summary['units']}家、{summary['inspections']}家次，"
+        f"平均得分{_number(summary['avg_score'])}分；其中{grades}；"
+        f"一票否决{summary['critical_failed']}家次。共确认问题{summary['findings']}个"
+        f"（平均每次检查{_number(summary['findings_per_inspection'])}个），"
+        f"其中{summary['repeat_findings']}个为近期重复出现的问题；"
+        f"已下达整改任务{summary['tasks']}项，{_on_time(summary['on_time_rate'])}，"
+        f"逾期未整改{summary['overdue_tasks']}项。"
+    )
+
+
+def ranking_rows(units: Iterable[dict[str, Any]]) -> list[tuple]:
+    return [
+        (
+            r["rank"],
+            r["name"],
+            r["sector"],
+            r["region"],
+            r["inspections"],
+            _number(r["avg_score"]),
+            r["findings"],
+            _number(r["composite"]),
+        )
+        for r in units
+    ]
+
+
+def build_circular(
+    actor: User,
+    period: Period,
+    *,
+    finding_ids: list[int] | None = None,
+    top: int = 10,
+    issuer: str | None = None,
+) -> bytes:
+    """The circular as .docx bytes."""
+    issuer = issuer or DEFAULT_ISSUER
+    ranking = rankings.ranking(actor, period, top=top, compare=False)
+    typical = typical_findings(actor, period, finding_ids)
+    tasks = ordered_tasks(actor, period)
+
+    doc = layout.new_document()
+    # 发文字号: left for the office to fill in when it registers the document.
+    layout.body(doc, "〔    〕第    号", indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
+    layout.title(doc, f"关于{period.label}窗口单位明察暗访情况的通报")
+    layout.body(doc, "各有关单位：", indent=False)
+    layout.body(
+        doc,
+        f"为持续提升窗口单位服务质量，{issuer}对{period.label}窗口单位服务情况开展明察暗访。"
+        "现将有关情况通报如下：",
+    )
+
+    layout.heading(doc, "一、总体情况")
+    layout.body(doc, summary_text(ranking.summary, period))
+
+    layout.heading(doc, "二、考核排名")
+    if ranking.units:
+        layout.table(doc, RANKING_HEADER, ranking_rows(ranking.units))
+        red = "、".join(r["name"] for r in ranking.red_list)
+        black = "、".join(r["name"] for r in ranking.black_list)
+        layout.body(doc, f"红榜（综合得分前{len(ranking.red_list)}名）：{red}。")
+        layout.body(doc, f"黑榜（综合得分后{len(ranking.black_list)}名）：{black}。")
+    else:
+        layout.body(doc, "本期无已公开的检查结果。")
+
+    layout.heading(doc, "三、典型问题")
+    _typical(doc, typical)
+
+    layout.heading(doc, "四、整改要求")
+    if tasks:
+        layout.body(
+            doc,
+            "请以下单位对照问题逐项整改，于整改期限内通过系统报送整改情况及整改后照片；"
+            "逾期未整改的，将提请牵头单位督办并在下期通报中予以通报。",
+        )
+        layout.table(
+            doc,
+            ("单位", "问题", "严重程度", "整改期限", "状态"),
+            [
+                (
+                    unit,
+                    task.title,
+                    SEVERITY_LABELS.get(task.severity, task.severity),
+                    f"{task.due_on:%Y年%m月%d日}",
+                    "已逾期" if task.is_overdue() else STATUS_LABELS[task.status],
+                )
+                for task, unit in tasks
+            ],
+        )
+    else:
+        layout.body(doc, "本期检查发现的问题均已整改销号。")
+
+    layout.body(doc)
+    attachment = layout.body(doc, "附件：", indent=True)
+    for number, name in enumerate(ATTACHMENTS, 1):
+        if number == 1:
+            layout.add(attachment, f"{number}. {name}")
+        else:
+            line = layout.body(doc)
+            line.paragraph_format.first_line_indent = layout.BODY_SIZE * 5
+            layout.add(line, f"{number}. {name}")
+    layout.body(doc)
+    layout.body(doc, issuer, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    today = local(utcnow()).date()
+    layout.body(
+        doc,
+        f"{today.year}年{today.month}月{today.day}日",
+        indent=False,
+        align=WD_ALIGN_PARAGRAPH.RIGHT,
+    )
+    return layout.to_bytes(doc)
+
+
+NUMERALS = "一二三四五六七八九十"
+
+
+def _numeral(n: int) -> str:
+    if n <= 10:
+        return NUMERALS[n - 1]
+    tens, ones = divmod(n, 10)
+    return (NUMERALS[tens - 1] if tens > 1 else "") + "十" + (NUMERALS[ones - 1] if ones else "")
+
+
+def _typical(doc, typical: list) -> None:
+    if not typical:
+        layout.body(doc, "本期未发现需通报的典型问题。")
+        return
+    prints = previews_of((inspection.id, f.item_code) for f, inspection, _ in typical)
+    figure = 0
+    for number, (finding, inspection, unit) in enumerate(typical, 1):
+        item = f"{finding.item_code} {finding.title}"
+        when = local(inspection.started_at)
+        paragraph = layout.heading(doc, f"（{_numeral(number)}）{unit}。", level=2)
+        detail = (
+            f"{when.year}年{when.month}月{when.day}日检查发现：{finding.title}"
+            f"（{SEVERITY_LABELS.get(finding.severity, finding.severity)}"
+            f"{'，一票否决项' if finding.critical else ''}）。"
+        )
+        if finding.description:
+            detail += finding.description.rstrip("。") + "。"
+        layout.add(paragraph, detail)
+        for shot in prints.get((inspection.id, finding.item_code), []):
+            figure += 1
+            caption = shot.caption(figure, unit, item)
+            if shot.jpeg is None:
+                layout.note(doc, f"（照片预览缺失）{caption}")
+            else:
+                layout.picture(doc, shot.jpeg, caption)

@@ -1,0 +1,427 @@
+"""考核排名: units ranked for a period or a plan, rolled up by sector and region.
+
+Only PUBLISHED inspections count: a unit is never named before its result is released.
+The reader's scope is the inspections policy (`inspection_filter`): an office its region's
+subtree, a lead unit its sector. Every figure comes from a few GROUP BY statements per unit
+(inspections, findings, tasks); sectors and regions are summed from the unit rows, so the
+Python work grows with the number of units shown, never with the history.
+
+The composite score and its default weights are documented in docs/reports-documents.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    and_,
+    case,
+    exists,
+    func,
+    select,
+    union,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
+
+from accounts.models import User
+from checklists.content import GRADES
+from core.clock import utcnow
+from core.db import db
+from inspections import policy
+from inspections.models import (
+    Finding,
+    FindingStatus,
+    Inspection,
+    InspectionStatus,
+    visit_inspector,
+)
+from org.models import Region, Sector, Unit
+from rectification.models import RectificationTask, TaskStatus
+from reports.periods import Period
+
+# The composite (综合得分), on a 0–100 scale: the positive parts add up to 1, the
+# penalties are rates (0–100) times their weight. docs/reports-documents.md justifies them.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "score": 0.7,  # average reviewed score (百分制)
+    "rectification": 0.3,  # rectification on-time rate × 100
+    "critical": 0.2,  # 一票否决 per inspection × 100
+    "repeat": 0.1,  # repeat findings per finding × 100
+    "overdue": 0.1,  # overdue tasks per task × 100
+}
+DEFAULT_REPEAT_MONTHS = 6
+DEFAULT_TOP = 10
+
+
+class months_before(FunctionElement):
+    """`moment` minus `months` calendar months, in SQL (SQLite and PostgreSQL)."""
+
+    type = DateTime()
+    inherit_cache = True
+
+
+@compiles(months_before, "postgresql")
+def _months_before_pg(element, compiler, **kw):
+    moment, months = list(element.clauses)
+    return (
+        f"({compiler.process(moment, **kw)} - "
+        f"make_interval(months => {compiler.process(months, **kw)}))"
+    )
+
+
+@compiles(months_before, "sqlite")
+def _months_before_sqlite(element, compiler, **kw):
+    moment, months = list(element.clauses)
+    return (
+        f"datetime({compiler.process(moment, **kw)}, "
+        f"printf('-%d months', {compiler.process(months, **kw)}))"
+    )
+
+
+def _rate(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+@dataclass
+class Figures:
+    """What is counted for a unit, a sector, a region or the whole scope."""
+
+    inspections: int = 0
+    score_sum: float = 0.0
+    scored: int = 0
+    grades: dict[str, int] = field(default_factory=lambda: dict.fromkeys(GRADES, 0))
+    critical: int = 0
+    findings: int = 0
+    repeat_findings: int = 0
+    tasks: int = 0
+    tasks_due: int = 0  # closed, or past the deadline: the ones that could be on time
+    on_time: int = 0
+    overdue: int = 0
+
+    def add(self, other: Figures) -> None:
+        for name in ("inspections", "score_sum", "scored", "critical", "findings"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("repeat_findings", "tasks", "tasks_due", "on_time", "overdue"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for grade, n in other.grades.items():
+            self.grades[grade] = self.grades.get(grade, 0) + n
+
+    @property
+    def avg_score(self) -> float | None:
+        return round(self.score_sum / self.scored, 2) if self.scored else None
+
+    @property
+    def findings_per_inspection(self) -> float | None:
+        return round(self.findings / self.inspections, 2) if self.inspections else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return round(self.on_time / self.tasks_due, 4) if self.tasks_due else None
+
+    def composite(self, weights: dict[str, float]) -> float | None:
+        if not self.inspections or self.avg_score is None:
+            return None
+        on_time = 1.0 if self.on_time_rate is None else self.on_time_rate
+        value = (
+            weights["score"] * self.avg_score
+            + weights["rectification"] * 100 * on_time
+            - weights["critical"] * 100 * self.critical / self.inspections
+            - weights["repeat"]
+            * 100
+            * (self.repeat_findings / self.findings if self.findings else 0)
+            - weights["overdue"] * 100 * (self.overdue / self.tasks if self.tasks else 0)
+        )
+        return round(value, 2)
+
+    def as_dict(self, weights: dict[str, float]) -> dict[str, Any]:
+        return {
+            "inspections": self.inspections,
+            "avg_score": self.avg_score,
+            "grades": dict(self.grades),
+            "critical_failed": self.critical,
+            "findings": self.findings,
+            "findings_per_inspection": self.findings_per_inspection,
+            "repeat_findings": self.repeat_findings,
+            "tasks": self.tasks,
+            "on_time_rate": self.on_time_rate,
+            "overdue_tasks": self.overdue,
+            "composite": self.composite(weights),
+        }
+
+
+@dataclass
+class Ranking:
+    period: Period
+    weights: dict[str, float]
+    repeat_months: int
+    summary: dict[str, Any]
+    units: list[dict[str, Any]]
+    sectors: list[dict[str, Any]]
+    regions: list[dict[str, Any]]
+    red_list: list[dict[str, Any]]
+    black_list: list[dict[str, Any]]
+    most_failed_items: list[dict[str, Any]]
+    inspector_workload: list[dict[str, Any]] | None
+    previous: Period | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period.as_dict(),
+            "previous_period": self.previous.as_dict() if self.previous else None,
+            "weights": self.weights,
+            "repeat_months": self.repeat_months,
+            "summary": self.summary,
+            "units": self.units,
+            "sectors": self.sectors,
+            "regions": self.regions,
+            "red_list": self.red_list,
+            "black_list": self.black_list,
+            "most_failed_items": self.most_failed_items,
+            "inspector_workload": self.inspector_workload,
+        }
+
+
+def counted(actor: User, period: Period) -> ColumnElement[bool]:
+    """The inspections a ranking of `period` counts for `actor`: published, in scope."""
+    return and_(
+        Inspection.status == InspectionStatus.published,
+        policy.inspection_filter(actor),
+        period.clause(),
+    )
+
+
+def _repeat_clause(months: int) -> ColumnElement[bool]:
+    """The current `Finding` repeats one confirmed at the same unit for the same item in a
+    published inspection during the `months` before this one."""
+    earlier_finding, earlier = aliased(Finding), aliased(Inspection)
+    return exists().where(
+        earlier_finding.unit_id == Finding.unit_id,
+        earlier_finding.item_code == Finding.item_code,
+        earlier_finding.status == FindingStatus.confirmed,
+        earlier.id == earlier_finding.inspection_id,
+        earlier.status == InspectionStatus.published,
+        earlier.started_at < Inspection.started_at,
+        earlier.started_at >= months_before(Inspection.started_at, months),
+    )
+
+
+def _as_int(value) -> int:
+    return int(value or 0)
+
+
+def unit_figures(scope: ColumnElement[bool], repeat_months: int) -> dict[int, Figures]:
+    """Figures per unit over the inspections `scope` selects: three grouped statements."""
+    now = utcnow()
+    percent = 100.0 * Inspection.effective_score / func.nullif(Inspection.max_score, 0)
+    critical = func.coalesce(Inspection.reviewed_critical_failed, Inspection.critical_failed)
+    grade_sums = [
+        func.sum(case((Inspection.effective_grade == grade, 1), else_=0)) for grade in GRADES
+    ]
+    figures: dict[int, Figures] = {}
+    rows = db.session.execute(
+        select(
+            Inspection.unit_id,
+            func.count(Inspection.id),
+            func.sum(percent),
+            func.count(percent),
+            func.sum(case((critical.is_(True), 1), else_=0)),
+            *grade_sums,
+        )
+        .where(scope)
+        .group_by(Inspection.unit_id)
+    )
+    for unit_id, n, score_sum, scored, crit, *grades in rows:
+        figures[unit_id] = Figures(
+            inspections=n,
+            score_sum=float(score_sum or 0),
+            scored=scored,
+            critical=_as_int(crit),
+            grades={g: _as_int(c) for g, c in zip(GRADES, grades, strict=True)},
+        )
+    if not figures:
+        return figures
+
+    repeat = case((_repeat_clause(repeat_months), 1), else_=0)
+    for unit_id, n, repeats in db.session.execute(
+        select(Finding.unit_id, func.count(Finding.id), func.sum(repeat))
+        .join(Inspection, Inspection.id == Finding.inspection_id)
+        .where(scope, Finding.status == FindingStatus.confirmed)
+        .group_by(Finding.unit_id)
+    ):
+        figures[unit_id].findings, figures[unit_id].repeat_findings = n, _as_int(repeats)
+
+    task = RectificationTask
+    closed = task.status == TaskStatus.closed
+    for unit_id, n, due, on_time, overdue in db.session.execute(
+        select(
+            task.unit_id,
+            func.count(task.id),
+            func.sum(case((closed | (task.due_at <= now), 1), else_=0)),
+            func.sum(case((closed & (task.closed_at <= task.due_at), 1), else_=0)),
+            func.sum(case((~closed & (task.due_at <= now), 1), else_=0)),
+        )
+        .join(Inspection, Inspection.id == task.inspection_id)
+        .where(scope)
+        .group_by(task.unit_id)
+    ):
+        if unit_id in figures:
+            f = figures[unit_id]
+            f.tasks, f.tasks_due, f.on_time, f.overdue = (
+                n,
+                _as_int(due),
+                _as_int(on_time),
+                (_as_int(overdue)),
+            )
+    return figures
+
+
+def _rank(rows: list[dict[str, Any]], key: str, within: str | None = None) -> None:
+    """Competition ranking (1, 2, 2, 4) by composite, best first, optionally within groups
+    (`within`: the field naming the group)."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r[within] if within else None, []).append(r)
+    for members in groups.values():
+        members.sort(key=_order)
+        previous, rank = None, 0
+        for position, r in enumerate(members, 1):
+            value = (r["composite"], r["avg_score"])
+            if value != previous:
+                rank, previous = position, value
+            r[key] = rank
+
+
+def _order(r: dict[str, Any]):
+    composite = r["composite"] if r["composite"] is not None else float("-inf")
+    score = r["avg_score"] if r["avg_score"] is not None else float("-inf")
+    return (-composite, -score, r.get("name") or "", r.get("id") or 0)
+
+
+def _unit_rows(figures: dict[int, Figures], weights) -> list[dict[str, Any]]:
+    if not figures:
+        return []
+    rows = []
+    for unit_id, name, sector_id, sector, region_id, region in db.session.execute(
+        select(Unit.id, Unit.name, Unit.sector_id, Sector.name, Unit.region_id, Region.name)
+        .join(Sector, Sector.id == Unit.sector_id)
+        .join(Region, Region.id == Unit.region_id)
+        .where(Unit.id.in_(list(figures)))
+    ):
+        rows.append(
+            {
+                "id": unit_id,
+                "name": name,
+                "sector_id": sector_id,
+                "sector": sector,
+                "region_id": region_id,
+                "region": region,
+            }
+            | figures[unit_id].as_dict(weights)
+        )
+    _rank(rows, "rank")
+    _rank(rows, "rank_in_sector", "sector_id")
+    _rank(rows, "rank_in_region", "region_id")
+    rows.sort(key=lambda r: r["rank"])
+    return rows
+
+
+def _rollup(rows, figures, weights, id_key: str, name_key: str) -> list[dict[str, Any]]:
+    totals: dict[int, Figures] = {}
+    names: dict[int, str] = {}
+    units: dict[int, int] = {}
+    for r in rows:
+        totals.setdefault(r[id_key], Figures()).add(figures[r["id"]])
+        names[r[id_key]] = r[name_key]
+        units[r[id_key]] = units.get(r[id_key], 0) + 1
+    out = [
+        {"id": key, "name": names[key], "units": units[key]} | f.as_dict(weights)
+        for key, f in totals.items()
+    ]
+    _rank(out, "rank")
+    out.sort(key=lambda r: r["rank"])
+    return out
+
+
+def _most_failed(scope, limit: int) -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        select(
+            Finding.item_code,
+            func.max(Finding.title),
+            func.count(Finding.id),
+            func.count(func.distinct(Finding.unit_id)),
+        )
+        .join(Inspection, Inspection.id == Finding.inspection_id)
+        .where(scope, Finding.status == FindingStatus.confirmed)
+        .group_by(Finding.item_code)
+        .order_by(func.count(Finding.id).desc(), Finding.item_code)
+        .limit(limit)
+    )
+    return [
+        {"item_code": code, "title": title, "findings": n, "units": units}
+        for code, title, n, units in rows
+    ]
+
+
+def _workload(scope) -> list[dict[str, Any]]:
+    """Published inspections per inspector: the visit's team and whoever started it."""
+    team = select(
+        Inspection.id.label("inspection_id"), visit_inspector.c.user_id.label("user_id")
+    ).join(visit_inspector, visit_inspector.c.visit_id == Inspection.visit_id)
+    starter = select(Inspection.id, Inspection.inspector_id)
+    pairs = union(team.where(scope), starter.where(scope)).subquery()
+    rows = db.session.execute(
+        select(User.id, User.display_name, func.count(pairs.c.inspection_id))
+        .join(pairs, pairs.c.user_id == User.id)
+        .group_by(User.id, User.display_name)
+        .order_by(func.count(pairs.c.inspection_id).desc(), User.id)
+    )
+    return [{"id": uid, "name": name, "inspections": n} for uid, name, n in rows]
+
+
+def ranking(
+    actor: User,
+    period: Period,
+    *,
+    weights: dict[str, float] | None = None,
+    repeat_months: int = DEFAULT_REPEAT_MONTHS,
+    top: int = DEFAULT_TOP,
+    compare: bool = True,
+) -> Ranking:
+    """The ranking `actor` may read for `period`."""
+    weights = DEFAULT_WEIGHTS | (weights or {})
+    scope = counted(actor, period)
+    figures = unit_figures(scope, repeat_months)
+    units = _unit_rows(figures, weights)
+    total = Figures()
+    for f in figures.values():
+        total.add(f)
+    summary = {"units": len(units)} | total.as_dict(weights)
+
+    previous = period.previous() if compare else None
+    if previous is not None:
+        before = _unit_rows(unit_figures(counted(actor, previous), repeat_months), weights)
+        ranks = {r["id"]: r["rank"] for r in before}
+        for r in units:
+            r["previous_rank"] = ranks.get(r["id"])
+            r["movement"] = None if r["previous_rank"] is None else r["previous_rank"] - r["rank"]
+
+    ranked = [r for r in units if r["composite"] is not None]
+    return Ranking(
+        period=period,
+        previous=previous,
+        weights=weights,
+        repeat_months=repeat_months,
+        summary=summary,
+        units=units,
+        sectors=_rollup(units, figures, weights, "sector_id", "sector"),
+        regions=_rollup(units, figures, weights, "region_id", "region"),
+        red_list=ranked[:top],
+        black_list=list(reversed(ranked[-top:])) if ranked else [],
+        most_failed_items=_most_failed(scope, top),
+        # Who inspected is the office's to know (暗访组 are not named to units' side).
+        inspector_workload=_workload(scope) if actor.is_office else None,
+    )
