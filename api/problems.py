@@ -83,7 +83,7 @@ _TYPES = [
     ProblemType("urn:problem:teammate-started", 409, "同组人员已开始检查", "A teammate already started this visit: continue in their inspection."),
     ProblemType("urn:problem:inspection-submitted", 409, "检查已提交", "The inspection was submitted: answers and photos can no longer change."),
     ProblemType("urn:problem:submission-differs", 409, "重复提交内容不一致", "This client_uuid was already submitted with other content; a replay must send the same body."),
-    ProblemType("urn:problem:inspection-not-submitted", 409, "检查尚未提交", "Only a submitted inspection can be published."),
+    ProblemType("urn:problem:inspection-not-submitted", 409, "检查尚未提交", "The inspection is still a draft: it can be neither published nor reported on."),
     ProblemType("urn:problem:findings-unreviewed", 409, "有问题未审核", "Confirm or dismiss every finding before publishing; `errors.findings` lists them."),
     ProblemType("urn:problem:missing-photos", 409, "必拍照片未齐", "Required photos have not arrived; publish with `missing_photos_reason` or wait. `missing_photos` lists them."),
     ProblemType("urn:problem:inspection-published", 409, "检查结果已公开", "The result is published: findings and photos can no longer change."),

@@ -91,7 +91,9 @@ def facts(inspection: Inspection, actor: User) -> list[tuple[str, str]]:
 def build_report(inspection: Inspection, *, actor: User) -> bytes:
     """The report as .docx bytes. A draft has no result yet: 409."""
     if inspection.status == InspectionStatus.draft:
-        raise errors.Conflict("检查尚未提交，暂无检查报告")
+        raise errors.Conflict(
+            "检查尚未提交，暂无检查报告", type="urn:problem:inspection-not-submitted"
+        )
     findings = policy.visible_findings(inspection, actor)
     tasks = {
         t.finding_id: t
