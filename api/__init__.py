@@ -75,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
         org,
         plans,
         rectification,
+        reports,
         sessions,
         users,
         visits,
@@ -92,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
         visits,
         inspections,
         rectification,
+        reports,
         inbox,
     ):
         api.register_blueprint(module.blp)
@@ -112,6 +114,7 @@ def _init_packages(app: Flask) -> None:
     import media
     import notifications
     import rectification
+    import reports
 
     for package in (
         accounts,  # `flask create-admin`
@@ -120,6 +123,7 @@ def _init_packages(app: Flask) -> None:
         checklists,  # `flask checklists`, the default library
         inspections,  # inspections as photo owners, the publish hooks
         rectification,  # tasks opened on publication, deadline scans
+        reports,  # ledgers (台账) and their export jobs
         demo,  # `flask demo`, the demo evidence last
         console,  # the office's pages, navigation and dashboard panels
     ):

@@ -130,21 +130,43 @@ def _filter_choices(actor: User) -> dict[str, Any]:
 # -- the queue ------------------------------------------------------------------------------
 
 
-@bp.get("/inspections")
-@requires(*OFFICE_READERS)
-def review_queue():
-    status = arg_choice("status", ("submitted", "published", "all"), "submitted")
-    filters = {key: arg_int(key) for key in ("plan_id", "sector_id", "region_id", "inspector_id")}
+QUEUE_KEYS = ("plan_id", "sector_id", "region_id", "inspector_id")
+
+
+def queue_params() -> dict[str, Any]:
+    """The queue's filters from the query string, as plain values (the 导出台账 of this
+    page keeps them in its export job)."""
+    return {key: arg_int(key) for key in QUEUE_KEYS} | {
+        "status": arg_choice("status", ("submitted", "published", "all"), "submitted"),
+        "flag": arg_choice("flag", QUEUE_FLAGS),
+    }
+
+
+def queue_query(actor: User, params: dict[str, Any]):
+    """The queue's statement: the same rows in the same order for the page and its ledger."""
+    status, flag = params.get("status", "submitted"), params.get("flag")
+    filters: dict[str, Any] = {key: params.get(key) for key in QUEUE_KEYS}
     if status != "all":
         filters["status"] = InspectionStatus(status)
-    stmt = queries.inspections_query(g.user, filters)
-    flag = arg_choice("flag", QUEUE_FLAGS)
-    if flag:
+    stmt = queries.inspections_query(actor, filters)
+    if flag in QUEUE_FLAGS:
         stmt = stmt.where(_flagged(flag))
     if status == "submitted":  # first in, first reviewed
         stmt = stmt.order_by(None).order_by(Inspection.submitted_at, Inspection.id)
     else:
         stmt = stmt.where(Inspection.status != InspectionStatus.draft)
+    return stmt
+
+
+@bp.get("/inspections")
+@requires(*OFFICE_READERS)
+def review_queue():
+    params = queue_params()
+    status, flag = params["status"], params["flag"]
+    filters = {key: params[key] for key in QUEUE_KEYS}
+    if status != "all":
+        filters["status"] = InspectionStatus(status)
+    stmt = queue_query(g.user, params)
     page, per_page = page_args()
     result = paginate(stmt, page, per_page)
     ids = [i.id for i in result["items"]]

@@ -74,19 +74,36 @@ def _filters() -> dict[str, Any]:
     return {key: value for key, value in filters.items() if value is not None}
 
 
+def list_params() -> dict[str, Any]:
+    """The page's filters from the query string, as plain values (the 导出台账 of this
+    page keeps them in its export job)."""
+    return _filters() | {
+        "view": arg_choice("view", VIEWS, "active"),
+        "extension": request.args.get("extension") == "1",
+    }
+
+
+def list_query(actor: User, params: dict[str, Any]):
+    """The list's statement: the same rows in the same order for the page and its ledger."""
+    view = params.get("view") if params.get("view") in VIEWS else "active"
+    filters = {key: value for key, value in params.items() if key not in ("view", "extension")}
+    listed = filters | ({"status": VIEWS[view][1]} if VIEWS[view][1] else {})
+    T = RectificationTask
+    stmt = rectification.tasks_query(actor, listed)
+    if params.get("extension"):
+        stmt = stmt.where(T.extension_pending.is_(True))
+    overdue_first = case((and_(T.status != TaskStatus.closed, T.due_at <= utcnow()), 0), else_=1)
+    return stmt.order_by(None).order_by(overdue_first, T.due_at, T.id)
+
+
 @bp.get("/tasks")
 @requires(*READERS)
 def tasks():
-    view = arg_choice("view", VIEWS, "active")
+    params = list_params()
+    view = params["view"]
     filters = _filters()
     counts = rectification.count_tasks(g.user, filters)
-    listed = filters | ({"status": VIEWS[view][1]} if VIEWS[view][1] else {})
-    T = RectificationTask
-    stmt = rectification.tasks_query(g.user, listed)
-    if request.args.get("extension") == "1":
-        stmt = stmt.where(T.extension_pending.is_(True))
-    overdue_first = case((and_(T.status != TaskStatus.closed, T.due_at <= utcnow()), 0), else_=1)
-    stmt = stmt.order_by(None).order_by(overdue_first, T.due_at, T.id)
+    stmt = list_query(g.user, params)
     page, per_page = page_args()
     result = paginate(stmt, page, per_page)
     return render_template(
