@@ -15,6 +15,7 @@ every export in the audit trail.
 
 from __future__ import annotations
 
+import io
 import logging
 import tempfile
 import uuid
@@ -72,12 +73,6 @@ def file_response(stream: IO[bytes], *, filename: str, fallback: str, size: int 
     return response
 
 
-def _spool():
-    """Where a download is put together: memory up to a few MB, a temporary file beyond;
-    the response closes it once sent."""
-    return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-
-
 def _names(ledger_name: str) -> tuple[str, str]:
     stamp = local(utcnow()).strftime("%Y%m%d-%H%M")
     return (
@@ -123,18 +118,13 @@ def export_ledger(
         db.session.flush()
         _audit(job, "export_queued")
         return job, None
-    sink = _spool()
-    try:
+    # At most LEDGER_SYNC_MAX_ROWS rows: a few MB, sent from memory.
+    with tempfile.TemporaryFile() as sink:
         job.rows = ledger.write_ledger(source.ledger, stmt, actor, base_url, sink)
-    except Exception:
-        sink.close()
-        raise
+        sink.seek(0)
+        content = sink.read()
     now = utcnow()
     job.status, job.started_at, job.finished_at = ExportStatus.done, now, now
-    # At most LEDGER_SYNC_MAX_ROWS rows: a few MB, sent from memory.
-    sink.seek(0)
-    content = sink.read()
-    sink.close()
     job.size = len(content)
     db.session.flush()
     _audit(job, "export")
@@ -172,14 +162,18 @@ def job_file(job: ExportJob) -> Response:
         )
     if job.status != ExportStatus.done:
         raise errors.Conflict("导出尚未完成，请稍后再试", type="urn:problem:export-not-ready")
-    sink = _spool()
+    fallback = fallback_name(job)
+    if job.size is not None and job.size <= SPOOL_BYTES:  # a few MB: from memory
+        buffer = io.BytesIO()
+        current_storage().get_to(job.key, buffer)
+        return bytes_response(buffer.getvalue(), filename=job.filename, fallback=fallback)
+    sink = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the response
     try:
         current_storage().get_to(job.key, sink)
     except Exception:
         sink.close()
         raise
-    size = sink.tell()
-    return file_response(sink, filename=job.filename, fallback=fallback_name(job), size=size)
+    return file_response(sink, filename=job.filename, fallback=fallback, size=sink.tell())
 
 
 # -- the worker ----------------------------------------------------------------------------
