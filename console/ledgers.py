@@ -36,13 +36,13 @@ def _export(source: str, params: dict):
     return redirect(url_for("console.exports"), code=303)
 
 
-@bp.get("/inspections/ledger.xlsx")
+@bp.get("/ledgers/inspections.xlsx")
 @requires(*OFFICE_READERS)
 def inspection_ledger():
     return _export(QUEUE, review.queue_params())
 
 
-@bp.get("/tasks/ledger.xlsx")
+@bp.get("/ledgers/tasks.xlsx")
 @requires(*tasks.READERS)
 def task_ledger():
     return _export(TASKS, tasks.list_params())

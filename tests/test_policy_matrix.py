@@ -267,8 +267,8 @@ EXPECT: dict[tuple[str, str], Row] = {
     ),
     ("POST", f"{C}/tasks/<int:task_id>/chases"): row(CHASERS, {L, SO}, fresh=fresh.overdue_task),
     # 导出台账 from the pages that list what it holds; 我的导出 is each person's own
-    ("GET", f"{C}/inspections/ledger.xlsx"): row(READERS),
-    ("GET", f"{C}/tasks/ledger.xlsx"): row(CONSOLE),
+    ("GET", f"{C}/ledgers/inspections.xlsx"): row(READERS),
+    ("GET", f"{C}/ledgers/tasks.xlsx"): row(CONSOLE),
     ("GET", f"{C}/exports"): row(CONSOLE),
     ("GET", f"{C}/exports/<int:export_id>/file"): row(CONSOLE, CONSOLE, fresh=fresh.export_job),
 }

@@ -41,7 +41,7 @@ def test_the_queue_exports_what_it_lists(office_console, world, records, query):
     page = office_console.get(f"/console/inspections?per_page=100&{query}").get_data(as_text=True)
     (href,) = BUTTON.findall(page)
     href = html.unescape(href)
-    assert href.startswith("/console/inspections/ledger.xlsx")
+    assert href.startswith("/console/ledgers/inspections.xlsx")
     for part in filter(None, query.split("&")):
         assert part in href
     expected = listed(page, r'href="/console/inspections/(\d+)"')
@@ -63,13 +63,13 @@ def test_the_task_list_exports_what_it_lists(office_console, world, records, que
 
 def test_a_lead_unit_exports_its_sectors_tasks_only(console, world, records):  # noqa: F811
     assert console.sign_in(world.users[Role.lead_unit_staff].username).status_code == 302
-    ids = ledger_ids(console.client.get("/console/tasks/ledger.xlsx?view=all"))
+    ids = ledger_ids(console.client.get("/console/ledgers/tasks.xlsx?view=all"))
     page = console.get("/console/tasks?view=all&per_page=100").get_data(as_text=True)
     assert ids == listed(page, r'href="/console/tasks/(\d+)"')
     units = {
         row[1]
         for row in load_workbook(
-            io.BytesIO(console.client.get("/console/tasks/ledger.xlsx?view=all").get_data())
+            io.BytesIO(console.client.get("/console/ledgers/tasks.xlsx?view=all").get_data())
         )
         .worksheets[0]
         .iter_rows(min_row=2, values_only=True)
@@ -88,7 +88,7 @@ def test_a_large_export_waits_in_my_exports_until_the_worker_writes_it(
     app.test_client_class = IsolatedClient
     console = ConsoleClient(app.test_client())
     assert console.sign_in(world.users[Role.office_admin].username).status_code == 302
-    response = console.client.get("/console/tasks/ledger.xlsx?view=all")
+    response = console.client.get("/console/ledgers/tasks.xlsx?view=all")
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/console/exports")
     page = console.get("/console/exports").get_data(as_text=True)
