@@ -171,7 +171,7 @@ def from_environment() -> dict:
         # Ledger exports (docs/reports.md): up to this many rows are written in the request,
         # more by the worker; finished files are kept this long; links in the sheets use
         # PUBLIC_BASE_URL when set, else the address the request came to.
-        "LEDGER_SYNC_MAX_ROWS": _int("LEDGER_SYNC_MAX_ROWS", 20_000),
+        "LEDGER_SYNC_MAX_ROWS": _int("LEDGER_SYNC_MAX_ROWS", 5_000),
         "EXPORT_TTL_SECONDS": _int("EXPORT_TTL_SECONDS", 24 * 3600),
         "EXPORT_LEASE_SECONDS": _int("EXPORT_LEASE_SECONDS", 1800),
         "EXPORT_JOBS_PER_CYCLE": _int("EXPORT_JOBS_PER_CYCLE", 2),

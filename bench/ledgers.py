@@ -13,7 +13,8 @@ Lines (each with "backend"):
 - inspection_ledger_100k_rows_s, inspection_ledger_peak_mb: the same for 检查台账.
 
 The request writes an export of up to LEDGER_SYNC_MAX_ROWS rows itself; the default
-(20 000) is what these figures let a request finish in a few seconds.
+(5 000) keeps a request inside gunicorn's 30 s timeout at the slowest rate measured here
+(docs/reports.md).
 """
 
 from __future__ import annotations
