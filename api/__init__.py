@@ -68,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
         org,
         plans,
         rectification,
+        reports,
         reports_documents,
         sessions,
         users,
@@ -86,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
         visits,
         inspections,
         rectification,
+        reports,
         inbox,
         reports_documents,
     ):
@@ -108,6 +110,7 @@ def _init_packages(app: Flask) -> None:
     import media
     import notifications
     import rectification
+    import reports
 
     for package in (
         accounts,  # `flask create-admin`
@@ -117,6 +120,7 @@ def _init_packages(app: Flask) -> None:
         inspections,  # inspections as photo owners, the publish hooks
         evidence,  # seals of submitted inspections, `flask evidence verify`
         rectification,  # tasks opened on publication, deadline scans
+        reports,  # ledgers (台账) and their export jobs
         demo,  # `flask demo`, the demo evidence last
         console,  # the office's pages, navigation and dashboard panels
     ):

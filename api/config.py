@@ -178,6 +178,14 @@ def from_environment() -> dict:
         "VISIT_LEAD_HOURS": _int("VISIT_LEAD_HOURS", 24),
         # How long a worker reuses its choice of checklist version for new inspections.
         "CHECKLIST_CACHE_SECONDS": _int("CHECKLIST_CACHE_SECONDS", 5),
+        # Ledger exports (docs/reports.md): up to this many rows are written in the request,
+        # more by the worker; finished files are kept this long; links in the sheets use
+        # PUBLIC_BASE_URL when set, else the address the request came to.
+        "LEDGER_SYNC_MAX_ROWS": _int("LEDGER_SYNC_MAX_ROWS", 5_000),
+        "EXPORT_TTL_SECONDS": _int("EXPORT_TTL_SECONDS", 24 * 3600),
+        "EXPORT_LEASE_SECONDS": _int("EXPORT_LEASE_SECONDS", 1800),
+        "EXPORT_JOBS_PER_CYCLE": _int("EXPORT_JOBS_PER_CYCLE", 2),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
     }
     return config
 

@@ -100,6 +100,8 @@ _TYPES = [
     ProblemType("urn:problem:image-too-large", 413, "图片过大", "Decoding the image would take more memory than allowed."),
     ProblemType("urn:problem:decoder-busy", 503, "图片处理繁忙", "Every decoder is busy; retry after Retry-After seconds."),
     # Rectification.
+    ProblemType("urn:problem:export-not-ready", 409, "导出尚未完成", "The export job is still queued or running: poll it, then download."),
+    ProblemType("urn:problem:export-expired", 404, "导出文件已过期", "The export's file was deleted after its retention time (or never kept): export again."),
     ProblemType("urn:problem:illegal-transition", 409, "任务状态不允许该操作", "The task's state does not allow this action; `state` says the current one."),
     ProblemType("urn:problem:task-not-overdue", 409, "任务未逾期", "Only an overdue task can be escalated (督办)."),
     ProblemType("urn:problem:no-pending-extension", 409, "没有待审批的延期申请", "The task has no extension request waiting for a decision."),

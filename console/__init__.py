@@ -15,10 +15,20 @@ def init_app(app: Flask) -> None:
 
     The page modules add their routes to `console.views.bp`; each one's `init_app` adds its
     entry to the navigation, in this order (the order the menu shows)."""
-    from console import checklists, dashboard, panels, plans, rankings, review, tasks, views
+    from console import (
+        checklists,
+        dashboard,
+        ledgers,
+        panels,
+        plans,
+        rankings,
+        review,
+        tasks,
+        views,
+    )
 
     views.init_app(app)  # sign-in, 工作台 and 窗口单位
     dashboard.init_app(app)
-    for pages in (checklists, review, tasks, plans, rankings, panels):
+    for pages in (checklists, review, tasks, plans, rankings, panels, ledgers):
         pages.init_app(app)
     app.register_blueprint(views.bp)

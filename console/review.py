@@ -9,6 +9,7 @@ one grouped query each.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Flask, abort, current_app, g, render_template, request, url_for
@@ -177,27 +178,59 @@ def _filter_choices(actor: User) -> dict[str, Any]:
 # -- the queue ------------------------------------------------------------------------------
 
 
-@bp.get("/inspections")
-@requires(*OFFICE_READERS)
-def review_queue():
+QUEUE_KEYS = ("plan_id", "sector_id", "region_id", "inspector_id")
+
+
+def queue_params() -> dict[str, Any]:
+    """The queue's filters from the query string, as plain values (the 导出台账 of this
+    page keeps them in its export job: dates as ISO strings)."""
     status = arg_choice("status", ("submitted", "published", "all"), "submitted")
-    filters: dict[str, Any] = {
-        key: arg_int(key) for key in ("plan_id", "sector_id", "region_id", "inspector_id")
-    }
+    dates = {key: arg_date(key) for key in ("date_from", "date_to")}
+    return (
+        {key: arg_int(key) for key in QUEUE_KEYS}
+        | {key: day.isoformat() if day else None for key, day in dates.items()}
+        | {
+            "status": status,
+            "flag": arg_choice("flag", QUEUE_FLAGS),
+            "q": request.args.get("q", "").strip()[:50] or None,
+            "sort": arg_choice(
+                "sort", QUEUE_SORTS, "submitted" if status == "submitted" else "date"
+            ),
+        }
+    )
+
+
+def _queue_filters(params: dict[str, Any]) -> dict[str, Any]:
+    filters: dict[str, Any] = {key: params.get(key) for key in QUEUE_KEYS}
     # The visit's date (when the inspection started), as the dashboard's period counts it.
-    filters |= {key: arg_date(key) for key in ("date_from", "date_to")}
+    for key in ("date_from", "date_to"):
+        filters[key] = date.fromisoformat(params[key]) if params.get(key) else None
+    filters["unit_name"] = params.get("q")
+    status = params.get("status", "submitted")
     if status != "all":
         filters["status"] = InspectionStatus(status)
-    filters["unit_name"] = request.args.get("q", "").strip()[:50] or None
-    stmt = queries.inspections_query(g.user, filters)
-    flag = arg_choice("flag", QUEUE_FLAGS)
-    if flag:
+    return filters
+
+
+def queue_query(actor: User, params: dict[str, Any]):
+    """The queue's statement: the same rows in the same order for the page and its ledger."""
+    status, flag = params.get("status", "submitted"), params.get("flag")
+    stmt = queries.inspections_query(actor, _queue_filters(params))
+    if flag in QUEUE_FLAGS:
         stmt = stmt.where(_flagged(flag))
     if status != "submitted":
         stmt = stmt.where(Inspection.status != InspectionStatus.draft)
     # First in, first reviewed (the queue); or by the visit's date, the score, the flags.
-    sort = arg_choice("sort", QUEUE_SORTS, "submitted" if status == "submitted" else "date")
-    stmt = stmt.order_by(None).order_by(*_queue_order(sort), Inspection.id)
+    sort = params.get("sort") if params.get("sort") in QUEUE_SORTS else "submitted"
+    return stmt.order_by(None).order_by(*_queue_order(sort), Inspection.id)
+
+
+@bp.get("/inspections")
+@requires(*OFFICE_READERS)
+def review_queue():
+    params = queue_params()
+    filters = _queue_filters(params)
+    stmt = queue_query(g.user, params)
     page, per_page = page_args()
     result = paginate(stmt, page, per_page)
     ids = [i.id for i in result["items"]]
@@ -206,7 +239,7 @@ def review_queue():
         result=result,
         stats=_photo_stats(ids),
         pending=_pending_findings(ids),
-        filters=filters | {"status": status, "flag": flag, "sort": sort},
+        filters=filters | {key: params[key] for key in ("status", "flag", "sort")},
         sorts=QUEUE_SORTS,
         choices=_filter_choices(g.user),
         flag_labels=QUEUE_FLAGS,

@@ -13,6 +13,7 @@ queries whatever the page size (units come joined with their sector and region).
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from flask import Flask, abort, g, render_template, request, url_for
@@ -111,24 +112,49 @@ def _filters() -> dict[str, Any]:
     return {key: value for key, value in filters.items() if value is not None}
 
 
-@bp.get("/tasks")
-@requires(*READERS)
-def tasks():
-    view = arg_choice("view", VIEWS, "active")
-    filters = _filters()
-    counts = rectification.count_tasks(g.user, filters)
+def list_params() -> dict[str, Any]:
+    """The page's filters from the query string, as plain values (the 导出台账 of this
+    page keeps them in its export job: dates as ISO strings)."""
+    filters = {
+        key: value.isoformat() if isinstance(value, date) else value
+        for key, value in _filters().items()
+    }
+    return filters | {
+        "view": arg_choice("view", VIEWS, "active"),
+        "extension": request.args.get("extension") == "1",
+        "sort": arg_choice("sort", TASK_SORTS, "due"),
+    }
+
+
+def list_query(actor: User, params: dict[str, Any]):
+    """The list's statement: the same rows in the same order for the page and its ledger."""
+    view = params.get("view") if params.get("view") in VIEWS else "active"
+    filters = {
+        key: date.fromisoformat(value) if key in ("opened_from", "opened_to") else value
+        for key, value in params.items()
+        if key not in ("view", "extension", "sort")
+    }
     listed = filters | ({"status": VIEWS[view][1]} if VIEWS[view][1] else {})
     T = RectificationTask
-    stmt = rectification.tasks_query(g.user, listed)
-    if request.args.get("extension") == "1":
+    stmt = rectification.tasks_query(actor, listed)
+    if params.get("extension"):
         stmt = stmt.where(T.extension_pending.is_(True))
-    sort = arg_choice("sort", TASK_SORTS, "due")
-    if sort == "reply":  # the reply waiting longest first; tasks without one after
+    if params.get("sort") == "reply":  # the reply waiting longest first; tasks without one after
         order = [T.responded_at.is_(None), T.responded_at]
     else:
         order = [case((and_(T.status != TaskStatus.closed, T.due_at <= utcnow()), 0), else_=1)]
         order.append(T.due_at)
-    stmt = stmt.order_by(None).order_by(*order, T.id)
+    return stmt.order_by(None).order_by(*order, T.id)
+
+
+@bp.get("/tasks")
+@requires(*READERS)
+def tasks():
+    params = list_params()
+    view = params["view"]
+    filters = _filters()
+    counts = rectification.count_tasks(g.user, filters)
+    stmt = list_query(g.user, params)
     page, per_page = page_args()
     result = paginate(stmt, page, per_page)
     return render_template(
@@ -137,7 +163,7 @@ def tasks():
         counts=counts,
         view=view,
         views=VIEWS,
-        filters=filters | {"extension": request.args.get("extension") == "1", "sort": sort},
+        filters=filters | {"extension": params["extension"], "sort": params["sort"]},
         sorts=TASK_SORTS,
         reused=_reused_after_photos([t.id for t in result["items"]]),
         sectors=policy.sector_options(g.user),

@@ -351,3 +351,31 @@ def checklist_document() -> dict:
     return {"code": unique("imported_"), "name": "导入检查表", "all_sectors": True} | {
         "content": SMALL_CHECKLIST
     }
+
+
+# -- reports --------------------------------------------------------------------------------
+
+
+def export_job(world, actor) -> dict:
+    """A finished ledger export of `actor`'s, its file in storage: only they may poll it
+    and download it; anyone else's looks missing."""
+    from reports.models import ExportJob, ExportStatus
+    from reports.xlsx import XLSX
+
+    key = f"exports/{uuid.uuid4().hex}.xlsx"
+    current_storage().put(key, io.BytesIO(b"PK\x03\x04 matrix"), content_type=XLSX)
+    job = ExportJob(
+        source="rectification",
+        params={},
+        actor_id=actor.id,
+        status=ExportStatus.done,
+        rows=0,
+        filename="整改台账-matrix.xlsx",
+        key=key,
+        size=16,
+        finished_at=utcnow(),
+        expires_at=utcnow() + timedelta(hours=1),
+    )
+    db.session.add(job)
+    db.session.commit()
+    return {"export_id": job.id}

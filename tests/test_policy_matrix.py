@@ -234,6 +234,12 @@ EXPECT: dict[tuple[str, str], Row] = {
     ("GET", f"{A}/inbox"): row(ALL),
     ("POST", f"{A}/inbox/<int:message_id>/read"): row(ALL, ALL, fresh=fresh.message),
     ("POST", f"{A}/inbox/read-all"): row(ALL),
+    # reports: a ledger is the list it comes from, so whoever reads the list exports it
+    # (scoped as the list is, tests/test_ledgers.py); an export job is its maker's alone
+    ("GET", f"{A}/reports/ledgers/inspections.xlsx"): row(ALL),
+    ("GET", f"{A}/reports/ledgers/rectification.xlsx"): row(ALL),
+    ("GET", f"{A}/reports/exports/<int:export_id>"): row(ALL, ALL, fresh=fresh.export_job),
+    ("GET", f"{A}/reports/exports/<int:export_id>/file"): row(ALL, ALL, fresh=fresh.export_job),
     # the console: offices, and (issue 13) lead units read-only for their sector
     ("POST", f"{C}/logout"): row(CONSOLE),
     ("GET", f"{C}/"): row(CONSOLE),
@@ -273,6 +279,11 @@ EXPECT: dict[tuple[str, str], Row] = {
         ADMINS, REGIONAL, fresh=fresh.extension
     ),
     ("POST", f"{C}/tasks/<int:task_id>/chases"): row(CHASERS, {L, SO}, fresh=fresh.overdue_task),
+    # 导出台账 from the pages that list what it holds; 我的导出 is each person's own
+    ("GET", f"{C}/ledgers/inspections.xlsx"): row(READERS),
+    ("GET", f"{C}/ledgers/tasks.xlsx"): row(CONSOLE),
+    ("GET", f"{C}/exports"): row(CONSOLE),
+    ("GET", f"{C}/exports/<int:export_id>/file"): row(CONSOLE, CONSOLE, fresh=fresh.export_job),
 }
 
 # Open routes: sign-in, the docs, files behind signed tokens. Covered by their own tests;
@@ -319,6 +330,10 @@ PARAMS: dict[str, Param] = {
     "version_id": Param(own=lambda w: w.checklist.id),
     "section_code": Param(own=lambda w: "dress", missing="no-such-section"),
     "item_code": Param(own=lambda w: "dress.uniform", missing="no-such-item"),
+    "export_id": Param(
+        own=lambda w: fresh.export_job(w, w.users[Role.office_admin])["export_id"],
+        foreign=lambda w: fresh.export_job(w, w.unit_staff_b)["export_id"],
+    ),
     # open routes (not in the matrix; other walks over every route fill them in)
     "token": Param(own=lambda w: "not-a-signed-token", missing="not-a-signed-token"),
     "filename": Param(own=lambda w: "swagger-ui.css", missing="no-such-file.css"),

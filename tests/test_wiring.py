@@ -27,9 +27,11 @@ NAV = [
     ("console.published_inspections", "检查结果"),
     ("console.tasks", "整改复查"),
     ("console.plan_list", "督查计划"),
+    ("console.rankings_page", "考核排名"),
     ("console.units", "窗口单位"),
     ("console.users", "人员"),
     ("console.checklist_templates", "检查表"),
+    ("console.exports", "我的导出"),
 ]
 
 
@@ -45,6 +47,7 @@ def registries(app) -> dict:
         "demo_hooks": [f"{f.__module__}.{f.__name__}" for f in ext["demo_hooks"]],
         "worker_jobs": [f"{f.__module__}.{f.__name__}" for f in ext["worker_jobs"]],
         "commands": sorted(app.cli.commands),
+        "ledger_sources": sorted(ext["ledger_sources"]),
     }
 
 
@@ -67,6 +70,13 @@ def test_a_fresh_app_has_every_registration(make_app):
         "demo.evidence.load_demo_evidence",
     ]
     assert "rectification.reminders.scan_deadlines" in found["worker_jobs"]
+    assert "reports.downloads.run_export_jobs" in found["worker_jobs"]
+    assert found["ledger_sources"] == [
+        "console.review_queue",
+        "console.tasks",
+        "inspections",
+        "rectification",
+    ]
     assert {"demo", "media", "worker", "checklists"} <= set(found["commands"])
 
 
@@ -92,7 +102,7 @@ def test_importing_modules_registers_nothing(tmp_path):
         app = create_app(config)
         before = registries(app)
         for package in ("accounts", "checklists", "console", "core", "demo", "inspections",
-                        "media", "notifications", "org", "rectification", "wechat"):
+                        "media", "notifications", "org", "rectification", "reports", "wechat"):
             module = importlib.import_module(package)
             for info in pkgutil.walk_packages(module.__path__, package + "."):
                 importlib.import_module(info.name)

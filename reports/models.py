@@ -1,0 +1,61 @@
+"""Export jobs: every ledger export is a row (who, which ledger, which filters, how many
+rows). Small ones are written in the request and the row only records them; large ones
+are written by the worker, and the row is what the office polls until the file is ready.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import utcnow
+from core.db import db
+
+
+class ExportStatus(StrEnum):
+    pending = "pending"  # waiting for the worker
+    running = "running"  # a worker is writing it (until lease_until)
+    done = "done"  # the file is stored under `key` until expires_at
+    failed = "failed"
+    expired = "expired"  # done once; the file has been swept
+
+
+EXPORT_STATUS_LABELS = {
+    ExportStatus.pending: "排队中",
+    ExportStatus.running: "生成中",
+    ExportStatus.done: "已完成",
+    ExportStatus.failed: "失败",
+    ExportStatus.expired: "已过期",
+}
+
+
+class ExportJob(db.Model):
+    __tablename__ = "export_job"
+    __table_args__ = (Index("ix_export_job_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The ledger source (reports.ledger.SOURCES): which list's filters `params` are.
+    source: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    status: Mapped[ExportStatus] = mapped_column(
+        Enum(ExportStatus, native_enum=False, length=12), default=ExportStatus.pending
+    )
+    # Rows counted when asked (what decided between the request and the worker), then
+    # the rows written.
+    rows: Mapped[int] = mapped_column(default=0)
+    # Links in the sheet are absolute: the address the request came to (or PUBLIC_BASE_URL).
+    base_url: Mapped[str] = mapped_column(String(200), default="")
+    filename: Mapped[str] = mapped_column(String(120))
+    key: Mapped[str | None] = mapped_column(String(200))  # in the storage backend
+    size: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]

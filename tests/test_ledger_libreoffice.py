@@ -1,0 +1,66 @@
+"""What a spreadsheet program makes of a ledger with formula-looking unit names: the
+sheet, converted by LibreOffice to CSV (what it computes and shows), holds the literal
+text, never a formula's result. Skipped when LibreOffice (`soffice`) is not installed."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+from accounts.models import Role
+from core.clock import utcnow
+from core.db import db
+from inspections.models import Inspection, InspectionStatus, VisitKind
+from tests.test_ledgers import EVIL, INSPECTIONS
+
+pytestmark = [
+    pytest.mark.libreoffice,
+    pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed"),
+]
+
+
+def test_libreoffice_shows_formula_looking_names_as_text(world, make_unit, office, tmp_path):
+    for name in EVIL:
+        unit = make_unit(name=name, sector_id=world.sector_a.id)
+        db.session.add(
+            Inspection(
+                client_uuid=uuid.uuid4(),
+                unit_id=unit.id,
+                kind=VisitKind.announced,
+                inspector_id=world.users[Role.inspector].id,
+                status=InspectionStatus.submitted,
+                started_at=utcnow(),
+                score=88.5,
+            )
+        )
+    db.session.commit()
+    response = office.get(INSPECTIONS)
+    assert response.status_code == 200
+    book = tmp_path / "ledger.xlsx"
+    book.write_bytes(response.get_data())
+    done = subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76",  # comma, quote, UTF-8
+            "--outdir",
+            str(tmp_path),
+            str(book),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    converted = tmp_path / "ledger.csv"
+    assert converted.exists(), f"no CSV (is LibreOffice Calc installed?): {done.stderr!r}"
+    with converted.open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:2] == ["检查编号", "被检查单位"]
+    assert sorted(row[1] for row in rows[1:]) == sorted("'" + name for name in EVIL)
+    assert {row[12] for row in rows[1:]} == {"88.5"}  # numbers stay numbers
