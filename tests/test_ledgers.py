@@ -104,7 +104,10 @@ def records(world, make_unit, make_user):
         db.session.commit()
         if round_ == 1:
             rectification.verify(
-                answered, accept=False, reason="整改照片不合格", actor=world.users[Role.office_admin]
+                answered,
+                accept=False,
+                reason="整改照片不合格",
+                actor=world.users[Role.office_admin],
             )
             db.session.commit()
     late = tasks[3]  # unit A, overdue by five days
