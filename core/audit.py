@@ -118,6 +118,13 @@ def _tail(entity_type: str, entity_id: int) -> tuple[int, str | None]:
     return tails[key]
 
 
+def chain_starts(entity_type: str, entity_id: int) -> None:
+    """`entity_id` was inserted by this transaction: its chain is empty, and no other
+    transaction can write to it before this one commits, so its first event needs neither
+    the chain's lock nor the read of its tail (a submission's two statements)."""
+    db.session.info.setdefault(_TAILS, {})[(entity_type, entity_id)] = (0, None)
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_tails(session: Session, transaction) -> None:
     """A tail read in a transaction holds only while its lock does (a savepoint's end

@@ -220,6 +220,7 @@ def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> tuple[
         )
     for key, value in row._mapping.items():
         setattr(inspection, key, value)
+    audit.chain_starts("inspection", inspection.id)
     make_transient_to_detached(inspection)  # a loaded row now, as if just read back
     db.session.add(inspection)
     if inspection.visit is not None and inspection.status == InspectionStatus.draft:

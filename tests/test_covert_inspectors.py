@@ -19,6 +19,7 @@ from rectification.models import RectificationTask
 from tests.conftest import IsolatedClient
 from tests.console.conftest import ConsoleClient
 from tests.inspection_helpers import ALL_PASS, make_visit, published, submitted
+from tests.readable import readable
 from tests.test_visit_secrecy import everything_seen_by
 
 SCOPED = (Role.unit_staff, Role.lead_unit_staff)
@@ -117,7 +118,7 @@ def read_api(client, case: Case) -> dict[str, tuple[int, str]]:
     for url in case.api_urls():
         response = client.get(url)
         assert response.status_code == 200, (url, response.get_data(as_text=True))
-        seen[url] = (200, response.get_data(as_text=True))
+        seen[url] = (200, readable(response))
     return seen
 
 

@@ -126,11 +126,12 @@ def test_publishing_with_photos_missing_is_refused_and_names_them(submission, of
     for body in ({}, {"missing_photos_reason": "   "}):
         problem = assert_problem(publish(office, submission["id"], **body), 409)
         assert problem["type"] == "urn:problem:missing-photos"
-        assert problem["missing_photos"] == [
-            {"code": code, "title": TITLES[code]} for code in ("smoke.none", "video.working")
-        ]
-        for code, title in TITLES.items():
-            assert f"{title}（{code}）" in problem["detail"]
+        listed = problem["missing_photos"]
+        assert [(m["code"], m["title"]) for m in listed] == list(TITLES.items())
+        for missing in listed:  # the item as people know it: its number and title, no code
+            assert missing["label"] == f"{missing['number']} {missing['title']}"
+            assert missing["label"] in problem["detail"]
+            assert missing["code"] not in problem["detail"]
     problem = assert_problem(publish(office, submission["id"], missing_photos_reason="没拍"), 422)
     assert "missing_photos_reason" in problem["errors"]
     assert office.get(f"/api/v1/inspections/{submission['id']}").get_json()["status"] == (

@@ -30,9 +30,11 @@ def writer(make_app):
         db.session.add(Sector(code=f"s_{how}", name=f"领域{how}"))
         db.session.flush()
         if how == "refuse":
-            raise errors.Conflict("不行")
+            raise errors.Conflict("不行", type="urn:problem:concurrent-change")
         if how == "refuse-but-keep":
-            raise errors.Conflict("不行，但记下了", keep_changes=True)
+            raise errors.Conflict(
+                "不行，但记下了", type="urn:problem:concurrent-change", keep_changes=True
+            )
         if how == "database-gone":
             raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
         if how == "duplicate":

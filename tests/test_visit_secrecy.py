@@ -17,6 +17,7 @@ from inspections.models import VisitKind
 from media.models import Photo, PhotoStatus
 from tests.conftest import assert_problem
 from tests.inspection_helpers import ALL_PASS, check_in, make_visit, published, submitted
+from tests.readable import readable
 from tests.test_policy_matrix import PARAMS
 
 SCOPED = (Role.unit_staff, Role.lead_unit_staff)
@@ -45,7 +46,7 @@ def everything_seen_by(client, app, world) -> dict[str, tuple[int, str]]:
     for url in urls:
         response = client.get(url, buffered=True)
         assert response.status_code < 500, url
-        seen[url] = (response.status_code, SIGNED.sub("<signed>", response.get_data(as_text=True)))
+        seen[url] = (response.status_code, SIGNED.sub("<signed>", readable(response)))
     return seen
 
 

@@ -18,7 +18,7 @@ def console_pages():
         and "<" not in rule
         and rule not in {"/console/login"}
         and not rule.startswith("/console/static")
-        and not rule.endswith(".docx")  # downloads, not pages
+        and not rule.endswith((".docx", ".xlsx", "/file"))  # downloads, not pages
     )
 
 

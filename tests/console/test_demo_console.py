@@ -55,7 +55,7 @@ def console_urls() -> list[str]:
     for rule, method, _ in route_methods(current_app):
         if method != "GET" or not rule.startswith("/console") or "/static" in rule:
             continue
-        if rule == "/console/login" or rule.endswith(".docx"):  # downloads, not pages
+        if rule == "/console/login" or rule.endswith((".docx", ".xlsx", "/file")):  # downloads
             continue
         names = re.findall(r"<(?:[^:>]+:)?([^>]+)>", rule)
         missing = [n for n in names if n not in values]
