@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from core import canonical
 from core.clock import utcnow
@@ -82,11 +82,15 @@ _FINDING_COLUMNS = [getattr(Finding, key) for key in ("id", *FINDING_FIELDS, *RE
 _PHOTO_COLUMNS = (Photo.id, Photo.key, Photo.item_code, Photo.sha256)
 
 
+# Built once: a submission reads its findings back for the seal on every request.
+_STORED_FINDINGS = select(*_FINDING_COLUMNS).where(
+    Finding.inspection_id == bindparam("inspection_id")
+)
+
+
 def stored_findings(inspection_id: int) -> list[dict[str, Any]]:
-    rows = db.session.execute(
-        select(*_FINDING_COLUMNS).where(Finding.inspection_id == inspection_id)
-    )
-    return [dict(row._mapping) for row in rows]
+    rows = db.session.execute(_STORED_FINDINGS, {"inspection_id": inspection_id}).mappings()
+    return [dict(row) for row in rows]
 
 
 def stored_photos(inspection_id: int) -> list[dict[str, Any]]:
