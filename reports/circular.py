@@ -14,7 +14,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from sqlalchemy import and_, case, func, select
 
 from accounts.models import User
-from checklists.content import GRADES, SEVERITY_LABELS
+from checklists.content import GRADES, SEVERITY_LABELS, item_numbers
 from core import errors
 from core.clock import local, utcnow
 from core.db import db
@@ -239,6 +239,13 @@ def _numeral(n: int) -> str:
     return (NUMERALS[tens - 1] if tens > 1 else "") + "十" + (NUMERALS[ones - 1] if ones else "")
 
 
+def item_label(inspection: Inspection, finding: Finding) -> str:
+    """ "1.2 在岗人员统一规范着装": the item as its checklist numbers it (no code)."""
+    version = inspection.checklist_version
+    number = item_numbers(version.content).get(finding.item_code) if version else None
+    return f"{number} {finding.title}" if number else finding.title
+
+
 def _typical(doc, typical: list) -> None:
     if not typical:
         layout.body(doc, "本期未发现需通报的典型问题。")
@@ -246,7 +253,7 @@ def _typical(doc, typical: list) -> None:
     prints = previews_of((inspection.id, f.item_code) for f, inspection, _ in typical)
     figure = 0
     for number, (finding, inspection, unit) in enumerate(typical, 1):
-        item = f"{finding.item_code} {finding.title}"
+        item = item_label(inspection, finding)
         when = local(inspection.started_at)
         paragraph = layout.heading(doc, f"（{_numeral(number)}）{unit}。", level=2)
         detail = (

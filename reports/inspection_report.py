@@ -26,6 +26,7 @@ from inspections.models import (
     VisitKind,
 )
 from rectification.models import STATUS_LABELS, RectificationTask
+from reports.circular import item_label
 from reports.documents import layout
 from reports.documents.photos import previews_of
 
@@ -118,7 +119,7 @@ def build_report(inspection: Inspection, *, actor: User) -> bytes:
         layout.body(doc, "本次检查未发现问题。")
     figure = 0
     for number, finding in enumerate(findings, 1):
-        item = f"{finding.item_code} {finding.title}"
+        item = item_label(inspection, finding)
         marks = [SEVERITY_LABELS.get(finding.severity, finding.severity)]
         if finding.critical:
             marks.append("一票否决项")

@@ -13,6 +13,7 @@ from docx.shared import Pt
 from sqlalchemy import select
 
 from accounts.models import Role
+from checklists.content import item_numbers
 from core.db import db
 from inspections.models import Finding, InspectionStatus, VisitKind
 from media.models import Photo
@@ -189,7 +190,9 @@ def test_the_unit_downloads_its_published_report(city, world, client_for):
     task = db.session.scalar(
         select(RectificationTask).where(RectificationTask.finding_id == finding.id)
     )
-    assert f"{finding.item_code} {finding.title}" in text
+    number = item_numbers(inspection.checklist_version.content)[finding.item_code]
+    assert f"{number} {finding.title}" in text  # as people number it, never its code
+    assert finding.item_code not in text
     assert f"整改期限{task.due_on:%Y年%m月%d日}" in text
     photos = _photos(inspection, "smoke.none")
     assert embedded_images(doc) == [preview_bytes(p) for p in photos]
