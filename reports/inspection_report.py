@@ -17,6 +17,7 @@ from checklists.content import SEVERITY_LABELS
 from core import errors
 from core.clock import local
 from core.db import db
+from evidence import seal
 from inspections import policy
 from inspections.models import (
     CHECKIN_FLAG_LABELS,
@@ -86,6 +87,8 @@ def facts(inspection: Inspection, actor: User) -> list[tuple[str, str]]:
         ("得分", score_text(inspection)),
         ("等级", inspection.effective_grade or "—"),
         ("一票否决", "是" if critical else "否"),
+        # The seal's short form: `flask evidence verify` and the office's records match it.
+        ("证据封存", seal.seal_short(inspection) or "—"),
     ]
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from accounts.models import Role
 from checklists.content import item_numbers
 from core.db import db
+from evidence.seal import seal_short
 from inspections.models import Finding, InspectionStatus, VisitKind
 from media.models import Photo
 from rectification.models import RectificationTask
@@ -185,6 +186,8 @@ def test_the_unit_downloads_its_published_report(city, world, client_for):
     db.session.refresh(inspection)
     assert facts["得分"].startswith(f"{inspection.effective_score:g} / {inspection.max_score:g}")
     assert facts["等级"] == inspection.effective_grade
+    assert facts["证据封存"] == seal_short(inspection)  # the seal, as the console shows it
+    assert len(facts["证据封存"]) == 12
     text = text_of(doc)
     finding = inspection.findings[0]
     task = db.session.scalar(
