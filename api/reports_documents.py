@@ -4,8 +4,6 @@ the reader's scope."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Response
 from flask.views import MethodView
 from marshmallow import fields, validate, validates_schema
@@ -16,6 +14,7 @@ from api.extensions import Blueprint
 from api.schemas import Id, Int, QueryId, QueryInt, Schema
 from inspections import policy
 from reports import circular, inspection_report, rankings
+from reports.downloads import content_disposition
 from reports.periods import KINDS, period_of
 
 blp = Blueprint(
@@ -35,17 +34,11 @@ Weight = lambda: fields.Float(  # noqa: E731
 )
 
 
-def attachment(filename: str, ascii_fallback: str) -> str:
-    """Content-Disposition for a download named in Chinese: RFC 5987 `filename*` for
-    browsers, an ASCII `filename` for the rest."""
-    return f"attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{quote(filename)}"
-
-
 def docx_response(document: bytes, filename: str, ascii_fallback: str) -> Response:
     return Response(
         document,
         content_type=DOCX,
-        headers={"Content-Disposition": attachment(filename, ascii_fallback)},
+        headers={"Content-Disposition": content_disposition(filename, ascii_fallback)},
     )
 
 
