@@ -1,7 +1,7 @@
 """Schema building blocks every resource uses.
 
 - unknown fields are refused (marshmallow's RAISE, stated here so nobody loosens it);
-- integers are strict: `5e-324` or `"3"` is not an integer (FACTS.md);
+- integers are strict: `5e-324` or `"3"` is not an integer (marshmallow's own Integer takes both);
 - one pagination envelope for every list.
 """
 

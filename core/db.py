@@ -61,7 +61,7 @@ db = SQLAlchemy(model_class=Base)
 
 @event.listens_for(Engine, "connect")
 def _tune_sqlite(dbapi_connection, _record) -> None:
-    """WAL + synchronous=NORMAL doubled write throughput (FACTS.md); enforce foreign keys."""
+    """WAL + synchronous=NORMAL doubled write throughput; enforce foreign keys."""
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):
         return
