@@ -20,8 +20,27 @@ from typing import Any
 _EXACT = 2**53
 
 
+# Values of exactly these types are their own canonical form (a subclass, such as an enum
+# or a bool's int, takes the long way).
+_AS_IS = frozenset({str, int, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """`value` as plain JSON data in its canonical form (see the module docstring)."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is dict:
+        return {
+            key if type(key) is str else str(key): item if type(item) in _AS_IS else plain(item)
+            for key, item in value.items()
+        }
+    if kind is list:
+        return [item if type(item) in _AS_IS else plain(item) for item in value]
+    return _plain_other(value)
+
+
+def _plain_other(value: Any) -> Any:
     if value is None or isinstance(value, bool | str):
         return str(value) if isinstance(value, Enum) else value
     if isinstance(value, Enum):

@@ -82,7 +82,7 @@ _FINDING_COLUMNS = [getattr(Finding, key) for key in ("id", *FINDING_FIELDS, *RE
 _PHOTO_COLUMNS = (Photo.id, Photo.key, Photo.item_code, Photo.sha256)
 
 
-# Built once: a submission reads its findings back for the seal on every request.
+# Built once: `flask evidence verify` reads every sealed inspection's findings.
 _STORED_FINDINGS = select(*_FINDING_COLUMNS).where(
     Finding.inspection_id == bindparam("inspection_id")
 )
@@ -109,14 +109,17 @@ def stored_photos(inspection_id: int) -> list[dict[str, Any]]:
 _INSERT = insert(EvidenceSeal.__table__)
 
 
-def seal_submission(inspection: Inspection, *, new: bool = False) -> str:
+def seal_submission(
+    inspection: Inspection, findings: list[dict[str, Any]], *, new: bool = False
+) -> str:
     """Write link 1 for a just-submitted inspection (flushed, findings written); returns
-    the seal. `new`: the inspection was created by this request, so no photo can name it
-    yet. The submission updated the inspection's row first, so a photo upload racing it
-    either committed before (and is read here) or waits and extends the seal."""
+    the seal. `findings`: the sealed fields of the findings just written, as written
+    (`inspections.findings.sealed`); `flask evidence verify` recomputes the same digest
+    from the stored rows. `new`: the inspection was created by this request, so no photo
+    can name it yet. The submission updated the inspection's row first, so a photo upload
+    racing it either committed before (and is read here) or waits and extends the seal."""
     photos = [] if new else stored_photos(inspection.id)
-    content = submission_content(inspection, stored_findings(inspection.id), photos)
-    digest = canonical.sha256_hex(content)
+    digest = canonical.sha256_hex(submission_content(inspection, findings, photos))
     _write_link(inspection.id, 1, SealReason.submit, None, digest, None)
     return digest
 

@@ -109,6 +109,26 @@ def write_findings(inspection: Inspection, made: list[NewFinding]) -> list[Findi
     return sorted(FindingBrief(*row) for row in rows)  # by id, as `finding_briefs`
 
 
+def sealed(written: list[FindingBrief], made: list[NewFinding]) -> list[dict[str, Any]]:
+    """What the seal takes of findings just written, without reading them back: each row's
+    returned columns (its id, the status its default gave) and the rest as inserted."""
+    inserted = {finding.item_code: finding for finding in made}
+    return [
+        {
+            "item_code": brief.item_code,
+            "title": brief.title,
+            "fixed_on_spot": brief.fixed_on_spot,
+            "critical": inserted[brief.item_code].critical,
+            "photos": inserted[brief.item_code].photos,
+            "status": brief.status,
+            "severity": brief.severity,
+            "deadline_days": brief.deadline_days,
+            "description": inserted[brief.item_code].description,
+        }
+        for brief in written
+    ]
+
+
 def finding_briefs(inspection: Inspection) -> list[FindingBrief]:
     """The stored findings of an inspection, as `write_findings` returns them."""
     stmt = select(*_BRIEF_COLUMNS).where(Finding.inspection_id == inspection.id)

@@ -392,7 +392,7 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> Submission:
     )
     # Nothing can be attached to an inspection this request made: a photo names its id.
     missing = checklist.required_photo_codes(new.content, inspection.answers)
-    seal.seal_submission(inspection, new=True)
+    seal.seal_submission(inspection, findings.sealed(written, made), new=True)
     return Submission(inspection, True, written, missing)
 
 
@@ -419,7 +419,7 @@ def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> In
     if inspection.visit is not None:
         inspection.visit.status = VisitStatus.submitted
     db.session.flush()
-    findings.write_findings(inspection, made)
+    written = findings.write_findings(inspection, made)
     audit.record(
         "inspection",
         inspection.id,
@@ -428,7 +428,7 @@ def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> In
         before={"status": "draft"},
         after=_result_facts(inspection),
     )
-    seal.seal_submission(inspection)
+    seal.seal_submission(inspection, findings.sealed(written, made))
     return inspection
 
 

@@ -176,6 +176,52 @@ def test_photos_stored_before_an_online_submit_are_in_its_first_link(
     ]
 
 
+EVERY_FIELD = ALL_PASS | {
+    "dress.uniform": {"result": "fail", "note": "工装未穿，当场整改"},  # fixed on the spot
+    "smoke.none": {"result": "fail", "note": "后门吸烟"},
+    "video.working": {"result": "fail", "note": "监控黑屏"},  # critical, severe
+}
+EVERY_FIELD_PHOTOS = {"dress.uniform": ["u1", "u2"], "smoke.none": ["s"], "video.working": ["v"]}
+
+
+@pytest.mark.parametrize("path", ["offline", "online"])
+def test_the_seal_made_from_findings_as_written_is_the_one_verify_recomputes(
+    path, world, team, inspector, office, runner
+):
+    """The seal is computed from the findings as the submission wrote them (no read-back);
+    verify recomputes it from the stored rows: every sealed field must come out the same."""
+    visit = make_visit(world.unit_a, list(team))
+    body = {
+        "answers": EVERY_FIELD,
+        "photos": EVERY_FIELD_PHOTOS,
+        "fixed_on_spot": ["dress.uniform"],
+    }
+    start = {
+        "client_uuid": str(uuid.uuid4()),
+        "visit_id": visit.id,
+        "check_in": check_in(world.unit_a),
+    }
+    if path == "offline":
+        response = inspector.post("/api/v1/inspections/submissions", json=start | body)
+        assert response.status_code == 201, response.get_json()
+    else:
+        inspection_id = inspector.post("/api/v1/inspections", json=start).get_json()["id"]
+        response = inspector.post(f"/api/v1/inspections/{inspection_id}/submit", json=body)
+        assert response.status_code == 200, response.get_json()
+    inspection_id = response.get_json()["id"]
+    stored = db.session.execute(
+        text("SELECT item_code, critical, fixed_on_spot, severity FROM finding "
+             "WHERE inspection_id = :id ORDER BY item_code"), {"id": inspection_id}
+    ).all()  # fmt: skip
+    assert [tuple(row) for row in stored] == [
+        ("dress.uniform", False, True, "general"),
+        ("smoke.none", False, False, "major"),
+        ("video.working", True, False, "severe"),
+    ]
+    assert seal_shown(office, inspection_id)["links"] == 1
+    assert_passes(runner)
+
+
 # -- behind the app's back -----------------------------------------------------------------
 
 
