@@ -1,8 +1,9 @@
 """Make values fit WeChat's subscribe-message field rules, or WeChat answers 47003.
 
 A template's keys carry their type in the prefix (`thing1`, `time3`, `phrase4`); each type
-has a length limit (WeChat's subscribe-message documentation). Too long text is cut with an ellipsis rather than refused:
-the full text is in the in-app inbox and on the page the message opens.
+has a length limit (WeChat's subscribe-message documentation). Too long text is cut with an
+ellipsis rather than refused: the full text is in the in-app inbox and on the page the
+message opens.
 """
 
 from __future__ import annotations
