@@ -137,14 +137,16 @@ def _local_at(day, hour: int, minute: int) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=DISPLAY_TZ)
 
 
-def _office_time_before(now: datetime, n: int) -> datetime:
-    """A moment in office hours (09:00–17:00 local) no later than `now`: an after-photo
-    taken the last working hour before the reply was sent."""
+def _after_photo_time(opened: datetime, now: datetime, n: int) -> datetime:
+    """When an after-photo was taken: in office hours (09:00–17:00 local) no later than
+    `now`, the last working hour before the reply was sent, but never before its task
+    opened (`opened`): an older photo is rightly flagged, and the demo's tasks open as the
+    demo is loaded, at any hour."""
     today = local(now).date()
     at = _local_at(today, 9 + n % 3, 20 + 7 * n % 30)
-    if at <= now:
-        return at
-    return _local_at(today - timedelta(days=1), 15 + n % 2, 10 + 7 * n % 40)
+    if at > now:
+        at = _local_at(today - timedelta(days=1), 15 + n % 2, 10 + 7 * n % 40)
+    return max(at, opened)
 
 
 def load_demo_evidence() -> None:
@@ -283,7 +285,7 @@ def _rectification_demo(rng: random.Random) -> None:
                 task.id,
                 person,
                 seed=seed,
-                taken_at=_office_time_before(utcnow(), t),
+                taken_at=_after_photo_time(task.created_at, utcnow(), t),
                 near=_position(unit, rng),
             )
             rectification.respond(

@@ -3,9 +3,15 @@ each situation the office meets."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+import pytest
 from sqlalchemy import func, select
 
+from core.clock import DISPLAY_TZ, local
 from core.db import db
+from demo.evidence import _after_photo_time
+from media.models import Photo
 from notifications.models import Notification
 from rectification.models import ExtensionRequest, RectificationTask
 from tests.conftest import PASSWORD
@@ -28,3 +34,26 @@ def test_demo_tasks_cover_each_situation(runner, client):
     assert result.exit_code == 0, result.output
     escalated = select(func.count()).where(Notification.kind == "escalated")
     assert db.session.scalar(escalated.select_from(Notification)) > 0
+
+
+def test_demo_after_photos_are_never_taken_before_their_task_opened(runner):
+    """The demo's tasks open as it is loaded, at any hour; an after-photo dated before its
+    task opened would be flagged (拍摄时间早于任务), which the demo's replies must not be."""
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    after_photos = db.session.scalars(
+        select(Photo).where(Photo.owner_type == "rectification_task")
+    ).all()
+    assert after_photos
+    assert not [p.id for p in after_photos if p.flag_outside_window or p.flag_outside_session]
+
+
+@pytest.mark.parametrize("hour", [2, 9, 12, 23])
+def test_an_after_photo_time_is_in_office_hours_unless_the_task_is_newer(hour):
+    now = datetime(2026, 11, 30, hour, 30, tzinfo=DISPLAY_TZ)
+    opened = now - timedelta(seconds=40)
+    taken = _after_photo_time(opened, now, 0)
+    assert opened <= taken <= now
+    long_open = _after_photo_time(now - timedelta(days=5), now, 0)
+    assert 9 <= local(long_open).hour < 17
+    assert long_open <= now
