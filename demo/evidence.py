@@ -139,9 +139,8 @@ def _local_at(day, hour: int, minute: int) -> datetime:
 
 def _after_photo_time(opened: datetime, now: datetime, n: int) -> datetime:
     """When an after-photo was taken: in office hours (09:00–17:00 local) no later than
-    `now`, the last working hour before the reply was sent, but never before its task
-    opened (`opened`): an older photo is rightly flagged, and the demo's tasks open as the
-    demo is loaded, at any hour."""
+    `now`, the last working hour before the reply was sent, and never before its task
+    opened (`opened`): an older photo is rightly flagged."""
     today = local(now).date()
     at = _local_at(today, 9 + n % 3, 20 + 7 * n % 30)
     if at > now:
@@ -264,6 +263,12 @@ def _rectification_demo(rng: random.Random) -> None:
                 .order_by(RectificationTask.id)
             )
         )
+        # The office published the day after the visit: the tasks opened then, so the unit's
+        # after-photos (taken in office hours before today's reply) come after it, at
+        # whatever hour the demo is loaded.
+        opened = _local_at(local(at).date() + timedelta(days=1), 14, 0)
+        for task in tasks:
+            task.created_at = opened
         for t, task in enumerate(tasks):
             if task.status != TaskStatus.open:
                 continue

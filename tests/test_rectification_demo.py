@@ -37,8 +37,9 @@ def test_demo_tasks_cover_each_situation(runner, client):
 
 
 def test_demo_after_photos_are_never_taken_before_their_task_opened(runner):
-    """The demo's tasks open as it is loaded, at any hour; an after-photo dated before its
-    task opened would be flagged (拍摄时间早于任务), which the demo's replies must not be."""
+    """Whatever the hour the demo is loaded, no after-photo is dated before its task opened
+    (it would be flagged as taken outside the task's time), and the photos stay in daytime
+    (tests/console/test_office_day.py)."""
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     after_photos = db.session.scalars(
