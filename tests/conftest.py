@@ -11,6 +11,7 @@ import contextvars
 import functools
 import itertools
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,6 +118,17 @@ def storage(request, app, s3_config):
         app.extensions["storage"] = from_config(config)
     yield app.extensions["storage"]
     app.extensions["storage"] = original
+
+
+@pytest.fixture
+def empty_photo_folder(request) -> None:
+    """The app lives for the session; its photo folder starts empty for each test of the
+    photo modules (`pytestmark = pytest.mark.usefixtures("empty_photo_folder")`). It takes
+    the app only where the test itself does, so a test of pure functions there is not
+    parametrized by database and run once per database for nothing."""
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        shutil.rmtree(app.extensions["storage"].root, ignore_errors=True)
 
 
 # -- databases ----------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import shutil
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -33,9 +32,8 @@ FAILING = ALL_PASS | {
 }
 
 
-@pytest.fixture(autouse=True)
-def empty_photo_folder(app):
-    shutil.rmtree(app.extensions["storage"].root, ignore_errors=True)
+# The photo folder starts empty for each test (conftest: only where a test takes the app).
+pytestmark = pytest.mark.usefixtures("empty_photo_folder")
 
 
 @pytest.fixture

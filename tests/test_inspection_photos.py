@@ -3,7 +3,6 @@ turn expected photos into present ones; the secrecy rules cover them too."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
 import pytest
@@ -15,10 +14,8 @@ from tests.conftest import assert_problem
 from tests.inspection_helpers import ALL_PASS, check_in, make_visit, publish_checklist
 from tests.media_helpers import multipart
 
-
-@pytest.fixture(autouse=True)
-def empty_photo_folder(app):
-    shutil.rmtree(app.extensions["storage"].root, ignore_errors=True)
+# The photo folder starts empty for each test (conftest: only where a test takes the app).
+pytestmark = pytest.mark.usefixtures("empty_photo_folder")
 
 
 def upload(client, inspection_id: int, item_code: str, *, seed: int = 1):

@@ -4,7 +4,6 @@ matches the database: changed bytes, another size, a missing object."""
 from __future__ import annotations
 
 import io
-import shutil
 import threading
 import uuid
 
@@ -22,10 +21,8 @@ from notifications.cli import run_cycle
 from tests import images, media_kinds
 from tests.media_helpers import multipart
 
-
-@pytest.fixture(autouse=True)
-def empty_photo_folder(app):
-    shutil.rmtree(app.extensions["storage"].root, ignore_errors=True)
+# The photo folder starts empty for each test (conftest: only where a test takes the app).
+pytestmark = pytest.mark.usefixtures("empty_photo_folder")
 
 
 def upload_photos(client_for, world, count: int) -> list[Photo]:

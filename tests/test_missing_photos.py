@@ -4,7 +4,6 @@ client id the submission names for it) counts; publishing without one needs a re
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
 import pytest
@@ -23,9 +22,8 @@ VIDEO, SMOKE = str(uuid.uuid4()), str(uuid.uuid4()).upper()  # phones send eithe
 TITLES = {"smoke.none": "服务区域无人吸烟", "video.working": "监控设备正常运行"}
 
 
-@pytest.fixture(autouse=True)
-def empty_photo_folder(app):
-    shutil.rmtree(app.extensions["storage"].root, ignore_errors=True)
+# The photo folder starts empty for each test (conftest: only where a test takes the app).
+pytestmark = pytest.mark.usefixtures("empty_photo_folder")
 
 
 @pytest.fixture

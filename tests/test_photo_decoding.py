@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import io
 import json
-import shutil
 import struct
 import subprocess
 import sys
@@ -34,9 +33,8 @@ TRUNCATED = "urn:problem:image-truncated"
 TOO_LARGE = "urn:problem:image-too-large"
 
 
-@pytest.fixture(autouse=True)
-def empty_photo_folder(app):
-    shutil.rmtree(app.extensions["storage"].root, ignore_errors=True)
+# The photo folder starts empty for each test (conftest: only where a test takes the app).
+pytestmark = pytest.mark.usefixtures("empty_photo_folder")
 
 
 @pytest.fixture

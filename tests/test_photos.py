@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -32,10 +31,8 @@ def upload(client, content: bytes, *, owner_id, content_type="image/jpeg", **fie
     return client.post("/api/v1/photos", **multipart(form, content, content_type))
 
 
-@pytest.fixture(autouse=True)
-def empty_photo_folder(app):
-    """The app lives for the session; its photo folder starts empty for each test."""
-    shutil.rmtree(app.extensions["storage"].root, ignore_errors=True)
+# The photo folder starts empty for each test (conftest: only where a test takes the app).
+pytestmark = pytest.mark.usefixtures("empty_photo_folder")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ checked against the stored rows and the API's own ranking."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 from urllib.parse import quote
 
 import pytest
@@ -37,9 +36,8 @@ CIRCULAR = "/api/v1/reports/circular"
 RANKINGS = "/api/v1/reports/rankings"
 
 
-@pytest.fixture(autouse=True)
-def empty_photo_folder(app):
-    shutil.rmtree(app.extensions["storage"].root, ignore_errors=True)
+# The photo folder starts empty for each test (conftest: only where a test takes the app).
+pytestmark = pytest.mark.usefixtures("empty_photo_folder")
 
 
 @pytest.fixture

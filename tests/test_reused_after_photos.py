@@ -18,11 +18,8 @@ from tests.rectification_support import open_task
 TASKS = "/api/v1/rectification/tasks"
 
 
-@pytest.fixture(autouse=True)
-def empty_photo_folder(app):
-    import shutil
-
-    shutil.rmtree(app.extensions["storage"].root, ignore_errors=True)
+# The photo folder starts empty for each test (conftest: only where a test takes the app).
+pytestmark = pytest.mark.usefixtures("empty_photo_folder")
 
 
 def _upload(client, task_id: int, content: bytes) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import shutil
 import threading
 import uuid
 
@@ -21,10 +20,8 @@ from tests import images, media_kinds
 from tests.conftest import assert_problem
 from tests.media_helpers import multipart, post_upload
 
-
-@pytest.fixture(autouse=True)
-def empty_photo_folder(app):
-    shutil.rmtree(app.extensions["storage"].root, ignore_errors=True)
+# The photo folder starts empty for each test (conftest: only where a test takes the app).
+pytestmark = pytest.mark.usefixtures("empty_photo_folder")
 
 
 @pytest.fixture
