@@ -97,7 +97,6 @@ _ITEM_TYPES = {
     "allow_na": "boolean",
     "max": "number",
     "pass_score": "number",
-    "options": "array",
     "unit": "string",
     "min": "number",
     "integer": "boolean",
@@ -107,9 +106,24 @@ _ITEM_TYPES = {
     "pass_ratio": "number",
     "max_length": "integer",
 }
+# A choice item's options. An array needs its `items` for a client generator to read it
+# (openapi-python-client drops a schema whose array has none).
+OPTIONS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["value", "label"],
+        "properties": {
+            "value": {"type": "string"},
+            "label": {"type": "string"},
+            "fail": {"type": "boolean"},
+        },
+    },
+}
 ItemSchema = Schema.from_dict(
     {name: fields.Raw(metadata={"type": kind}) for name, kind in _ITEM_TYPES.items()}
     | {
+        "options": fields.Raw(metadata=OPTIONS),
         "position": Int(validate=validate.Range(min=0)),
         "section": fields.String(metadata={"description": "移到另一分区（编码）"}),
     },
@@ -127,23 +141,12 @@ def _labelled(values, labels) -> dict:
 FORM_ITEM = {
     "type": "object",
     "required": ["code", "kind", "title"],
-    "properties": {name: {"type": kind} for name, kind in _ITEM_TYPES.items() if name != "options"}
+    "properties": {name: {"type": kind} for name, kind in _ITEM_TYPES.items()}
     | {
         "kind": _labelled(fmt.KINDS, fmt.KIND_LABELS),
         "photo": _labelled(fmt.PHOTO_RULES, fmt.PHOTO_LABELS),
         "severity": _labelled(fmt.SEVERITIES, fmt.SEVERITY_LABELS),
-        "options": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["value", "label"],
-                "properties": {
-                    "value": {"type": "string"},
-                    "label": {"type": "string"},
-                    "fail": {"type": "boolean"},
-                },
-            },
-        },
+        "options": OPTIONS,
     },
 }
 FORM_SECTION = {
