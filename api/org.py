@@ -7,8 +7,9 @@ from marshmallow import fields, validate
 
 from accounts.models import Role
 from api.auth import EVERYONE, OFFICE, current_user, requires
-from api.etag import check_if_match, etag_of, if_match
+from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
+from api.operation_docs import idempotent
 from api.pagination import paginate
 from api.schemas import Id, PageArgs, QueryId, Schema, page_of, partial_of
 from core.geo import CoordSystem
@@ -138,10 +139,17 @@ class Regions(MethodView):
         return paginate(org.list_regions(**args), page, per_page)
 
     @requires(*OFFICE)
+    @idempotent(
+        "区域编码唯一：重发已成功的请求得到 409 urn:problem:already-exists / the code is unique: a"
+        " resend gets 409."
+    )
     @blp.arguments(RegionSchema)
     @blp.response(201, RegionSchema)
     def post(self, data):
-        """新建区域"""
+        """新建区域
+
+        在上级区域下新建一个区域。Creates one region.
+        """
         return org.save_region(data, actor=current_user())
 
 
@@ -157,7 +165,10 @@ class RegionById(MethodView):
     @blp.arguments(RegionUpdateSchema)
     @blp.response(200, RegionSchema)
     def patch(self, data, region_id):
-        """修改区域"""
+        """修改区域
+
+        只改给出的字段。Changes the fields given.
+        """
         return org.save_region(data, actor=current_user(), region=org.get_or_404(Region, region_id))
 
 
@@ -170,10 +181,17 @@ class Sectors(MethodView):
         return org.list_sectors()
 
     @requires(*OFFICE)
+    @idempotent(
+        "编码与名称唯一：重发已成功的请求得到 409 urn:problem:already-exists / code and name are "
+        "unique: a resend gets 409."
+    )
     @blp.arguments(SectorSchema)
     @blp.response(201, SectorSchema)
     def post(self, data):
-        """新建行业领域"""
+        """新建行业领域
+
+        新建一个行业领域。Creates one sector.
+        """
         return org.save_sector(data, actor=current_user())
 
 
@@ -189,7 +207,10 @@ class SectorById(MethodView):
     @blp.arguments(SectorUpdateSchema)
     @blp.response(200, SectorSchema)
     def patch(self, data, sector_id):
-        """修改行业领域"""
+        """修改行业领域
+
+        只改给出的字段。Changes the fields given.
+        """
         return org.save_sector(data, actor=current_user(), sector=org.get_or_404(Sector, sector_id))
 
 
@@ -202,10 +223,17 @@ class LeadUnits(MethodView):
         return org.list_lead_units()
 
     @requires(*OFFICE)
+    @idempotent(
+        "名称唯一：重发已成功的请求得到 409 urn:problem:already-exists / the name is unique: a "
+        "resend gets 409."
+    )
     @blp.arguments(LeadUnitSchema)
     @blp.response(201, LeadUnitSchema)
     def post(self, data):
-        """新建牵头单位"""
+        """新建牵头单位
+
+        新建一个牵头单位（负责一个行业领域）。Creates one lead unit.
+        """
         return org.save_lead_unit(data, actor=current_user())
 
 
@@ -221,7 +249,10 @@ class LeadUnitById(MethodView):
     @blp.arguments(LeadUnitUpdateSchema)
     @blp.response(200, LeadUnitSchema)
     def patch(self, data, lead_unit_id):
-        """修改牵头单位"""
+        """修改牵头单位
+
+        只改给出的字段。Changes the fields given.
+        """
         return org.save_lead_unit(
             data, actor=current_user(), lead_unit=org.get_or_404(LeadUnit, lead_unit_id)
         )
@@ -241,10 +272,18 @@ class Units(MethodView):
         return paginate(org.units_query(current_user(), args), page, per_page)
 
     @requires(*OFFICE)
+    @idempotent(
+        "同一区域内名称唯一：重发已成功的请求得到 409 urn:problem:unit-name-taken / unique name "
+        "per region: a resend gets 409."
+    )
+    @sends_etag
     @blp.arguments(UnitSchema)
     @blp.response(201, UnitSchema)
     def post(self, data):
-        """新建窗口单位"""
+        """新建窗口单位
+
+        新建一个窗口单位（行业领域、区域、地址、坐标、办公时间）。Creates one unit.
+        """
         unit = org.create_unit(data, actor=current_user())
         return unit, 201, {"ETag": etag_of(unit.version)}
 
@@ -252,6 +291,7 @@ class Units(MethodView):
 @blp.route("/units/<int:unit_id>")
 class UnitById(MethodView):
     @requires(*EVERYONE)
+    @sends_etag
     @blp.response(200, UnitSchema)
     def get(self, unit_id):
         """查看窗口单位"""
@@ -259,11 +299,15 @@ class UnitById(MethodView):
         return unit, 200, {"ETag": etag_of(unit.version)}
 
     @requires(*OFFICE)
+    @sends_etag
     @blp.arguments(UnitUpdateSchema)
     @blp.response(200, UnitSchema)
     @if_match
     def patch(self, data, unit_id):
-        """修改窗口单位（需 If-Match）"""
+        """修改窗口单位（需 If-Match）
+
+        只改给出的字段，版本号加一。Changes the fields given.
+        """
         unit = org.get_unit(unit_id, actor=current_user())
         check_if_match(unit.version)
         unit = org.update_unit(unit, data, actor=current_user())
@@ -273,10 +317,17 @@ class UnitById(MethodView):
 @blp.route("/units/import")
 class UnitImport(MethodView):
     @requires(Role.office_admin)
+    @idempotent(
+        "已导入的单位再导入会被逐行指出重名，整批不导入：重发不会重复建单位 / units already "
+        "imported are refused row by row, so a resend creates nothing twice."
+    )
     @blp.arguments(ImportFileSchema, location="files")
     @blp.response(201, ImportResultSchema)
     def post(self, files):
-        """批量导入窗口单位（CSV 或 XLSX；任一行有误则全部不导入，并列出每一行的问题）"""
+        """批量导入窗口单位（CSV 或 XLSX；任一行有误则全部不导入，并列出每一行的问题）
+
+        全部行有效时一次新建全部单位，否则什么也不建。Creates every row's unit, or none.
+        """
         upload = files["file"]
         rows = importer.read_rows(upload.filename or "", upload.stream)
         return importer.import_units(rows, actor=current_user())

@@ -14,6 +14,7 @@ from accounts.models import Role
 from api import health
 from api.auth import EVERYONE, current_user, public, requires
 from api.extensions import Blueprint, Parser
+from api.operation_docs import idempotent
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from core import errors
@@ -216,7 +217,11 @@ class Photos(MethodView):
     @blp.response(201, PhotoSchema)
     @blp.alt_response(200, schema=PhotoSchema, description="重试：返回首次上传的结果")
     def post(self, form):
-        """上传照片（multipart，wx.uploadFile 的 file 字段 + 表单字段）"""
+        """上传照片（multipart，wx.uploadFile 的 file 字段 + 表单字段）
+
+        校验并处理图片（类型、大小、像素、EXIF），写入原图、预览图和缩略图，记录证据提示。Stores
+        one photo and its variants.
+        """
         upload = form.pop("file")
         form["declared_type"] = upload.mimetype
         photo, created = media.upload_photo(form, upload.stream, actor=current_user())
@@ -234,7 +239,11 @@ class PhotoUploads(MethodView):
         description="同一 client_id 的重试：同一照片，重新签发的上传表单（已确认则无）",
     )
     def post(self, data):
-        """申请直传（预签名 POST）：上传到存储后调用 confirm"""
+        """申请直传（预签名 POST）：上传到存储后调用 confirm
+
+        新建一张待上传（pending）的照片，签发上传表单（PHOTO_UPLOAD_TTL_SECONDS
+        内有效）；确认前照片不可用。Creates a pending photo and a presigned upload form.
+        """
         limit = current_app.config["MAX_PHOTO_BYTES"]
         if data["size"] > limit:
             raise errors.PayloadTooLarge(f"照片超过 {limit // (1024 * 1024)} MB 上限")
@@ -255,10 +264,18 @@ class PhotoById(MethodView):
 @blp.route("/photos/<int:photo_id>/confirm")
 class PhotoConfirm(MethodView):
     @requires(*UPLOADERS)
+    @idempotent(
+        "确认是对已有照片的操作：首次与每次重复均返回 200 与同一照片 / the first and every repeat "
+        "answer 200 with the same photo."
+    )
     @blp.response(200, PhotoSchema)
     def post(self, photo_id):
         """确认直传：服务器核对实际收到的文件（与申请时声明的大小一致、类型、SHA-256）并处理；
-        重复确认（含同时到达的）均返回 200 与同一照片"""
+        重复确认（含同时到达的）均返回 200 与同一照片
+
+        照片由 pending 变为 stored：原图写入新的键，生成预览图和缩略图；大小不符时删除收到的文件，
+        照片保持 pending，可重新上传后再确认。Checks the uploaded object and stores the photo.
+        """
         return media.confirm_upload(photo_id, actor=current_user())
 
 
@@ -292,8 +309,13 @@ class MediaFile(MethodView):
 @blp.route("/media/uploads/<token>")
 class MediaUpload(MethodView):
     @public
+    @idempotent("重发覆盖前一次上传的文件，结果相同 / a resend replaces the earlier bytes.")
     def post(self, token):
-        """直传目标（本地存储时代替 S3 的预签名 POST）"""
+        """直传目标（本地存储时代替 S3 的预签名 POST）
+
+        把文件写入该照片的待确认位置（覆盖此前上传的）；照片确认后或过期后 409
+        urn:problem:upload-closed。Writes the file to the pending photo's object.
+        """
         storage = _local_storage()
         claims = storage.read_token(token, "post")
         if not media.accepts_direct_upload(claims["k"]):

@@ -81,6 +81,13 @@ def _export(source: str, filters: dict):
 
 
 ACCEPTED = "行数超过即时导出上限：已排队由后台生成；轮询 Location 所指的导出任务"
+LOCATION = {
+    "Location": {
+        "description": "导出任务的地址（GET 轮询其状态）/ the export job to poll",
+        "schema": {"type": "string"},
+        "required": True,
+    }
+}
 
 
 @blp.route("/ledgers/inspections.xlsx")
@@ -88,7 +95,7 @@ class InspectionLedger(MethodView):
     @requires(*EVERYONE)
     @blp.arguments(InspectionLedgerFilter, location="query")
     @blp.response(200, description=FILE_DOC["description"], content_type=XLSX)
-    @blp.alt_response(202, schema=ExportJobSchema, description=ACCEPTED)
+    @blp.alt_response(202, schema=ExportJobSchema, description=ACCEPTED, headers=LOCATION)
     def get(self, args):
         """检查台账（Excel）：筛选条件与检查记录列表相同，范围与列表相同"""
         return _export("inspections", args)
@@ -99,7 +106,7 @@ class RectificationLedger(MethodView):
     @requires(*EVERYONE)
     @blp.arguments(TaskLedgerFilter, location="query")
     @blp.response(200, description=FILE_DOC["description"], content_type=XLSX)
-    @blp.alt_response(202, schema=ExportJobSchema, description=ACCEPTED)
+    @blp.alt_response(202, schema=ExportJobSchema, description=ACCEPTED, headers=LOCATION)
     def get(self, args):
         """整改台账（Excel）：筛选条件与整改任务列表相同，范围与列表相同"""
         return _export("rectification", args)

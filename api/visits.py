@@ -7,7 +7,7 @@ from flask.views import MethodView
 from marshmallow import fields, post_dump, validate
 
 from api.auth import EVERYONE, OFFICE, current_user, requires
-from api.etag import check_if_match, etag_of, if_match
+from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
@@ -93,6 +93,7 @@ class Visits(MethodView):
 @blp.route("/visits/<int:visit_id>")
 class VisitById(MethodView):
     @requires(*EVERYONE)
+    @sends_etag
     @blp.response(200, VisitSchema)
     def get(self, visit_id):
         """查看检查任务"""
@@ -100,11 +101,16 @@ class VisitById(MethodView):
         return visit, 200, {"ETag": etag_of(visit.version)}
 
     @requires(*OFFICE)
+    @sends_etag
     @blp.arguments(VisitReassignSchema)
     @blp.response(200, VisitSchema)
     @if_match
     def patch(self, data, visit_id):
-        """改派检查任务：改检查时段和/或检查人员，不重新抽取（需 If-Match；检查开始前）"""
+        """改派检查任务：改检查时段和/或检查人员，不重新抽取（需 If-Match；检查开始前）
+
+        改检查时段和/或检查组，记入审计（含理由）；版本号加一。Moves or reassigns one visit,
+        audited.
+        """
         visit = plans.get_visit(visit_id, actor=current_user())
         check_if_match(visit.version)
         visit = visits.reassign_visit(visit, data, actor=current_user())
