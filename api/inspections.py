@@ -7,6 +7,7 @@ from flask.views import MethodView
 from marshmallow import ValidationError, fields, post_dump, validate
 
 from accounts.models import Role
+from api import examples
 from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
@@ -379,8 +380,8 @@ class Inspections(MethodView):
 
     @requires(Role.inspector)
     @sends_etag
-    @blp.arguments(StartSchema)
-    @blp.response(201, InspectionDetailSchema)
+    @blp.arguments(StartSchema, example=examples.START)
+    @blp.response(201, InspectionDetailSchema, example=examples.INSPECTION)
     @blp.alt_response(200, description="同一 client_uuid 的重试：返回第一次的结果")
     def post(self, data):
         """到达现场签到，开始检查（按 client_uuid 幂等）
@@ -395,8 +396,8 @@ class Inspections(MethodView):
 class InspectionSubmissions(MethodView):
     @requires(Role.inspector)
     @sends_etag
-    @blp.arguments(OFFLINE_SUBMIT)
-    @blp.response(201, SUBMISSION)
+    @blp.arguments(OFFLINE_SUBMIT, example=examples.OFFLINE)
+    @blp.response(201, SUBMISSION, example=examples.SUBMISSION)
     @blp.alt_response(200, description="同一 client_uuid、相同内容的重试：返回第一次的结果")
     def post(self, data):
         """离线整单提交：签到、答案与照片引用一次发送（按 client_uuid 幂等；提交后改动为 409）
@@ -423,8 +424,8 @@ class InspectionById(MethodView):
 class InspectionAnswers(MethodView):
     @requires(Role.inspector)
     @sends_etag
-    @blp.arguments(AnswersSchema)
-    @blp.response(200, InspectionDetailSchema)
+    @blp.arguments(AnswersSchema, example=examples.ANSWERS)
+    @blp.response(200, InspectionDetailSchema, example=examples.SAVED)
     def patch(self, data, inspection_id):
         """边查边存：按检查项保存答案与照片引用（可重复发送）
 
@@ -443,8 +444,8 @@ class InspectionSubmit(MethodView):
         "resend with the same body answers the same result; other content is 409."
     )
     @sends_etag
-    @blp.arguments(AnswersSchema)
-    @blp.response(200, InspectionDetailSchema)
+    @blp.arguments(AnswersSchema, example=examples.SUBMIT)
+    @blp.response(200, InspectionDetailSchema, example=examples.SUBMITTED)
     def post(self, data, inspection_id):
         """提交检查：校验必填项与必拍照片，计算得分，生成问题（重试返回同一结果）
 

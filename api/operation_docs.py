@@ -171,8 +171,9 @@ class OperationNotes(BasePlugin):
 
     def _key_of(self, operation: dict) -> str | None:
         """The client key a POST's body requires, read from its schema component."""
-        schemas = self.api.spec.components.schemas
-        for media in operation.get("requestBody", {}).get("content", {}).values():
+        bodies = operation.get("requestBody", {}).get("content", {}).values()
+        schemas = self.api.spec.components.schemas if bodies else {}
+        for media in bodies:
             ref = media.get("schema", {})
             name = ref.get("$ref", "").rsplit("/", 1)[-1] if isinstance(ref, dict) else ""
             required = schemas.get(name, {}).get("required", [])

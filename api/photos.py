@@ -11,7 +11,7 @@ from marshmallow import ValidationError, fields, post_dump, validate
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from accounts.models import Role
-from api import health
+from api import examples, health
 from api.auth import EVERYONE, current_user, public, requires
 from api.extensions import Blueprint, Parser
 from api.operation_docs import idempotent
@@ -213,8 +213,8 @@ class Photos(MethodView):
 
     @requires(*UPLOADERS)
     @photo_body_limit
-    @blp.arguments(UploadForm, location="files")
-    @blp.response(201, PhotoSchema)
+    @blp.arguments(UploadForm, location="files", example=examples.PHOTO_UPLOAD)
+    @blp.response(201, PhotoSchema, example=examples.PHOTO)
     @blp.alt_response(200, schema=PhotoSchema, description="重试：返回首次上传的结果")
     def post(self, form):
         """上传照片（multipart，wx.uploadFile 的 file 字段 + 表单字段）
@@ -231,8 +231,8 @@ class Photos(MethodView):
 @blp.route("/photo-uploads")
 class PhotoUploads(MethodView):
     @requires(*UPLOADERS)
-    @blp.arguments(DirectUploadSchema)
-    @blp.response(201, DirectUploadResult)
+    @blp.arguments(DirectUploadSchema, example=examples.DIRECT_UPLOAD)
+    @blp.response(201, DirectUploadResult, example=examples.DIRECT_UPLOAD_RESULT)
     @blp.alt_response(
         200,
         schema=DirectUploadResult,
@@ -268,7 +268,7 @@ class PhotoConfirm(MethodView):
         "确认是对已有照片的操作：首次与每次重复均返回 200 与同一照片 / the first and every repeat "
         "answer 200 with the same photo."
     )
-    @blp.response(200, PhotoSchema)
+    @blp.response(200, PhotoSchema, example=examples.CONFIRMED)
     def post(self, photo_id):
         """确认直传：服务器核对实际收到的文件（与申请时声明的大小一致、类型、SHA-256）并处理；
         重复确认（含同时到达的）均返回 200 与同一照片

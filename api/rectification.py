@@ -7,6 +7,7 @@ from flask.views import MethodView
 from marshmallow import fields, post_dump, validate
 
 from accounts.models import Role
+from api import examples
 from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
@@ -260,7 +261,7 @@ def _task_for_update(task_id: int) -> RectificationTask:
 class Tasks(MethodView):
     @requires(*EVERYONE)
     @blp.arguments(TaskFilter, location="query")
-    @blp.response(200, page_of(TaskSchema))
+    @blp.response(200, page_of(TaskSchema), example=examples.TASK_PAGE)
     def get(self, args):
         """整改任务列表（窗口单位只见本单位，牵头单位见本领域，督查办见全部）"""
         page, per_page = args.pop("page"), args.pop("per_page")
@@ -283,7 +284,7 @@ class TaskCounts(MethodView):
 class TaskById(MethodView):
     @requires(*EVERYONE)
     @sends_etag
-    @blp.response(200, TaskDetailSchema)
+    @blp.response(200, TaskDetailSchema, example=examples.TASK_DETAIL)
     def get(self, task_id):
         """整改任务详情：各轮回复、延期申请、整改前后照片对照、当前可执行的操作"""
         task = service.get_task(task_id, actor=current_user())
@@ -309,8 +310,8 @@ class TaskReplies(MethodView):
 
     @requires(Role.unit_staff)
     @sends_etag
-    @blp.arguments(ReplyCreateSchema)
-    @blp.response(201, ReplySchema)
+    @blp.arguments(ReplyCreateSchema, example=examples.REPLY_CREATE)
+    @blp.response(201, ReplySchema, example=examples.REPLY)
     @blp.alt_response(200, schema=ReplySchema, description=REPLAY)
     @if_match(required=False)
     def post(self, data, task_id):
@@ -366,8 +367,8 @@ class TaskVerification(MethodView):
 class TaskExtensions(MethodView):
     @requires(Role.unit_staff)
     @sends_etag
-    @blp.arguments(ExtensionCreateSchema)
-    @blp.response(201, ExtensionSchema)
+    @blp.arguments(ExtensionCreateSchema, example=examples.EXTENSION_CREATE)
+    @blp.response(201, ExtensionSchema, example=examples.EXTENSION)
     @blp.alt_response(200, schema=ExtensionSchema, description=REPLAY)
     @if_match(required=False)
     def post(self, data, task_id):

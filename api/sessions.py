@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from accounts import service as accounts
 from accounts.models import ROLE_LABELS, Role
-from api import throttle
+from api import examples, throttle
 from api.auth import EVERYONE, bearer_token, current_user, public, requires
 from api.extensions import Blueprint
 from api.operation_docs import idempotent, not_idempotent
@@ -92,8 +92,8 @@ class WeChatLogin(MethodView):
         "超时后先重新调用 wx.login 取新 code 再发（已绑定的微信不必再带绑定码）；计入登录限流 / "
         "a code works once: after a timeout call wx.login again and send the new code."
     )
-    @blp.arguments(WeChatLoginSchema)
-    @blp.response(201, TokenSchema)
+    @blp.arguments(WeChatLoginSchema, example=examples.WECHAT_LOGIN)
+    @blp.response(201, TokenSchema, example=examples.TOKEN)
     @blp.alt_response(429, description=THROTTLED)
     @blp.alt_response(403, description="微信未绑定账号或被微信判定有风险（见 type）")
     @blp.alt_response(502, description="微信接口返回无法重试的错误")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import fields, post_dump, validate
 
+from api import examples
 from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
@@ -83,7 +84,7 @@ class VisitFilter(PageArgs):
 class Visits(MethodView):
     @requires(*EVERYONE)
     @blp.arguments(VisitFilter, location="query")
-    @blp.response(200, page_of(VisitSchema))
+    @blp.response(200, page_of(VisitSchema), example=examples.VISIT_PAGE)
     def get(self, args):
         """检查任务列表（检查人员只看到分派给自己的；窗口单位看不到未提交的暗访）"""
         page, per_page = args.pop("page"), args.pop("per_page")
