@@ -66,7 +66,10 @@ class Templates(MethodView):
     @blp.arguments(TemplateFilter, location="query")
     @blp.response(200, page_of(TemplateSchema))
     def get(self, args):
-        """检查表模板列表"""
+        """检查表模板列表
+
+        模板分页列表。A page of checklist templates.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(checklists.list_templates(**args), page, per_page)
 
@@ -133,7 +136,10 @@ class TemplateById(MethodView):
     @sends_etag
     @blp.response(200, TemplateSchema)
     def get(self, template_id):
-        """查看检查表模板"""
+        """查看检查表模板
+
+        一个模板（不含版本内容）。One template.
+        """
         return _template_out(checklists.get_template(template_id, actor=current_user()))
 
     @requires(*OFFICE)
@@ -168,7 +174,10 @@ class TemplateVersions(MethodView):
     @requires(*OFFICE_READERS)
     @blp.response(200, VersionSummarySchema(many=True))
     def get(self, template_id):
-        """模板的全部版本（新的在前）"""
+        """模板的全部版本（新的在前）
+
+        版本摘要：编号、状态、内容哈希。The versions' summaries.
+        """
         template = checklists.get_template(template_id, actor=current_user())
         return checklists.list_versions(template)
 
@@ -205,7 +214,10 @@ class VersionById(MethodView):
     @sends_etag
     @blp.response(200, VersionSchema)
     def get(self, version_id):
-        """查看检查表版本（含全部内容）；草稿仅督查办可见"""
+        """查看检查表版本（含全部内容）；草稿仅督查办可见
+
+        一个版本的全部分区与检查项。One version with its content.
+        """
         return _version_out(checklists.get_version(version_id, actor=current_user()))
 
     @requires(*OFFICE)
@@ -274,7 +286,10 @@ class VersionExport(MethodView):
     @blp.arguments(ExportArgs, location="query")
     @blp.response(200, ExportSchema)
     def get(self, args, version_id):
-        """导出为 JSON 或 YAML 文档（可再导入，内容与哈希完全一致）"""
+        """导出为 JSON 或 YAML 文档（可再导入，内容与哈希完全一致）
+
+        版本内容的可移植文档（format=json|yaml）。The version as a portable document.
+        """
         version = checklists.get_version(version_id, actor=current_user())
         document = transfer.export_document(version)
         filename = f"{version.template.code}-v{version.number}.{args['format']}"
@@ -422,7 +437,10 @@ class VersionForm(MethodView):
     @blp.response(200, FormSchema)
     @blp.alt_response(304, description="未变化（If-None-Match 与 ETag 相同）")
     def get(self, version_id):
-        """小程序填报用的检查表（紧凑格式，可按 ETag 缓存）"""
+        """小程序填报用的检查表（紧凑格式，可按 ETag 缓存）
+
+        指定版本的填报表单；带 If-None-Match 且未变化时 304。The fill-in form of one version.
+        """
         tag = checklists.version_tag(version_id, actor=current_user())
         if (cached := _not_modified(tag)) is not None:
             return cached
@@ -436,6 +454,10 @@ class UnitChecklist(MethodView):
     @blp.response(200, FormSchema)
     @blp.alt_response(304, description="未变化（If-None-Match 与 ETag 相同）")
     def get(self, unit_id):
-        """该窗口单位适用的已发布检查表（紧凑格式，可按 ETag 缓存）"""
+        """该窗口单位适用的已发布检查表（紧凑格式，可按 ETag 缓存）
+
+        单位所属行业当前已发布版本的填报表单；没有时 409 urn:problem:no-published-checklist。The
+        published form for the unit.
+        """
         unit = org.get_unit(unit_id, actor=current_user())
         return _form(checklists.published_version_for_unit(unit))

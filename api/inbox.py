@@ -44,7 +44,11 @@ class Inbox(MethodView):
     @blp.arguments(InboxFilter, location="query")
     @blp.response(200, InboxPageSchema)
     def get(self, args):
-        """我的消息（最新在前），附未读数"""
+        """我的消息（最新在前），附未读数
+
+        本人的消息分页列表与未读数；读取不会标记已读。A page of the caller's messages and the
+        unread count.
+        """
         user = current_user()
         page = paginate(
             service.inbox_query(user, unread=args.get("unread")), args["page"], args["per_page"]

@@ -374,7 +374,10 @@ class Inspections(MethodView):
     @blp.arguments(InspectionFilter, location="query")
     @blp.response(200, page_of(InspectionSchema))
     def get(self, args):
-        """检查记录列表（按计划、单位、领域、区域、检查人员、状态、日期、得分、有无问题筛选）"""
+        """检查记录列表（按计划、单位、领域、区域、检查人员、状态、日期、得分、有无问题筛选）
+
+        调用者可见的检查记录分页列表（不含答案）。A page of inspections, without answers.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(queries.inspections_query(current_user(), args), page, per_page)
 
@@ -416,7 +419,10 @@ class InspectionById(MethodView):
     @sends_etag
     @blp.response(200, InspectionDetailSchema)
     def get(self, inspection_id):
-        """查看检查记录（窗口单位在结果公开后可见）"""
+        """查看检查记录（窗口单位在结果公开后可见）
+
+        一条检查记录：答案、照片引用、问题、缺少的照片、证据封存。One inspection in full.
+        """
         return _detail(service.get_inspection(inspection_id, actor=current_user()))
 
 
@@ -488,7 +494,10 @@ class Findings(MethodView):
     @blp.arguments(FindingFilter, location="query")
     @blp.response(200, page_of(FindingSchema))
     def get(self, args):
-        """问题列表（窗口单位只看到已公开、已确认的本单位问题）"""
+        """问题列表（窗口单位只看到已公开、已确认的本单位问题）
+
+        调用者可见的问题分页列表。A page of findings.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(findings_service.findings_query(current_user(), args), page, per_page)
 
@@ -499,7 +508,10 @@ class FindingById(MethodView):
     @sends_etag
     @blp.response(200, FindingSchema)
     def get(self, finding_id):
-        """查看问题"""
+        """查看问题
+
+        一个问题。One finding.
+        """
         finding = findings_service.get_finding(finding_id, actor=current_user())
         return finding, 200, {"ETag": etag_of(finding.version)}
 

@@ -26,6 +26,7 @@ from apispec import BasePlugin
 
 CALLERS_ATTR = "_idempotency"
 ETAG_ATTR = "_sends_etag"
+CHANGES_ATTR = "_changes"
 METHODS = {"get", "post", "put", "patch", "delete"}
 KEYS = ("client_uuid", "client_id")
 
@@ -94,22 +95,25 @@ def role_list(policy) -> str:
 # -- marks ---------------------------------------------------------------------------------
 
 
-def _mark(note: str, idempotent: bool) -> Callable:
+def _mark(note: str, idempotent: bool, changes: str | None) -> Callable:
     def decorator(func: Callable) -> Callable:
         setattr(func, CALLERS_ATTR, (idempotent, note))
+        if changes is not None:
+            setattr(func, CHANGES_ATTR, changes)
         return func
 
     return decorator
 
 
-def idempotent(note: str) -> Callable:
-    """Mark a view whose method does not say it: why a repeat changes nothing, what it answers."""
-    return _mark(note, True)
+def idempotent(note: str, *, changes: str | None = None) -> Callable:
+    """Mark a view whose method does not say it: why a repeat changes nothing, what it
+    answers. `changes`: what a GET writes after all (else it is documented as read-only)."""
+    return _mark(note, True, changes)
 
 
-def not_idempotent(note: str) -> Callable:
+def not_idempotent(note: str, *, changes: str | None = None) -> Callable:
     """Mark a view a repeat acts on again: what a resend does, and how to retry safely."""
-    return _mark(note, False)
+    return _mark(note, False, changes)
 
 
 # -- the plugin ----------------------------------------------------------------------------
@@ -137,7 +141,7 @@ class OperationNotes(BasePlugin):
             is_idempotent, retry = self._retry(method, operation, marked)
             lines = [CALLERS + role_list(policy)]
             if method == "get":
-                lines.append(CHANGES + READ_ONLY)
+                lines.append(CHANGES + getattr(handler, CHANGES_ATTR, READ_ONLY))
             lines.append(RETRY + retry)
             own = (operation.get("description") or "").strip()
             operation["description"] = "\n\n".join([own, *lines] if own else lines)

@@ -134,7 +134,10 @@ class Regions(MethodView):
     @blp.arguments(RegionFilter, location="query")
     @blp.response(200, page_of(RegionSchema))
     def get(self, args):
-        """区域列表（市 → 县区 → 乡镇街道 → 村社区）"""
+        """区域列表（市 → 县区 → 乡镇街道 → 村社区）
+
+        按上级、层级筛选的区域分页列表。A page of regions.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(org.list_regions(**args), page, per_page)
 
@@ -158,7 +161,10 @@ class RegionById(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, RegionSchema)
     def get(self, region_id):
-        """查看区域"""
+        """查看区域
+
+        一个区域。One region.
+        """
         return org.get_or_404(Region, region_id)
 
     @requires(*OFFICE)
@@ -177,7 +183,10 @@ class Sectors(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, SectorSchema(many=True))
     def get(self):
-        """行业领域列表"""
+        """行业领域列表
+
+        全部行业领域。Every sector.
+        """
         return org.list_sectors()
 
     @requires(*OFFICE)
@@ -200,7 +209,10 @@ class SectorById(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, SectorSchema)
     def get(self, sector_id):
-        """查看行业领域"""
+        """查看行业领域
+
+        一个行业领域。One sector.
+        """
         return org.get_or_404(Sector, sector_id)
 
     @requires(*OFFICE)
@@ -219,7 +231,10 @@ class LeadUnits(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, LeadUnitSchema(many=True))
     def get(self):
-        """牵头单位列表"""
+        """牵头单位列表
+
+        全部牵头单位。Every lead unit.
+        """
         return org.list_lead_units()
 
     @requires(*OFFICE)
@@ -242,7 +257,10 @@ class LeadUnitById(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, LeadUnitSchema)
     def get(self, lead_unit_id):
-        """查看牵头单位"""
+        """查看牵头单位
+
+        一个牵头单位。One lead unit.
+        """
         return org.get_or_404(LeadUnit, lead_unit_id)
 
     @requires(*OFFICE)
@@ -267,7 +285,10 @@ class Units(MethodView):
     @blp.arguments(UnitFilter, location="query")
     @blp.response(200, page_of(UnitSchema))
     def get(self, args):
-        """窗口单位列表（按角色限定范围：窗口单位只能看到自己）"""
+        """窗口单位列表（按角色限定范围：窗口单位只能看到自己）
+
+        调用者可见范围内的窗口单位分页列表。A page of the units the caller may see.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(org.units_query(current_user(), args), page, per_page)
 
@@ -294,7 +315,10 @@ class UnitById(MethodView):
     @sends_etag
     @blp.response(200, UnitSchema)
     def get(self, unit_id):
-        """查看窗口单位"""
+        """查看窗口单位
+
+        一个窗口单位（含坐标与办公时间）。One unit, with its location and hours.
+        """
         unit = org.get_unit(unit_id, actor=current_user())
         return unit, 200, {"ETag": etag_of(unit.version)}
 

@@ -204,7 +204,10 @@ class Photos(MethodView):
     @blp.arguments(PhotoFilter, location="query")
     @blp.response(200, page_of(PhotoSchema))
     def get(self, args):
-        """照片列表（按所属对象；督查办可跨对象按证据提示筛选）"""
+        """照片列表（按所属对象；督查办可跨对象按证据提示筛选）
+
+        调用者可见的照片分页列表，每张含短时签名地址。A page of photos with signed URLs.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         flags = args.pop("flag", [])
         return paginate(
@@ -257,7 +260,10 @@ class PhotoById(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, PhotoSchema)
     def get(self, photo_id):
-        """查看照片（含短时签名地址与证据提示）"""
+        """查看照片（含短时签名地址与证据提示）
+
+        一张照片；urls 每次重新签发。One photo; its URLs are signed anew.
+        """
         return media.get_photo(photo_id, actor=current_user())
 
 
@@ -293,7 +299,10 @@ def _local_storage() -> LocalStorage:
 class MediaFile(MethodView):
     @public
     def get(self, token):
-        """下载照片（签名地址，短时有效）"""
+        """下载照片（签名地址，短时有效）
+
+        文件夹存储时的照片文件；令牌过期或无效为 404。The file behind a signed URL.
+        """
         storage = _local_storage()
         claims = storage.read_token(token, "get")
         path = storage.path_of(claims["k"])

@@ -172,7 +172,10 @@ class Plans(MethodView):
     @blp.arguments(PlanFilter, location="query")
     @blp.response(200, page_of(PlanSchema))
     def get(self, args):
-        """督查计划列表"""
+        """督查计划列表
+
+        计划分页列表。A page of plans.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         actor = current_user()
         result = paginate(plans.list_plans(actor=actor, **args), page, per_page)
@@ -202,7 +205,10 @@ class PlanById(MethodView):
     @sends_etag
     @blp.response(200, PlanSchema)
     def get(self, plan_id):
-        """查看督查计划（区县、乡镇督查办查看全市计划时只列本辖区的单位）"""
+        """查看督查计划（区县、乡镇督查办查看全市计划时只列本辖区的单位）
+
+        一个计划：对象池、抽样规则、检查人员池、状态。One plan.
+        """
         actor = current_user()
         plan = plans.get_plan(plan_id, actor=actor)
         return plans.plan_as_seen_by(plan, actor=actor), 200, {"ETag": etag_of(plan.version)}
@@ -228,7 +234,10 @@ class PlanDraws(MethodView):
     @requires(*OFFICE_READERS)
     @blp.response(200, DrawSchema(many=True))
     def get(self, plan_id):
-        """抽取记录（每次抽取的种子、输入与结果，可复核）"""
+        """抽取记录（每次抽取的种子、输入与结果，可复核）
+
+        该计划的全部抽取，新的在前。The plan's draws.
+        """
         actor = current_user()
         return plans.list_draws(plans.get_plan(plan_id, actor=actor), actor=actor)
 
@@ -272,5 +281,8 @@ class PlanDisclosure(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, DisclosureSchema)
     def get(self, plan_id):
-        """已公开计划的抽取结果与检查结果（一公开）"""
+        """已公开计划的抽取结果与检查结果（一公开）
+
+        已公开计划的抽取与检查结果；未公开为 404。A published plan's disclosure.
+        """
         return plans.disclosure(plan_id, actor=current_user())

@@ -263,7 +263,10 @@ class Tasks(MethodView):
     @blp.arguments(TaskFilter, location="query")
     @blp.response(200, page_of(TaskSchema), example=examples.TASK_PAGE)
     def get(self, args):
-        """整改任务列表（窗口单位只见本单位，牵头单位见本领域，督查办见全部）"""
+        """整改任务列表（窗口单位只见本单位，牵头单位见本领域，督查办见全部）
+
+        调用者可见的整改任务分页列表。A page of the tasks the caller may see.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         result = paginate(service.tasks_query(current_user(), args), page, per_page)
         _mark_covert(result["items"])
@@ -276,7 +279,10 @@ class TaskCounts(MethodView):
     @blp.arguments(CountFilter, location="query")
     @blp.response(200, CountsSchema)
     def get(self, args):
-        """按状态统计整改任务（含逾期数），筛选条件同列表"""
+        """按状态统计整改任务（含逾期数），筛选条件同列表
+
+        总数、逾期数与各状态的数目。Counts by status.
+        """
         return service.count_tasks(current_user(), args)
 
 
@@ -286,7 +292,10 @@ class TaskById(MethodView):
     @sends_etag
     @blp.response(200, TaskDetailSchema, example=examples.TASK_DETAIL)
     def get(self, task_id):
-        """整改任务详情：各轮回复、延期申请、整改前后照片对照、当前可执行的操作"""
+        """整改任务详情：各轮回复、延期申请、整改前后照片对照、当前可执行的操作
+
+        一个任务与其回复、延期申请、前后照片、allowed_actions。One task in full.
+        """
         task = service.get_task(task_id, actor=current_user())
         return _detail(task), 200, {"ETag": etag_of(task.version)}
 
@@ -296,7 +305,10 @@ class TaskAudit(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, AuditEventSchema(many=True))
     def get(self, task_id):
-        """整改任务的操作记录（谁、何时、从何状态到何状态、理由）"""
+        """整改任务的操作记录（谁、何时、从何状态到何状态、理由）
+
+        任务的全部操作，旧的在前。The task's audit trail.
+        """
         return _trail(service.get_task(task_id, actor=current_user()))
 
 
@@ -305,7 +317,10 @@ class TaskReplies(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, ReplySchema(many=True))
     def get(self, task_id):
-        """各轮整改回复（历史保留）"""
+        """各轮整改回复（历史保留）
+
+        任务的全部回复。The task's replies.
+        """
         return service.get_task(task_id, actor=current_user()).replies
 
     @requires(Role.unit_staff)

@@ -129,5 +129,8 @@ class Me(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, MeSchema)
     def get(self):
-        """当前登录人员"""
+        """当前登录人员
+
+        令牌所属的人员：角色、所属单位或领域。The token's user: role, unit or sector.
+        """
         return current_user()

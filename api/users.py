@@ -64,7 +64,10 @@ class Users(MethodView):
     @blp.arguments(UserFilter, location="query")
     @blp.response(200, page_of(UserSchema))
     def get(self, args):
-        """人员列表"""
+        """人员列表
+
+        按角色、单位、状态等筛选的人员分页列表。A page of accounts.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(accounts.users_query(args, actor=current_user()), page, per_page)
 
@@ -89,7 +92,10 @@ class UserById(MethodView):
     @sends_etag
     @blp.response(200, UserSchema)
     def get(self, user_id):
-        """查看人员"""
+        """查看人员
+
+        一个账号（不含密码与微信 openid）。One account.
+        """
         user = _user_or_404(user_id)
         return user, 200, {"ETag": etag_of(user.version)}
 

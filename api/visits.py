@@ -86,7 +86,11 @@ class Visits(MethodView):
     @blp.arguments(VisitFilter, location="query")
     @blp.response(200, page_of(VisitSchema), example=examples.VISIT_PAGE)
     def get(self, args):
-        """检查任务列表（检查人员只看到分派给自己的；窗口单位看不到未提交的暗访）"""
+        """检查任务列表（检查人员只看到分派给自己的；窗口单位看不到未提交的暗访）
+
+        调用者可见的检查任务分页列表；检查人员从 visible_from 起可见。A page of the visits the
+        caller may see.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(plans.visits_query(current_user(), args), page, per_page)
 
@@ -97,7 +101,10 @@ class VisitById(MethodView):
     @sends_etag
     @blp.response(200, VisitSchema)
     def get(self, visit_id):
-        """查看检查任务"""
+        """查看检查任务
+
+        一个检查任务（暗访不向被检查单位公开检查人员）。One visit.
+        """
         visit = plans.get_visit(visit_id, actor=current_user())
         return visit, 200, {"ETag": etag_of(visit.version)}
 
