@@ -6,13 +6,15 @@ its summary line), three generated lines:
 
 - **callers**, from the view's permission policy (`@requires`/`@public`, api/auth.py), the
   roles in Chinese and English; also `x-roles`, the role values;
-- **what it changes** for a read: nothing (a write says it in its docstring);
+- **what it changes**, for a read: nothing, unless its mark says what it writes after all
+  (`changes=`, the ledgers' export jobs); a write says it in its docstring;
 - **idempotency and retry**, also `x-idempotent`: from a mark on the view (`@idempotent` /
   `@not_idempotent`, for what the method cannot tell) or else from the method and body —
   GET, PUT, PATCH and DELETE are idempotent; a POST whose body requires `client_id` or
   `client_uuid` is idempotent by that key (201 first, 200 with the same body on a replay,
   docs/api.md); a POST checked by If-Match cannot take effect twice (a resent copy meets a
-  newer ETag: 412, re-read, then decide). If-Match adds its 412 rule to any method.
+  newer ETag: 412, re-read, then decide). If-Match adds its 412 rule to any method. A POST
+  none of these cover stops the app from starting until its view is marked.
 
 Answer headers: `ETag` on the 2xx answers of views marked `@sends_etag` (api/etag.py; the
 generated-requests test checks each answer's header against the document).
@@ -24,7 +26,7 @@ from collections.abc import Callable
 
 from apispec import BasePlugin
 
-CALLERS_ATTR = "_idempotency"
+RETRY_ATTR = "_idempotency"
 ETAG_ATTR = "_sends_etag"
 CHANGES_ATTR = "_changes"
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -97,7 +99,7 @@ def role_list(policy) -> str:
 
 def _mark(note: str, idempotent: bool, changes: str | None) -> Callable:
     def decorator(func: Callable) -> Callable:
-        setattr(func, CALLERS_ATTR, (idempotent, note))
+        setattr(func, RETRY_ATTR, (idempotent, note))
         if changes is not None:
             setattr(func, CHANGES_ATTR, changes)
         return func
@@ -137,7 +139,7 @@ class OperationNotes(BasePlugin):
                 continue
             policy = policy_of(app, rule.endpoint, method)
             handler = handler_of(app, rule.endpoint, method)
-            marked = getattr(handler, CALLERS_ATTR, None)
+            marked = getattr(handler, RETRY_ATTR, None)
             is_idempotent, retry = self._retry(method, operation, marked)
             lines = [CALLERS + role_list(policy)]
             if method == "get":
