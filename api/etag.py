@@ -12,6 +12,7 @@ from collections.abc import Callable
 from flask import Response, current_app, request
 
 from api.auth import handler_of
+from api.operation_docs import ETAG_ATTR
 from core import errors
 
 DOC_KEY = "if_match"
@@ -26,6 +27,13 @@ def if_match(func: Callable | None = None, *, required: bool = True):
         return func
 
     return mark(func) if func is not None else mark
+
+
+def sends_etag(func: Callable) -> Callable:
+    """Mark a view whose 2xx answers carry the resource's ETag: documented in the answers'
+    headers (api.operation_docs); tests/test_generated_requests.py holds the two equal."""
+    setattr(func, ETAG_ATTR, True)
+    return func
 
 
 def etag_of(version: int | str) -> str:

@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from api import errors, problem_docs
+from api import errors, operation_docs, problem_docs
 from api.schemas import ProblemSchema, load_json_body
 from core.db import db
 
@@ -20,7 +20,8 @@ __all__ = ["Blueprint", "api", "csrf", "db", "migrate"]
 
 class Api(flask_smorest.Api):
     """flask-smorest's Api, speaking problem+json for every HTTP error, and documenting
-    each operation's errors as such (api/problem_docs.py)."""
+    each operation's errors as such (api/problem_docs.py), its callers, idempotency and
+    answer headers (api/operation_docs.py)."""
 
     ERROR_SCHEMA = ProblemSchema
 
@@ -28,7 +29,11 @@ class Api(flask_smorest.Api):
         return errors.from_http_exception(error)
 
     def _init_spec(self, *, extra_plugins=None, **kwargs):
-        plugins = [*(extra_plugins or ()), problem_docs.ProblemResponses(self)]
+        plugins = [
+            *(extra_plugins or ()),
+            operation_docs.OperationNotes(self),
+            problem_docs.ProblemResponses(self),
+        ]
         super()._init_spec(extra_plugins=plugins, **kwargs)
 
     def _register_responses(self):

@@ -7,9 +7,11 @@ from flask.views import MethodView
 from marshmallow import ValidationError, fields, post_dump, validate
 
 from accounts.models import Role
+from api import examples
 from api.auth import EVERYONE, OFFICE, current_user, requires
-from api.etag import check_if_match, etag_of, if_match
+from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
+from api.operation_docs import idempotent
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from checklists.content import GRADES
@@ -372,27 +374,40 @@ class Inspections(MethodView):
     @blp.arguments(InspectionFilter, location="query")
     @blp.response(200, page_of(InspectionSchema))
     def get(self, args):
-        """检查记录列表（按计划、单位、领域、区域、检查人员、状态、日期、得分、有无问题筛选）"""
+        """检查记录列表（按计划、单位、领域、区域、检查人员、状态、日期、得分、有无问题筛选）
+
+        调用者可见的检查记录分页列表（不含答案）。A page of inspections, without answers.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(queries.inspections_query(current_user(), args), page, per_page)
 
     @requires(Role.inspector)
-    @blp.arguments(StartSchema)
-    @blp.response(201, InspectionDetailSchema)
+    @sends_etag
+    @blp.arguments(StartSchema, example=examples.START)
+    @blp.response(201, InspectionDetailSchema, example=examples.INSPECTION)
     @blp.alt_response(200, description="同一 client_uuid 的重试：返回第一次的结果")
     def post(self, data):
-        """到达现场签到，开始检查（按 client_uuid 幂等）"""
+        """到达现场签到，开始检查（按 client_uuid 幂等）
+
+        新建一条草稿检查记录：记下签到位置、与单位的距离（远离单位、定位精度不足时标记），锁定所用
+        检查表版本。Creates a draft inspection with the check-in.
+        """
         return _created(*service.start_inspection(data, actor=current_user()))
 
 
 @blp.route("/inspections/submissions")
 class InspectionSubmissions(MethodView):
     @requires(Role.inspector)
-    @blp.arguments(OFFLINE_SUBMIT)
-    @blp.response(201, SUBMISSION)
+    @sends_etag
+    @blp.arguments(OFFLINE_SUBMIT, example=examples.OFFLINE)
+    @blp.response(201, SUBMISSION, example=examples.SUBMISSION)
     @blp.alt_response(200, description="同一 client_uuid、相同内容的重试：返回第一次的结果")
     def post(self, data):
-        """离线整单提交：签到、答案与照片引用一次发送（按 client_uuid 幂等；提交后改动为 409）"""
+        """离线整单提交：签到、答案与照片引用一次发送（按 client_uuid 幂等；提交后改动为 409）
+
+        一次完成签到、保存答案和提交：计算得分与评级，生成问题，封存证据。照片可在之后按
+        owner_type=inspection 上传。Check-in, answers and submission in one request.
+        """
         submission = service.submit_offline(data, actor=current_user())
         status = 201 if submission.created else 200
         return submission, status, {"ETag": etag_of(submission.inspection.version)}
@@ -401,19 +416,28 @@ class InspectionSubmissions(MethodView):
 @blp.route("/inspections/<int:inspection_id>")
 class InspectionById(MethodView):
     @requires(*EVERYONE)
+    @sends_etag
     @blp.response(200, InspectionDetailSchema)
     def get(self, inspection_id):
-        """查看检查记录（窗口单位在结果公开后可见）"""
+        """查看检查记录（窗口单位在结果公开后可见）
+
+        一条检查记录：答案、照片引用、问题、缺少的照片、证据封存。One inspection in full.
+        """
         return _detail(service.get_inspection(inspection_id, actor=current_user()))
 
 
 @blp.route("/inspections/<int:inspection_id>/answers")
 class InspectionAnswers(MethodView):
     @requires(Role.inspector)
-    @blp.arguments(AnswersSchema)
-    @blp.response(200, InspectionDetailSchema)
+    @sends_etag
+    @blp.arguments(AnswersSchema, example=examples.ANSWERS)
+    @blp.response(200, InspectionDetailSchema, example=examples.SAVED)
     def patch(self, data, inspection_id):
-        """边查边存：按检查项保存答案与照片引用（可重复发送）"""
+        """边查边存：按检查项保存答案与照片引用（可重复发送）
+
+        合并给出的检查项答案与照片引用到草稿（未给出的检查项不变）；提交后为 409
+        urn:problem:inspection-submitted。Merges the answers given into the draft.
+        """
         inspection = service.get_inspection(inspection_id, actor=current_user())
         return _detail(service.save_answers(inspection, data, actor=current_user()))
 
@@ -421,10 +445,19 @@ class InspectionAnswers(MethodView):
 @blp.route("/inspections/<int:inspection_id>/submit")
 class InspectionSubmit(MethodView):
     @requires(Role.inspector)
-    @blp.arguments(AnswersSchema)
-    @blp.response(200, InspectionDetailSchema)
+    @idempotent(
+        "以相同内容重发返回同一结果（200）；内容不同为 409 urn:problem:submission-differs / a "
+        "resend with the same body answers the same result; other content is 409."
+    )
+    @sends_etag
+    @blp.arguments(AnswersSchema, example=examples.SUBMIT)
+    @blp.response(200, InspectionDetailSchema, example=examples.SUBMITTED)
     def post(self, data, inspection_id):
-        """提交检查：校验必填项与必拍照片，计算得分，生成问题（重试返回同一结果）"""
+        """提交检查：校验必填项与必拍照片，计算得分，生成问题（重试返回同一结果）
+
+        合并最后的答案，草稿变为已提交：计算得分与评级，生成待审核的问题，封存证据；之后答案不能再
+        改。Submits the draft.
+        """
         inspection = service.get_inspection(inspection_id, actor=current_user())
         return _detail(service.submit_inspection(inspection, data, actor=current_user()))
 
@@ -432,11 +465,20 @@ class InspectionSubmit(MethodView):
 @blp.route("/inspections/<int:inspection_id>/publish")
 class InspectionPublish(MethodView):
     @requires(*OFFICE)
+    @idempotent(
+        "已公开的检查再公开返回同一结果，不会重复建整改任务 / publishing again returns the same "
+        "result."
+    )
+    @sends_etag
     @blp.arguments(PublishSchema)
     @blp.response(200, InspectionDetailSchema)
     @blp.alt_response(409, description="有问题未审核，或必拍照片未齐且未说明原因")
     def post(self, data, inspection_id):
-        """向被检查单位公开检查结果；已确认的问题转入整改（照片未齐须说明原因）"""
+        """向被检查单位公开检查结果；已确认的问题转入整改（照片未齐须说明原因）
+
+        检查结果对被检查单位可见，每个已确认的问题建一个整改任务并通知单位。Publishes the result
+        and opens rectification tasks.
+        """
         inspection = service.get_inspection(inspection_id, actor=current_user())
         reason = data.get("missing_photos_reason")
         return _detail(
@@ -452,7 +494,10 @@ class Findings(MethodView):
     @blp.arguments(FindingFilter, location="query")
     @blp.response(200, page_of(FindingSchema))
     def get(self, args):
-        """问题列表（窗口单位只看到已公开、已确认的本单位问题）"""
+        """问题列表（窗口单位只看到已公开、已确认的本单位问题）
+
+        调用者可见的问题分页列表。A page of findings.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(findings_service.findings_query(current_user(), args), page, per_page)
 
@@ -460,18 +505,26 @@ class Findings(MethodView):
 @blp.route("/findings/<int:finding_id>")
 class FindingById(MethodView):
     @requires(*EVERYONE)
+    @sends_etag
     @blp.response(200, FindingSchema)
     def get(self, finding_id):
-        """查看问题"""
+        """查看问题
+
+        一个问题。One finding.
+        """
         finding = findings_service.get_finding(finding_id, actor=current_user())
         return finding, 200, {"ETag": etag_of(finding.version)}
 
     @requires(*OFFICE)
+    @sends_etag
     @blp.arguments(FindingReviewSchema)
     @blp.response(200, FindingSchema)
     @if_match
     def patch(self, data, finding_id):
-        """审核问题：确认或驳回，修改严重程度或期限（需 If-Match；驳回与修改须说明原因）"""
+        """审核问题：确认或驳回，修改严重程度或期限（需 If-Match；驳回与修改须说明原因）
+
+        改问题的状态、严重程度、期限或说明，记入复核记录；驳回的问题不计扣分。Reviews one finding.
+        """
         finding = findings_service.get_finding(finding_id, actor=current_user())
         check_if_match(finding.version)
         finding = findings_service.review_finding(finding, data, actor=current_user())

@@ -7,8 +7,9 @@ from marshmallow import fields, validate
 
 from accounts.models import Role
 from api.auth import EVERYONE, OFFICE, current_user, requires
-from api.etag import check_if_match, etag_of, if_match
+from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
+from api.operation_docs import idempotent
 from api.pagination import paginate
 from api.schemas import Id, PageArgs, QueryId, Schema, page_of, partial_of
 from core.geo import CoordSystem
@@ -133,15 +134,25 @@ class Regions(MethodView):
     @blp.arguments(RegionFilter, location="query")
     @blp.response(200, page_of(RegionSchema))
     def get(self, args):
-        """区域列表（市 → 县区 → 乡镇街道 → 村社区）"""
+        """区域列表（市 → 县区 → 乡镇街道 → 村社区）
+
+        按上级、层级筛选的区域分页列表。A page of regions.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(org.list_regions(**args), page, per_page)
 
     @requires(*OFFICE)
+    @idempotent(
+        "区域编码唯一：重发已成功的请求得到 409 urn:problem:already-exists / the code is unique: a"
+        " resend gets 409."
+    )
     @blp.arguments(RegionSchema)
     @blp.response(201, RegionSchema)
     def post(self, data):
-        """新建区域"""
+        """新建区域
+
+        在上级区域下新建一个区域。Creates one region.
+        """
         return org.save_region(data, actor=current_user())
 
 
@@ -150,14 +161,20 @@ class RegionById(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, RegionSchema)
     def get(self, region_id):
-        """查看区域"""
+        """查看区域
+
+        一个区域。One region.
+        """
         return org.get_or_404(Region, region_id)
 
     @requires(*OFFICE)
     @blp.arguments(RegionUpdateSchema)
     @blp.response(200, RegionSchema)
     def patch(self, data, region_id):
-        """修改区域"""
+        """修改区域
+
+        只改给出的字段。Changes the fields given.
+        """
         return org.save_region(data, actor=current_user(), region=org.get_or_404(Region, region_id))
 
 
@@ -166,14 +183,24 @@ class Sectors(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, SectorSchema(many=True))
     def get(self):
-        """行业领域列表"""
+        """行业领域列表
+
+        全部行业领域。Every sector.
+        """
         return org.list_sectors()
 
     @requires(*OFFICE)
+    @idempotent(
+        "编码与名称唯一：重发已成功的请求得到 409 urn:problem:already-exists / code and name are "
+        "unique: a resend gets 409."
+    )
     @blp.arguments(SectorSchema)
     @blp.response(201, SectorSchema)
     def post(self, data):
-        """新建行业领域"""
+        """新建行业领域
+
+        新建一个行业领域。Creates one sector.
+        """
         return org.save_sector(data, actor=current_user())
 
 
@@ -182,14 +209,20 @@ class SectorById(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, SectorSchema)
     def get(self, sector_id):
-        """查看行业领域"""
+        """查看行业领域
+
+        一个行业领域。One sector.
+        """
         return org.get_or_404(Sector, sector_id)
 
     @requires(*OFFICE)
     @blp.arguments(SectorUpdateSchema)
     @blp.response(200, SectorSchema)
     def patch(self, data, sector_id):
-        """修改行业领域"""
+        """修改行业领域
+
+        只改给出的字段。Changes the fields given.
+        """
         return org.save_sector(data, actor=current_user(), sector=org.get_or_404(Sector, sector_id))
 
 
@@ -198,14 +231,24 @@ class LeadUnits(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, LeadUnitSchema(many=True))
     def get(self):
-        """牵头单位列表"""
+        """牵头单位列表
+
+        全部牵头单位。Every lead unit.
+        """
         return org.list_lead_units()
 
     @requires(*OFFICE)
+    @idempotent(
+        "名称唯一：重发已成功的请求得到 409 urn:problem:already-exists / the name is unique: a "
+        "resend gets 409."
+    )
     @blp.arguments(LeadUnitSchema)
     @blp.response(201, LeadUnitSchema)
     def post(self, data):
-        """新建牵头单位"""
+        """新建牵头单位
+
+        新建一个牵头单位（负责一个行业领域）。Creates one lead unit.
+        """
         return org.save_lead_unit(data, actor=current_user())
 
 
@@ -214,14 +257,20 @@ class LeadUnitById(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, LeadUnitSchema)
     def get(self, lead_unit_id):
-        """查看牵头单位"""
+        """查看牵头单位
+
+        一个牵头单位。One lead unit.
+        """
         return org.get_or_404(LeadUnit, lead_unit_id)
 
     @requires(*OFFICE)
     @blp.arguments(LeadUnitUpdateSchema)
     @blp.response(200, LeadUnitSchema)
     def patch(self, data, lead_unit_id):
-        """修改牵头单位"""
+        """修改牵头单位
+
+        只改给出的字段。Changes the fields given.
+        """
         return org.save_lead_unit(
             data, actor=current_user(), lead_unit=org.get_or_404(LeadUnit, lead_unit_id)
         )
@@ -236,15 +285,26 @@ class Units(MethodView):
     @blp.arguments(UnitFilter, location="query")
     @blp.response(200, page_of(UnitSchema))
     def get(self, args):
-        """窗口单位列表（按角色限定范围：窗口单位只能看到自己）"""
+        """窗口单位列表（按角色限定范围：窗口单位只能看到自己）
+
+        调用者可见范围内的窗口单位分页列表。A page of the units the caller may see.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(org.units_query(current_user(), args), page, per_page)
 
     @requires(*OFFICE)
+    @idempotent(
+        "同一区域内名称唯一：重发已成功的请求得到 409 urn:problem:unit-name-taken / unique name "
+        "per region: a resend gets 409."
+    )
+    @sends_etag
     @blp.arguments(UnitSchema)
     @blp.response(201, UnitSchema)
     def post(self, data):
-        """新建窗口单位"""
+        """新建窗口单位
+
+        新建一个窗口单位（行业领域、区域、地址、坐标、办公时间）。Creates one unit.
+        """
         unit = org.create_unit(data, actor=current_user())
         return unit, 201, {"ETag": etag_of(unit.version)}
 
@@ -252,18 +312,26 @@ class Units(MethodView):
 @blp.route("/units/<int:unit_id>")
 class UnitById(MethodView):
     @requires(*EVERYONE)
+    @sends_etag
     @blp.response(200, UnitSchema)
     def get(self, unit_id):
-        """查看窗口单位"""
+        """查看窗口单位
+
+        一个窗口单位（含坐标与办公时间）。One unit, with its location and hours.
+        """
         unit = org.get_unit(unit_id, actor=current_user())
         return unit, 200, {"ETag": etag_of(unit.version)}
 
     @requires(*OFFICE)
+    @sends_etag
     @blp.arguments(UnitUpdateSchema)
     @blp.response(200, UnitSchema)
     @if_match
     def patch(self, data, unit_id):
-        """修改窗口单位（需 If-Match）"""
+        """修改窗口单位（需 If-Match）
+
+        只改给出的字段，版本号加一。Changes the fields given.
+        """
         unit = org.get_unit(unit_id, actor=current_user())
         check_if_match(unit.version)
         unit = org.update_unit(unit, data, actor=current_user())
@@ -273,10 +341,17 @@ class UnitById(MethodView):
 @blp.route("/units/import")
 class UnitImport(MethodView):
     @requires(Role.office_admin)
+    @idempotent(
+        "已导入的单位再导入会被逐行指出重名，整批不导入：重发不会重复建单位 / units already "
+        "imported are refused row by row, so a resend creates nothing twice."
+    )
     @blp.arguments(ImportFileSchema, location="files")
     @blp.response(201, ImportResultSchema)
     def post(self, files):
-        """批量导入窗口单位（CSV 或 XLSX；任一行有误则全部不导入，并列出每一行的问题）"""
+        """批量导入窗口单位（CSV 或 XLSX；任一行有误则全部不导入，并列出每一行的问题）
+
+        全部行有效时一次新建全部单位，否则什么也不建。Creates every row's unit, or none.
+        """
         upload = files["file"]
         rows = importer.read_rows(upload.filename or "", upload.stream)
         return importer.import_units(rows, actor=current_user())

@@ -11,9 +11,10 @@ from marshmallow import ValidationError, fields, post_dump, validate
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from accounts.models import Role
-from api import health
+from api import examples, health
 from api.auth import EVERYONE, current_user, public, requires
 from api.extensions import Blueprint, Parser
+from api.operation_docs import idempotent
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from core import errors
@@ -203,7 +204,10 @@ class Photos(MethodView):
     @blp.arguments(PhotoFilter, location="query")
     @blp.response(200, page_of(PhotoSchema))
     def get(self, args):
-        """照片列表（按所属对象；督查办可跨对象按证据提示筛选）"""
+        """照片列表（按所属对象；督查办可跨对象按证据提示筛选）
+
+        调用者可见的照片分页列表，每张含短时签名地址。A page of photos with signed URLs.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         flags = args.pop("flag", [])
         return paginate(
@@ -212,11 +216,15 @@ class Photos(MethodView):
 
     @requires(*UPLOADERS)
     @photo_body_limit
-    @blp.arguments(UploadForm, location="files")
-    @blp.response(201, PhotoSchema)
+    @blp.arguments(UploadForm, location="files", example=examples.PHOTO_UPLOAD)
+    @blp.response(201, PhotoSchema, example=examples.PHOTO)
     @blp.alt_response(200, schema=PhotoSchema, description="重试：返回首次上传的结果")
     def post(self, form):
-        """上传照片（multipart，wx.uploadFile 的 file 字段 + 表单字段）"""
+        """上传照片（multipart，wx.uploadFile 的 file 字段 + 表单字段）
+
+        校验并处理图片（类型、大小、像素、EXIF），写入原图、预览图和缩略图，记录证据提示。Stores
+        one photo and its variants.
+        """
         upload = form.pop("file")
         form["declared_type"] = upload.mimetype
         photo, created = media.upload_photo(form, upload.stream, actor=current_user())
@@ -226,15 +234,19 @@ class Photos(MethodView):
 @blp.route("/photo-uploads")
 class PhotoUploads(MethodView):
     @requires(*UPLOADERS)
-    @blp.arguments(DirectUploadSchema)
-    @blp.response(201, DirectUploadResult)
+    @blp.arguments(DirectUploadSchema, example=examples.DIRECT_UPLOAD)
+    @blp.response(201, DirectUploadResult, example=examples.DIRECT_UPLOAD_RESULT)
     @blp.alt_response(
         200,
         schema=DirectUploadResult,
         description="同一 client_id 的重试：同一照片，重新签发的上传表单（已确认则无）",
     )
     def post(self, data):
-        """申请直传（预签名 POST）：上传到存储后调用 confirm"""
+        """申请直传（预签名 POST）：上传到存储后调用 confirm
+
+        新建一张待上传（pending）的照片，签发上传表单（PHOTO_UPLOAD_TTL_SECONDS
+        内有效）；确认前照片不可用。Creates a pending photo and a presigned upload form.
+        """
         limit = current_app.config["MAX_PHOTO_BYTES"]
         if data["size"] > limit:
             raise errors.PayloadTooLarge(f"照片超过 {limit // (1024 * 1024)} MB 上限")
@@ -248,17 +260,28 @@ class PhotoById(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, PhotoSchema)
     def get(self, photo_id):
-        """查看照片（含短时签名地址与证据提示）"""
+        """查看照片（含短时签名地址与证据提示）
+
+        一张照片；urls 每次重新签发。One photo; its URLs are signed anew.
+        """
         return media.get_photo(photo_id, actor=current_user())
 
 
 @blp.route("/photos/<int:photo_id>/confirm")
 class PhotoConfirm(MethodView):
     @requires(*UPLOADERS)
-    @blp.response(200, PhotoSchema)
+    @idempotent(
+        "确认是对已有照片的操作：首次与每次重复均返回 200 与同一照片 / the first and every repeat "
+        "answer 200 with the same photo."
+    )
+    @blp.response(200, PhotoSchema, example=examples.CONFIRMED)
     def post(self, photo_id):
         """确认直传：服务器核对实际收到的文件（与申请时声明的大小一致、类型、SHA-256）并处理；
-        重复确认（含同时到达的）均返回 200 与同一照片"""
+        重复确认（含同时到达的）均返回 200 与同一照片
+
+        照片由 pending 变为 stored：原图写入新的键，生成预览图和缩略图；大小不符时删除收到的文件，
+        照片保持 pending，可重新上传后再确认。Checks the uploaded object and stores the photo.
+        """
         return media.confirm_upload(photo_id, actor=current_user())
 
 
@@ -276,7 +299,10 @@ def _local_storage() -> LocalStorage:
 class MediaFile(MethodView):
     @public
     def get(self, token):
-        """下载照片（签名地址，短时有效）"""
+        """下载照片（签名地址，短时有效）
+
+        文件夹存储时的照片文件；令牌过期或无效为 404。The file behind a signed URL.
+        """
         storage = _local_storage()
         claims = storage.read_token(token, "get")
         path = storage.path_of(claims["k"])
@@ -292,8 +318,13 @@ class MediaFile(MethodView):
 @blp.route("/media/uploads/<token>")
 class MediaUpload(MethodView):
     @public
+    @idempotent("重发覆盖前一次上传的文件，结果相同 / a resend replaces the earlier bytes.")
     def post(self, token):
-        """直传目标（本地存储时代替 S3 的预签名 POST）"""
+        """直传目标（本地存储时代替 S3 的预签名 POST）
+
+        把文件写入该照片的待确认位置（覆盖此前上传的）；照片确认后或过期后 409
+        urn:problem:upload-closed。Writes the file to the pending photo's object.
+        """
         storage = _local_storage()
         claims = storage.read_token(token, "post")
         if not media.accepts_direct_upload(claims["k"]):

@@ -6,8 +6,9 @@ from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.auth import EVERYONE, OFFICE, OFFICE_READERS, current_user, requires
-from api.etag import check_if_match, etag_of, if_match
+from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
+from api.operation_docs import idempotent, not_idempotent
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, Schema, page_of
 from inspections import plans
@@ -171,7 +172,10 @@ class Plans(MethodView):
     @blp.arguments(PlanFilter, location="query")
     @blp.response(200, page_of(PlanSchema))
     def get(self, args):
-        """督查计划列表"""
+        """督查计划列表
+
+        计划分页列表。A page of plans.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         actor = current_user()
         result = paginate(plans.list_plans(actor=actor, **args), page, per_page)
@@ -179,10 +183,18 @@ class Plans(MethodView):
         return result
 
     @requires(*OFFICE)
+    @not_idempotent(
+        "每次请求新建一个计划：超时后先 GET /plans 查看是否已建成再重发 / each call creates a "
+        "plan: after a timeout list the plans before resending."
+    )
+    @sends_etag
     @blp.arguments(PlanSchema)
     @blp.response(201, PlanSchema)
     def post(self, data):
-        """新建督查计划（明察或暗访；对象池、分层抽样规则、检查人员池与回避名单）"""
+        """新建督查计划（明察或暗访；对象池、分层抽样规则、检查人员池与回避名单）
+
+        新建一个草稿计划，尚不抽取。Creates a draft plan; nothing is drawn yet.
+        """
         plan = plans.save_plan(data, actor=current_user())
         return plan, 201, {"ETag": etag_of(plan.version)}
 
@@ -190,19 +202,27 @@ class Plans(MethodView):
 @blp.route("/plans/<int:plan_id>")
 class PlanById(MethodView):
     @requires(*OFFICE_READERS)
+    @sends_etag
     @blp.response(200, PlanSchema)
     def get(self, plan_id):
-        """查看督查计划（区县、乡镇督查办查看全市计划时只列本辖区的单位）"""
+        """查看督查计划（区县、乡镇督查办查看全市计划时只列本辖区的单位）
+
+        一个计划：对象池、抽样规则、检查人员池、状态。One plan.
+        """
         actor = current_user()
         plan = plans.get_plan(plan_id, actor=actor)
         return plans.plan_as_seen_by(plan, actor=actor), 200, {"ETag": etag_of(plan.version)}
 
     @requires(*OFFICE)
+    @sends_etag
     @blp.arguments(PlanUpdateSchema)
     @blp.response(200, PlanSchema)
     @if_match
     def patch(self, data, plan_id):
-        """修改督查计划（需 If-Match；抽取后规则不可改）"""
+        """修改督查计划（需 If-Match；抽取后规则不可改）
+
+        只改给出的字段；抽取后只能改名称和说明。Changes the fields given.
+        """
         plan = plans.get_plan(plan_id, actor=current_user())
         check_if_match(plan.version)
         plan = plans.save_plan(data, actor=current_user(), plan=plan)
@@ -214,15 +234,26 @@ class PlanDraws(MethodView):
     @requires(*OFFICE_READERS)
     @blp.response(200, DrawSchema(many=True))
     def get(self, plan_id):
-        """抽取记录（每次抽取的种子、输入与结果，可复核）"""
+        """抽取记录（每次抽取的种子、输入与结果，可复核）
+
+        该计划的全部抽取，新的在前。The plan's draws.
+        """
         actor = current_user()
         return plans.list_draws(plans.get_plan(plan_id, actor=actor), actor=actor)
 
     @requires(*OFFICE)
+    @not_idempotent(
+        "每次请求都重新抽取一次（新种子、新结果）：超时后先 GET 抽取记录确认，再决定是否重抽 / "
+        "each call draws again: check the draws before resending."
+    )
     @blp.arguments(DrawArgs)
     @blp.response(201, DrawSchema)
     def post(self, args, plan_id):
-        """双随机抽取检查对象与检查人员（重新抽取须说明原因，检查开始后不可重抽）"""
+        """双随机抽取检查对象与检查人员（重新抽取须说明原因，检查开始后不可重抽）
+
+        记录一次抽取（种子、输入、结果），生成检查任务并取代上一次抽取的任务。Records a draw and
+        replaces the visits of the previous one.
+        """
         plan = plans.get_plan(plan_id, actor=current_user())
         return plans.draw_plan(
             plan, seed=args.get("seed"), reason=args.get("reason"), actor=current_user()
@@ -232,9 +263,15 @@ class PlanDraws(MethodView):
 @blp.route("/plans/<int:plan_id>/publish")
 class PlanPublish(MethodView):
     @requires(*OFFICE)
+    @idempotent(
+        "已公开的计划再公开返回同一计划 / publishing a published plan returns it unchanged."
+    )
     @blp.response(200, PlanSchema)
     def post(self, plan_id):
-        """公开抽取过程与结果（计划期结束后）"""
+        """公开抽取过程与结果（计划期结束后）
+
+        计划状态改为已公开，抽取结果对所有人可见。Publishes the plan's draw.
+        """
         actor = current_user()
         return plans.publish_plan(plans.get_plan(plan_id, actor=actor), actor=actor)
 
@@ -244,5 +281,8 @@ class PlanDisclosure(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, DisclosureSchema)
     def get(self, plan_id):
-        """已公开计划的抽取结果与检查结果（一公开）"""
+        """已公开计划的抽取结果与检查结果（一公开）
+
+        已公开计划的抽取与检查结果；未公开为 404。A published plan's disclosure.
+        """
         return plans.disclosure(plan_id, actor=current_user())

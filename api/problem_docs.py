@@ -123,8 +123,14 @@ class ProblemResponses(BasePlugin):
 def _replay_body(responses: dict) -> None:
     created = responses.get("201")
     replay = responses.get("200")
-    if isinstance(created, dict) and isinstance(replay, dict) and "content" not in replay:
+    if not (isinstance(created, dict) and isinstance(replay, dict)):
+        return
+    if "content" not in replay:
         if "content" in created:
             replay["content"] = created["content"]
         if "headers" in created and "headers" not in replay:
             replay["headers"] = created["headers"]
+    for mime, media in replay.get("content", {}).items():
+        first = created.get("content", {}).get(mime, {})
+        if "example" in first and "example" not in media and media["schema"] == first["schema"]:
+            media["example"] = first["example"]  # the same body, so the same example

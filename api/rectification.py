@@ -7,9 +7,11 @@ from flask.views import MethodView
 from marshmallow import fields, post_dump, validate
 
 from accounts.models import Role
+from api import examples
 from api.auth import EVERYONE, OFFICE, current_user, requires
-from api.etag import check_if_match, etag_of, if_match
+from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
+from api.operation_docs import idempotent
 from api.pagination import paginate
 from api.photos import PhotoSchema
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
@@ -259,9 +261,12 @@ def _task_for_update(task_id: int) -> RectificationTask:
 class Tasks(MethodView):
     @requires(*EVERYONE)
     @blp.arguments(TaskFilter, location="query")
-    @blp.response(200, page_of(TaskSchema))
+    @blp.response(200, page_of(TaskSchema), example=examples.TASK_PAGE)
     def get(self, args):
-        """整改任务列表（窗口单位只见本单位，牵头单位见本领域，督查办见全部）"""
+        """整改任务列表（窗口单位只见本单位，牵头单位见本领域，督查办见全部）
+
+        调用者可见的整改任务分页列表。A page of the tasks the caller may see.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         result = paginate(service.tasks_query(current_user(), args), page, per_page)
         _mark_covert(result["items"])
@@ -274,16 +279,23 @@ class TaskCounts(MethodView):
     @blp.arguments(CountFilter, location="query")
     @blp.response(200, CountsSchema)
     def get(self, args):
-        """按状态统计整改任务（含逾期数），筛选条件同列表"""
+        """按状态统计整改任务（含逾期数），筛选条件同列表
+
+        总数、逾期数与各状态的数目。Counts by status.
+        """
         return service.count_tasks(current_user(), args)
 
 
 @blp.route("/tasks/<int:task_id>")
 class TaskById(MethodView):
     @requires(*EVERYONE)
-    @blp.response(200, TaskDetailSchema)
+    @sends_etag
+    @blp.response(200, TaskDetailSchema, example=examples.TASK_DETAIL)
     def get(self, task_id):
-        """整改任务详情：各轮回复、延期申请、整改前后照片对照、当前可执行的操作"""
+        """整改任务详情：各轮回复、延期申请、整改前后照片对照、当前可执行的操作
+
+        一个任务与其回复、延期申请、前后照片、allowed_actions。One task in full.
+        """
         task = service.get_task(task_id, actor=current_user())
         return _detail(task), 200, {"ETag": etag_of(task.version)}
 
@@ -293,7 +305,10 @@ class TaskAudit(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, AuditEventSchema(many=True))
     def get(self, task_id):
-        """整改任务的操作记录（谁、何时、从何状态到何状态、理由）"""
+        """整改任务的操作记录（谁、何时、从何状态到何状态、理由）
+
+        任务的全部操作，旧的在前。The task's audit trail.
+        """
         return _trail(service.get_task(task_id, actor=current_user()))
 
 
@@ -302,16 +317,24 @@ class TaskReplies(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, ReplySchema(many=True))
     def get(self, task_id):
-        """各轮整改回复（历史保留）"""
+        """各轮整改回复（历史保留）
+
+        任务的全部回复。The task's replies.
+        """
         return service.get_task(task_id, actor=current_user()).replies
 
     @requires(Role.unit_staff)
-    @blp.arguments(ReplyCreateSchema)
-    @blp.response(201, ReplySchema)
+    @sends_etag
+    @blp.arguments(ReplyCreateSchema, example=examples.REPLY_CREATE)
+    @blp.response(201, ReplySchema, example=examples.REPLY)
     @blp.alt_response(200, schema=ReplySchema, description=REPLAY)
     @if_match(required=False)
     def post(self, data, task_id):
-        """提交整改回复（说明 + 整改后照片）；同一 client_id 重试返回首次结果"""
+        """提交整改回复（说明 + 整改后照片）；同一 client_id 重试返回首次结果
+
+        新建本轮回复，任务进入待复查，通知复查人员；照片须先以 owner_type=rectification_task
+        上传。Adds this round's reply; the task awaits verification.
+        """
         task = service.get_task(task_id, actor=current_user())
         return _once(task, service.earlier_reply(task, data["client_id"]), service.respond, data)
 
@@ -330,11 +353,20 @@ def _once(task, earlier, create, data):
 @blp.route("/tasks/<int:task_id>/verification")
 class TaskVerification(MethodView):
     @requires(*VERIFIERS)
+    @idempotent(
+        "状态机保证只生效一次：重发得到 409 urn:problem:illegal-transition（说明已处理），GET "
+        "任务查看结果 / a resend meets the new state (409)."
+    )
+    @sends_etag
     @blp.arguments(VerificationSchema)
     @blp.response(200, TaskDetailSchema)
     @if_match(required=False)
     def post(self, data, task_id):
-        """复查：通过（销号）或退回（需说明理由，下一次回复进入新一轮）"""
+        """复查：通过（销号）或退回（需说明理由，下一次回复进入新一轮）
+
+        通过：任务销号（关闭）；退回：任务回到待整改，可设新期限。记入操作记录并通知单位。Closes or
+        returns the task.
+        """
         task = _task_for_update(task_id)
         service.verify(
             task,
@@ -349,12 +381,16 @@ class TaskVerification(MethodView):
 @blp.route("/tasks/<int:task_id>/extensions")
 class TaskExtensions(MethodView):
     @requires(Role.unit_staff)
-    @blp.arguments(ExtensionCreateSchema)
-    @blp.response(201, ExtensionSchema)
+    @sends_etag
+    @blp.arguments(ExtensionCreateSchema, example=examples.EXTENSION_CREATE)
+    @blp.response(201, ExtensionSchema, example=examples.EXTENSION)
     @blp.alt_response(200, schema=ExtensionSchema, description=REPLAY)
     @if_match(required=False)
     def post(self, data, task_id):
-        """申请延期（同一时间只能有一份待审批的申请；同一 client_id 重试返回首次结果）"""
+        """申请延期（同一时间只能有一份待审批的申请；同一 client_id 重试返回首次结果）
+
+        新建一份待审批的延期申请并通知督查办；任务期限在批准后才改变。Files an extension request.
+        """
         task = service.get_task(task_id, actor=current_user())
         earlier = service.earlier_extension(task, data["client_id"])
         return _once(task, earlier, service.request_extension, data)
@@ -363,11 +399,17 @@ class TaskExtensions(MethodView):
 @blp.route("/tasks/<int:task_id>/extensions/<int:extension_id>/decision")
 class ExtensionDecision(MethodView):
     @requires(*OFFICE)
+    @idempotent("已处理的申请再审批得到 409 urn:problem:extension-decided / deciding twice is 409.")
+    @sends_etag
     @blp.arguments(ExtensionDecisionSchema)
     @blp.response(200, ExtensionSchema)
     @if_match(required=False)
     def post(self, data, task_id, extension_id):
-        """审批延期：批准（新期限）或驳回（需说明理由）"""
+        """审批延期：批准（新期限）或驳回（需说明理由）
+
+        批准时任务期限改为新日期；驳回时不变。记入操作记录并通知单位。Approves (moves the deadline)
+        or denies.
+        """
         task = _task_for_update(task_id)
         extension = service.get_extension(task, extension_id, actor=current_user())
         extension = service.decide_extension(
@@ -389,7 +431,10 @@ class TaskChases(MethodView):
     @blp.alt_response(200, schema=ChaseSchema, description=REPLAY)
     def post(self, data, task_id):
         """督办逾期任务（牵头单位督办本领域、督查办督办辖区内的逾期任务）：记入任务操作记录，
-        并通知被检查单位；未逾期的任务不能督办（409 urn:problem:task-not-overdue）"""
+        并通知被检查单位；未逾期的任务不能督办（409 urn:problem:task-not-overdue）
+
+        新建一条督办记录。Records a chase and notifies the unit.
+        """
         task = service.get_task(task_id, actor=current_user())
         chase, created = service.chase(task, data, actor=current_user())
         return chase, 201 if created else 200

@@ -14,6 +14,7 @@ from marshmallow import fields
 from api.auth import EVERYONE, current_user, requires
 from api.extensions import Blueprint
 from api.inspections import InspectionFilter
+from api.operation_docs import not_idempotent
 from api.rectification import TaskFilter
 from api.schemas import Id, Int, Schema
 from reports import downloads
@@ -81,27 +82,50 @@ def _export(source: str, filters: dict):
 
 
 ACCEPTED = "行数超过即时导出上限：已排队由后台生成；轮询 Location 所指的导出任务"
+LEDGER_RETRY = (
+    "每次请求都记一个导出任务；202 时不要重发，轮询 Location（重发会再排一个导出）/ each call "
+    "records an export job: after a 202 poll Location instead of resending."
+)
+LEDGER_CHANGES = (
+    "记录一个导出任务（谁、何时、何筛选条件，记入审计）；行数超过 LEDGER_SYNC_MAX_ROWS 时排队"
+    "由后台生成 / records an export job; a large ledger is queued for the worker."
+)
+LOCATION = {
+    "Location": {
+        "description": "导出任务的地址（GET 轮询其状态）/ the export job to poll",
+        "schema": {"type": "string"},
+        "required": True,
+    }
+}
 
 
 @blp.route("/ledgers/inspections.xlsx")
 class InspectionLedger(MethodView):
     @requires(*EVERYONE)
+    @not_idempotent(LEDGER_RETRY, changes=LEDGER_CHANGES)
     @blp.arguments(InspectionLedgerFilter, location="query")
     @blp.response(200, description=FILE_DOC["description"], content_type=XLSX)
-    @blp.alt_response(202, schema=ExportJobSchema, description=ACCEPTED)
+    @blp.alt_response(202, schema=ExportJobSchema, description=ACCEPTED, headers=LOCATION)
     def get(self, args):
-        """检查台账（Excel）：筛选条件与检查记录列表相同，范围与列表相同"""
+        """检查台账（Excel）：筛选条件与检查记录列表相同，范围与列表相同
+
+        行数不多时直接返回 .xlsx；否则 202 与导出任务。The .xlsx, or 202 and an export job.
+        """
         return _export("inspections", args)
 
 
 @blp.route("/ledgers/rectification.xlsx")
 class RectificationLedger(MethodView):
     @requires(*EVERYONE)
+    @not_idempotent(LEDGER_RETRY, changes=LEDGER_CHANGES)
     @blp.arguments(TaskLedgerFilter, location="query")
     @blp.response(200, description=FILE_DOC["description"], content_type=XLSX)
-    @blp.alt_response(202, schema=ExportJobSchema, description=ACCEPTED)
+    @blp.alt_response(202, schema=ExportJobSchema, description=ACCEPTED, headers=LOCATION)
     def get(self, args):
-        """整改台账（Excel）：筛选条件与整改任务列表相同，范围与列表相同"""
+        """整改台账（Excel）：筛选条件与整改任务列表相同，范围与列表相同
+
+        行数不多时直接返回 .xlsx；否则 202 与导出任务。The .xlsx, or 202 and an export job.
+        """
         return _export("rectification", args)
 
 
@@ -110,7 +134,10 @@ class ExportById(MethodView):
     @requires(*EVERYONE)
     @blp.response(200, ExportJobSchema)
     def get(self, export_id):
-        """导出任务的状态（只能查看本人的导出）"""
+        """导出任务的状态（只能查看本人的导出）
+
+        导出任务：状态、行数、完成后的下载地址。One export job.
+        """
         return downloads.get_job(export_id, actor=current_user())
 
 
@@ -120,5 +147,8 @@ class ExportFile(MethodView):
     @blp.response(200, description=FILE_DOC["description"], content_type=XLSX)
     @blp.alt_response(409, description="尚未完成（urn:problem:export-not-ready）")
     def get(self, export_id):
-        """下载已完成的导出文件（保留期内；过期为 404 urn:problem:export-expired）"""
+        """下载已完成的导出文件（保留期内；过期为 404 urn:problem:export-expired）
+
+        导出的 .xlsx 文件。The exported file.
+        """
         return downloads.job_file(downloads.get_job(export_id, actor=current_user()))

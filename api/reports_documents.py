@@ -164,7 +164,10 @@ class Rankings(MethodView):
     @blp.arguments(RankingArgs, location="query")
     @blp.response(200, RankingSchema)
     def get(self, args):
-        """考核排名：单位（行业内、区域内）、行业、区域；红黑榜、高频问题、督查人员工作量"""
+        """考核排名：单位（行业内、区域内）、行业、区域；红黑榜、高频问题、督查人员工作量
+
+        按时间段与范围计算的排名（JSON）。Rankings over a period.
+        """
         weights = {
             name: args[f"weight_{name}"]
             for name in rankings.DEFAULT_WEIGHTS
@@ -185,7 +188,10 @@ class Circular(MethodView):
     @blp.arguments(CircularArgs, location="query")
     @blp.doc(responses={"200": DOCX_RESPONSE})
     def get(self, args):
-        """通报（.docx，GB/T 9704 版式）：概况、排名、典型问题及照片、整改要求、附件"""
+        """通报（.docx，GB/T 9704 版式）：概况、排名、典型问题及照片、整改要求、附件
+
+        按时间段生成的通报文件。The circular as .docx.
+        """
         period = _period(args)
         document = circular.build_circular(
             current_user(),
@@ -206,7 +212,10 @@ class InspectionReport(MethodView):
     @blp.alt_response(404, description="检查不存在、不在辖区内，或（单位、牵头单位）尚未公开")
     @blp.alt_response(409, description="检查尚未提交，暂无检查报告")
     def get(self, inspection_id):
-        """检查报告（.docx）：单位可下载本单位已公开的报告，督查办、牵头单位按辖区"""
+        """检查报告（.docx）：单位可下载本单位已公开的报告，督查办、牵头单位按辖区
+
+        一次检查的报告文件。One inspection's report as .docx.
+        """
         actor = current_user()
         inspection = policy.visible_inspection(inspection_id, actor)
         document = inspection_report.build_report(inspection, actor=actor)

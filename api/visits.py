@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import fields, post_dump, validate
 
+from api import examples
 from api.auth import EVERYONE, OFFICE, current_user, requires
-from api.etag import check_if_match, etag_of, if_match
+from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
@@ -83,9 +84,13 @@ class VisitFilter(PageArgs):
 class Visits(MethodView):
     @requires(*EVERYONE)
     @blp.arguments(VisitFilter, location="query")
-    @blp.response(200, page_of(VisitSchema))
+    @blp.response(200, page_of(VisitSchema), example=examples.VISIT_PAGE)
     def get(self, args):
-        """检查任务列表（检查人员只看到分派给自己的；窗口单位看不到未提交的暗访）"""
+        """检查任务列表（检查人员只看到分派给自己的；窗口单位看不到未提交的暗访）
+
+        调用者可见的检查任务分页列表；检查人员从 visible_from 起可见。A page of the visits the
+        caller may see.
+        """
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(plans.visits_query(current_user(), args), page, per_page)
 
@@ -93,18 +98,27 @@ class Visits(MethodView):
 @blp.route("/visits/<int:visit_id>")
 class VisitById(MethodView):
     @requires(*EVERYONE)
+    @sends_etag
     @blp.response(200, VisitSchema)
     def get(self, visit_id):
-        """查看检查任务"""
+        """查看检查任务
+
+        一个检查任务（暗访不向被检查单位公开检查人员）。One visit.
+        """
         visit = plans.get_visit(visit_id, actor=current_user())
         return visit, 200, {"ETag": etag_of(visit.version)}
 
     @requires(*OFFICE)
+    @sends_etag
     @blp.arguments(VisitReassignSchema)
     @blp.response(200, VisitSchema)
     @if_match
     def patch(self, data, visit_id):
-        """改派检查任务：改检查时段和/或检查人员，不重新抽取（需 If-Match；检查开始前）"""
+        """改派检查任务：改检查时段和/或检查人员，不重新抽取（需 If-Match；检查开始前）
+
+        改检查时段和/或检查组，记入审计（含理由）；版本号加一。Moves or reassigns one visit,
+        audited.
+        """
         visit = plans.get_visit(visit_id, actor=current_user())
         check_if_match(visit.version)
         visit = visits.reassign_visit(visit, data, actor=current_user())

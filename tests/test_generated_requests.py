@@ -9,10 +9,11 @@ for the database in a URL; a rename to a taken username, which needs real userna
 is covered in test_org.py); this test catches the first kind: removing the id converter
 makes it fail. Examples are derandomized: the same requests every run.
 
-Every answer is also checked against the document (status code, content type and body
-schema, schemathesis' conformance checks), signed in as the office, an inspector and a
-unit: a client generated from the document must be able to read what it gets, errors
-included (removing the problem+json documentation of api/problem_docs.py makes it fail).
+Every answer is also checked against the document (status code, content type, body
+schema and headers, schemathesis' conformance checks; and no ETag sent undocumented), signed
+in as the office, an inspector and a unit: a client generated from the document must be able
+to read what it gets, errors included (removing the problem+json documentation of
+api/problem_docs.py makes it fail).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -33,7 +35,12 @@ from schemathesis.specs.openapi.checks import (
 from accounts.models import Role
 
 EXAMPLES = 3  # per operation and mode: ~500 requests a database, ~10 s
-CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
+CONFORMANCE = [
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,  # a documented ETag or Location is really sent
+]
 # The office reaches the deepest code (both modes); the others see what their role gets.
 RUNS = {
     Role.office_admin: (GenerationMode.POSITIVE, GenerationMode.NEGATIVE),
@@ -48,6 +55,7 @@ SKIP = {("POST", "/api/v1/auth/logout")}
 def test_generated_requests_never_cause_a_server_error(app, world, client_for, role):
     token = client_for(world.users[role]).token
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
     failures: list[tuple] = []
     sent = 0
 
@@ -74,6 +82,8 @@ def test_generated_requests_never_cause_a_server_error(app, world, client_for, r
                 sent += 1
                 if response.status_code >= 500 and response.status_code != 503:
                     failures.append((case.method, case.formatted_path, response.status_code))
+                if _etag_undocumented(spec, case, response):
+                    failures.append((case.method, case.formatted_path, "ETag not documented"))
                 try:
                     case.validate_response(response, checks=CONFORMANCE, headers=headers)
                 except BaseExceptionGroup as group:  # schemathesis' FailureGroup
@@ -87,3 +97,14 @@ def test_generated_requests_never_cause_a_server_error(app, world, client_for, r
 
     assert not failures, failures[:10]
     assert sent > 400 if role is Role.office_admin else sent > 150  # every operation
+
+
+def _etag_undocumented(spec: dict, case, response) -> bool:
+    """A 2xx answer carrying an ETag its operation does not document (`@sends_etag`); the
+    other way round, a documented one missing, is response_headers_conformance's."""
+    if not 200 <= response.status_code < 300:
+        return False
+    sent = any(name.lower() == "etag" for name in response.headers)
+    responses = spec["paths"][case.path][case.method.lower()]["responses"]
+    documented = "ETag" in responses.get(str(response.status_code), {}).get("headers", {})
+    return sent and not documented
