@@ -48,8 +48,8 @@ class VersionSummarySchema(Schema):
     item_count = Int(dump_only=True)
     content_hash = fields.String(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
-    published_at = fields.DateTime(dump_only=True)
-    retired_at = fields.DateTime(dump_only=True)
+    published_at = fields.DateTime(dump_only=True, allow_none=True)
+    retired_at = fields.DateTime(dump_only=True, allow_none=True)
     revision = Int(dump_only=True)
 
 

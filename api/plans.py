@@ -86,7 +86,7 @@ class PlanSchema(Schema):
         metadata={"description": "制定计划的督查办所在区域；空为全市计划"},
     )
     created_at = fields.DateTime(dump_only=True)
-    published_at = fields.DateTime(dump_only=True)
+    published_at = fields.DateTime(dump_only=True, allow_none=True)
     version = fields.Integer(dump_only=True)
 
 
