@@ -301,8 +301,9 @@ def _refused(exc: errors.DomainError, shown: dict[str, str], render) -> Any:
     """Render the refused form again, as typed, with each complaint beside its field."""
     db.session.rollback()
     problems, rest = by_field(getattr(exc, "errors", None) or {}, shown)
-    status = 409 if isinstance(exc, errors.Conflict) else 422
-    return render(problems=problems, rest=rest, message=exc.message, status=status)
+    if isinstance(exc, errors.Conflict):
+        return render(problems=problems, rest=rest, message=exc.message, status=409)
+    return render(problems=problems, rest=rest, message=REFUSED, status=422)
 
 
 @bp.get("/checklists/versions/<int:version_id>/new-section")

@@ -253,6 +253,7 @@ def test_invalid_points_are_refused_beside_the_field(office_console, published, 
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert f'<span class="field-error" data-error="points">{message}</span>' in page
+    assert "内容有误，请按提示修改（本次修改未保存）" in page
     assert "工作人员微笑服务" in page  # what was typed stays
     assert _fresh(draft).content == before
 
