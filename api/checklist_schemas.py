@@ -76,7 +76,8 @@ class SectionSchema(Schema):
     code = fields.Raw(metadata={"type": "string"})
     title = fields.Raw(metadata={"type": "string"})
     description = fields.Raw(metadata={"type": "string"})
-    cap = fields.Raw(metadata={"type": "number", "nullable": True})
+    # null clears the cap (the section then has no 最多扣分); the validator checks numbers.
+    cap = fields.Raw(allow_none=True, metadata={"type": "number", "nullable": True})
     items = fields.Raw(metadata={"type": "array", "items": {"type": "object"}})
     position = Int(validate=validate.Range(min=0), metadata={"description": "插入位置，从 0 起"})
 

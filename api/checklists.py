@@ -419,7 +419,13 @@ def _form(version: ChecklistVersion):
     tag = f"{version.id}.{version.content_hash}"
     if (cached := _not_modified(tag)) is not None:
         return cached
-    body = {
+    return form_body(version), 200, _form_headers(tag)
+
+
+def form_body(version: ChecklistVersion) -> dict:
+    """What a phone receives to fill: the compact content plus the Chinese labels. The
+    console's preview (预览) renders this same body, so the office sees what inspectors get."""
+    return {
         "version_id": version.id,
         "template_id": version.template_id,
         "number": version.number,
@@ -427,7 +433,6 @@ def _form(version: ChecklistVersion):
         **fmt.compact(version.content),
         "labels": LABELS,
     }
-    return body, 200, _form_headers(tag)
 
 
 @blp.route("/checklist-versions/<int:version_id>/form")

@@ -58,6 +58,11 @@ def visible_version(version_id: int, actor: User) -> ChecklistVersion:
     return version
 
 
+def can_author(actor: User | None) -> bool:
+    """Whether `actor` passes `check_author` (the console offers its buttons by this)."""
+    return actor is None or (actor.role == Role.office_admin and actor.office_region_id is None)
+
+
 def check_author(actor: User | None) -> None:
     """Authoring is the city-wide office's: a district or town office admin is refused.
     `None` is the system (the default library, the CLI)."""

@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     The page modules add their routes to `console.views.bp`; each one's `init_app` adds its
     entry to the navigation, in this order (the order the menu shows)."""
     from console import (
+        checklist_editor,
         checklists,
         dashboard,
         ledgers,
@@ -29,6 +30,6 @@ def init_app(app: Flask) -> None:
 
     views.init_app(app)  # sign-in, 工作台 and 窗口单位
     dashboard.init_app(app)
-    for pages in (checklists, review, tasks, plans, rankings, panels, ledgers):
+    for pages in (checklists, checklist_editor, review, tasks, plans, rankings, panels, ledgers):
         pages.init_app(app)
     app.register_blueprint(views.bp)

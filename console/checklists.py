@@ -1,7 +1,7 @@
 """Console pages for checklists: the templates, and any version as inspectors see it.
 
-Read-only here; authoring goes through the API (/api/v1/checklist-*), which the office's
-tools and the import/export files use.
+Reading here; a city-wide office admin drafts, edits and publishes in the builder
+(`console.checklist_editor`), through the same services as the API (/api/v1/checklist-*).
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from sqlalchemy import select
 from api.auth import OFFICE_READERS, requires
 from api.pagination import paginate
 from checklists import content as fmt
+from checklists import policy
 from checklists import service as checklists
 from checklists.models import STATUS_LABELS, ChecklistVersion
-from console.common import MAX_PAGE, arg_int
+from console.common import MAX_PAGE, arg_int, may_open
 from console.views import add_nav, bp
 from core.db import db
 
@@ -48,7 +49,11 @@ def checklist_templates():
     for row in rows:
         versions.setdefault(row.template_id, []).append(row)
     return render_template(
-        "console/checklists.html", result=result, versions=versions, labels=LABELS
+        "console/checklists.html",
+        result=result,
+        versions=versions,
+        labels=LABELS,
+        may_author=may_author(),
     )
 
 
@@ -62,7 +67,14 @@ def checklist_version(version_id: int):
         template=version.template,
         content=version.content,
         labels=LABELS,
+        may_author=may_author(),
+        has_draft=any(v.is_draft for v in checklists.list_versions(version.template)),
     )
+
+
+def may_author() -> bool:
+    """Whether the reader may use the builder: the routes' role and the service's rule."""
+    return may_open("console.checklist_draft", g.user) and policy.can_author(g.user)
 
 
 def init_app(app: Flask) -> None:

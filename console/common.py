@@ -93,13 +93,14 @@ def form_date(name: str, *, required: bool = False) -> date | None:
         raise errors.InvalidInput(errors={name: ["日期格式应为 YYYY-MM-DD"]}) from None
 
 
-def check_version(current: int) -> None:
+STALE = "该记录刚被他人修改，请查看最新内容后重试"
+
+
+def check_version(current: int, message: str = STALE) -> None:
     """The page showed version N; a change made since then by someone else wins."""
     shown = request.form.get("version", "")
     if shown != str(current):
-        raise errors.Conflict(
-            "该记录刚被他人修改，请查看最新内容后重试", type="urn:problem:concurrent-change"
-        )
+        raise errors.Conflict(message, type="urn:problem:concurrent-change")
 
 
 def describe(exc: errors.DomainError) -> str:

@@ -85,6 +85,12 @@ def published_version(world, actor) -> dict:
     return {"version_id": version.id}
 
 
+def published_template(world, actor) -> dict:
+    """A template of its own with a published version and no draft: one to draft from."""
+    made = published_version(world, actor)
+    return made | {"template_id": db.session.get(ChecklistVersion, made["version_id"]).template_id}
+
+
 def second_draft(world, actor) -> dict:
     """A draft next to a published version: a draft the template can lose."""
     version = db.session.get(ChecklistVersion, published_version(world, actor)["version_id"])

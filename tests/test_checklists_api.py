@@ -423,6 +423,15 @@ def test_sections_and_items_move_and_change_kind(app, office):
     assert [s["code"] for s in draft["content"]["sections"]] == ["dress"]
 
 
+def test_a_section_cap_is_cleared_with_null(app, office):
+    """The schema documents `cap` as nullable: null takes the cap away."""
+    _, draft = build_draft(office)
+    url = f"{API}/checklist-versions/{draft['id']}/sections/dress"
+    response = etagged(office, "PATCH", url, draft, json={"cap": None})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["content"]["sections"][0]["cap"] is None
+
+
 def test_concurrent_new_drafts_make_one_and_a_clear_conflict(app, office, world):
     """Both requests pass the one-draft check before either commits; the loser gets a 409
     (or 503 to retry, when SQLite refuses the second writer), never a 500 or two drafts."""

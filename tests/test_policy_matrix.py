@@ -250,6 +250,31 @@ EXPECT: dict[tuple[str, str], Row] = {
     ("POST", f"{C}/users/<int:user_id>/wechat"): row(CITY, fresh=fresh.bound_person),
     ("GET", f"{C}/checklists"): row(READERS),
     ("GET", f"{C}/checklists/versions/<int:version_id>"): row(READERS),
+    ("GET", f"{C}/checklists/versions/<int:version_id>/preview"): row(READERS),
+    # the checklist builder: the API's authors (a city-wide office admin), on a draft
+    ("POST", f"{C}/checklists/<int:template_id>/drafts"): row(CITY, fresh=fresh.published_template),
+    ("GET", f"{C}/checklists/versions/<int:version_id>/edit"): row(CITY, fresh=fresh.draft),
+    ("POST", f"{C}/checklists/versions/<int:version_id>/publish"): row(CITY, fresh=fresh.draft),
+    ("GET", f"{C}/checklists/versions/<int:version_id>/new-section"): row(CITY, fresh=fresh.draft),
+    ("POST", f"{C}/checklists/versions/<int:version_id>/sections"): row(CITY, fresh=fresh.draft),
+    ("GET", f"{C}/checklists/versions/<int:version_id>/sections/<section_code>"): row(
+        CITY, fresh=fresh.draft
+    ),
+    ("POST", f"{C}/checklists/versions/<int:version_id>/sections/<section_code>"): row(
+        CITY, fresh=fresh.draft
+    ),
+    ("GET", f"{C}/checklists/versions/<int:version_id>/sections/<section_code>/new-item"): row(
+        CITY, fresh=fresh.draft
+    ),
+    ("POST", f"{C}/checklists/versions/<int:version_id>/sections/<section_code>/items"): row(
+        CITY, fresh=fresh.draft
+    ),
+    ("GET", f"{C}/checklists/versions/<int:version_id>/items/<item_code>"): row(
+        CITY, fresh=fresh.draft
+    ),
+    ("POST", f"{C}/checklists/versions/<int:version_id>/items/<item_code>"): row(
+        CITY, fresh=fresh.draft
+    ),
     ("GET", f"{C}/plans"): row(READERS),
     ("GET", f"{C}/plans/new"): row(ADMINS),
     ("POST", f"{C}/plans"): row(ADMINS),
@@ -435,6 +460,17 @@ def _console_version(model_path: str, key: str) -> Callable[[Call], dict]:
     return body
 
 
+def _draft_revision(c: Call) -> dict:
+    """The console's If-Match: the draft's revision as the page showed it."""
+    from checklists.models import ChecklistVersion
+
+    db.session.expire_all()
+    found = db.session.get(ChecklistVersion, c.values["version_id"])
+    return {"version": str(found.revision if found else 1)}
+
+
+_CONSOLE_ITEM = {"kind": "pass_fail", "severity": "general", "photo": "never", "points": "1"}
+
 # Bodies that pass validation, per route with a body. JSON unless the route is multipart
 # (then a dict with files) or a console form.
 BODIES: dict[tuple[str, str], Callable[[Call], dict]] = {
@@ -581,6 +617,19 @@ BODIES: dict[tuple[str, str], Callable[[Call], dict]] = {
     ("POST", f"{C}/users/<int:user_id>/wechat"): _console_version(
         "accounts.models.User", "user_id"
     ),
+    ("POST", f"{C}/checklists/versions/<int:version_id>/publish"): _draft_revision,
+    ("POST", f"{C}/checklists/versions/<int:version_id>/sections"): lambda c: (
+        _draft_revision(c) | {"title": "新增部分"}
+    ),
+    ("POST", f"{C}/checklists/versions/<int:version_id>/sections/<section_code>"): lambda c: (
+        _draft_revision(c) | {"title": "改名部分"}
+    ),
+    ("POST", f"{C}/checklists/versions/<int:version_id>/sections/<section_code>/items"): lambda c: (
+        _draft_revision(c) | _CONSOLE_ITEM | {"title": "新增一项"}
+    ),
+    ("POST", f"{C}/checklists/versions/<int:version_id>/items/<item_code>"): lambda c: (
+        _draft_revision(c) | _CONSOLE_ITEM | {"title": "改名一项"}
+    ),
 }
 # Body routes that take no fields at all: they answer without one.
 NO_BODY = {
@@ -598,6 +647,7 @@ NO_BODY = {
     ("POST", f"{A}/inbox/<int:message_id>/read"),
     ("POST", f"{A}/inbox/read-all"),
     ("POST", f"{C}/logout"),
+    ("POST", f"{C}/checklists/<int:template_id>/drafts"),
 }
 MULTIPART = {
     ("POST", f"{A}/units/import"),

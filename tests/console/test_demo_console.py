@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from accounts.models import Role, User
 from api.auth import policy_of, route_methods
-from checklists.models import ChecklistVersion
+from checklists import service as checklists
+from checklists.models import ChecklistVersion, VersionStatus
 from core.db import db
 from inspections.models import Inspection, InspectionStatus, Plan
 from media import service as media
@@ -34,6 +35,13 @@ def ids() -> dict[str, int]:
         assert value is not None, stmt
         return value
 
+    draft = db.session.scalar(
+        select(ChecklistVersion).where(ChecklistVersion.status == VersionStatus.draft).limit(1)
+    )
+    if draft is None:
+        template = db.session.scalar(select(ChecklistVersion).limit(1)).template
+        draft = checklists.create_draft(template, actor=None)
+        db.session.commit()
     return {
         "inspection_id": first(
             select(Inspection.id).where(Inspection.status == InspectionStatus.submitted)
@@ -43,7 +51,10 @@ def ids() -> dict[str, int]:
         ),
         "plan_id": first(select(Plan.id)),
         "photo_id": first(select(Photo.id)),
-        "version_id": first(select(ChecklistVersion.id)),
+        # A draft of the default library: every checklist page, the builder's too, opens it.
+        "version_id": draft.id,
+        "section_code": draft.content["sections"][0]["code"],
+        "item_code": draft.content["sections"][0]["items"][0]["code"],
         "unit_id": first(select(Unit.id)),
         "user_id": first(select(User.id)),
     }

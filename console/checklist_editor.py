@@ -1,0 +1,484 @@
+"""The checklist builder (检查表编辑): draft a new version from a published one, edit its
+sections and items, reorder them, preview the draft as inspectors receive it, publish.
+
+Nothing here knows a checklist rule. A form becomes the dict the API's schema loads
+(`SectionSchema` / `ItemSchema`), the edit goes through `checklists.drafts` (which validates
+the whole content, as for the API), and publishing through `checklists.service.publish`.
+Every form carries the draft's `revision` (the API's ETag) as `version`: a page shown
+before someone else's edit is refused (409) and the form comes back as it was typed.
+A refused form is rendered again in place (never through the session cookie, which could
+not hold 2 000 characters of guidance), each message beside its field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from api.auth import OFFICE, OFFICE_READERS, requires
+from api.checklist_schemas import ItemSchema, SectionSchema
+from api.checklists import form_body
+from checklists import content as fmt
+from checklists import drafts, policy
+from checklists import service as checklists
+from checklists.models import STATUS_LABELS, ChecklistVersion
+from console.common import act, check_version
+from console.views import bp
+from core import errors
+from core.db import db
+
+STALE = "该草稿已被他人修改，请刷新后再改（本次修改未保存）"
+REFUSED = "内容有误，请按提示修改（本次修改未保存）"
+
+LABELS = {
+    "kind": fmt.KIND_LABELS,
+    "photo": fmt.PHOTO_LABELS,
+    "severity": fmt.SEVERITY_LABELS,
+    "status": STATUS_LABELS,
+}
+# The fields the forms show, as they label them; a complaint about any other field (a
+# kind's own, e.g. a choice's options) is listed above the form under these labels.
+ITEM_FIELDS = {
+    "code": "编码",
+    "title": "检查内容",
+    "guidance": "检查方法与说明",
+    "kind": "题型",
+    "points": "分值",
+    "severity": "问题等级",
+    "photo": "拍照要求",
+    "deadline_days": "整改期限",
+    "critical": "一票否决",
+    "fix_on_spot": "可立行立改",
+    "section": "所在分区",
+}
+SECTION_FIELDS = {"code": "编码", "title": "分区名称", "description": "说明", "cap": "最多扣分"}
+OTHER_LABELS = {
+    "max": "满分 / 最大值",
+    "pass_score": "合格分",
+    "options": "选项",
+    "min": "最小值",
+    "total_label": "总数名称",
+    "pass_ratio": "合格比例",
+    "items": "检查项",
+    "sections": "分区",
+}
+_PATH = re.compile(r"^sections\[\d+\](?:\.items\[\d+\])?\.?")
+_NUMBER = re.compile(r"-?[0-9]{1,9}(\.[0-9]{1,6})?")
+
+
+# -- reading the forms ---------------------------------------------------------------------
+
+
+def _text(name: str) -> str:
+    """A text field as typed (trimmed); the content validator judges its length."""
+    return request.form.get(name, "").strip()[:5000]
+
+
+def _number(name: str) -> Any:
+    """A number field: None when blank, the number when it is one, else the text itself,
+    so the content validator refuses it in its own words (应为数字)."""
+    raw = request.form.get(name, "").strip()[:40]
+    if not raw:
+        return None
+    if _NUMBER.fullmatch(raw):
+        value = float(raw)
+        return int(value) if value.is_integer() and "." not in raw else value
+    try:
+        value = float(raw)
+    except ValueError:
+        return raw
+    return value if math.isfinite(value) else raw
+
+
+def _load(schema, data: dict[str, Any]) -> dict[str, Any]:
+    """Through the API's own schema: the same fields, the same complaints."""
+    try:
+        return schema().load(data)
+    except ValidationError as exc:
+        raise errors.InvalidInput(REFUSED, errors=exc.messages) from exc
+
+
+def _item_from_form(*, new: bool, current_section: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title": _text("title"),
+        "guidance": _text("guidance"),
+        "kind": request.form.get("kind", ""),
+        "severity": request.form.get("severity", ""),
+        "photo": request.form.get("photo", ""),
+        "critical": request.form.get("critical") == "1",
+        "fix_on_spot": request.form.get("fix_on_spot") == "1",
+    }
+    points = _number("points")
+    data["points"] = 0 if points is None else points
+    deadline = _number("deadline_days")
+    if deadline is None:  # blank: the severity's default, as the format fills it in
+        deadline = fmt.DEFAULT_DEADLINE_DAYS.get(data["severity"])
+    if deadline is not None:
+        data["deadline_days"] = deadline
+    if new and _text("code"):
+        data["code"] = _text("code")
+    section = request.form.get("section", "")
+    if not new and section and section != current_section:
+        data["section"] = section
+    return _load(ItemSchema, data)
+
+
+def _section_from_form(*, new: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title": _text("title"),
+        "description": _text("description"),
+        "cap": _number("cap"),
+    }
+    if new and _text("code"):
+        data["code"] = _text("code")
+    return _load(SectionSchema, data)
+
+
+def _free_code(stem: str, taken: set[str], start: int) -> str:
+    """A code nobody uses yet: `dress.3` for a third item of `dress`, `s3` for a third
+    section (codes are for machines; people cite items by number)."""
+    for n in range(start, start + 1000):
+        code = f"{stem}{n}"
+        if len(code) > 40:
+            code = f"i{n}"
+        if code not in taken:
+            return code
+    raise errors.InvalidInput(errors={"code": ["请填写编码"]})
+
+
+def by_field(problems: dict, shown: dict[str, str]) -> tuple[dict[str, list[str]], list[str]]:
+    """The validator's errors by path (`sections[2].items[5].points`) as {form field:
+    messages}, and the rest as lines naming their field in Chinese."""
+    fields: dict[str, list[str]] = {}
+    rest: list[str] = []
+    for path, messages in problems.items():
+        if isinstance(messages, dict):  # marshmallow's nested errors
+            messages = [m for ms in messages.values() for m in ms]
+        key = _PATH.sub("", str(path))
+        name = re.split(r"[.\[]", key)[0]
+        if name in shown and key == name:
+            fields.setdefault(name, []).extend(str(m) for m in messages)
+        else:
+            label = shown.get(name) or OTHER_LABELS.get(name) or ""
+            rest += [f"{label}：{m}" if label else str(m) for m in messages]
+    return fields, rest
+
+
+# -- finding the draft ---------------------------------------------------------------------
+
+
+def _authored(version_id: int) -> ChecklistVersion:
+    """A version the office may author: 404 when missing, 403 for a regional office."""
+    version = checklists.get_version(version_id, actor=g.user)
+    policy.check_author(g.user)
+    return version
+
+
+def _draft(version_id: int) -> ChecklistVersion:
+    version = _authored(version_id)
+    checklists.require_draft(version)  # 409: published versions never change
+    return version
+
+
+def _editor_url(version: ChecklistVersion, anchor: str | None = None) -> str:
+    return url_for("console.checklist_draft", version_id=version.id, _anchor=anchor)
+
+
+def _section(version: ChecklistVersion, code: str) -> tuple[int, dict[str, Any]]:
+    for index, section in enumerate(version.content["sections"]):
+        if section["code"] == code:
+            return index, section
+    raise errors.NotFound("未找到该分区")
+
+
+def _item(version: ChecklistVersion, code: str) -> tuple[dict[str, Any], dict[str, Any], int]:
+    for section in version.content["sections"]:
+        for index, item in enumerate(section["items"]):
+            if item["code"] == code:
+                return section, item, index
+    raise errors.NotFound("未找到该检查项")
+
+
+def _edit(version: ChecklistVersion, change: Callable[[], Any]) -> None:
+    """One edit of the draft the page showed: refused when someone changed it since (the
+    form's `version`, or a race the row's own revision catches at the write)."""
+    check_version(version.revision, STALE)
+    try:
+        change()
+    except errors.PreconditionFailed as exc:
+        raise errors.Conflict(STALE, type="urn:problem:concurrent-change") from exc
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+@bp.post("/checklists/<int:template_id>/drafts")
+@requires(*OFFICE)
+def checklist_new_draft(template_id: int):
+    """新建草稿版本: a copy of the published version (or of the latest, if none is)."""
+    template = checklists.get_template(template_id, actor=g.user)
+    policy.check_author(g.user)
+    made: list[ChecklistVersion] = []
+
+    def change():
+        source = checklists.published_version_of(template)
+        made.append(checklists.create_draft(template, actor=g.user, from_version=source))
+
+    response = act(change, done="", back=url_for("console.checklist_templates"))
+    if not made:
+        return response
+    flash(f"已新建第 {made[0].number} 版草稿（复制自当前版本），修改后发布才会生效", "info")
+    return redirect(_editor_url(made[0]), code=303)
+
+
+@bp.get("/checklists/versions/<int:version_id>/edit")
+@requires(*OFFICE)
+def checklist_draft(version_id: int):
+    version = _draft(version_id)
+    return render_template(
+        "console/checklist_draft.html",
+        version=version,
+        content=version.content,
+        labels=LABELS,
+    )
+
+
+@bp.get("/checklists/versions/<int:version_id>/preview")
+@requires(*OFFICE_READERS)
+def checklist_preview(version_id: int):
+    """The version as the mini program receives it (the API's /form body) and shows it."""
+    version = checklists.get_version(version_id, actor=g.user)
+    body = form_body(version)
+    return render_template(
+        "console/checklist_preview.html",
+        version=version,
+        form=body,
+        raw=json.dumps(body, ensure_ascii=False, indent=2),
+        may_edit=version.is_draft and policy.can_author(g.user),
+        status_labels=STATUS_LABELS,
+    )
+
+
+@bp.post("/checklists/versions/<int:version_id>/publish")
+@requires(*OFFICE)
+def checklist_publish(version_id: int):
+    version = _draft(version_id)
+
+    def change():
+        _edit(version, lambda: checklists.publish(version, actor=g.user))
+
+    response = act(change, done="", back=_editor_url(version))
+    if version.is_draft:
+        return response
+    flash(f"第 {version.number} 版已发布，原已发布版本已停用；此后的检查使用新版本", "info")
+    return redirect(url_for("console.checklist_version", version_id=version.id), code=303)
+
+
+# -- sections ------------------------------------------------------------------------------
+
+
+def _section_form(version, section=None, *, problems=None, rest=(), message="", status=200):
+    values = request.form if request.method == "POST" else (section or {})
+    return render_template(
+        "console/checklist_section_form.html",
+        version=version,
+        section=section,
+        values=values,
+        problems=problems or {},
+        rest=rest,
+        message=message,
+        shown_version=request.form.get("version", version.revision),
+    ), status
+
+
+def _refused(exc: errors.DomainError, shown: dict[str, str], render) -> Any:
+    """Render the refused form again, as typed, with each complaint beside its field."""
+    db.session.rollback()
+    problems, rest = by_field(getattr(exc, "errors", None) or {}, shown)
+    if isinstance(exc, errors.Conflict):
+        return render(problems=problems, rest=rest, message=exc.message, status=409)
+    return render(problems=problems, rest=rest, message=REFUSED, status=422)
+
+
+@bp.get("/checklists/versions/<int:version_id>/new-section")
+@requires(*OFFICE)
+def checklist_section_new(version_id: int):
+    return _section_form(_draft(version_id))
+
+
+@bp.post("/checklists/versions/<int:version_id>/sections")
+@requires(*OFFICE)
+def checklist_section_add(version_id: int):
+    version = _draft(version_id)
+    codes: list[str] = []
+
+    def change():
+        data = _section_from_form(new=True)
+        sections = version.content["sections"]
+        taken = {s["code"] for s in sections}
+        data.setdefault("code", _free_code("s", taken, len(sections) + 1))
+        drafts.add_section(version, data, actor=g.user)
+        codes.append(data["code"])
+
+    try:
+        _edit(version, change)
+    except (errors.InvalidInput, errors.Conflict) as exc:
+        return _refused(exc, SECTION_FIELDS, lambda **kw: _section_form(version, **kw))
+    flash("已新增分区", "info")
+    return redirect(_editor_url(version, f"section-{codes[0]}"), code=303)
+
+
+@bp.get("/checklists/versions/<int:version_id>/sections/<section_code>")
+@requires(*OFFICE)
+def checklist_section(version_id: int, section_code: str):
+    version = _draft(version_id)
+    return _section_form(version, _section(version, section_code)[1])
+
+
+@bp.post("/checklists/versions/<int:version_id>/sections/<section_code>")
+@requires(*OFFICE)
+def checklist_section_change(version_id: int, section_code: str):
+    """Save the section's form, or (op) move it up or down, or delete it with its items."""
+    version = _draft(version_id)
+    index, section = _section(version, section_code)
+    op = request.form.get("op", "save")
+    moves = {"up": index - 1, "down": index + 1}
+    if op in moves:
+        position = max(0, moves[op])
+        change = lambda: drafts.update_section(  # noqa: E731
+            version, section_code, {"position": position}, actor=g.user
+        )
+        return act(
+            lambda: _edit(version, change),
+            done="",
+            back=_editor_url(version, f"section-{section_code}"),
+        )
+    if op == "delete":
+        change = lambda: drafts.delete_section(version, section_code, actor=g.user)  # noqa: E731
+        return act(
+            lambda: _edit(version, change),
+            done=f"已删除分区“{section['title']}”及其检查项",
+            back=_editor_url(version),
+        )
+    try:
+        _edit(
+            version,
+            lambda: drafts.update_section(
+                version, section_code, _section_from_form(new=False), actor=g.user
+            ),
+        )
+    except (errors.InvalidInput, errors.Conflict) as exc:
+        return _refused(exc, SECTION_FIELDS, lambda **kw: _section_form(version, section, **kw))
+    flash("分区已保存", "info")
+    return redirect(_editor_url(version, f"section-{section_code}"), code=303)
+
+
+# -- items ---------------------------------------------------------------------------------
+
+
+def _item_form(version, section, item=None, *, problems=None, rest=(), message="", status=200):
+    defaults = {"kind": "pass_fail", "severity": "general", "photo": "on_fail", "points": 1}
+    values = request.form if request.method == "POST" else (item or defaults)
+    return render_template(
+        "console/checklist_item_form.html",
+        version=version,
+        section=section,
+        item=item,
+        values=values,
+        problems=problems or {},
+        rest=rest,
+        message=message,
+        labels=LABELS,
+        default_days=fmt.DEFAULT_DEADLINE_DAYS,
+        sections=version.content["sections"],
+        shown_version=request.form.get("version", version.revision),
+    ), status
+
+
+@bp.get("/checklists/versions/<int:version_id>/sections/<section_code>/new-item")
+@requires(*OFFICE)
+def checklist_item_new(version_id: int, section_code: str):
+    version = _draft(version_id)
+    return _item_form(version, _section(version, section_code)[1])
+
+
+@bp.post("/checklists/versions/<int:version_id>/sections/<section_code>/items")
+@requires(*OFFICE)
+def checklist_item_add(version_id: int, section_code: str):
+    version = _draft(version_id)
+    section = _section(version, section_code)[1]
+    codes: list[str] = []
+
+    def change():
+        data = _item_from_form(new=True)
+        taken = set(fmt.items_by_code(version.content))
+        start = len(section["items"]) + 1
+        data.setdefault("code", _free_code(f"{section_code}.", taken, start))
+        drafts.add_item(version, section_code, data, actor=g.user)
+        codes.append(data["code"])
+
+    try:
+        _edit(version, change)
+    except (errors.InvalidInput, errors.Conflict) as exc:
+        return _refused(exc, ITEM_FIELDS, lambda **kw: _item_form(version, section, **kw))
+    flash("已新增检查项", "info")
+    return redirect(_editor_url(version, f"item-{codes[0]}"), code=303)
+
+
+@bp.get("/checklists/versions/<int:version_id>/items/<item_code>")
+@requires(*OFFICE)
+def checklist_item(version_id: int, item_code: str):
+    version = _draft(version_id)
+    section, item, _ = _item(version, item_code)
+    return _item_form(version, section, item)
+
+
+@bp.post("/checklists/versions/<int:version_id>/items/<item_code>")
+@requires(*OFFICE)
+def checklist_item_change(version_id: int, item_code: str):
+    """Save the item's form, or (op) move it up or down in its section, or delete it."""
+    version = _draft(version_id)
+    section, item, index = _item(version, item_code)
+    op = request.form.get("op", "save")
+    moves = {"up": index - 1, "down": index + 1}
+    if op in moves:
+        position = max(0, moves[op])
+        change = lambda: drafts.update_item(  # noqa: E731
+            version, item_code, {"position": position}, actor=g.user
+        )
+        return act(
+            lambda: _edit(version, change),
+            done="",
+            back=_editor_url(version, f"item-{item_code}"),
+        )
+    if op == "delete":
+        change = lambda: drafts.delete_item(version, item_code, actor=g.user)  # noqa: E731
+        return act(
+            lambda: _edit(version, change),
+            done=f"已删除检查项“{item['title']}”",
+            back=_editor_url(version, f"section-{section['code']}"),
+        )
+    try:
+        _edit(
+            version,
+            lambda: drafts.update_item(
+                version,
+                item_code,
+                _item_from_form(new=False, current_section=section["code"]),
+                actor=g.user,
+            ),
+        )
+    except (errors.InvalidInput, errors.Conflict) as exc:
+        return _refused(exc, ITEM_FIELDS, lambda **kw: _item_form(version, section, item, **kw))
+    flash("检查项已保存", "info")
+    return redirect(_editor_url(version, f"item-{item_code}"), code=303)
+
+
+def init_app(app: Flask) -> None:
+    """No menu entry: the builder is reached from 检查表 (新建草稿版本 / 编辑草稿)."""
