@@ -107,6 +107,7 @@ _TYPES = [
     ProblemType("urn:problem:no-pending-extension", 409, "没有待审批的延期申请", "The task has no extension request waiting for a decision."),
     ProblemType("urn:problem:extension-pending", 409, "已有延期申请待审批", "An extension request is already waiting; do not ask twice."),
     ProblemType("urn:problem:extension-decided", 409, "延期申请已处理", "The extension request was already approved or refused."),
+    ProblemType("urn:problem:reply-not-opened", 409, "整改回复尚未查看", "Accepting several replies at once (the console's task list) takes only replies the same person has opened."),
     ProblemType("urn:problem:task-not-awaiting-reply", 409, "任务无需整改回复", "The task does not expect a reply now: no rectification photos."),
     # Races and dependencies.
     ProblemType("urn:problem:concurrent-change", 409, "记录刚被他人修改", "Someone else changed the record a moment ago: read it again, then retry."),

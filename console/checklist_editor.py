@@ -208,7 +208,7 @@ def _item(version: ChecklistVersion, code: str) -> tuple[dict[str, Any], dict[st
 def _edit(version: ChecklistVersion, change: Callable[[], Any]) -> None:
     """One edit of the draft the page showed: refused when someone changed it since (the
     form's `version`, or a race the row's own revision catches at the write)."""
-    check_version(version.revision, STALE)
+    check_version(version.revision, message=STALE)
     try:
         change()
     except errors.PreconditionFailed as exc:

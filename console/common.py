@@ -96,9 +96,10 @@ def form_date(name: str, *, required: bool = False) -> date | None:
 STALE = "该记录刚被他人修改，请查看最新内容后重试"
 
 
-def check_version(current: int, message: str = STALE) -> None:
-    """The page showed version N; a change made since then by someone else wins."""
-    shown = request.form.get("version", "")
+def check_version(current: int, field: str = "version", message: str = STALE) -> None:
+    """The page showed version N; a change made since then by someone else wins. A form
+    acting on several objects carries one field per object (`version-<id>`)."""
+    shown = request.form.get(field, "")
     if shown != str(current):
         raise errors.Conflict(message, type="urn:problem:concurrent-change")
 
@@ -117,9 +118,39 @@ def describe(exc: errors.DomainError) -> str:
     return exc.message + ("（" + "；".join(details) + "）" if details else "")
 
 
+def form_ids(name: str, *, limit: int = 100) -> list[int]:
+    """The ids ticked in a form's checkboxes named `name`, in order, each once; a value that
+    is not an id is refused (a page only ever sends ids)."""
+    raw = request.form.getlist(name)
+    ids = [_number(value.strip(), 1, 2**31 - 1) for value in raw]
+    if any(i is None for i in ids):
+        raise errors.InvalidInput(errors={name: ["请选择列表中的项目"]})
+    if not ids:
+        raise errors.InvalidInput("请至少勾选一项")
+    if len(ids) > limit:
+        raise errors.InvalidInput(f"一次最多处理 {limit} 项")
+    return list(dict.fromkeys(ids))  # type: ignore[arg-type]
+
+
+def each(items: list[Any], name: Callable[[Any], str], change: Callable[[Any], Any]) -> None:
+    """`change(item)` for every item, in the caller's one transaction; the first refusal
+    stops them all (`act` rolls back every change made before it) and says which item
+    it was, so the office knows what to look at."""
+    for item in items:
+        try:
+            change(item)
+        except (errors.InvalidInput, errors.Conflict, errors.Forbidden) as exc:
+            raise type(exc)(f"{name(item)}：{describe(exc)}", **exc.extra) from exc
+
+
 REFUSAL = "console_refusal"
 # What a refused form sent that is not worth showing again (tokens, the page's version).
 _NOT_REDISPLAYED = {"csrf_token", "version", "client_id"}
+
+
+def _redisplayed(key: str) -> bool:
+    """Not a token nor a version (`version`, or `version-<id>` of a form on several)."""
+    return key not in _NOT_REDISPLAYED and not key.startswith("version-")
 
 
 def act(change: Callable[[], Any], *, done: str, back: str, form: str | None = None) -> Response:
@@ -136,11 +167,18 @@ def act(change: Callable[[], Any], *, done: str, back: str, form: str | None = N
         flash(message, "error")
         if form:
             values = {
-                key: request.form.get(key, "")[:500]
-                for key in request.form
-                if key not in _NOT_REDISPLAYED
+                key: request.form.get(key, "")[:500] for key in request.form if _redisplayed(key)
             }
-            session[REFUSAL] = {"form": form, "message": message, "sent": values}
+            # Ticked boxes (several values under one name) come back ticked.
+            ticked = {
+                key: request.form.getlist(key)[:100] for key in request.form if _redisplayed(key)
+            }
+            session[REFUSAL] = {
+                "form": form,
+                "message": message,
+                "sent": values,
+                "ticked": ticked,
+            }
         return redirect(back, code=303)
     if done:
         flash(done, "info")
@@ -149,7 +187,8 @@ def act(change: Callable[[], Any], *, done: str, back: str, form: str | None = N
 
 def refusal_for(form: str) -> dict[str, Any] | None:
     """The refusal of `form` from the post just before this page, with the values it sent
-    ({"message", "sent"}); None for any other form. Read once: a reload is clean."""
+    ({"message", "sent", "ticked": every value of each name}); None for any other form.
+    Read once: a reload is clean."""
     if "console_refusal" not in g:
         g.console_refusal = session.pop(REFUSAL, None)
     refusal = g.console_refusal

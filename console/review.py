@@ -26,11 +26,14 @@ from console.common import (
     arg_date,
     arg_int,
     check_version,
+    each,
+    form_ids,
     form_int,
     form_text,
     page_args,
 )
 from console.views import add_nav, bp
+from core import errors, reasons
 from core.audit import AuditEvent
 from core.db import db
 from inspections import findings as findings_service
@@ -511,6 +514,41 @@ def review_finding(finding_id: int):
     verb = FINDING_VERBS["confirmed" if decision == "confirm" else "dismissed"]
     done = f"已{verb}问题：{finding.title}"
     return act(change, done=done, back=back, form=f"finding-{finding.id}")
+
+
+@bp.post("/inspections/<int:inspection_id>/findings/review")
+@requires(*OFFICE)
+def review_findings(inspection_id: int):
+    """确认所选 / 不予认定所选: several findings of one inspection, one reason for all. Each
+    goes through `review_finding` as on its own (its own version check, its own audit
+    event), all in one transaction: one refusal and none of them changes, and the page
+    says which finding it was."""
+    inspection = inspections.get_inspection(inspection_id, actor=g.user)
+    back = url_for("console.review_inspection", inspection_id=inspection.id) + "#bulk-findings"
+    decision = request.form.get("decision")
+    if decision not in ("confirm", "dismiss"):
+        abort(400)
+    status = "confirmed" if decision == "confirm" else "dismissed"
+    labels = item_labels_of(inspection)
+
+    def change():
+        reason = form_text("reason")
+        if status == "dismissed":  # one reason for all: said once, not once per finding
+            reasons.check(reason, "不予认定问题须说明理由")
+        chosen = [findings_service.get_finding(i, actor=g.user) for i in form_ids("finding")]
+        if any(f.inspection_id != inspection.id for f in chosen):
+            raise errors.NotFound("未找到该问题")  # another inspection's: as if missing
+
+        def review(finding: Finding) -> None:
+            check_version(finding.version, f"version-{finding.id}")
+            data = {"status": status, "reason": reason}
+            findings_service.review_finding(finding, data, actor=g.user)
+
+        each(chosen, lambda f: f"问题「{labels.get(f.item_code, f.title)}」", review)
+
+    count = len(set(request.form.getlist("finding")))
+    done = f"已{FINDING_VERBS[status]}所选 {count} 个问题"
+    return act(change, done=done, back=back, form="bulk-findings")
 
 
 @bp.post("/inspections/<int:inspection_id>/publish")

@@ -29,7 +29,9 @@ from console.common import (
     arg_date,
     arg_int,
     check_version,
+    each,
     form_date,
+    form_ids,
     form_text,
     page_args,
 )
@@ -157,6 +159,8 @@ def tasks():
     stmt = list_query(g.user, params)
     page, per_page = page_args()
     result = paginate(stmt, page, per_page)
+    ids = [t.id for t in result["items"]]
+    verifies = rectification.verifies(g.user)
     return render_template(
         "console/tasks.html",
         result=result,
@@ -165,7 +169,9 @@ def tasks():
         views=VIEWS,
         filters=filters | {"extension": params["extension"], "sort": params["sort"]},
         sorts=TASK_SORTS,
-        reused=_reused_after_photos([t.id for t in result["items"]]),
+        reused=_reused_after_photos(ids),
+        verifies=verifies,
+        opened=rectification.opened_tasks(ids, g.user) if verifies else set(),
         sectors=policy.sector_options(g.user),
         regions=policy.region_options(g.user),
         status_labels=STATUS_LABELS,
@@ -196,6 +202,7 @@ def _trail(task, hidden: set[int]) -> list[dict]:
 @requires(*READERS)
 def task(task_id: int):
     found = rectification.get_task(task_id, actor=g.user)
+    rectification.mark_opened(found, g.user)  # may now be accepted with others from the list
     review = rectification.review_of(found)
     replies = list(found.replies)
     photos = {p.id: p for p in task_photos.photos_by_id(i for r in replies for i in r.photo_ids)}
@@ -254,6 +261,28 @@ def verify_task(task_id: int):
     done = "复查通过，任务已销号" if accept else "已退回整改，单位需重新回复"
     back = url_for("console.task", task_id=found.id)
     return act(change, done=done, back=back + "#verify", form="verify")
+
+
+@bp.post("/tasks/accept")
+@requires(*OFFICE)
+def accept_tasks():
+    """复查通过所选: several replies from the task list, each one the office has opened (its
+    task page), each accepted by `accept_opened` with its own version check and audit
+    event, all in one transaction: one refusal and none is accepted."""
+    back = url_for("console.tasks", **request.args.to_dict()) + "#bulk-accept"
+
+    def change():
+        chosen = [rectification.get_task(i, actor=g.user) for i in form_ids("task")]
+
+        def accept(task: RectificationTask) -> None:
+            check_version(task.version, f"version-{task.id}")
+            rectification.accept_opened(task, actor=g.user)
+
+        each(chosen, lambda t: f"任务「{t.title}」（{t.unit.name}）", accept)
+
+    count = len(set(request.form.getlist("task")))
+    done = f"已复查通过所选 {count} 个任务，均已销号"
+    return act(change, done=done, back=back, form="bulk-accept")
 
 
 @bp.post("/tasks/<int:task_id>/extensions/<int:extension_id>")

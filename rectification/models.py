@@ -153,6 +153,20 @@ class TaskReply(db.Model):
     task: Mapped[RectificationTask] = relationship(back_populates="replies")
 
 
+class ReplyView(db.Model):
+    """Who has opened which reply in the console: the office accepts several replies from
+    the task list at once only after opening each one (one row per person and reply; the
+    first opening counts). A view changes nothing, so it is not an audit event."""
+
+    __tablename__ = "rectification_reply_view"
+    __table_args__ = (UniqueConstraint("reply_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reply_id: Mapped[int] = mapped_column(ForeignKey("rectification_reply.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    viewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ExtensionRequest(db.Model):
     """延期申请: the unit asks for a later deadline; the office approves or denies."""
 

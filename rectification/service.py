@@ -33,6 +33,7 @@ from rectification.models import (
     ExtensionRequest,
     ExtensionStatus,
     RectificationTask,
+    ReplyView,
     TaskReply,
     TaskStatus,
     Verdict,
@@ -274,6 +275,58 @@ def verify(
     _record(task, action.value, actor, before, reason=reason)
     notify.verified(task, accept, round_, reason)
     return task
+
+
+# -- opening a reply, and accepting several opened ones -------------------------------------
+
+
+def reply_under_review(task: RectificationTask) -> TaskReply | None:
+    """The reply awaiting verification: this round's, while the task is `responded`."""
+    if task.status != TaskStatus.responded or not task.replies:
+        return None
+    latest = task.replies[-1]
+    return latest if latest.round == task.round and latest.verdict is None else None
+
+
+def verifies(actor: User) -> bool:
+    """Whether `actor`'s role accepts replies (the setting RECTIFICATION_VERIFIER)."""
+    return actor.role in states.verifier_roles(_verifier())
+
+
+def mark_opened(task: RectificationTask, actor: User) -> None:
+    """Note that `actor` has opened the reply under review (if any, and if they may accept
+    it): the condition for accepting it with others from the task list. Idempotent, and
+    two tabs opening it at once insert one row (INSERT … ON CONFLICT DO NOTHING)."""
+    reply = reply_under_review(task)
+    if reply is None or not states.may(task, Action.accept, actor, verifier=_verifier()):
+        return
+    claims.claim(ReplyView(reply_id=reply.id, user_id=actor.id, viewed_at=utcnow()))
+
+
+def opened_tasks(task_ids: list[int], actor: User) -> set[int]:
+    """Of `task_ids`, the tasks whose reply under review `actor` has opened (one query)."""
+    if not task_ids:
+        return set()
+    T, R = RectificationTask, TaskReply
+    stmt = (
+        select(T.id)
+        .join(R, and_(R.task_id == T.id, R.round == T.round))
+        .join(ReplyView, and_(ReplyView.reply_id == R.id, ReplyView.user_id == actor.id))
+        .where(T.id.in_(task_ids), T.status == TaskStatus.responded)
+    )
+    return set(db.session.scalars(stmt))
+
+
+def accept_opened(task: RectificationTask, *, actor: User) -> RectificationTask:
+    """Accept a reply from a list of several: as `verify(accept=True)`, one audit event per
+    task, but only a reply `actor` has opened (nobody closes a task unread)."""
+    states.check(task, Action.accept, actor, verifier=_verifier())
+    if task.id not in opened_tasks([task.id], actor):
+        raise errors.Conflict(
+            "尚未打开查看这条整改回复，请先查看后再批量通过",
+            type="urn:problem:reply-not-opened",
+        )
+    return verify(task, accept=True, reason=None, actor=actor)
 
 
 # -- extensions ----------------------------------------------------------------------------

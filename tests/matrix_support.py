@@ -25,7 +25,7 @@ from media import service as media
 from media.storage import current_storage
 from rectification import service as rectification
 from rectification.deadlines import end_of_day
-from rectification.models import RectificationTask
+from rectification.models import RectificationTask, ReplyView
 from tests import media_kinds
 from tests.images import jpeg
 from tests.inspection_helpers import (
@@ -220,6 +220,15 @@ def responded(world, actor) -> dict:
     )
     db.session.commit()
     return {"task_id": found.id}
+
+
+def opened_reply(world, actor) -> dict:
+    """A responded task whose reply `actor` has opened (bulk acceptance takes only those)."""
+    made = responded(world, actor)
+    found = db.session.get(RectificationTask, made["task_id"])
+    db.session.add(ReplyView(reply_id=found.replies[-1].id, user_id=actor.id))
+    db.session.commit()
+    return made
 
 
 def extension(world, actor) -> dict:

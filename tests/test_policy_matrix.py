@@ -24,12 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import select
 
 from accounts import service as accounts
 from accounts.models import Role
 from api import create_app
 from api.auth import PUBLIC, policy_of, route_methods
 from core.db import db
+from inspections.models import Finding
 from rectification.models import RectificationTask
 from tests import inspection_helpers as helpers
 from tests import matrix_support as fresh
@@ -291,6 +293,10 @@ EXPECT: dict[tuple[str, str], Row] = {
     ("POST", f"{C}/inspections/<int:inspection_id>/publish"): row(
         ADMINS, REGIONAL, fresh=fresh.reviewed_inspection
     ),
+    # bulk work (issue 15): as the single forms, each object in the reader's scope
+    ("POST", f"{C}/inspections/<int:inspection_id>/findings/review"): row(
+        ADMINS, REGIONAL, fresh=fresh.submitted_inspection
+    ),
     ("GET", f"{C}/photos/<int:photo_id>"): row(CONSOLE, REGIONAL | {L}),
     # reports: rankings for the console's readers, the circular for offices, an
     # inspection's report within the reader's scope
@@ -300,6 +306,7 @@ EXPECT: dict[tuple[str, str], Row] = {
     ("GET", f"{C}/tasks"): row(CONSOLE),
     ("GET", f"{C}/tasks/<int:task_id>"): row(CONSOLE, REGIONAL | {L}),
     ("POST", f"{C}/tasks/<int:task_id>/verify"): row(ADMINS, REGIONAL, fresh=fresh.responded),
+    ("POST", f"{C}/tasks/accept"): row(ADMINS, fresh=fresh.opened_reply),
     ("POST", f"{C}/tasks/<int:task_id>/extensions/<int:extension_id>"): row(
         ADMINS, REGIONAL, fresh=fresh.extension
     ),
@@ -471,6 +478,21 @@ def _draft_revision(c: Call) -> dict:
 
 _CONSOLE_ITEM = {"kind": "pass_fail", "severity": "general", "photo": "never", "points": "1"}
 
+def _findings_of(c: Call) -> list[int]:
+    stmt = select(Finding.id).where(Finding.inspection_id == c.values["inspection_id"])
+    return list(db.session.scalars(stmt))
+
+
+def _bulk_versions(model_path: str, name: str, ids: list[int]) -> dict:
+    """A bulk form: the ticked ids under `name`, and each object's `version-<id>`."""
+    module, _, kind = model_path.rpartition(".")
+    model = getattr(__import__(module, fromlist=[kind]), kind)
+    db.session.expire_all()
+    found = [db.session.get(model, i) for i in ids]
+    versions = {f"version-{f.id}": str(f.version) for f in found if f is not None}
+    return {name: [str(i) for i in ids]} | versions
+
+
 # Bodies that pass validation, per route with a body. JSON unless the route is multipart
 # (then a dict with files) or a console form.
 BODIES: dict[tuple[str, str], Callable[[Call], dict]] = {
@@ -602,6 +624,13 @@ BODIES: dict[tuple[str, str], Callable[[Call], dict]] = {
     ("POST", f"{C}/tasks/<int:task_id>/verify"): lambda c: (
         _console_version("rectification.models.RectificationTask", "task_id")(c)
         | {"decision": "accept"}
+    ),
+    ("POST", f"{C}/inspections/<int:inspection_id>/findings/review"): lambda c: (
+        _bulk_versions("inspections.models.Finding", "finding", _findings_of(c))
+        | {"decision": "confirm"}
+    ),
+    ("POST", f"{C}/tasks/accept"): lambda c: _bulk_versions(
+        "rectification.models.RectificationTask", "task", [c.values["task_id"]]
     ),
     ("POST", f"{C}/tasks/<int:task_id>/extensions/<int:extension_id>"): lambda c: (
         _console_version("rectification.models.RectificationTask", "task_id")(c)

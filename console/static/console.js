@@ -65,6 +65,31 @@
       if (Math.abs(dx) > 40 && Math.abs(dx) > 1.5 * Math.abs(dy)) show(current + (dx < 0 ? 1 : -1));
     });
   }
+  // Bulk work: the bar counts the ticked boxes; "全选待审核问题" (shown only with this
+  // script) ticks or clears every pending finding.
+  var bulk = document.querySelector("[data-bulk-form]");
+  if (bulk) {
+    var items = Array.prototype.slice.call(
+      document.querySelectorAll("[data-bulk-item][form='" + bulk.id + "']"));
+    var all = bulk.querySelector("[data-bulk-all]");
+    var count = bulk.querySelector("[data-bulk-count]");
+    var hint = count ? count.textContent : "";
+    var recount = function () {
+      var n = items.filter(function (box) { return box.checked; }).length;
+      if (count) count.textContent = n ? "已选 " + n + " 项" : hint;
+    };
+    items.forEach(function (box) { box.addEventListener("change", recount); });
+    if (all) {
+      all.closest("label").hidden = false;
+      all.addEventListener("change", function () {
+        items.forEach(function (box) {
+          if (box.hasAttribute("data-pending") && !box.disabled) box.checked = all.checked;
+        });
+        recount();
+      });
+    }
+    recount();
+  }
   // After a refused form the page returns to it: its message is in sight, not at the top.
   var refusal = document.querySelector(".refusal[role=alert]");
   if (refusal) refusal.scrollIntoView({ block: "center" });

@@ -166,7 +166,7 @@ def test_office_reviews_evidence_and_verifies_rectification_on_demo_data(page, l
     assert page.locator("tr[data-finding].current").count() == 1
 
     # Confirm the first finding, dismiss any others with a reason, then publish.
-    submit(page, page.locator("button[value=confirm]").first)
+    submit(page, page.locator("form.review button[value=confirm]").first)
     assert "已确认问题" in page.locator(".flash").inner_text()
     while page.locator("form.review[data-pending]").count():
         form = page.locator("form.review[data-pending]").first

@@ -78,7 +78,7 @@ def test_shortcuts_never_type_and_a_refusal_shows_at_its_form(page, live_server,
     assert page.locator("tr[data-finding].current").get_attribute("id") == f"finding-{second.id}"
     assert page.evaluate("document.activeElement.tagName") == "TR"
     values = page.eval_on_selector_all("input[name=reason]", "els => els.map(e => e.value)")
-    assert values == ["", ""]
+    assert values == ["", "", ""]  # each finding's reason and the bulk bar's
     page.keyboard.press("p")
     assert page.locator("tr[data-finding].current").get_attribute("id") == f"finding-{first.id}"
 
