@@ -478,6 +478,7 @@ def _draft_revision(c: Call) -> dict:
 
 _CONSOLE_ITEM = {"kind": "pass_fail", "severity": "general", "photo": "never", "points": "1"}
 
+
 def _findings_of(c: Call) -> list[int]:
     stmt = select(Finding.id).where(Finding.inspection_id == c.values["inspection_id"])
     return list(db.session.scalars(stmt))
