@@ -285,6 +285,12 @@ class VersionExport(MethodView):
     @requires(*OFFICE_READERS)
     @blp.arguments(ExportArgs, location="query")
     @blp.response(200, ExportSchema)
+    @blp.alt_response(
+        200,
+        schema={"type": "string"},
+        content_type="application/yaml",
+        description="可移植文档：JSON；format=yaml 时为同一文档的 YAML 文本",
+    )
     def get(self, args, version_id):
         """导出为 JSON 或 YAML 文档（可再导入，内容与哈希完全一致）
 
