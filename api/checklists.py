@@ -287,7 +287,7 @@ class VersionExport(MethodView):
     @blp.response(200, ExportSchema)
     @blp.alt_response(
         200,
-        schema={"type": "string"},
+        schema=ExportSchema,
         content_type="application/yaml",
         description="可移植文档：JSON；format=yaml 时为同一文档的 YAML 文本",
     )

@@ -13,6 +13,7 @@ from werkzeug.datastructures import CombinedMultiDict, FileStorage
 from accounts.models import Role
 from api import examples, health
 from api.auth import EVERYONE, current_user, public, requires
+from api.etag import sends_etag
 from api.extensions import Blueprint, Parser
 from api.operation_docs import idempotent
 from api.pagination import paginate
@@ -21,7 +22,7 @@ from core import errors
 from core.geo import CoordSystem
 from inspections import policy as inspection_policy
 from media import service as media
-from media.pipeline import ACCEPTED_TYPES
+from media.pipeline import ACCEPTED_TYPES, CONTENT_TYPES
 from media.storage import LocalStorage, current_storage
 
 
@@ -295,9 +296,24 @@ def _local_storage() -> LocalStorage:
     return storage
 
 
+_IMAGE_DOC = "照片文件（原图或缩略图，按上传的类型）"
+
+
+def _documents_image_answers(view):
+    """A photo file answers in the type it was stored as: each is documented for 200."""
+    binary = {"type": "string", "format": "binary"}
+    types = sorted(set(CONTENT_TYPES.values()))
+    view = blp.response(200, binary, description=_IMAGE_DOC, content_type=types[0])(view)
+    for content_type in types[1:]:
+        view = blp.alt_response(200, schema=binary, content_type=content_type)(view)
+    return blp.alt_response(304, description="未变化（If-None-Match / If-Modified-Since）")(view)
+
+
 @blp.route("/media/files/<token>")
 class MediaFile(MethodView):
     @public
+    @sends_etag  # send_file's own, for the browser's and the phone's caches
+    @_documents_image_answers
     def get(self, token):
         """下载照片（签名地址，短时有效）
 

@@ -47,11 +47,14 @@ from tests.inspection_helpers import (
 PACKAGE = "inspection_client"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 # No post-generation hooks (ruff): formatting is not what is tested, and it costs seconds.
-# The generator knows no .docx type; read as any binary download is what a client does.
+# The generator knows no .docx or image types; read as any binary download is what a
+# client does.
+BINARY = (DOCX, "image/jpeg", "image/png", "image/webp", "image/heic")
+OVERRIDES = ", ".join(f'"{mime}": "application/octet-stream"' for mime in BINARY)
 CONFIG = f"""{{
   "package_name_override": "{PACKAGE}",
   "post_hooks": [],
-  "content_type_overrides": {{"{DOCX}": "application/octet-stream"}}
+  "content_type_overrides": {{{OVERRIDES}}}
 }}"""
 FAILING = ALL_PASS | {"smoke.none": {"result": "fail", "note": "大厅后门有人吸烟"}}
 
