@@ -93,13 +93,13 @@ def form_date(name: str, *, required: bool = False) -> date | None:
         raise errors.InvalidInput(errors={name: ["日期格式应为 YYYY-MM-DD"]}) from None
 
 
-def check_version(current: int) -> None:
+def check_version(
+    current: int, *, message: str = "该记录刚被他人修改，请查看最新内容后重试"
+) -> None:
     """The page showed version N; a change made since then by someone else wins."""
     shown = request.form.get("version", "")
     if shown != str(current):
-        raise errors.Conflict(
-            "该记录刚被他人修改，请查看最新内容后重试", type="urn:problem:concurrent-change"
-        )
+        raise errors.Conflict(message, type="urn:problem:concurrent-change")
 
 
 def describe(exc: errors.DomainError) -> str:
@@ -116,17 +116,35 @@ def describe(exc: errors.DomainError) -> str:
     return exc.message + ("（" + "；".join(details) + "）" if details else "")
 
 
+def field_errors(exc: errors.DomainError) -> dict[str, str]:
+    """Each field's complaints as one line, for the form to show beside the field."""
+    found = {}
+    for field, messages in (getattr(exc, "errors", None) or {}).items():
+        if isinstance(messages, list | tuple) and all(isinstance(m, str) for m in messages):
+            found[field] = "；".join(messages)[:300]
+    return found
+
+
 REFUSAL = "console_refusal"
 # What a refused form sent that is not worth showing again (tokens, the page's version).
 _NOT_REDISPLAYED = {"csrf_token", "version", "client_id"}
 
 
-def act(change: Callable[[], Any], *, done: str, back: str, form: str | None = None) -> Response:
+def act(
+    change: Callable[[], Any],
+    *,
+    done: str,
+    back: str,
+    form: str | None = None,
+    refused_back: str | None = None,
+) -> Response:
     """Run one service call for a form post, then go back to the page with a message.
 
     `form`: the key of the form on the page (`refusal_for(key)` in its template); a
     refusal is then shown beside that form too, which is filled in again with what was
-    submitted."""
+    submitted, with each field's complaint (`errors`) for the field it names.
+    `refused_back`: where a refusal goes when that is not `back` (a form on a page of its
+    own, which returns to the record once saved)."""
     try:
         change()
     except (errors.InvalidInput, errors.Conflict, errors.Forbidden) as exc:
@@ -139,8 +157,13 @@ def act(change: Callable[[], Any], *, done: str, back: str, form: str | None = N
                 for key in request.form
                 if key not in _NOT_REDISPLAYED
             }
-            session[REFUSAL] = {"form": form, "message": message, "sent": values}
-        return redirect(back, code=303)
+            session[REFUSAL] = {
+                "form": form,
+                "message": message,
+                "sent": values,
+                "errors": field_errors(exc),
+            }
+        return redirect(refused_back or back, code=303)
     if done:
         flash(done, "info")
     return redirect(back, code=303)
