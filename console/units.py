@@ -79,21 +79,28 @@ def units():
 
 
 def sparkline(months: list[dict[str, Any]], width: int = 240, height: int = 48) -> dict | None:
-    """Points of a small line of the monthly averages (0–100 from bottom to top), for an
-    inline SVG: no chart library for one line. None below two months."""
+    """Points of a small line of the monthly averages, for an inline SVG (no chart
+    library for one line). The scale spans the averages with a margin (at least ten
+    points), so a change of a few points shows; None below two months."""
     if len(months) < 2:
         return None
+    averages = [m["average"] for m in months]
+    lo, hi = max(0.0, min(averages) - 5), min(100.0, max(averages) + 5)
+    if hi - lo < 10:
+        lo, hi = max(0.0, hi - 10), max(hi, 10.0)
     pad = 4
     step = (width - 2 * pad) / (len(months) - 1)
     points = [
-        (round(pad + i * step, 1), round(pad + (100 - m["average"]) * (height - 2 * pad) / 100, 1))
-        for i, m in enumerate(months)
+        (round(pad + i * step, 1), round(pad + (hi - a) * (height - 2 * pad) / (hi - lo), 1))
+        for i, a in enumerate(averages)
     ]
     return {
         "width": width,
         "height": height,
         "points": " ".join(f"{x},{y}" for x, y in points),
         "last": points[-1],
+        "low": round(lo),
+        "high": round(hi),
     }
 
 

@@ -118,8 +118,8 @@ def test_unit_page_shows_scores_by_month_tasks_and_repeat_problems(office_consol
     db.session.commit()
 
     page = text(office_console.get(f"/console/units/{world.unit_a.id}"))
-    assert "2026 年 3 月" in page
-    assert "2026 年 4 月" in page
+    assert "2026年3月" in page
+    assert "2026年4月" in page
     assert "<polyline" in page  # two months: a line
     # repeat problems by number and title, never by code alone
     assert "1.1 工作人员统一着装" in page
