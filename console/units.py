@@ -207,7 +207,8 @@ def _unit_form() -> dict[str, Any]:
     return loaded
 
 
-@bp.post("/units/<int:unit_id>")
+# Its own path: GET and POST rules on one path answer 405, not 404, for a too-large id.
+@bp.post("/units/<int:unit_id>/save")
 @requires(*OFFICE)
 def update_unit(unit_id: int):
     found = org.get_unit(unit_id, actor=g.user)

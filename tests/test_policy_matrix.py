@@ -247,7 +247,7 @@ EXPECT: dict[tuple[str, str], Row] = {
     ("GET", f"{C}/units/<int:unit_id>"): row(CONSOLE, REGIONAL | {L}),
     # a unit's edit and the import: office admins, a scoped one within its region (as the API)
     ("GET", f"{C}/units/<int:unit_id>/edit"): row(ADMINS, REGIONAL),
-    ("POST", f"{C}/units/<int:unit_id>"): row(ADMINS, REGIONAL),
+    ("POST", f"{C}/units/<int:unit_id>/save"): row(ADMINS, REGIONAL),
     ("GET", f"{C}/units/import"): row(ADMINS),
     ("POST", f"{C}/units/import"): row(ADMINS),
     ("GET", f"{C}/users"): row(READERS),
@@ -586,7 +586,7 @@ BODIES: dict[tuple[str, str], Callable[[Call], dict]] = {
     ("POST", f"{C}/users/<int:user_id>/wechat"): _console_version(
         "accounts.models.User", "user_id"
     ),
-    ("POST", f"{C}/units/<int:unit_id>"): lambda c: fresh.unit_form(c.values["unit_id"]),
+    ("POST", f"{C}/units/<int:unit_id>/save"): lambda c: fresh.unit_form(c.values["unit_id"]),
     ("POST", f"{C}/units/import"): lambda c: fresh.units_csv(c.world),
 }
 # Body routes that take no fields at all: they answer without one.

@@ -166,7 +166,9 @@ def _form(unit: Unit, **over) -> dict:
 def test_edit_saves_through_the_unit_service(office_console, world):
     unit = world.unit_a
     office_console.get(f"/console/units/{unit.id}/edit")
-    response = office_console.post(f"/console/units/{unit.id}", _form(unit, address="新址路1号"))
+    response = office_console.post(
+        f"/console/units/{unit.id}/save", _form(unit, address="新址路1号")
+    )
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/console/units/{unit.id}")
     db.session.expire_all()
@@ -187,7 +189,7 @@ def test_a_stale_version_is_refused_and_the_typed_values_stay(office_console, wo
     stale = _form(unit, address="我填写的新地址")
     unit.contact_name = "别人改的"  # someone saves first
     db.session.commit()
-    response = office_console.post(f"/console/units/{unit.id}", stale)
+    response = office_console.post(f"/console/units/{unit.id}/save", stale)
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/console/units/{unit.id}/edit")
     db.session.expire_all()
@@ -201,7 +203,7 @@ def test_field_errors_are_shown_beside_their_fields_in_chinese(office_console, w
     unit = world.unit_a
     office_console.get(f"/console/units/{unit.id}/edit")
     bad = _form(unit, name="甲", latitude="95", service_hours="随时")
-    assert office_console.post(f"/console/units/{unit.id}", bad).status_code == 303
+    assert office_console.post(f"/console/units/{unit.id}/save", bad).status_code == 303
     page = text(office_console.get(f"/console/units/{unit.id}/edit"))
     assert 'data-field="name">长度应在 2 到 100 之间' in page
     assert 'data-field="latitude">应大于等于 -90 且小于等于 90' in page
@@ -215,7 +217,7 @@ def test_a_scoped_office_cannot_move_a_unit_out_of_its_region(app, world):
     console = signed_in(app, world.scoped_offices[Role.office_admin])
     unit = world.unit_a
     console.get(f"/console/units/{unit.id}/edit")
-    response = console.post(f"/console/units/{unit.id}", _form(unit, region_id=world.region_b))
+    response = console.post(f"/console/units/{unit.id}/save", _form(unit, region_id=world.region_b))
     assert response.status_code == 303
     page = text(console.get(f"/console/units/{unit.id}/edit"))
     assert 'data-field="region_id">所属区域不存在' in page
