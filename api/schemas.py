@@ -60,6 +60,14 @@ FIELD_LABELS = {
     "section": "分区",
     "rows": "行",
     "size": "大小",
+    "address": "地址",
+    "latitude": "纬度",
+    "longitude": "经度",
+    "coord_system": "坐标系",
+    "lead_unit_id": "牵头单位",
+    "contact_name": "联系人",
+    "contact_phone": "联系电话",
+    "service_hours": "办公时间",
 }
 
 

@@ -25,11 +25,22 @@ def init_app(app: Flask) -> None:
         rankings,
         review,
         tasks,
+        units,
         views,
     )
 
     views.init_app(app)  # sign-in, 工作台 and 窗口单位
     dashboard.init_app(app)
-    for pages in (checklists, checklist_editor, review, tasks, plans, rankings, panels, ledgers):
+    for pages in (
+        units,
+        checklists,
+        checklist_editor,
+        review,
+        tasks,
+        plans,
+        rankings,
+        panels,
+        ledgers,
+    ):
         pages.init_app(app)
     app.register_blueprint(views.bp)

@@ -143,6 +143,15 @@ def each(items: list[Any], name: Callable[[Any], str], change: Callable[[Any], A
             raise type(exc)(f"{name(item)}：{describe(exc)}", **exc.extra) from exc
 
 
+def field_errors(exc: errors.DomainError) -> dict[str, str]:
+    """Each field's complaints as one line, for the form to show beside the field."""
+    found = {}
+    for field, messages in (getattr(exc, "errors", None) or {}).items():
+        if isinstance(messages, list | tuple) and all(isinstance(m, str) for m in messages):
+            found[field] = "；".join(messages)[:300]
+    return found
+
+
 REFUSAL = "console_refusal"
 # What a refused form sent that is not worth showing again (tokens, the page's version).
 _NOT_REDISPLAYED = {"csrf_token", "version", "client_id"}
@@ -153,12 +162,21 @@ def _redisplayed(key: str) -> bool:
     return key not in _NOT_REDISPLAYED and not key.startswith("version-")
 
 
-def act(change: Callable[[], Any], *, done: str, back: str, form: str | None = None) -> Response:
+def act(
+    change: Callable[[], Any],
+    *,
+    done: str,
+    back: str,
+    form: str | None = None,
+    refused_back: str | None = None,
+) -> Response:
     """Run one service call for a form post, then go back to the page with a message.
 
     `form`: the key of the form on the page (`refusal_for(key)` in its template); a
     refusal is then shown beside that form too, which is filled in again with what was
-    submitted."""
+    submitted, with each field's complaint (`errors`) for the field it names.
+    `refused_back`: where a refusal goes when that is not `back` (a form on a page of its
+    own, which returns to the record once saved)."""
     try:
         change()
     except (errors.InvalidInput, errors.Conflict, errors.Forbidden) as exc:
@@ -178,8 +196,9 @@ def act(change: Callable[[], Any], *, done: str, back: str, form: str | None = N
                 "message": message,
                 "sent": values,
                 "ticked": ticked,
+                "errors": field_errors(exc),
             }
-        return redirect(back, code=303)
+        return redirect(refused_back or back, code=303)
     if done:
         flash(done, "info")
     return redirect(back, code=303)

@@ -30,17 +30,13 @@ from api.errors import status_of
 from api.extensions import csrf
 from api.pagination import paginate
 from console.common import (
-    MAX_PAGE,
     act,
     arg_choice,
-    arg_int,
     check_version,
     form_int,
     may_open,
     page_args,
     refusal_for,
-    region_choices,
-    sector_choices,
 )
 from core import errors
 from core.clock import local
@@ -240,41 +236,6 @@ def dashboard():
 
     period = board.period_of(request.args.get("period", "quarter"))
     return render_template("console/dashboard.html", board=board.build(period, actor=g.user))
-
-
-UNIT_STATES = {"1": True, "0": False}
-
-
-@bp.get("/units")
-@requires(*CONSOLE_READERS)
-def units():
-    """The units the reader may see (org.policy), with filters offering only those."""
-    filters = {"q": request.args.get("q", "").strip()[:50] or None}
-    for key in ("sector_id", "region_id"):
-        value = arg_int(key)
-        if value:
-            filters[key] = value
-    active = arg_choice("active", UNIT_STATES)
-    if active is not None:
-        filters["active"] = UNIT_STATES[active]
-    page = arg_int("page", hi=MAX_PAGE) or 1
-    result = paginate(org.units_query(g.user, filters), page, 50)
-    return render_template(
-        "console/units.html",
-        result=result,
-        sectors=sector_choices(g.user),
-        regions=region_choices(g.user),
-        filters=filters | {"active": active},
-    )
-
-
-@bp.get("/units/<int:unit_id>")
-@requires(*CONSOLE_READERS)
-def unit(unit_id: int):
-    found = org.get_unit(unit_id, actor=g.user)
-    return render_template(
-        "console/unit.html", unit=found, service_hours=hours.as_text(found.service_hours)
-    )
 
 
 # -- 人员: people, their region, their WeChat ----------------------------------------------

@@ -238,22 +238,32 @@ class _Lookup:
 
 
 def import_units(rows: list[tuple[int, dict[str, str]]], *, actor: User) -> ImportReport:
+    """Every row checked before any is stored: one bad row and nothing is imported, and
+    each bad row is reported with its line, its name and each problem (with the column it
+    is in under `cells`, for a table a person reads beside the spreadsheet)."""
     lookup = _Lookup(actor)
     report = ImportReport()
     seen: dict[tuple[str, int], int] = {}
     units = []
     for line, row in rows:
-        reasons: list[str] = []
+        reasons: list[tuple[str, str]] = []
         unit = _build(row, lookup, reasons)
         if unit is not None:
             key = (unit.name, unit.region_id)
             if key in lookup.existing:
-                reasons.append("该区域已存在同名窗口单位")
+                reasons.append(("名称", "该区域已存在同名窗口单位"))
             elif key in seen:
-                reasons.append(f"与第 {seen[key]} 行重复")
+                reasons.append(("名称", f"与第 {seen[key]} 行重复"))
             seen.setdefault(key, line)
         if reasons:
-            report.problems.append({"line": line, "name": row.get("name", ""), "reasons": reasons})
+            report.problems.append(
+                {
+                    "line": line,
+                    "name": row.get("name", ""),
+                    "reasons": [message for _, message in reasons],
+                    "cells": [{"column": col, "message": message} for col, message in reasons],
+                }
+            )
         else:
             units.append(unit)
     if report.problems:
@@ -268,27 +278,28 @@ def import_units(rows: list[tuple[int, dict[str, str]]], *, actor: User) -> Impo
     return report
 
 
-def _build(row: dict[str, str], lookup: _Lookup, reasons: list[str]) -> Unit | None:
+def _build(row: dict[str, str], lookup: _Lookup, reasons: list[tuple[str, str]]) -> Unit | None:
+    """The row as a unit, or None with (column label, problem) pairs added to `reasons`."""
     for col in REQUIRED:
         if not row.get(col):
-            reasons.append(f"{_label(col)}不能为空")
+            reasons.append((_label(col), f"{_label(col)}不能为空"))
     name = row.get("name", "")
     for col, limit in LENGTHS.items():
         if len(row.get(col, "")) > limit:
-            reasons.append(f"{_label(col)}超过 {limit} 字")
+            reasons.append((_label(col), f"{_label(col)}超过 {limit} 字"))
     if any("\x00" in value for value in row.values()):
-        reasons.append("含有不允许的字符（NUL）")
+        reasons.append(("整行", "含有不允许的字符（NUL）"))
     sector = lookup.sectors.get(row.get("sector", ""))
     if row.get("sector") and sector is None:
-        reasons.append(f"行业领域“{row['sector']}”不存在")
+        reasons.append(("行业领域", f"行业领域“{row['sector']}”不存在"))
     region = lookup.regions.get(row.get("region", ""))
     if row.get("region") and region is None:
-        reasons.append(f"所属区域“{row['region']}”不存在或重名，请填写区域代码")
+        reasons.append(("所属区域", f"所属区域“{row['region']}”不存在或重名，请填写区域代码"))
     lead = None
     if row.get("lead_unit"):
         lead = lookup.leads.get(row["lead_unit"])
         if lead is None:
-            reasons.append(f"牵头单位“{row['lead_unit']}”不存在")
+            reasons.append(("牵头单位", f"牵头单位“{row['lead_unit']}”不存在"))
     coords = {}
     for col, bound in (("latitude", 90), ("longitude", 180)):
         raw = row.get(col, "")
@@ -298,21 +309,23 @@ def _build(row: dict[str, str], lookup: _Lookup, reasons: list[str]) -> Unit | N
         try:
             value = float(raw)
         except ValueError:
-            reasons.append(f"{_label(col)}“{raw}”不是数字")
+            reasons.append((_label(col), f"{_label(col)}“{raw}”不是数字"))
             continue
         if not -bound <= value <= bound:
-            reasons.append(f"{_label(col)}超出范围")
+            reasons.append((_label(col), f"{_label(col)}超出范围"))
         coords[col] = value
     system = row.get("coord_system", "")
     coords["coord_system"] = COORD_SYSTEMS.get(system.lower(), CoordSystem.gcj02)
     if system and system.lower() not in COORD_SYSTEMS:
-        reasons.append(f"坐标系“{system}”无法识别，请填写 WGS-84、GPS、GCJ-02 或 火星坐标")
+        reasons.append(
+            ("坐标系", f"坐标系“{system}”无法识别，请填写 WGS-84、GPS、GCJ-02 或 火星坐标")
+        )
     service_hours = None
     if row.get("service_hours"):
         try:
             service_hours = hours.parse_text(row["service_hours"])
         except errors.InvalidInput as exc:
-            reasons.extend(f"办公时间：{p}" for p in exc.errors["service_hours"])
+            reasons.extend(("办公时间", f"办公时间：{p}") for p in exc.errors["service_hours"])
     if reasons:
         return None
     return Unit(

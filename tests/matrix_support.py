@@ -362,6 +362,31 @@ def units_csv(world) -> dict:
     return {"file": (io.BytesIO(text.encode("utf-8-sig")), "units.csv")}
 
 
+def unit_form(unit_id) -> dict:
+    """The console's edit form of a unit as it stands, its address changed (any valid
+    form for an id that is missing: the lookup's 404 comes first)."""
+    from org.models import Unit
+
+    db.session.expire_all()
+    unit = db.session.get(Unit, unit_id)
+    if unit is None:
+        return {"version": "1", "name": "不存在的单位", "sector_id": "1", "region_id": "1"}
+    return {
+        "version": str(unit.version),
+        "name": unit.name,
+        "sector_id": str(unit.sector_id),
+        "region_id": str(unit.region_id),
+        "lead_unit_id": str(unit.lead_unit_id or ""),
+        "address": "改过的地址",
+        "latitude": str(unit.latitude if unit.latitude is not None else ""),
+        "longitude": str(unit.longitude if unit.longitude is not None else ""),
+        "coord_system": unit.coord_system.value,
+        "contact_name": unit.contact_name,
+        "contact_phone": unit.contact_phone,
+        "active": "1" if unit.active else "",
+    }
+
+
 def checklist_document() -> dict:
     return {"code": unique("imported_"), "name": "导入检查表", "all_sectors": True} | {
         "content": SMALL_CHECKLIST

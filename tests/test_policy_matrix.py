@@ -247,6 +247,11 @@ EXPECT: dict[tuple[str, str], Row] = {
     ("GET", f"{C}/"): row(CONSOLE),
     ("GET", f"{C}/units"): row(CONSOLE),
     ("GET", f"{C}/units/<int:unit_id>"): row(CONSOLE, REGIONAL | {L}),
+    # a unit's edit and the import: office admins, a scoped one within its region (as the API)
+    ("GET", f"{C}/units/<int:unit_id>/edit"): row(ADMINS, REGIONAL),
+    ("POST", f"{C}/units/<int:unit_id>/save"): row(ADMINS, REGIONAL),
+    ("GET", f"{C}/units/import"): row(ADMINS),
+    ("POST", f"{C}/units/import"): row(ADMINS),
     ("GET", f"{C}/users"): row(READERS),
     ("POST", f"{C}/users/<int:user_id>/region"): row(CITY, fresh=fresh.office_account),
     ("POST", f"{C}/users/<int:user_id>/wechat"): row(CITY, fresh=fresh.bound_person),
@@ -660,6 +665,8 @@ BODIES: dict[tuple[str, str], Callable[[Call], dict]] = {
     ("POST", f"{C}/checklists/versions/<int:version_id>/items/<item_code>"): lambda c: (
         _draft_revision(c) | _CONSOLE_ITEM | {"title": "改名一项"}
     ),
+    ("POST", f"{C}/units/<int:unit_id>/save"): lambda c: fresh.unit_form(c.values["unit_id"]),
+    ("POST", f"{C}/units/import"): lambda c: fresh.units_csv(c.world),
 }
 # Body routes that take no fields at all: they answer without one.
 NO_BODY = {
