@@ -21,20 +21,16 @@ from console.views import add_nav, bp
 from core import errors
 from core.db import db
 from inspections import plans, policy
-from inspections.models import PlanStatus, Visit, VisitKind, VisitStatus, VisitWindows
+from inspections.models import (
+    PLAN_STATUS_LABELS,
+    VISIT_KIND_LABELS,
+    VISIT_STATUS_LABELS,
+    PlanStatus,
+    Visit,
+    VisitKind,
+    VisitWindows,
+)
 from org import service as org
-
-PLAN_LABELS = {
-    PlanStatus.draft: "草稿（未抽取）",
-    PlanStatus.drawn: "已抽取",
-    PlanStatus.published: "已公开",
-}
-KIND_LABELS = {VisitKind.announced: "明察", VisitKind.unannounced: "暗访"}
-VISIT_LABELS = {
-    VisitStatus.planned: "未开始",
-    VisitStatus.in_progress: "检查中",
-    VisitStatus.submitted: "已提交",
-}
 
 
 @bp.get("/plans")
@@ -50,8 +46,8 @@ def plan_list():
         visits=plans.visit_counts([p.id for p in result["items"]], actor=g.user),
         can_create=policy.can_create_plan(g.user),
         filters={"status": status, "kind": kind},
-        plan_labels=PLAN_LABELS,
-        kind_labels=KIND_LABELS,
+        plan_labels=PLAN_STATUS_LABELS,
+        kind_labels=VISIT_KIND_LABELS,
     )
 
 
@@ -86,7 +82,7 @@ def _plan_from_form() -> dict[str, Any]:
     if len(data["name"]) < 2:
         problems["name"] = ["请填写计划名称（至少 2 个字）"]
     kind = request.form.get("kind")
-    if kind not in KIND_LABELS:
+    if kind not in VISIT_KIND_LABELS:
         problems["kind"] = ["请选择明察或暗访"]
     else:
         data["kind"] = VisitKind(kind)
@@ -137,7 +133,7 @@ def _plan_form(problems: dict | None = None, status: int = 200):
         "console/plan_form.html",
         form=request.form,
         problems=problems or {},
-        kind_labels=KIND_LABELS,
+        kind_labels=VISIT_KIND_LABELS,
         sectors=org.list_sectors(),
         regions=db.session.scalars(
             org.list_regions().where(policy.region_choice_filter(g.user))
@@ -203,9 +199,9 @@ def plan(plan_id: int):
         editable=policy.can_edit_plan(g.user, found),
         owner=policy.owns_plan(g.user, found),
         names=names,
-        plan_labels=PLAN_LABELS,
-        kind_labels=KIND_LABELS,
-        visit_labels=VISIT_LABELS,
+        plan_labels=PLAN_STATUS_LABELS,
+        kind_labels=VISIT_KIND_LABELS,
+        visit_labels=VISIT_STATUS_LABELS,
     )
 
 
