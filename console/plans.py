@@ -7,34 +7,33 @@ the service takes, and shows the service's complaints next to the fields.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from accounts.models import Role, User
 from api.auth import OFFICE, OFFICE_READERS, requires
 from api.pagination import paginate
+from api.plans import PlanSchema
 from checklists.models import ChecklistTemplate
-from console.common import act, arg_choice, check_version, form_date, form_int, form_text, page_args
+from console.common import act, arg_choice, check_version, form_text, page_args
 from console.views import add_nav, bp
 from core import errors
 from core.db import db
 from inspections import plans, policy
-from inspections.models import PlanStatus, Visit, VisitKind, VisitStatus, VisitWindows
+from inspections.models import (
+    PLAN_STATUS_LABELS,
+    VISIT_KIND_LABELS,
+    VISIT_STATUS_LABELS,
+    PlanStatus,
+    Visit,
+    VisitKind,
+    VisitWindows,
+)
 from org import service as org
-
-PLAN_LABELS = {
-    PlanStatus.draft: "草稿（未抽取）",
-    PlanStatus.drawn: "已抽取",
-    PlanStatus.published: "已公开",
-}
-KIND_LABELS = {VisitKind.announced: "明察", VisitKind.unannounced: "暗访"}
-VISIT_LABELS = {
-    VisitStatus.planned: "未开始",
-    VisitStatus.in_progress: "检查中",
-    VisitStatus.submitted: "已提交",
-}
 
 
 @bp.get("/plans")
@@ -50,8 +49,8 @@ def plan_list():
         visits=plans.visit_counts([p.id for p in result["items"]], actor=g.user),
         can_create=policy.can_create_plan(g.user),
         filters={"status": status, "kind": kind},
-        plan_labels=PLAN_LABELS,
-        kind_labels=KIND_LABELS,
+        plan_labels=PLAN_STATUS_LABELS,
+        kind_labels=VISIT_KIND_LABELS,
     )
 
 
@@ -63,73 +62,77 @@ def _field(draw, name: str):
     return draw[name] if isinstance(draw, dict) else getattr(draw, name)
 
 
-def _ids(name: str) -> list[int]:
-    values = request.form.getlist(name)
-    if not all(v.isdigit() and len(v) < 10 for v in values):
-        raise errors.InvalidInput(errors={name: ["选择无效"]})
-    return [int(v) for v in values]
+def _number(raw: str):
+    """A form's text as the JSON number the API takes; other text is passed on as it is,
+    for the schema to refuse with its own message."""
+    raw = raw.strip()
+    if re.fullmatch(r"-?\d{1,12}", raw):
+        return int(raw)
+    try:
+        return float(raw) if re.fullmatch(r"-?\d+(\.\d+)?", raw) else raw
+    except ValueError:
+        return raw
+
+
+def _plan_body() -> dict[str, Any]:
+    """The form as the API's JSON body: only the shape changes (text to numbers, the
+    percentage to a rate), never a limit; empty fields are left out, as a client would."""
+    form = request.form
+    body: dict[str, Any] = {
+        "name": form.get("name", "").strip(),
+        "pool": {
+            "sector_ids": [_number(v) for v in form.getlist("sector_ids")],
+            "region_ids": [_number(v) for v in form.getlist("region_ids")],
+        },
+        "inspector_ids": [_number(v) for v in form.getlist("inspector_ids")],
+        "disclose_inspectors": form.get("disclose_inspectors") == "1",
+    }
+    for name in ("kind", "period_start", "period_end"):
+        if form.get(name, "").strip():
+            body[name] = form[name].strip()
+    for name in ("checklist_template_id", "lead_time_hours", "team_size"):
+        if form.get(name, "").strip():
+            body[name] = _number(form[name])
+        elif name != "team_size":
+            body[name] = None
+    value = _number(form.get("sampling_value", ""))
+    mode = form.get("sampling_mode")
+    if mode == "rate" and isinstance(value, int | float):
+        body["sampling"] = {"rate": value / 100}
+    elif mode in ("rate", "size"):
+        body["sampling"] = {mode: value}
+    else:
+        body["sampling"] = {}
+    if form.get("whole_period") == "1":
+        body["visit_windows"] = VisitWindows.period.value
+    return body
+
+
+def _field_errors(messages: dict, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as one list per form field: `pool.sector_ids`, and a
+    list's item errors under the list (the form has one place for them)."""
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        name = f"{prefix}{key}" if isinstance(key, str) else prefix.rstrip(".")
+        if isinstance(value, dict):
+            nested = "sampling." if name == "sampling" else f"{name}."
+            for inner, texts in _field_errors(value, nested).items():
+                field = "sampling" if inner.startswith("sampling") else inner
+                flat.setdefault(field, []).extend(texts)
+        else:
+            flat.setdefault(name, []).extend(str(v) for v in value)
+    return flat
 
 
 def _plan_from_form() -> dict[str, Any]:
-    """The form as the plan service's input; field errors are collected, not raised one by one."""
-    problems: dict[str, list[str]] = {}
-    data: dict[str, Any] = {}
-
-    def field(name: str, read):
-        try:
-            return read()
-        except errors.InvalidInput as exc:
-            problems.update(exc.errors or {name: [exc.message]})
-            return None
-
-    data["name"] = form_text("name", 100)
-    if len(data["name"]) < 2:
-        problems["name"] = ["请填写计划名称（至少 2 个字）"]
-    kind = request.form.get("kind")
-    if kind not in KIND_LABELS:
-        problems["kind"] = ["请选择明察或暗访"]
-    else:
-        data["kind"] = VisitKind(kind)
-    data["period_start"] = field("period_start", lambda: form_date("period_start", required=True))
-    data["period_end"] = field("period_end", lambda: form_date("period_end", required=True))
-    data["checklist_template_id"] = field(
-        "checklist_template_id", lambda: form_int("checklist_template_id", lo=1)
-    )
-    data["pool"] = {
-        "sector_ids": field("pool.sector_ids", lambda: _ids("sector_ids")) or [],
-        "region_ids": field("pool.region_ids", lambda: _ids("region_ids")) or [],
-    }
-    mode = request.form.get("sampling_mode")
-    raw = request.form.get("sampling_value", "").strip()
+    """The form loaded through the API's PlanSchema: the same limits and the same messages
+    as `POST /api/v1/plans`, each shown beside its field."""
     try:
-        if mode == "rate":
-            rate = float(raw) / 100
-            if not 0 < rate <= 1:
-                raise ValueError
-            data["sampling"] = {"rate": rate}
-        elif mode == "size":
-            size = int(raw)
-            if not 0 < size <= 10_000:
-                raise ValueError
-            data["sampling"] = {"size": size}
-        else:
-            raise ValueError
-    except ValueError:
-        problems["sampling"] = ["按比例填 1–100（%），按数量填 1–10000（每个行业领域 × 区域）"]
-    data["inspector_ids"] = field("inspector_ids", lambda: _ids("inspector_ids")) or []
-    if not data["inspector_ids"]:
-        problems["inspector_ids"] = ["请选择参加抽取的检查人员"]
-    data["team_size"] = field("team_size", lambda: form_int("team_size", lo=1, hi=10)) or 2
-    data["lead_time_hours"] = field(
-        "lead_time_hours", lambda: form_int("lead_time_hours", lo=0, hi=720)
-    )
-    data["disclose_inspectors"] = request.form.get("disclose_inspectors") == "1"
-    if request.form.get("whole_period") == "1":
-        data["visit_windows"] = VisitWindows.period
-    data["exclusions"] = []
-    if problems:
-        raise errors.InvalidInput("计划内容有误，请按提示修改", errors=problems)
-    return data
+        return PlanSchema().load(_plan_body())
+    except ValidationError as exc:
+        raise errors.InvalidInput(
+            "计划内容有误，请按提示修改", errors=_field_errors(exc.messages)
+        ) from None
 
 
 def _plan_form(problems: dict | None = None, status: int = 200):
@@ -137,7 +140,7 @@ def _plan_form(problems: dict | None = None, status: int = 200):
         "console/plan_form.html",
         form=request.form,
         problems=problems or {},
-        kind_labels=KIND_LABELS,
+        kind_labels=VISIT_KIND_LABELS,
         sectors=org.list_sectors(),
         regions=db.session.scalars(
             org.list_regions().where(policy.region_choice_filter(g.user))
@@ -203,9 +206,9 @@ def plan(plan_id: int):
         editable=policy.can_edit_plan(g.user, found),
         owner=policy.owns_plan(g.user, found),
         names=names,
-        plan_labels=PLAN_LABELS,
-        kind_labels=KIND_LABELS,
-        visit_labels=VISIT_LABELS,
+        plan_labels=PLAN_STATUS_LABELS,
+        kind_labels=VISIT_KIND_LABELS,
+        visit_labels=VISIT_STATUS_LABELS,
     )
 
 

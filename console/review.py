@@ -39,30 +39,21 @@ from core.db import db
 from inspections import findings as findings_service
 from inspections import policy, queries
 from inspections import service as inspections
-from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, Plan
+from inspections.models import (
+    FINDING_STATUS_LABELS,
+    INSPECTION_STATUS_LABELS,
+    VISIT_KIND_LABELS,
+    Finding,
+    FindingStatus,
+    Inspection,
+    InspectionStatus,
+    Plan,
+)
 from media import service as media
-from media.models import Photo, PhotoStatus
+from media.models import PHOTO_FLAG_LABELS, Photo, PhotoStatus
 from org import service as org
 
 KIND = "inspection"
-FLAG_LABELS = {
-    "outside_window": "拍摄时间不在检查时段",
-    "outside_session": "拍摄时间不在签到至提交之间",
-    "far_from_unit": "拍摄地点远离单位",
-    "near_duplicate": "与其他照片近似",
-    "exif_missing": "缺少EXIF信息",
-}
-STATUS_LABELS = {
-    InspectionStatus.draft: "检查中",
-    InspectionStatus.submitted: "待审核",
-    InspectionStatus.published: "已公开",
-}
-FINDING_LABELS = {
-    FindingStatus.pending: "待审核",
-    FindingStatus.confirmed: "已确认",
-    FindingStatus.dismissed: "不予认定",
-}
-KIND_LABELS = {"announced": "明察", "unannounced": "暗访"}
 HISTORY_LABELS = {
     "check_in": "到达现场签到",
     "submit": "提交检查",
@@ -71,7 +62,7 @@ HISTORY_LABELS = {
 }
 # A finding the office does not uphold is 不予认定; 驳回 is for a unit's request (延期).
 FINDING_VERBS = {"confirmed": "确认", "dismissed": "不予认定"}
-QUEUE_FLAGS = {**FLAG_LABELS, "far_checkin": "签到位置偏远"}
+QUEUE_FLAGS = {**PHOTO_FLAG_LABELS, "far_checkin": "签到位置偏远"}
 
 
 # -- small read-only queries the console needs ---------------------------------------------
@@ -246,8 +237,8 @@ def review_queue():
         sorts=QUEUE_SORTS,
         choices=_filter_choices(g.user),
         flag_labels=QUEUE_FLAGS,
-        status_labels=STATUS_LABELS,
-        kind_labels=KIND_LABELS,
+        status_labels=INSPECTION_STATUS_LABELS,
+        kind_labels=VISIT_KIND_LABELS,
     )
 
 
@@ -285,7 +276,7 @@ def published_inspections():
         confirmed=_confirmed_findings([i.id for i in result["items"]], g.user),
         units=db.session.scalars(org.units_query(g.user, {})).all(),
         filters=filters,
-        kind_labels=KIND_LABELS,
+        kind_labels=VISIT_KIND_LABELS,
     )
 
 
@@ -478,10 +469,10 @@ def review_inspection(inspection_id: int):
         next_id=_next_in_queue(inspection, g.user),
         team=team if policy.names_inspectors(g.user, inspection) else [],
         covert_team=policy.COVERT_TEAM,
-        flag_labels=FLAG_LABELS,
-        status_labels=STATUS_LABELS,
-        finding_labels=FINDING_LABELS,
-        kind_labels=KIND_LABELS,
+        flag_labels=PHOTO_FLAG_LABELS,
+        status_labels=INSPECTION_STATUS_LABELS,
+        finding_labels=FINDING_STATUS_LABELS,
+        kind_labels=VISIT_KIND_LABELS,
         severity_labels=fmt.SEVERITY_LABELS,
         radius=current_app.config["CHECKIN_RADIUS_M"],
     )
@@ -605,7 +596,7 @@ def photo(photo_id: int):
         view=view,
         owner=owner,
         uploader=uploader,
-        flag_labels=FLAG_LABELS,
+        flag_labels=PHOTO_FLAG_LABELS,
     )
 
 

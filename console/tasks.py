@@ -35,18 +35,24 @@ from console.common import (
     form_text,
     page_args,
 )
-from console.review import FLAG_LABELS, item_labels_of, photo_views
+from console.review import item_labels_of, photo_views
 from console.views import add_nav, bp
 from core.clock import utcnow
 from core.db import db
 from inspections import policy as inspection_policy
 from inspections.models import Inspection
-from media.models import Photo, PhotoStatus
+from media.models import PHOTO_FLAG_LABELS, Photo, PhotoStatus
 from rectification import photos as task_photos
 from rectification import policy
 from rectification import service as rectification
 from rectification.deadlines import DAY_UNITS
-from rectification.models import STATUS_LABELS, ExtensionStatus, RectificationTask, TaskStatus
+from rectification.history import EVENT_LABELS
+from rectification.models import (
+    EXTENSION_STATUS_LABELS,
+    STATUS_LABELS,
+    RectificationTask,
+    TaskStatus,
+)
 
 VIEWS = {
     "active": ("待办（待整改与待复查）", [TaskStatus.open, TaskStatus.responded]),
@@ -55,28 +61,9 @@ VIEWS = {
     "closed": ("已销号", [TaskStatus.closed]),
     "all": ("全部", None),
 }
-ACTION_LABELS = {
-    "open": "下发整改任务",
-    "closed_on_spot": "立行立改，当场销号",
-    "respond": "提交整改回复",
-    "accept": "复查通过，销号",
-    "reject": "复查退回",
-    "request_extension": "申请延期",
-    "approve_extension": "批准延期",
-    "deny_extension": "驳回延期申请",
-    "remind": "到期提醒",
-    "overdue": "逾期通知",
-    "escalate": "逾期上报牵头单位",
-    "chase": "督办",
-}
 # Who reads the task pages: the office, and lead units for their sector (read-only).
 READERS = (*OFFICE_READERS, Role.lead_unit_staff)
 CHASERS = (Role.lead_unit_staff, Role.office_admin)
-EXTENSION_LABELS = {
-    ExtensionStatus.pending: "待审批",
-    ExtensionStatus.approved: "已批准",
-    ExtensionStatus.denied: "已驳回",  # 驳回 is for requests; a finding is 不予认定
-}
 
 
 TASK_SORTS = {"due": "逾期在前，按期限", "reply": "回复最早的在前"}
@@ -232,9 +219,9 @@ def task(task_id: int):
         chase_id=uuid.uuid4(),
         status_labels=STATUS_LABELS,
         severity_labels=SEVERITY_LABELS,
-        action_labels=ACTION_LABELS,
-        extension_labels=EXTENSION_LABELS,
-        flag_labels=FLAG_LABELS,
+        action_labels=EVENT_LABELS,
+        extension_labels=EXTENSION_STATUS_LABELS,
+        flag_labels=PHOTO_FLAG_LABELS,
         day_units=DAY_UNITS,
     )
 

@@ -46,6 +46,12 @@ class VisitKind(StrEnum):
     unannounced = "unannounced"  # 暗访
 
 
+# The Chinese for each enum lives beside it (one mapping per enum); the API's `*_label`
+# fields, the console and the documents all read these, and tests/test_labels.py checks
+# that every member has one.
+VISIT_KIND_LABELS = {VisitKind.announced: "明察", VisitKind.unannounced: "暗访"}
+
+
 class VisitWindows(StrEnum):
     """How a plan's draw sets each visit's window."""
 
@@ -62,10 +68,24 @@ class PlanStatus(StrEnum):
     published = "published"  # the draw and results are public (一公开)
 
 
+PLAN_STATUS_LABELS = {
+    PlanStatus.draft: "草稿（未抽取）",
+    PlanStatus.drawn: "已抽取",
+    PlanStatus.published: "已公开",
+}
+
+
 class VisitStatus(StrEnum):
     planned = "planned"
     in_progress = "in_progress"  # an inspector checked in
     submitted = "submitted"
+
+
+VISIT_STATUS_LABELS = {
+    VisitStatus.planned: "未开始",
+    VisitStatus.in_progress: "检查中",
+    VisitStatus.submitted: "已提交",
+}
 
 
 class InspectionStatus(StrEnum):
@@ -74,10 +94,26 @@ class InspectionStatus(StrEnum):
     published = "published"  # result released to the unit
 
 
+INSPECTION_STATUS_LABELS = {
+    InspectionStatus.draft: "检查中",
+    InspectionStatus.submitted: "待审核",
+    InspectionStatus.published: "已公开",
+}
+
+
 class FindingStatus(StrEnum):
     pending = "pending"
     confirmed = "confirmed"
     dismissed = "dismissed"
+
+
+# A finding the office does not uphold is 不予认定 (the API's messages say so too);
+# 驳回 is for a unit's request (延期).
+FINDING_STATUS_LABELS = {
+    FindingStatus.pending: "待审核",
+    FindingStatus.confirmed: "已确认",
+    FindingStatus.dismissed: "不予认定",
+}
 
 
 class Plan(db.Model):

@@ -28,6 +28,17 @@ class PhotoStatus(StrEnum):
     stored = "stored"  # the original is in storage, checked and processed
 
 
+# What a reviewer reads for each evidence flag (`Photo.flag_<name>`); one place for the
+# console, the documents and tests/test_labels.py, which checks every flag column has one.
+PHOTO_FLAG_LABELS = {
+    "outside_window": "拍摄时间不在检查时段",
+    "outside_session": "拍摄时间不在签到至提交之间",
+    "far_from_unit": "拍摄地点远离单位",
+    "near_duplicate": "与其他照片近似",
+    "exif_missing": "缺少EXIF信息",
+}
+
+
 class Photo(db.Model):
     __tablename__ = "photo"
     __table_args__ = (

@@ -11,8 +11,21 @@ from accounts.models import User
 from core import audit
 from core.db import db
 from rectification.models import RectificationTask
+from rectification.states import ACTION_LABELS
 
 ENTITY = "rectification_task"
+
+# What each audit event of a task reads as in its history: the state machine's actions
+# (worded as `states.ACTION_LABELS`, which the API's refusals quote) and the events the
+# system or the opening of a task record.
+EVENT_LABELS = {
+    "open": "下发整改任务",
+    "closed_on_spot": "立行立改，当场销号",
+    **ACTION_LABELS,
+    "remind": "到期提醒",
+    "overdue": "逾期通知",
+    "escalate": "逾期上报牵头单位",
+}
 
 
 def record_change(task: RectificationTask, action: str, actor: User | None, before, reason=None):

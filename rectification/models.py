@@ -39,9 +39,19 @@ class ExtensionStatus(StrEnum):
     denied = "denied"
 
 
+EXTENSION_STATUS_LABELS = {
+    ExtensionStatus.pending: "待审批",
+    ExtensionStatus.approved: "已批准",
+    ExtensionStatus.denied: "已驳回",  # 驳回 is for requests; a finding is 不予认定
+}
+
+
 class Verdict(StrEnum):
     accepted = "accepted"
     rejected = "rejected"
+
+
+VERDICT_LABELS = {Verdict.accepted: "通过", Verdict.rejected: "退回"}
 
 
 def _enum(cls, length: int = 20):

@@ -21,22 +21,17 @@ from evidence import seal
 from inspections import policy
 from inspections.models import (
     CHECKIN_FLAG_LABELS,
+    FINDING_STATUS_LABELS,
+    VISIT_KIND_LABELS,
     FindingStatus,
     Inspection,
     InspectionStatus,
-    VisitKind,
 )
 from rectification.models import STATUS_LABELS, RectificationTask
 from reports.circular import item_label
 from reports.documents import layout
 from reports.documents.photos import previews_of
 
-KIND_LABELS = {VisitKind.announced: "明察", VisitKind.unannounced: "暗访"}
-FINDING_LABELS = {
-    FindingStatus.pending: "待审核",
-    FindingStatus.confirmed: "已确认",
-    FindingStatus.dismissed: "已驳回（不计扣分）",
-}
 PHOTOS_PER_FINDING = 4
 
 
@@ -77,7 +72,10 @@ def facts(inspection: Inspection, actor: User) -> list[tuple[str, str]]:
         ("行业领域", unit.sector.name if unit.sector else "—"),
         ("所属区域", unit.region.name if unit.region else "—"),
         ("单位地址", unit.address or "—"),
-        ("检查方式", KIND_LABELS[inspection.kind] + ("（临时检查）" if inspection.ad_hoc else "")),
+        (
+            "检查方式",
+            VISIT_KIND_LABELS[inspection.kind] + ("（临时检查）" if inspection.ad_hoc else ""),
+        ),
         ("督查计划", plan.name if plan else "—"),
         ("检查时段", f"{_when(visit.window_start)} 至 {_when(visit.window_end)}" if visit else "—"),
         ("到达签到", _when(inspection.started_at) + (f"（{'、'.join(flags)}）" if flags else "")),
@@ -129,7 +127,9 @@ def build_report(inspection: Inspection, *, actor: User) -> bytes:
         if finding.fixed_on_spot:
             marks.append("已立行立改")
         if policy.sees_unreviewed_findings(actor):
-            marks.append(FINDING_LABELS[finding.status])
+            marks.append(FINDING_STATUS_LABELS[finding.status])
+            if finding.status == FindingStatus.dismissed:
+                marks.append("不计扣分")
         paragraph = layout.heading(doc, f"（{number}）{item}", level=2)
         layout.add(paragraph, f"（{'，'.join(marks)}）")
         if finding.description:

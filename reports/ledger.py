@@ -29,21 +29,18 @@ from checklists.models import ChecklistVersion
 from core.clock import local, utcnow
 from core.db import db
 from inspections import policy as inspection_policy
-from inspections.models import Finding, Inspection, InspectionStatus
+from inspections.models import (
+    INSPECTION_STATUS_LABELS,
+    VISIT_KIND_LABELS,
+    Finding,
+    Inspection,
+)
 from rectification.models import STATUS_LABELS as TASK_STATUS_LABELS
-from rectification.models import RectificationTask, TaskReply, TaskStatus, Verdict
+from rectification.models import VERDICT_LABELS, RectificationTask, TaskReply, TaskStatus
 from reports.xlsx import Column, LedgerSheet
 
 SOURCES = "ledger_sources"
 BATCH = 1000
-
-INSPECTION_STATUS_LABELS = {
-    InspectionStatus.draft: "检查中",
-    InspectionStatus.submitted: "待审核",
-    InspectionStatus.published: "已公开",
-}
-KIND_LABELS = {"announced": "明察", "unannounced": "暗访"}
-VERDICT_LABELS = {Verdict.accepted: "通过", Verdict.rejected: "退回"}
 
 
 @dataclass(frozen=True)
@@ -175,7 +172,7 @@ def inspection_rows(stmt: Select, actor: User, base_url: str) -> Iterator[tuple]
                 i.unit.sector.name,
                 i.unit.region.name,
                 i.plan.name if i.plan else "",
-                KIND_LABELS.get(i.kind.value, i.kind.value),
+                VISIT_KIND_LABELS[i.kind],
                 i.ad_hoc,
                 i.inspector.display_name if named else inspection_policy.COVERT_TEAM,
                 INSPECTION_STATUS_LABELS[i.status],

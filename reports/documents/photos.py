@@ -14,18 +14,14 @@ from sqlalchemy import select, tuple_
 
 from core.clock import local
 from core.db import db
-from media.models import Photo, PhotoStatus
+from media.models import PHOTO_FLAG_LABELS, Photo, PhotoStatus
 from media.storage import current_storage
 
 log = logging.getLogger(__name__)
 
 KIND = "inspection"  # photos attached to an inspection, per item (inspections.photos)
-FLAG_LABELS = {
-    "outside_window": "拍摄时间不在检查时段",
-    "far_from_unit": "拍摄地点远离单位",
-    "near_duplicate": "与其他照片近似",
-    "exif_missing": "缺少EXIF信息",
-}
+# The flags a printed caption names (the session flag is the console's, for review).
+PRINTED_FLAGS = ("outside_window", "far_from_unit", "near_duplicate", "exif_missing")
 HASH_PREFIX = 12
 
 
@@ -40,7 +36,7 @@ class Print:
 
     @property
     def flags(self) -> list[str]:
-        return [label for flag, label in FLAG_LABELS.items() if getattr(self.photo, f"flag_{flag}")]
+        return [PHOTO_FLAG_LABELS[f] for f in PRINTED_FLAGS if getattr(self.photo, f"flag_{f}")]
 
     def caption(self, number: int, unit: str, item: str) -> str:
         taken = self.taken_at

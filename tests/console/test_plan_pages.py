@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from accounts.models import Role
@@ -71,13 +72,19 @@ def test_invalid_plan_form_shows_each_problem(office_console, world, make_user):
         make_user,
         name="x",
         period_start="2026-13-01",
-        sampling_value="0",
+        sampling_value="百分之三十",
         inspector_ids=[],
     )
     response = office_console.post("/console/plans", form)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    for message in ("至少 2 个字", "日期格式", "按比例填", "请选择参加抽取的检查人员"):
+    # The API's messages (PlanSchema), beside each field.
+    for message in (
+        "长度应在 2 到 100 之间",
+        "应为日期 YYYY-MM-DD",
+        "应为数字",
+        "长度应在 1 到 1000 之间",
+    ):
         assert message in page, message
     assert db.session.scalar(select(Plan)) is None
 
@@ -121,3 +128,46 @@ def test_a_plan_may_keep_the_whole_period_as_the_window(office_console, world, m
     form = plan_form(world, make_user, whole_period="1")
     assert office_console.post("/console/plans", form).status_code == 303
     assert db.session.scalar(select(Plan)).visit_windows == VisitWindows.period
+
+
+def _api_body(form: dict) -> dict:
+    """The same plan as a JSON client sends it."""
+    return {
+        "name": form["name"],
+        "kind": form["kind"],
+        "period_start": form["period_start"],
+        "period_end": form["period_end"],
+        "pool": {"sector_ids": form["sector_ids"]},
+        "sampling": {"rate": int(form["sampling_value"]) / 100},
+        "inspector_ids": form["inspector_ids"],
+        "team_size": int(form["team_size"]),
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": "长" * 101}, "name"),
+        ({"team_size": "11"}, "team_size"),
+        ({"sampling_value": "150"}, "sampling"),
+        ({"period_end": "2020-01-01"}, "period_end"),  # the service's refusal
+    ],
+)
+def test_the_form_refuses_what_the_api_refuses_with_the_same_words(
+    office_console, client_for, world, make_user, change, field
+):
+    form = plan_form(world, make_user) | change
+    api = client_for(world.users[Role.office_admin]).post("/api/v1/plans", json=_api_body(form))
+    assert api.status_code == 422
+    errors = api.get_json()["errors"]
+    errors = errors.get("json", errors)
+    messages = errors[field]
+    if isinstance(messages, dict):
+        messages = [m for ms in messages.values() for m in ms]
+    assert messages
+    page = office_console.post("/console/plans", form)
+    assert page.status_code == 422
+    text = page.get_data(as_text=True)
+    for message in messages:
+        assert f'<span class="field-error">{message}</span>' in text
+    assert db.session.scalar(select(Plan)) is None
