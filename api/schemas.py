@@ -82,9 +82,27 @@ _int_range = validate.Range(min=-INT_MAX - 1, max=INT_MAX)
 _id_range = validate.Range(min=1, max=INT_MAX)
 
 
+def _at_most(limit: int) -> str:
+    """A regular expression for the decimal numbers 0..`limit` (no sign): every shorter
+    number, then each way of staying below `limit` digit by digit, then `limit` itself."""
+    digits = str(limit)
+    shorter = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    below = [
+        f"{digits[:i]}[0-{int(d) - 1}]"
+        + (rf"\d{{{len(digits) - i - 1}}}" if i < len(digits) - 1 else "")
+        for i, d in enumerate(digits)
+        if d != "0"
+    ]
+    return "(?:" + "|".join([*shorter, *below, digits]) + ")"
+
+
 class IdConverter(IntegerConverter):
     """Every route's `<int:…>`: a number beyond the id columns does not match, so it is a
-    404 like any missing id, never an overflow in the database."""
+    404 like any missing id, never an overflow in the database. The limit is in the
+    pattern, not only in the conversion: werkzeug answers 405 when a path matches another
+    method's rule before a conversion fails (a POST beside a GET on one path)."""
+
+    regex = _at_most(INT_MAX)
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", INT_MAX)
