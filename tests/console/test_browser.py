@@ -74,6 +74,32 @@ def page(browser, request):
     context.close()
 
 
+# A laptop's and a phone's screen, for the tests that walk a page at both widths: their
+# module takes `size` and `sized_page` (as its `page`), and may set its own SIZES.
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+
+
+@pytest.fixture(params=list(SIZES))
+def size(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def sized_page(browser, size, request):
+    """A page at `size` (the module's SIZES, else these), touch and mobile on a phone."""
+    width, height = getattr(request.module, "SIZES", SIZES)[size]
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        locale="zh-CN",
+        has_touch=size == "phone",
+        is_mobile=size == "phone",
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)

@@ -22,33 +22,19 @@ from tests.console.test_browser import (  # noqa: F401 - fixtures, used as param
     live_server,
     shot,
     sign_in,
+    size,
+    sized_page,
     submit,
 )
 
 pytestmark = pytest.mark.browser
 
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 REASON = "复核照片后认定该项符合要求"
 
 
-@pytest.fixture(params=list(SIZES))
-def size(request) -> str:
-    return request.param
-
-
 @pytest.fixture
-def page(browser, size):
-    width, height = SIZES[size]
-    context = browser.new_context(
-        viewport={"width": width, "height": height},
-        locale="zh-CN",
-        has_touch=size == "phone",
-        is_mobile=size == "phone",
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+def page(sized_page):
+    return sized_page
 
 
 def fits(page) -> bool:
