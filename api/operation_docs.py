@@ -24,12 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from apispec import BasePlugin
+from api.problem_docs import ViewOperationPlugin
 
 RETRY_ATTR = "_idempotency"
 ETAG_ATTR = "_sends_etag"
 CHANGES_ATTR = "_changes"
-METHODS = {"get", "post", "put", "patch", "delete"}
 KEYS = ("client_uuid", "client_id")
 
 ROLE_NAMES = {
@@ -121,36 +120,26 @@ def not_idempotent(note: str, *, changes: str | None = None) -> Callable:
 # -- the plugin ----------------------------------------------------------------------------
 
 
-class OperationNotes(BasePlugin):
+class OperationNotes(ViewOperationPlugin):
     """apispec plugin: callers, idempotency and the ETag header of every operation."""
 
-    def __init__(self, api) -> None:
-        self.api = api
-
-    def operation_helper(self, path=None, operations=None, **kwargs):
+    def document(self, app, rule, method: str, operation: dict) -> None:
         from api.auth import handler_of, policy_of
 
-        rule = kwargs.get("rule")
-        app = getattr(self.api, "_app", None)
-        if rule is None or app is None or not operations:
-            return
-        for method, operation in operations.items():
-            if method not in METHODS:
-                continue
-            policy = policy_of(app, rule.endpoint, method)
-            handler = handler_of(app, rule.endpoint, method)
-            marked = getattr(handler, RETRY_ATTR, None)
-            is_idempotent, retry = self._retry(method, operation, marked)
-            lines = [CALLERS + role_list(policy)]
-            if method == "get":
-                lines.append(CHANGES + getattr(handler, CHANGES_ATTR, READ_ONLY))
-            lines.append(RETRY + retry)
-            own = (operation.get("description") or "").strip()
-            operation["description"] = "\n\n".join([own, *lines] if own else lines)
-            operation["x-roles"] = sorted(policy) if policy != "public" else ["public"]
-            operation["x-idempotent"] = is_idempotent
-            if getattr(handler, ETAG_ATTR, False):
-                _etag_headers(operation)
+        policy = policy_of(app, rule.endpoint, method)
+        handler = handler_of(app, rule.endpoint, method)
+        marked = getattr(handler, RETRY_ATTR, None)
+        is_idempotent, retry = self._retry(method, operation, marked)
+        lines = [CALLERS + role_list(policy)]
+        if method == "get":
+            lines.append(CHANGES + getattr(handler, CHANGES_ATTR, READ_ONLY))
+        lines.append(RETRY + retry)
+        own = (operation.get("description") or "").strip()
+        operation["description"] = "\n\n".join([own, *lines] if own else lines)
+        operation["x-roles"] = sorted(policy) if policy != "public" else ["public"]
+        operation["x-idempotent"] = is_idempotent
+        if getattr(handler, ETAG_ATTR, False):
+            _etag_headers(operation)
 
     def _retry(self, method: str, operation: dict, marked) -> tuple[bool, str]:
         """(idempotent, the retry rule) of one operation: the mark, else method and body."""

@@ -85,39 +85,50 @@ def statuses_for(policy, *, method: str, has_path_ids: bool, operation: dict) ->
     return statuses
 
 
-class ProblemResponses(BasePlugin):
-    """apispec plugin: completes each operation's error answers (see the module doc)."""
+class ViewOperationPlugin(BasePlugin):
+    """An apispec plugin that completes each operation of a Flask view from the view
+    itself (its policy, its marks): `document(app, rule, method, operation)` is called
+    for every HTTP method of every route."""
 
     def __init__(self, api) -> None:
         self.api = api
 
     def operation_helper(self, path=None, operations=None, **kwargs):
-        from api.auth import policy_of
-
         rule = kwargs.get("rule")
         app = getattr(self.api, "_app", None)
         if rule is None or app is None or not operations:
             return
         for method, operation in operations.items():
-            if method not in METHODS:
-                continue
-            responses = {str(code): r for code, r in operation.get("responses", {}).items()}
-            policy = policy_of(app, rule.endpoint, method)
-            for status in sorted(
-                statuses_for(
-                    policy, method=method, has_path_ids=bool(rule.arguments), operation=operation
-                )
-            ):
-                responses.setdefault(str(status), response_name(status))
-            for code, response in responses.items():
-                if isinstance(response, dict) and code.isdigit() and int(code) >= 400:
-                    response["content"] = {PROBLEM_MIME: {"schema": PROBLEM_REF}}
-                    if int(code) in HEADERS:
-                        response.setdefault("headers", HEADERS[int(code)])
-            _replay_body(responses)
-            operation["responses"] = dict(
-                sorted(responses.items(), key=lambda item: (not item[0].isdigit(), item[0]))
+            if method in METHODS:
+                self.document(app, rule, method, operation)
+
+    def document(self, app, rule, method: str, operation: dict) -> None:
+        raise NotImplementedError
+
+
+class ProblemResponses(ViewOperationPlugin):
+    """apispec plugin: completes each operation's error answers (see the module doc)."""
+
+    def document(self, app, rule, method: str, operation: dict) -> None:
+        from api.auth import policy_of
+
+        responses = {str(code): r for code, r in operation.get("responses", {}).items()}
+        policy = policy_of(app, rule.endpoint, method)
+        for status in sorted(
+            statuses_for(
+                policy, method=method, has_path_ids=bool(rule.arguments), operation=operation
             )
+        ):
+            responses.setdefault(str(status), response_name(status))
+        for code, response in responses.items():
+            if isinstance(response, dict) and code.isdigit() and int(code) >= 400:
+                response["content"] = {PROBLEM_MIME: {"schema": PROBLEM_REF}}
+                if int(code) in HEADERS:
+                    response.setdefault("headers", HEADERS[int(code)])
+        _replay_body(responses)
+        operation["responses"] = dict(
+            sorted(responses.items(), key=lambda item: (not item[0].isdigit(), item[0]))
+        )
 
 
 def _replay_body(responses: dict) -> None:

@@ -341,31 +341,45 @@ def checklist_section(version_id: int, section_code: str):
     return _section_form(version, _section(version, section_code)[1])
 
 
+def _move_or_delete(version, index: int, *, move, delete, anchor, deleted, after_delete):
+    """The list's ↑/↓ and 删除 for a section or an item (`op` of the form); None for a
+    save. `move(data)` and `delete()` are the drafts service's calls; the editor opens
+    again at `anchor` after a move, at `after_delete` after a deletion."""
+    op = request.form.get("op", "save")
+    moves = {"up": index - 1, "down": index + 1}
+    if op in moves:
+        position = {"position": max(0, moves[op])}
+        return act(
+            lambda: _edit(version, lambda: move(position)),
+            done="",
+            back=_editor_url(version, anchor),
+        )
+    if op == "delete":
+        return act(
+            lambda: _edit(version, delete),
+            done=deleted,
+            back=_editor_url(version, after_delete),
+        )
+    return None
+
+
 @bp.post("/checklists/versions/<int:version_id>/sections/<section_code>")
 @requires(*OFFICE)
 def checklist_section_change(version_id: int, section_code: str):
     """Save the section's form, or (op) move it up or down, or delete it with its items."""
     version = _draft(version_id)
     index, section = _section(version, section_code)
-    op = request.form.get("op", "save")
-    moves = {"up": index - 1, "down": index + 1}
-    if op in moves:
-        position = max(0, moves[op])
-        change = lambda: drafts.update_section(  # noqa: E731
-            version, section_code, {"position": position}, actor=g.user
-        )
-        return act(
-            lambda: _edit(version, change),
-            done="",
-            back=_editor_url(version, f"section-{section_code}"),
-        )
-    if op == "delete":
-        change = lambda: drafts.delete_section(version, section_code, actor=g.user)  # noqa: E731
-        return act(
-            lambda: _edit(version, change),
-            done=f"已删除分区“{section['title']}”及其检查项",
-            back=_editor_url(version),
-        )
+    listed = _move_or_delete(
+        version,
+        index,
+        move=lambda data: drafts.update_section(version, section_code, data, actor=g.user),
+        delete=lambda: drafts.delete_section(version, section_code, actor=g.user),
+        anchor=f"section-{section_code}",
+        deleted=f"已删除分区“{section['title']}”及其检查项",
+        after_delete=None,
+    )
+    if listed is not None:
+        return listed
     try:
         _edit(
             version,
@@ -445,25 +459,17 @@ def checklist_item_change(version_id: int, item_code: str):
     """Save the item's form, or (op) move it up or down in its section, or delete it."""
     version = _draft(version_id)
     section, item, index = _item(version, item_code)
-    op = request.form.get("op", "save")
-    moves = {"up": index - 1, "down": index + 1}
-    if op in moves:
-        position = max(0, moves[op])
-        change = lambda: drafts.update_item(  # noqa: E731
-            version, item_code, {"position": position}, actor=g.user
-        )
-        return act(
-            lambda: _edit(version, change),
-            done="",
-            back=_editor_url(version, f"item-{item_code}"),
-        )
-    if op == "delete":
-        change = lambda: drafts.delete_item(version, item_code, actor=g.user)  # noqa: E731
-        return act(
-            lambda: _edit(version, change),
-            done=f"已删除检查项“{item['title']}”",
-            back=_editor_url(version, f"section-{section['code']}"),
-        )
+    listed = _move_or_delete(
+        version,
+        index,
+        move=lambda data: drafts.update_item(version, item_code, data, actor=g.user),
+        delete=lambda: drafts.delete_item(version, item_code, actor=g.user),
+        anchor=f"item-{item_code}",
+        deleted=f"已删除检查项“{item['title']}”",
+        after_delete=f"section-{section['code']}",
+    )
+    if listed is not None:
+        return listed
     try:
         _edit(
             version,
