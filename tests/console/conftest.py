@@ -9,6 +9,9 @@ import pytest
 from accounts.models import Role
 from tests.conftest import PASSWORD, IsolatedClient
 
+# Real Chromium's fixtures, for every browser test here.
+from tests.console.browser import browser, live_server, size, sized_page  # noqa: F401
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="[^"]+">')
 

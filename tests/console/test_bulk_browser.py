@@ -5,7 +5,6 @@ replies, then accept both from the task list.
 Screenshots land in test-artifacts/bulk-*.png for a person to look at.
 """
 
-# ruff: noqa: F811 - the fixtures imported from test_browser are this file's parameters
 from __future__ import annotations
 
 import pytest
@@ -16,16 +15,8 @@ from core.audit import AuditEvent
 from core.db import db
 from inspections.models import Finding, FindingStatus
 from rectification.models import RectificationTask, TaskStatus
+from tests.console.browser import shot, sign_in, submit
 from tests.console.support import inspection_to_review, responded_task
-from tests.console.test_browser import (  # noqa: F401 - fixtures, used as parameters
-    browser,
-    live_server,
-    shot,
-    sign_in,
-    size,
-    sized_page,
-    submit,
-)
 
 pytestmark = pytest.mark.browser
 

@@ -2,7 +2,6 @@
 draft from the published default library, add an item, move it up, preview it as the
 inspector's form, publish. Screenshots land in test-artifacts/builder-*.png."""
 
-# ruff: noqa: F811 - the fixtures imported from test_browser are this file's parameters
 from __future__ import annotations
 
 import pytest
@@ -11,15 +10,7 @@ from accounts.models import Role
 from checklists import library
 from checklists.models import ChecklistVersion, VersionStatus
 from core.db import db
-from tests.console.test_browser import (  # noqa: F401 - fixtures, used as parameters
-    browser,
-    live_server,
-    shot,
-    sign_in,
-    size,
-    sized_page,
-    submit,
-)
+from tests.console.browser import shot, sign_in, submit
 
 pytestmark = pytest.mark.browser
 

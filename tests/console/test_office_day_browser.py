@@ -6,7 +6,6 @@ English identifier in any page's visible text on the demo data.
 Screenshots land in test-artifacts/office-day-*.png for a person to look at.
 """
 
-# ruff: noqa: F811 - the fixtures imported from test_browser are this file's parameters
 from __future__ import annotations
 
 import re
@@ -23,16 +22,8 @@ from inspections.models import Finding, FindingStatus
 from rectification import service as rectification
 from rectification.models import RectificationTask, TaskStatus
 from tests.conftest import PASSWORD
+from tests.console.browser import shot, sign_in, submit
 from tests.console.support import inspection_to_review, responded_task
-from tests.console.test_browser import (  # noqa: F401 - fixtures, used as parameters
-    browser,
-    live_server,
-    shot,
-    sign_in,
-    size,
-    sized_page,
-    submit,
-)
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,6 @@ filter, one unit's record, the edit form, and an import whose bad row is reporte
 Screenshots land in test-artifacts/units-*.png for a person to look at.
 """
 
-# ruff: noqa: F811 - the fixtures imported from test_browser are this file's parameters
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -15,16 +14,8 @@ from accounts.models import Role
 from core.clock import utcnow
 from core.db import db
 from org.models import Unit
+from tests.console.browser import shot, sign_in, submit
 from tests.console.support import FAILING
-from tests.console.test_browser import (  # noqa: F401 - fixtures, used as parameters
-    browser,
-    live_server,
-    shot,
-    sign_in,
-    size,
-    sized_page,
-    submit,
-)
 from tests.console.test_office_day_browser import ENUM_WORDS, IDENTIFIER
 from tests.console.test_unit_pages import HEADER, _inspect
 from tests.inspection_helpers import publish_checklist
