@@ -11,6 +11,12 @@ from checklists.models import STATUS_LABELS
 CODE = validate.Regexp(fmt.CODE_RE.pattern)
 
 
+def _enum(values, labels) -> dict:
+    """A closed set of values, each with its Chinese name in the description."""
+    text = "；".join(f"{v} {labels[v]}" for v in values)
+    return {"type": "string", "enum": list(values), "description": text}
+
+
 class TemplateSchema(Schema):
     id = Id(dump_only=True)
     code = fields.String(required=True, validate=CODE)
@@ -40,7 +46,7 @@ class VersionSummarySchema(Schema):
     id = Id(dump_only=True)
     template_id = Id(dump_only=True)
     number = Int(dump_only=True)
-    status = fields.String(dump_only=True)
+    status = fields.String(dump_only=True, metadata=_enum(list(STATUS_LABELS), STATUS_LABELS))
     status_label = fields.Function(
         lambda v: STATUS_LABELS[v.status], dump_only=True, metadata={"type": "string"}
     )
@@ -121,20 +127,22 @@ OPTIONS = {
         },
     },
 }
+
+
 ItemSchema = Schema.from_dict(
     {name: fields.Raw(metadata={"type": kind}) for name, kind in _ITEM_TYPES.items()}
     | {
+        # The closed sets documented as enums; the content's validation refuses the rest
+        # with its own Chinese messages.
+        "kind": fields.Raw(metadata=_enum(fmt.KINDS, fmt.KIND_LABELS)),
+        "photo": fields.Raw(metadata=_enum(fmt.PHOTO_RULES, fmt.PHOTO_LABELS)),
+        "severity": fields.Raw(metadata=_enum(fmt.SEVERITIES, fmt.SEVERITY_LABELS)),
         "options": fields.Raw(metadata=OPTIONS),
         "position": Int(validate=validate.Range(min=0)),
         "section": fields.String(metadata={"description": "移到另一分区（编码）"}),
     },
     name="ItemSchema",
 )
-
-
-def _labelled(values, labels) -> dict:
-    text = "；".join(f"{v} {labels[v]}" for v in values)
-    return {"type": "string", "enum": list(values), "description": text}
 
 
 # The compact form (checklists.content.compact): empty strings, nulls and false flags are
@@ -144,9 +152,9 @@ FORM_ITEM = {
     "required": ["code", "kind", "title"],
     "properties": {name: {"type": kind} for name, kind in _ITEM_TYPES.items()}
     | {
-        "kind": _labelled(fmt.KINDS, fmt.KIND_LABELS),
-        "photo": _labelled(fmt.PHOTO_RULES, fmt.PHOTO_LABELS),
-        "severity": _labelled(fmt.SEVERITIES, fmt.SEVERITY_LABELS),
+        "kind": _enum(fmt.KINDS, fmt.KIND_LABELS),
+        "photo": _enum(fmt.PHOTO_RULES, fmt.PHOTO_LABELS),
+        "severity": _enum(fmt.SEVERITIES, fmt.SEVERITY_LABELS),
         "options": OPTIONS,
     },
 }
@@ -182,7 +190,7 @@ class ExportSchema(Schema):
     all_sectors = fields.Boolean()
     sectors = fields.List(fields.String())
     number = Int()
-    status = fields.String()
+    status = fields.String(metadata=_enum(list(STATUS_LABELS), STATUS_LABELS))
     content_hash = fields.String()
     content = fields.Dict()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from api.auth import EVERYONE, current_user, requires
 from api.extensions import Blueprint
@@ -11,13 +11,17 @@ from api.operation_docs import idempotent
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, Schema, page_of
 from notifications import service
+from rectification.notify import MESSAGE_KINDS
 
 blp = Blueprint("inbox", __name__, url_prefix="/api/v1/inbox", description="站内消息")
 
 
 class InboxMessageSchema(Schema):
     id = Id()
-    kind = fields.String()
+    kind = fields.String(
+        validate=validate.OneOf(list(MESSAGE_KINDS)),
+        metadata={"description": "；".join(f"{k} {v}" for k, v in MESSAGE_KINDS.items())},
+    )
     subject_type = fields.String()
     subject_id = Int()
     title = fields.String()

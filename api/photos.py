@@ -20,10 +20,13 @@ from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from core import errors
 from core.geo import CoordSystem
+from inspections import photos as inspection_photos
 from inspections import policy as inspection_policy
 from media import service as media
+from media.models import PhotoStatus
 from media.pipeline import ACCEPTED_TYPES, CONTENT_TYPES
 from media.storage import LocalStorage, current_storage
+from rectification import photos as rectification_photos
 
 
 class MultipartParser(Parser):
@@ -80,9 +83,20 @@ class Longitude(fields.Float):
         super().__init__(allow_nan=False, validate=validate.Range(-180, 180), **kw)
 
 
+# What a photo belongs to: the kinds the domains register with media (an inspection's
+# photos, a task's after-photos). Documented as an enum; the registry decides (404 else).
+OWNER_TYPES = {inspection_photos.KIND: "检查照片", rectification_photos.KIND: "整改照片"}
+OWNER_TYPE_DOC = {
+    "enum": list(OWNER_TYPES),
+    "description": "；".join(f"{kind} {label}" for kind, label in OWNER_TYPES.items()),
+}
+
+
 class AttachTo(Schema):
     client_id = fields.UUID(required=True, metadata={"description": "客户端生成，重试时不变"})
-    owner_type = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    owner_type = fields.String(
+        required=True, validate=validate.Length(min=1, max=40), metadata=OWNER_TYPE_DOC
+    )
     owner_id = Id(required=True)
     item_code = fields.String(validate=validate.Length(min=1, max=64))
     taken_at = fields.AwareDateTime(metadata={"description": "客户端记录的拍摄时间"})
@@ -131,11 +145,11 @@ class PhotoSchema(Schema):
 
     id = Id()
     client_id = fields.String()
-    owner_type = fields.String()
+    owner_type = fields.String(metadata=OWNER_TYPE_DOC)
     owner_id = Int()
     item_code = fields.String(allow_none=True)
     unit_id = Int()
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf([str(s) for s in PhotoStatus]))
     size = Int(allow_none=True)
     content_type = fields.String(allow_none=True)
     width = Int(allow_none=True)
@@ -189,7 +203,7 @@ class DirectUploadResult(Schema):
 
 
 class PhotoFilter(PageArgs):
-    owner_type = fields.String(validate=validate.Length(min=1, max=40))
+    owner_type = fields.String(validate=validate.Length(min=1, max=40), metadata=OWNER_TYPE_DOC)
     owner_id = QueryId()
     item_code = fields.String(validate=validate.Length(min=1, max=64))
     unit_id = QueryId()

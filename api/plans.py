@@ -11,6 +11,7 @@ from api.extensions import Blueprint
 from api.operation_docs import idempotent, not_idempotent
 from api.pagination import paginate
 from api.schemas import Id, Int, PageArgs, Schema, page_of
+from checklists.content import GRADES
 from inspections import plans
 from inspections.models import PlanStatus, VisitKind, VisitStatus, VisitWindows
 
@@ -137,7 +138,7 @@ class DisclosedVisitSchema(Schema):
     team_size = Int()
     status = fields.Enum(VisitStatus)
     score = fields.Float(allow_none=True)
-    grade = fields.String(allow_none=True)
+    grade = fields.String(allow_none=True, validate=validate.OneOf(GRADES))
 
 
 class DisclosedPlanSchema(Schema):

@@ -115,7 +115,7 @@ class GroupRankSchema(FiguresSchema):
 
 
 class PeriodSchema(Schema):
-    kind = fields.String()
+    kind = fields.String(validate=validate.OneOf(KINDS))
     start = fields.Date()
     end = fields.Date()
     label = fields.String()

@@ -40,6 +40,22 @@ def _due(task: RectificationTask) -> str:
     return wechat_time(task.due_at - timedelta(minutes=1))  # 23:59 on the due day
 
 
+# Every kind of message this package sends (inbox and subscribe messages), with what a
+# person calls it: the API documents the inbox's `kind` from it.
+MESSAGE_KINDS = {
+    "tasks_opened": "新整改任务",
+    "reminder": "整改期限提醒",
+    "overdue": "整改逾期",
+    "escalated": "逾期上报",
+    "responded": "单位已回复",
+    "accepted": "复查通过",
+    "rejected": "复查未通过",
+    "extension_requested": "延期申请",
+    "extension_decided": "延期审批结果",
+    "chased": "整改督办",
+}
+
+
 def _message(
     task: RectificationTask,
     kind: str,
@@ -49,6 +65,8 @@ def _message(
     status: str,
     note: str,
 ) -> Message:
+    if kind not in MESSAGE_KINDS:
+        raise ValueError(f"message kind {kind!r} is not in MESSAGE_KINDS (the API documents it)")
     return Message(
         kind=kind,
         subject_type=SUBJECT,
