@@ -137,9 +137,9 @@ def upload(generated, client, *, owner_type: str, owner_id: int, item_code=None,
         file_name="photo.jpg",
         mime_type="image/jpeg",
     )
-    form = models.UploadForm(
-        client_id=uuid.uuid4(), owner_type=owner_type, owner_id=owner_id, file=file
-    )
+    # owner_type is a documented enum: the generated client takes its own type for it.
+    kind = generated.load("models.upload_form_owner_type").UploadFormOwnerType(owner_type)
+    form = models.UploadForm(client_id=uuid.uuid4(), owner_type=kind, owner_id=owner_id, file=file)
     if item_code is not None:
         form.item_code = item_code
     post = generated.load("api.photos.post_api_v1_photos")
