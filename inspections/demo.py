@@ -108,7 +108,7 @@ def load_demo() -> None:
         | rules,
         actor=admin,
     )
-    plans.draw_plan(past, seed="demo-past", reason=None, actor=admin)
+    plans.draw_plan(past, seed="演示-往期", reason=None, actor=admin)
     _inspect_all(past.id, admin)
     plans.publish_plan(past, actor=admin)
 
@@ -123,7 +123,7 @@ def load_demo() -> None:
         | rules,
         actor=admin,
     )
-    plans.draw_plan(current, seed="demo-current", reason=None, actor=admin)
+    plans.draw_plan(current, seed="演示-本期", reason=None, actor=admin)
     announced = plans.save_plan(
         {
             "name": "政务服务中心明察（下周）",
@@ -136,7 +136,7 @@ def load_demo() -> None:
         | {k: v for k, v in rules.items() if k != "pool"},
         actor=admin,
     )
-    plans.draw_plan(announced, seed="demo-announced", reason=None, actor=admin)
+    plans.draw_plan(announced, seed="演示-公开检查", reason=None, actor=admin)
 
 
 def _sector_of_first_unit() -> list[int]:
