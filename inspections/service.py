@@ -368,7 +368,7 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> Submission:
     state = _replaced(data)
     try:
         new = _new_inspection(data, actor)
-        made = _score(new.inspection, state, new.content)
+        scored = _score(new.inspection, state, new.content)
     except errors.DomainError:
         # A retry may come when a new inspection would be refused (the window closed,
         # a photo rule changed): the first result wins over the refusal.
@@ -380,7 +380,7 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> Submission:
     inspection, created = _insert(new.inspection, data, actor)
     if not created:
         return _submitted_before(inspection, state, actor)
-    written = findings.write_findings(inspection, made)
+    written = findings.write_findings(inspection, scored.findings)
     if inspection.visit is not None:
         inspection.visit.status = VisitStatus.submitted
     audit.record(
@@ -390,10 +390,10 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> Submission:
         actor_id=actor.id,
         after=_check_in_facts(inspection) | _result_facts(inspection),
     )
-    # Nothing can be attached to an inspection this request made: a photo names its id.
-    missing = checklist.required_photo_codes(new.content, inspection.answers)
-    seal.seal_submission(inspection, findings.sealed(written, made), new=True)
-    return Submission(inspection, True, written, missing)
+    seal.seal_submission(inspection, findings.sealed(written, scored.findings), new=True)
+    # Nothing can be attached to an inspection this request made (a photo names its id):
+    # every required photo is still to come.
+    return Submission(inspection, True, written, scored.required_photos)
 
 
 def _submitted_before(inspection: Inspection, state: dict[str, Any], actor: User) -> Submission:
@@ -415,7 +415,7 @@ def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> In
         raise errors.Conflict(
             "该检查已用不同内容提交过，不能再修改", type="urn:problem:submission-differs"
         )
-    made = _score(inspection, state, checklist.content_of(inspection))
+    made = _score(inspection, state, checklist.content_of(inspection)).findings
     if inspection.visit is not None:
         inspection.visit.status = VisitStatus.submitted
     db.session.flush()
@@ -432,11 +432,18 @@ def _submit(inspection: Inspection, state: dict[str, Any], *, actor: User) -> In
     return inspection
 
 
-def _score(
-    inspection: Inspection, state: dict[str, Any], content: dict[str, Any]
-) -> list[findings.NewFinding]:
-    """Check the state is complete, then apply it to the inspection (score, grade); the
-    findings it makes, to be written once the inspection has its id."""
+class Scored(NamedTuple):
+    """What `_score` decided beyond the inspection's own columns: the findings to write
+    once the inspection has its id, and the items whose answers require a photo."""
+
+    findings: list[findings.NewFinding]
+    required_photos: list[str]
+
+
+def _score(inspection: Inspection, state: dict[str, Any], content: dict[str, Any]) -> Scored:
+    """Check the state is complete, then apply it to the inspection (score, grade). All of
+    it runs before the submission's first write: on SQLite the write lock is held from the
+    first INSERT to the commit."""
     problems = _check_state(content, state)
     if problems:
         raise errors.InvalidInput(errors=problems)
@@ -444,7 +451,8 @@ def _score(
     for code in result.missing_required:
         problems.setdefault(f"answers.{code}", []).append("必填检查项未作答")
     arrived = photos.arrived_photo_codes(inspection)
-    for code in checklist.required_photo_codes(content, state["answers"]):
+    required = checklist.required_photo_codes(content, state["answers"])
+    for code in required:
         if not state["photos"].get(code) and code not in arrived:
             problems.setdefault(f"photos.{code}", []).append("此检查项需要照片")
     if problems:
@@ -460,7 +468,7 @@ def _score(
     inspection.critical_failed = result.critical_failed
     made = findings.make_findings(content, result.failed_codes, state)
     inspection.findings_count = len(made)
-    return made
+    return Scored(made, required)
 
 
 def _result_facts(inspection: Inspection) -> dict[str, Any]:
