@@ -8,14 +8,17 @@ same sync workers on 127.0.0.1; the load is a fixed number of requests from a fe
 so the run is bounded. PostgreSQL parts run when TEST_DATABASE_URL is set.
 
 Lines: submit_rps (baseline: bare insert req/s), submit_ratio_vs_bare (target ≥ 0.33),
-submit_p50_ms, submit_p99_ms (baseline: bare p99), list_100k_p50_ms (baseline: bare
-page p50), list_100k_p99_ms — each with "backend".
+submit_p50_ms, submit_p99_ms (baseline: bare p99), submit_cpu_ms (the CPU time one
+submission costs inside the worker, without HTTP, gunicorn or the load's own client;
+baseline: the bare insert's), list_100k_p50_ms (baseline: bare page p50),
+list_100k_p99_ms — each with "backend".
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import io
 import json
 import os
 import socket
@@ -303,6 +306,89 @@ def submit_vs_bare(backend: str, database_url: str, tmp: Path) -> Iterator[dict]
            "baseline": round(bare["p50"], 1)} | common  # fmt: skip
     yield {"name": "submit_p99_ms", "value": round(ours["p99"], 1), "unit": "ms",
            "baseline": round(bare["p99"], 1)} | common  # fmt: skip
+    yield from submit_cpu(backend, database_url, tmp, info)
+
+
+CPU_REQUESTS = 300
+
+
+def wsgi_cpu_ms(app, path: str, bodies: list[dict], headers: dict[str, str]) -> float:
+    """CPU milliseconds per request of `app` called directly as WSGI (no server, no
+    socket, no client): what a worker spends on the request itself."""
+
+    def environ(body: bytes) -> dict:
+        env = {
+            "REQUEST_METHOD": "POST", "PATH_INFO": path, "SCRIPT_NAME": "",
+            "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr, "wsgi.version": (1, 0), "wsgi.multithread": False,
+            "wsgi.multiprocess": True, "wsgi.run_once": False,
+            "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
+        }  # fmt: skip
+        env |= {"HTTP_" + name.upper().replace("-", "_"): v for name, v in headers.items()}
+        return env
+
+    payloads = [json.dumps(body).encode() for body in bodies]
+    statuses = []
+
+    def start_response(status, _headers, _exc_info=None):
+        statuses.append(status)
+
+    started = time.process_time()
+    for payload in payloads:
+        b"".join(app(environ(payload), start_response))
+    spent = time.process_time() - started
+    if not all(status.startswith("20") for status in statuses):
+        raise RuntimeError(f"{path}: {sorted(set(statuses))}")
+    return spent * 1000 / len(payloads)
+
+
+def submit_cpu(backend: str, database_url: str, tmp: Path, info: dict) -> Iterator[dict]:
+    """`submit_cpu_ms`: ours and the bare insert in this process, alternating rounds,
+    each after a warm-up, on the database `submit_vs_bare` has just used. The CPU of this
+    process only: SQLite's work is in it, a PostgreSQL server's is not."""
+    from api import create_app
+    from bench import _bare
+    from core.db import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url,
+                      "STORAGE_URL": f"file://{tmp / 'photos'}"})  # fmt: skip
+    auth = {"Authorization": f"Bearer {info['inspector'][1]}"}
+    units = info["units"]
+
+    def bodies(n):
+        return [submission(units[i % len(units)]) for i in range(n)]
+
+    path = "/api/v1/inspections/submissions"
+    ours, bare = [], []
+    saved = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = database_url  # the bare app's engine, made on first use
+    _bare.engine.cache_clear()
+    try:
+        wsgi_cpu_ms(app, path, bodies(WARMUP), auth)
+        wsgi_cpu_ms(_bare.app, "/rows", bodies(WARMUP), {})
+        for _ in range(ROUNDS):
+            ours.append(wsgi_cpu_ms(app, path, bodies(CPU_REQUESTS // ROUNDS), auth))
+            bare.append(wsgi_cpu_ms(_bare.app, "/rows", bodies(CPU_REQUESTS // ROUNDS), {}))
+    finally:
+        _bare.engine().dispose()
+        _bare.engine.cache_clear()
+        os.environ.pop("DATABASE_URL")
+        if saved is not None:
+            os.environ["DATABASE_URL"] = saved
+        with app.app_context():
+            db.engine.dispose()
+    ours_ms, bare_ms = statistics.median(ours), statistics.median(bare)
+    yield {
+        "name": "submit_cpu_ms",
+        "value": round(ours_ms, 3),
+        "unit": "ms",
+        "baseline": round(bare_ms, 3),
+        "ratio_vs_bare": round(bare_ms / ours_ms, 3),
+        "backend": backend,
+        "requests": CPU_REQUESTS,
+    }
 
 
 FILL = """
