@@ -20,7 +20,7 @@ from core import errors
 from inspections import findings as findings_service
 from inspections import policy
 from reports import circular, inspection_report, picks, rankings
-from reports.periods import KINDS, Period, period_of
+from reports.periods import KIND_LABELS, KINDS, Period, period_of
 
 SORTS = {
     "rank": "名次",
@@ -34,13 +34,6 @@ SORTS = {
     "overdue_tasks": "逾期任务",
     "composite": "综合得分",
     "movement": "较上期",
-}
-PERIOD_LABELS = {
-    "month": "月度",
-    "quarter": "季度",
-    "year": "年度",
-    "custom": "自定义",
-    "plan": "计划",
 }
 
 
@@ -102,7 +95,7 @@ def rankings_page():
         sort=sort,
         descending=descending,
         sorts=SORTS,
-        kinds=PERIOD_LABELS,
+        kinds=KIND_LABELS,
         may_issue=g.user.is_office,
         picked=picks.picks_in(g.user, period, limit=circular.MAX_TYPICAL)
         if g.user.is_office
