@@ -72,3 +72,15 @@ def test_a_message_kind_outside_the_documented_set_is_a_programming_error(world)
     task = open_task(world.unit_a)
     with pytest.raises(ValueError, match="MESSAGE_KINDS"):
         notify._message(task, "surprise", "", "标题", "正文", "状态", "备注")
+
+
+def test_enum_fields_name_each_value_in_chinese(spec):
+    """api.schemas.enum_field lists each value with its label from the map beside the enum."""
+    from inspections.models import INSPECTION_STATUS_LABELS
+
+    status = spec["components"]["schemas"]["Inspection"]["properties"]["status"]
+    assert status["description"] == "；".join(
+        f"{k.value} {v}" for k, v in INSPECTION_STATUS_LABELS.items()
+    )
+    period = spec["components"]["schemas"]["Period"]["properties"]["kind"]
+    assert "plan 按计划" in period["description"]
