@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from rectification import notify
+from tests.openapi_support import document, operations
 
 # Property and parameter names that only ever hold one of a fixed set of values.
 CLOSED = {
@@ -18,7 +19,7 @@ CLOSED = {
 
 @pytest.fixture
 def spec(app):
-    return app.test_client().get("/api/v1/openapi.json").get_json()
+    return document(app)
 
 
 def _open_strings(schema: dict) -> bool:
@@ -39,9 +40,7 @@ def test_every_closed_property_is_an_enum(spec):
 def test_every_closed_query_parameter_is_an_enum(spec):
     open_ = [
         f"{method.upper()} {path} ?{parameter['name']}"
-        for path, operations in spec["paths"].items()
-        for method, operation in operations.items()
-        if isinstance(operation, dict)
+        for path, method, operation in operations(spec)
         for parameter in operation.get("parameters", [])
         if isinstance(parameter, dict)
         and parameter.get("name") in CLOSED
