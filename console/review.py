@@ -543,7 +543,7 @@ def review_findings(inspection_id: int):
 
     count = len(set(request.form.getlist("finding")))
     done = f"已{FINDING_VERBS[status]}所选 {count} 个问题"
-    return act(change, done=done, back=back, form="bulk-findings")
+    return act(change, done=done, back=back, form="bulk-findings", once=True)
 
 
 @bp.post("/inspections/<int:inspection_id>/publish")

@@ -636,11 +636,12 @@ BODIES: dict[tuple[str, str], Callable[[Call], dict]] = {
     ),
     ("POST", f"{C}/inspections/<int:inspection_id>/findings/review"): lambda c: (
         _bulk_versions("inspections.models.Finding", "finding", _findings_of(c))
-        | {"decision": "confirm"}
+        | {"decision": "confirm", "client_id": str(uuid.uuid4())}
     ),
     ("POST", f"{C}/findings/<int:finding_id>/circular"): lambda c: {"picked": "1"},
-    ("POST", f"{C}/tasks/accept"): lambda c: _bulk_versions(
-        "rectification.models.RectificationTask", "task", [c.values["task_id"]]
+    ("POST", f"{C}/tasks/accept"): lambda c: (
+        _bulk_versions("rectification.models.RectificationTask", "task", [c.values["task_id"]])
+        | {"client_id": str(uuid.uuid4())}
     ),
     ("POST", f"{C}/tasks/<int:task_id>/extensions/<int:extension_id>"): lambda c: (
         _console_version("rectification.models.RectificationTask", "task_id")(c)
