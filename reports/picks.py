@@ -26,38 +26,30 @@ from reports.periods import Period
 
 def set_picked(finding: Finding, picked: bool, *, actor: User) -> bool:
     """Mark (`picked`) or unmark `finding` as a typical problem; True when that changed
-    anything. Only a confirmed finding can be marked; unmarking always may."""
+    anything, and only then an audit event. Only a confirmed finding can be marked;
+    unmarking always may."""
     policy.check_can_pick_for_circular(actor, finding)
-    if not picked:
-        gone = db.session.execute(
-            delete(CircularPick).where(CircularPick.finding_id == finding.id)
-        ).rowcount
-        if gone:
-            audit.record(
-                "finding",
-                finding.id,
-                "circular_unpick",
-                actor_id=actor.id,
-                before={"circular_pick": True},
-                after={"circular_pick": False},
-            )
-        return bool(gone)
-    if finding.status != FindingStatus.confirmed:
+    if picked and finding.status != FindingStatus.confirmed:
         raise errors.Conflict(
             "只有已确认的问题才能列为通报典型问题",
             type="urn:problem:finding-not-confirmed",
         )
-    made = claim(CircularPick(finding_id=finding.id, picked_by_id=actor.id, picked_at=utcnow()))
-    if made:
+    if picked:
+        row = CircularPick(finding_id=finding.id, picked_by_id=actor.id, picked_at=utcnow())
+        changed = claim(row)
+    else:
+        gone = delete(CircularPick).where(CircularPick.finding_id == finding.id)
+        changed = db.session.execute(gone).rowcount > 0
+    if changed:
         audit.record(
             "finding",
             finding.id,
-            "circular_pick",
+            "circular_pick" if picked else "circular_unpick",
             actor_id=actor.id,
-            before={"circular_pick": False},
-            after={"circular_pick": True},
+            before={"circular_pick": not picked},
+            after={"circular_pick": picked},
         )
-    return made
+    return changed
 
 
 def picked_ids(finding_ids: list[int]) -> set[int]:
