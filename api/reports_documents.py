@@ -137,7 +137,10 @@ class CircularArgs(PeriodArgs):
     finding_ids = fields.List(
         QueryId(),
         validate=validate.Length(max=50),
-        metadata={"description": "典型问题（可多次传入）；不填则每个单位取最严重的一个"},
+        metadata={
+            "description": "典型问题（可多次传入）；不填则用督查办在审核页面选定的本时段"
+            "典型问题，未选定时每个单位取最严重的一个"
+        },
     )
     top = QueryInt(load_default=10, validate=validate.Range(min=1, max=100))
     issuer = fields.String(
