@@ -47,3 +47,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     # The hidden client id of forms that act once (console.common.act(once=True)).
     app.jinja_env.globals["new_client_id"] = common.new_client_id
+    app.extensions.setdefault("worker_jobs", []).append(common.sweep_form_submissions)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app, flash, g, redirect, request, session
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from werkzeug.wrappers import Response
 
 from accounts.models import User
@@ -192,6 +192,19 @@ def _first_copy(done: str) -> str | None:
             "该表单已用于其他操作，请刷新页面后重试", type="urn:problem:client-id-reused"
         )
     return first.done
+
+
+# A page is not resent a week after it was drawn: its client id can be forgotten.
+FORM_IDS_KEPT = timedelta(days=7)
+
+
+def sweep_form_submissions() -> dict[str, int] | None:
+    """Worker job: forget the client ids of bulk forms posted more than a week ago (a
+    resend after that acts anew, and its stale versions refuse it)."""
+    old = FormSubmission.created_at < utcnow() - FORM_IDS_KEPT
+    gone = db.session.execute(delete(FormSubmission).where(old)).rowcount
+    db.session.commit()
+    return {"form_ids_swept": gone} if gone else None
 
 
 def act(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -283,6 +284,24 @@ def test_a_resent_bulk_acceptance_is_a_replay(office_console, replies):
     assert first.headers["Location"] == again.headers["Location"]
     assert "已复查通过所选 2 个任务，均已销号" in followed(office_console, again)
     assert accept_events([t.id for t in replies]) == 2
+
+
+def test_the_worker_forgets_form_ids_after_a_week(office_console, replies, app):
+    from console.common import FORM_IDS_KEPT, sweep_form_submissions
+    from console.models import FormSubmission
+    from core.clock import utcnow
+
+    for task in replies:
+        office_console.get(f"/console/tasks/{task.id}")
+    office_console.post("/console/tasks/accept", bulk_accept(replies[:1]))
+    office_console.post("/console/tasks/accept", bulk_accept(replies[1:]))
+    old, new = db.session.scalars(select(FormSubmission).order_by(FormSubmission.created_at))
+    old.created_at = utcnow() - FORM_IDS_KEPT - timedelta(minutes=1)
+    db.session.commit()
+    assert sweep_form_submissions in app.extensions["worker_jobs"]
+    assert sweep_form_submissions() == {"form_ids_swept": 1}
+    assert [s.client_id for s in db.session.scalars(select(FormSubmission))] == [new.client_id]
+    assert sweep_form_submissions() is None
 
 
 def test_a_refused_bulk_form_leaves_its_id_free(office_console, replies):
