@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.schemas import Id, Int, PageArgs, Schema
+from api.schemas import Id, Int, PageArgs, Schema, enum_doc, enum_field
 from checklists import content as fmt
 from checklists.models import STATUS_LABELS
 
 CODE = validate.Regexp(fmt.CODE_RE.pattern)
-
-
-def _enum(values, labels) -> dict:
-    """A closed set of values, each with its Chinese name in the description."""
-    text = "；".join(f"{v} {labels[v]}" for v in values)
-    return {"type": "string", "enum": list(values), "description": text}
 
 
 class TemplateSchema(Schema):
@@ -46,7 +40,7 @@ class VersionSummarySchema(Schema):
     id = Id(dump_only=True)
     template_id = Id(dump_only=True)
     number = Int(dump_only=True)
-    status = fields.String(dump_only=True, metadata=_enum(list(STATUS_LABELS), STATUS_LABELS))
+    status = enum_field(list(STATUS_LABELS), STATUS_LABELS, dump_only=True)
     status_label = fields.Function(
         lambda v: STATUS_LABELS[v.status], dump_only=True, metadata={"type": "string"}
     )
@@ -134,9 +128,9 @@ ItemSchema = Schema.from_dict(
     | {
         # The closed sets documented as enums; the content's validation refuses the rest
         # with its own Chinese messages.
-        "kind": fields.Raw(metadata=_enum(fmt.KINDS, fmt.KIND_LABELS)),
-        "photo": fields.Raw(metadata=_enum(fmt.PHOTO_RULES, fmt.PHOTO_LABELS)),
-        "severity": fields.Raw(metadata=_enum(fmt.SEVERITIES, fmt.SEVERITY_LABELS)),
+        "kind": fields.Raw(metadata=enum_doc(fmt.KINDS, fmt.KIND_LABELS)),
+        "photo": fields.Raw(metadata=enum_doc(fmt.PHOTO_RULES, fmt.PHOTO_LABELS)),
+        "severity": fields.Raw(metadata=enum_doc(fmt.SEVERITIES, fmt.SEVERITY_LABELS)),
         "options": fields.Raw(metadata=OPTIONS),
         "position": Int(validate=validate.Range(min=0)),
         "section": fields.String(metadata={"description": "移到另一分区（编码）"}),
@@ -152,9 +146,9 @@ FORM_ITEM = {
     "required": ["code", "kind", "title"],
     "properties": {name: {"type": kind} for name, kind in _ITEM_TYPES.items()}
     | {
-        "kind": _enum(fmt.KINDS, fmt.KIND_LABELS),
-        "photo": _enum(fmt.PHOTO_RULES, fmt.PHOTO_LABELS),
-        "severity": _enum(fmt.SEVERITIES, fmt.SEVERITY_LABELS),
+        "kind": enum_doc(fmt.KINDS, fmt.KIND_LABELS),
+        "photo": enum_doc(fmt.PHOTO_RULES, fmt.PHOTO_LABELS),
+        "severity": enum_doc(fmt.SEVERITIES, fmt.SEVERITY_LABELS),
         "options": OPTIONS,
     },
 }
@@ -190,17 +184,13 @@ class ExportSchema(Schema):
     all_sectors = fields.Boolean()
     sectors = fields.List(fields.String())
     number = Int()
-    status = fields.String(metadata=_enum(list(STATUS_LABELS), STATUS_LABELS))
+    status = enum_field(list(STATUS_LABELS), STATUS_LABELS)
     content_hash = fields.String()
     content = fields.Dict()
 
 
 class ExportArgs(Schema):
-    format = fields.String(
-        load_default="json",
-        validate=validate.OneOf(["json", "yaml"]),
-        metadata={"description": "json（默认）或 yaml"},
-    )
+    format = enum_field(["json", "yaml"], load_default="json", description="json（默认）或 yaml")
 
 
 class ChecklistFileSchema(Schema):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from api.auth import EVERYONE, current_user, requires
 from api.extensions import Blueprint
 from api.operation_docs import idempotent
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, Schema, page_of
+from api.schemas import Id, Int, PageArgs, Schema, enum_field, page_of
 from notifications import service
 from rectification.notify import MESSAGE_KINDS
 
@@ -18,10 +18,7 @@ blp = Blueprint("inbox", __name__, url_prefix="/api/v1/inbox", description="站�
 
 class InboxMessageSchema(Schema):
     id = Id()
-    kind = fields.String(
-        validate=validate.OneOf(list(MESSAGE_KINDS)),
-        metadata={"description": "；".join(f"{k} {v}" for k, v in MESSAGE_KINDS.items())},
-    )
+    kind = enum_field(list(MESSAGE_KINDS), MESSAGE_KINDS)
     subject_type = fields.String()
     subject_id = Int()
     title = fields.String()

@@ -13,20 +13,27 @@ from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
-from checklists.content import GRADES
-from core.geo import CoordSystem
+from api.schemas import Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
+from checklists.content import GRADES, SEVERITIES, SEVERITY_LABELS
+from core.geo import COORD_SYSTEM_LABELS, CoordSystem
 from evidence import seal as evidence_seal
 from inspections import findings as findings_service
 from inspections import policy, queries, service
-from inspections.models import FindingStatus, InspectionStatus, VisitKind
+from inspections.models import (
+    FINDING_STATUS_LABELS,
+    INSPECTION_STATUS_LABELS,
+    VISIT_KIND_LABELS,
+    FindingStatus,
+    InspectionStatus,
+    VisitKind,
+)
 
 blp = Blueprint(
     "inspections", __name__, url_prefix="/api/v1", description="检查记录、离线提交与问题审核"
 )
 
 Code = lambda: fields.String(validate=validate.Length(min=1, max=40))  # noqa: E731
-SEVERITIES = ("general", "major", "severe")
+ANSWER_RESULTS = {"pass": "符合", "fail": "不符合", "na": "不适用"}
 
 
 class CheckInSchema(Schema):
@@ -36,8 +43,9 @@ class CheckInSchema(Schema):
         allow_none=True, allow_nan=False, validate=validate.Range(min=0, max=100_000)
     )
     at = fields.AwareDateTime(metadata={"description": "手机上的签到时间；不填为服务器时间"})
-    type = fields.Enum(
+    type = enum_field(
         CoordSystem,
+        COORD_SYSTEM_LABELS,
         load_default=CoordSystem.wgs84,
         metadata={
             "description": "坐标系，与 wx.getLocation 的 type 相同：wgs84（默认，GPS 原始坐标）"
@@ -75,9 +83,10 @@ class ItemMap(fields.Dict):
 class AnswerSchema(Schema):
     """One item's answer (docs/scoring.md); which members apply follows the item's kind."""
 
-    result = fields.String(
-        validate=validate.OneOf(["pass", "fail", "na"]),
-        metadata={"description": "pass_fail 项：pass 符合 / fail 不符合；允许不适用的项：na"},
+    result = enum_field(
+        ANSWER_RESULTS,
+        ANSWER_RESULTS,
+        description="pass_fail 项用 pass / fail；允许不适用的项可用 na",
     )
     value = fields.Raw(
         allow_none=True,
@@ -152,9 +161,9 @@ class FindingSchema(Schema):
     unit_id = Id()
     item_code = fields.String()
     title = fields.String()
-    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+    severity = enum_field(SEVERITIES, SEVERITY_LABELS)
     description = fields.String()
-    status = fields.Enum(FindingStatus)
+    status = enum_field(FindingStatus, FINDING_STATUS_LABELS)
     fixed_on_spot = fields.Boolean()
     deadline_days = Int(allow_none=True)
     critical = fields.Boolean()
@@ -165,8 +174,10 @@ class FindingSchema(Schema):
 
 
 class FindingReviewSchema(Schema):
-    status = fields.String(validate=validate.OneOf(["confirmed", "dismissed"]))
-    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+    status = enum_field(
+        [FindingStatus.confirmed.value, FindingStatus.dismissed.value], FINDING_STATUS_LABELS
+    )
+    severity = enum_field(SEVERITIES, SEVERITY_LABELS)
     deadline_days = Int(
         allow_none=True,
         validate=validate.Range(min=0, max=365),
@@ -179,8 +190,8 @@ class FindingReviewSchema(Schema):
 class FindingFilter(PageArgs):
     inspection_id = QueryId()
     unit_id = QueryId()
-    status = fields.Enum(FindingStatus)
-    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+    status = enum_field(FindingStatus, FINDING_STATUS_LABELS)
+    severity = enum_field(SEVERITIES, SEVERITY_LABELS)
 
 
 class ScoreEventSchema(Schema):
@@ -202,14 +213,14 @@ class InspectionSchema(Schema):
     unit_name = fields.String(attribute="unit.name")
     sector_name = fields.String(attribute="unit.sector.name")
     region_name = fields.String(attribute="unit.region.name")
-    kind = fields.Enum(VisitKind)
+    kind = enum_field(VisitKind, VISIT_KIND_LABELS)
     ad_hoc = fields.Boolean()
     inspector_id = Int(allow_none=True, metadata={"description": "暗访不公开检查人员时为空"})
     inspector_name = fields.String(
         attribute="inspector.display_name",
         metadata={"description": "暗访不向被检查单位公开检查人员：为「暗访组」"},
     )
-    status = fields.Enum(InspectionStatus)
+    status = enum_field(InspectionStatus, INSPECTION_STATUS_LABELS)
     started_at = fields.DateTime()
     checkin_distance_m = fields.Float(allow_none=True)
     checkin_far = fields.Boolean(metadata={"description": "远离单位：距离超过签到半径"})
@@ -219,17 +230,13 @@ class InspectionSchema(Schema):
     submitted_at = fields.DateTime(allow_none=True)
     score = fields.Float(allow_none=True, metadata={"description": "提交时得分"})
     max_score = fields.Float(allow_none=True)
-    grade = fields.String(
-        allow_none=True, validate=validate.OneOf(GRADES), metadata={"description": "提交时评级"}
-    )
+    grade = enum_field(GRADES, allow_none=True, description="提交时评级")
     critical_failed = fields.Boolean()
     reviewed_score = fields.Float(
         allow_none=True,
         metadata={"description": "复核后得分：被驳回问题的检查项按符合计；尚未复核为 null"},
     )
-    reviewed_grade = fields.String(
-        allow_none=True, validate=validate.OneOf(GRADES), metadata={"description": "复核后评级"}
-    )
+    reviewed_grade = enum_field(GRADES, allow_none=True, description="复核后评级")
     reviewed_critical_failed = fields.Boolean(allow_none=True)
     findings_count = Int()
     published_at = fields.DateTime(allow_none=True)
@@ -247,7 +254,9 @@ class InspectionDetailSchema(InspectionSchema):
     checkin_latitude = fields.Float(allow_none=True)
     checkin_longitude = fields.Float(allow_none=True)
     checkin_accuracy_m = fields.Float(allow_none=True)
-    checkin_coord_system = fields.Enum(CoordSystem, metadata={"description": "签到坐标的坐标系"})
+    checkin_coord_system = enum_field(
+        CoordSystem, COORD_SYSTEM_LABELS, metadata={"description": "签到坐标的坐标系"}
+    )
     answers = fields.Dict(metadata=ANSWER_MAP)
     photos = fields.Dict(metadata=PHOTO_MAP)
     fixed_on_spot = fields.List(fields.String())
@@ -291,8 +300,8 @@ class FindingBriefSchema(Schema):
     id = Id()
     item_code = fields.String()
     title = fields.String()
-    severity = fields.String(validate=validate.OneOf(SEVERITIES))
-    status = fields.Enum(FindingStatus)
+    severity = enum_field(SEVERITIES, SEVERITY_LABELS)
+    status = enum_field(FindingStatus, FINDING_STATUS_LABELS)
     fixed_on_spot = fields.Boolean()
     deadline_days = Int(allow_none=True)
 
@@ -309,7 +318,7 @@ class SubmissionSchema(Schema):
     visit_id = Int(allow_none=True)
     unit_id = Id()
     ad_hoc = fields.Boolean()
-    status = fields.Enum(InspectionStatus)
+    status = enum_field(InspectionStatus, INSPECTION_STATUS_LABELS)
     checkin_distance_m = fields.Float(allow_none=True)
     checkin_far = fields.Boolean(metadata={"description": "远离单位：距离超过签到半径"})
     checkin_imprecise = fields.Boolean(
@@ -318,7 +327,7 @@ class SubmissionSchema(Schema):
     submitted_at = fields.DateTime(allow_none=True)
     score = fields.Float(allow_none=True)
     max_score = fields.Float(allow_none=True)
-    grade = fields.String(allow_none=True, validate=validate.OneOf(GRADES))
+    grade = enum_field(GRADES, allow_none=True)
     critical_failed = fields.Boolean()
     findings_count = Int()
     findings = fields.List(fields.Nested(FindingBriefSchema))
@@ -339,8 +348,8 @@ class InspectionFilter(PageArgs):
     sector_id = QueryId()
     region_id = QueryId()
     inspector_id = QueryId()
-    status = fields.Enum(InspectionStatus)
-    kind = fields.Enum(VisitKind)
+    status = enum_field(InspectionStatus, INSPECTION_STATUS_LABELS)
+    kind = enum_field(VisitKind, VISIT_KIND_LABELS)
     ad_hoc = fields.Boolean()
     date_from = fields.Date()
     date_to = fields.Date()

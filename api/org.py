@@ -11,11 +11,11 @@ from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent
 from api.pagination import paginate
-from api.schemas import Id, PageArgs, QueryId, Schema, page_of, partial_of
-from core.geo import CoordSystem
+from api.schemas import Id, PageArgs, QueryId, Schema, enum_field, page_of, partial_of
+from core.geo import COORD_SYSTEM_LABELS, CoordSystem
 from org import hours, importer
 from org import service as org
-from org.models import LeadUnit, Region, RegionLevel, Sector
+from org.models import REGION_LEVEL_LABELS, LeadUnit, Region, RegionLevel, Sector
 
 blp = Blueprint(
     "org",
@@ -36,7 +36,7 @@ class RegionSchema(Schema):
     id = Id(dump_only=True)
     code = fields.String(required=True, validate=validate.Regexp(r"^\d{6,12}$"))
     name = Name(60)
-    level = fields.Enum(RegionLevel, required=True)
+    level = enum_field(RegionLevel, REGION_LEVEL_LABELS, required=True)
     parent_id = Id(allow_none=True)
 
 
@@ -45,7 +45,7 @@ RegionUpdateSchema = partial_of(RegionSchema)
 
 class RegionFilter(PageArgs):
     parent_id = QueryId()
-    level = fields.Enum(RegionLevel)
+    level = enum_field(RegionLevel, REGION_LEVEL_LABELS)
 
 
 class SectorSchema(Schema):
@@ -72,8 +72,9 @@ class UnitSchema(Schema):
     address = fields.String(validate=validate.Length(max=200))
     latitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-90, 90))
     longitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-180, 180))
-    coord_system = fields.Enum(
+    coord_system = enum_field(
         CoordSystem,
+        COORD_SYSTEM_LABELS,
         metadata={
             "description": "纬度、经度的坐标系：gcj02（默认，腾讯/高德地图拾取的坐标）"
             "或 wgs84（GPS 原始坐标）"
@@ -85,7 +86,7 @@ class UnitSchema(Schema):
     contact_name = fields.String(validate=validate.Length(max=40))
     contact_phone = fields.String(validate=validate.Length(max=30))
     service_hours = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(hours.DAYS)),
+        keys=enum_field(hours.DAYS),
         values=fields.List(fields.List(fields.String(), validate=validate.Length(equal=2))),
         allow_none=True,
         metadata={

@@ -17,13 +17,13 @@ from api.etag import sends_etag
 from api.extensions import Blueprint, Parser
 from api.operation_docs import idempotent
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
+from api.schemas import Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
 from core import errors
-from core.geo import CoordSystem
+from core.geo import COORD_SYSTEM_LABELS, CoordSystem
 from inspections import photos as inspection_photos
 from inspections import policy as inspection_policy
 from media import service as media
-from media.models import PhotoStatus
+from media.models import PHOTO_FLAG_LABELS, PhotoStatus
 from media.pipeline import ACCEPTED_TYPES, CONTENT_TYPES
 from media.storage import LocalStorage, current_storage
 from rectification import photos as rectification_photos
@@ -102,8 +102,9 @@ class AttachTo(Schema):
     taken_at = fields.AwareDateTime(metadata={"description": "客户端记录的拍摄时间"})
     latitude = Latitude()
     longitude = Longitude()
-    coord_system = fields.Enum(
+    coord_system = enum_field(
         CoordSystem,
+        COORD_SYSTEM_LABELS,
         load_default=CoordSystem.wgs84,
         metadata={"description": "latitude/longitude 的坐标系，同 wx.getLocation 的 type"},
     )
@@ -125,7 +126,7 @@ class UploadForm(AttachTo):
 
 
 class DirectUploadSchema(AttachTo):
-    content_type = fields.String(required=True, validate=validate.OneOf(sorted(ACCEPTED_TYPES)))
+    content_type = enum_field(sorted(ACCEPTED_TYPES), required=True)
     size = fields.Integer(
         strict=True,
         required=True,
@@ -149,7 +150,7 @@ class PhotoSchema(Schema):
     owner_id = Int()
     item_code = fields.String(allow_none=True)
     unit_id = Int()
-    status = fields.String(validate=validate.OneOf([str(s) for s in PhotoStatus]))
+    status = enum_field([s.value for s in PhotoStatus])
     size = Int(allow_none=True)
     content_type = fields.String(allow_none=True)
     width = Int(allow_none=True)
@@ -162,7 +163,7 @@ class PhotoSchema(Schema):
     client_taken_at = fields.DateTime(allow_none=True)
     client_latitude = fields.Float(allow_none=True)
     client_longitude = fields.Float(allow_none=True)
-    client_coord_system = fields.Enum(CoordSystem)
+    client_coord_system = enum_field(CoordSystem, COORD_SYSTEM_LABELS)
     received_at = fields.DateTime(allow_none=True)
     uploaded_by_id = Int(allow_none=True, metadata={"description": "暗访不公开检查人员时为空"})
     flags = fields.Function(media.flags_of, metadata={"description": "证据提示，仅供参考"})
@@ -207,7 +208,7 @@ class PhotoFilter(PageArgs):
     owner_id = QueryId()
     item_code = fields.String(validate=validate.Length(min=1, max=64))
     unit_id = QueryId()
-    flag = fields.List(fields.String(validate=validate.OneOf(media.EVIDENCE_FLAGS)))
+    flag = fields.List(enum_field(media.EVIDENCE_FLAGS, PHOTO_FLAG_LABELS))
 
 
 # -- routes -------------------------------------------------------------------------------

@@ -10,10 +10,19 @@ from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent, not_idempotent
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, Schema, page_of
+from api.schemas import Id, Int, PageArgs, Schema, enum_field, page_of
 from checklists.content import GRADES
 from inspections import plans
-from inspections.models import PlanStatus, VisitKind, VisitStatus, VisitWindows
+from inspections.models import (
+    PLAN_STATUS_LABELS,
+    VISIT_KIND_LABELS,
+    VISIT_STATUS_LABELS,
+    VISIT_WINDOWS_LABELS,
+    PlanStatus,
+    VisitKind,
+    VisitStatus,
+    VisitWindows,
+)
 
 blp = Blueprint(
     "plans", __name__, url_prefix="/api/v1", description="督查计划、双随机抽取与结果公开"
@@ -57,8 +66,8 @@ class ExclusionSchema(Schema):
 class PlanSchema(Schema):
     id = Id(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=2, max=100))
-    kind = fields.Enum(VisitKind, required=True, metadata={"description": "明察 / 暗访"})
-    status = fields.Enum(PlanStatus, dump_only=True)
+    kind = enum_field(VisitKind, VISIT_KIND_LABELS, required=True)
+    status = enum_field(PlanStatus, PLAN_STATUS_LABELS, dump_only=True)
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
     checklist_template_id = Id(allow_none=True)
@@ -74,8 +83,9 @@ class PlanSchema(Schema):
         load_default=False,
         metadata={"description": "暗访：是否向被检查单位、牵头单位和公开结果中列出检查人员姓名"},
     )
-    visit_windows = fields.Enum(
+    visit_windows = enum_field(
         VisitWindows,
+        VISIT_WINDOWS_LABELS,
         metadata={
             "description": "检查时段：drawn（默认）抽取时为每个检查任务抽定计划期内的一天及"
             "该单位当天的一个办公时段；period 为整个计划期"
@@ -97,8 +107,8 @@ class PlanUpdateSchema(PlanSchema):
 
 
 class PlanFilter(PageArgs):
-    status = fields.Enum(PlanStatus)
-    kind = fields.Enum(VisitKind)
+    status = enum_field(PlanStatus, PLAN_STATUS_LABELS)
+    kind = enum_field(VisitKind, VISIT_KIND_LABELS)
 
 
 class DrawArgs(Schema):
@@ -136,15 +146,15 @@ class DisclosedVisitSchema(Schema):
     )
     team_label = fields.String(metadata={"description": "检查组：检查人员姓名，或「暗访组」"})
     team_size = Int()
-    status = fields.Enum(VisitStatus)
+    status = enum_field(VisitStatus, VISIT_STATUS_LABELS)
     score = fields.Float(allow_none=True)
-    grade = fields.String(allow_none=True, validate=validate.OneOf(GRADES))
+    grade = enum_field(GRADES, allow_none=True)
 
 
 class DisclosedPlanSchema(Schema):
     id = Id()
     name = fields.String()
-    kind = fields.Enum(VisitKind)
+    kind = enum_field(VisitKind, VISIT_KIND_LABELS)
     period_start = fields.Date()
     period_end = fields.Date()
     published_at = fields.DateTime()

@@ -87,6 +87,7 @@ _TYPES = [
     ProblemType("urn:problem:findings-unreviewed", 409, "有问题未审核", "Confirm or dismiss every finding before publishing; `errors.findings` lists them."),
     ProblemType("urn:problem:missing-photos", 409, "必拍照片未齐", "Required photos have not arrived; publish with `missing_photos_reason` or wait. `missing_photos` lists them."),
     ProblemType("urn:problem:inspection-published", 409, "检查结果已公开", "The result is published: findings and photos can no longer change."),
+    ProblemType("urn:problem:finding-not-confirmed", 409, "问题尚未确认", "Only a confirmed finding can be marked as a typical problem of the circular (通报)."),
     # Photos.
     ProblemType("urn:problem:upload-closed", 409, "上传已关闭", "The photo is already confirmed or its upload expired."),
     ProblemType("urn:problem:upload-expired", 409, "上传已过期", "The direct upload expired: request a new one."),

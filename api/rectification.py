@@ -14,11 +14,18 @@ from api.extensions import Blueprint
 from api.operation_docs import idempotent
 from api.pagination import paginate
 from api.photos import PhotoSchema
-from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
-from checklists.content import SEVERITIES
+from api.schemas import Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
+from checklists.content import SEVERITIES, SEVERITY_LABELS
 from inspections import policy as inspection_policy
 from rectification import service
-from rectification.models import STATUS_LABELS, ExtensionStatus, RectificationTask, TaskStatus
+from rectification.models import (
+    EXTENSION_STATUS_LABELS,
+    STATUS_LABELS,
+    ExtensionStatus,
+    RectificationTask,
+    TaskStatus,
+)
+from rectification.states import ACTION_LABELS, Action
 
 blp = Blueprint(
     "rectification",
@@ -26,6 +33,12 @@ blp = Blueprint(
     url_prefix="/api/v1/rectification",
     description="整改：整改任务、整改回复、复查销号、延期申请",
 )
+# The office's two decisions, worded as the task's history words them.
+VERIFY_DECISIONS = {"accept": ACTION_LABELS[Action.accept], "reject": ACTION_LABELS[Action.reject]}
+EXTENSION_DECISIONS = {
+    "approve": ACTION_LABELS[Action.approve_extension],
+    "deny": ACTION_LABELS[Action.deny_extension],
+}
 
 VERIFIERS = (Role.office_admin, Role.inspector)
 CHASERS = (Role.lead_unit_staff, Role.office_admin)
@@ -70,7 +83,7 @@ class ReplyCreateSchema(Schema):
 
 class ExtensionSchema(Schema):
     id = Id()
-    status = fields.Enum(ExtensionStatus)
+    status = enum_field(ExtensionStatus, EXTENSION_STATUS_LABELS)
     requested_due_on = fields.Date()
     previous_due_on = fields.Date()
     granted_due_on = fields.Date(allow_none=True)
@@ -89,7 +102,7 @@ class ExtensionCreateSchema(Schema):
 
 
 class ExtensionDecisionSchema(Schema):
-    decision = fields.String(required=True, validate=validate.OneOf(["approve", "deny"]))
+    decision = enum_field(EXTENSION_DECISIONS, EXTENSION_DECISIONS, required=True)
     reason = fields.String(validate=validate.Length(max=500))
     due_on = fields.Date(metadata={"description": "批准的新期限；缺省为申请的日期"})
 
@@ -111,7 +124,7 @@ class ChaseSchema(Schema):
 
 
 class VerificationSchema(Schema):
-    decision = fields.String(required=True, validate=validate.OneOf(["accept", "reject"]))
+    decision = enum_field(VERIFY_DECISIONS, VERIFY_DECISIONS, required=True)
     reason = fields.String(validate=validate.Length(max=500))
     due_on = fields.Date(
         metadata={"description": "退回时可设新的整改期限（晚于今天，一年以内）；缺省不变"}
@@ -131,8 +144,8 @@ class TaskSchema(Schema):
     item_code = fields.String()
     title = fields.String()
     description = fields.String()
-    severity = fields.String(validate=validate.OneOf(SEVERITIES))
-    status = fields.Enum(TaskStatus)
+    severity = enum_field(SEVERITIES, SEVERITY_LABELS)
+    status = enum_field(TaskStatus, STATUS_LABELS)
     status_label = fields.Function(
         lambda t: STATUS_LABELS[t.status], metadata={"type": "string", "description": "状态中文名"}
     )
@@ -176,14 +189,14 @@ class TaskDetailSchema(TaskSchema):
 
 
 class TaskFilter(PageArgs):
-    status = fields.List(fields.Enum(TaskStatus))
+    status = fields.List(enum_field(TaskStatus, STATUS_LABELS))
     overdue = fields.Boolean()
     sector_id = QueryId()
     region_id = QueryId()
     unit_id = QueryId()
     plan_id = QueryId()
     inspection_id = QueryId()
-    severity = fields.String(validate=validate.OneOf(SEVERITIES))
+    severity = enum_field(SEVERITIES, SEVERITY_LABELS)
     fixed_on_spot = fields.Boolean()
     due_from = fields.Date()
     due_to = fields.Date()

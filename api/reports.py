@@ -16,7 +16,7 @@ from api.extensions import Blueprint
 from api.inspections import InspectionFilter
 from api.operation_docs import not_idempotent
 from api.rectification import TaskFilter
-from api.schemas import Id, Int, Schema
+from api.schemas import Id, Int, Schema, enum_field
 from reports import downloads
 from reports.models import EXPORT_STATUS_LABELS, ExportStatus
 from reports.xlsx import XLSX
@@ -49,7 +49,7 @@ class ExportJobSchema(Schema):
     id = Id()
     source = fields.String(metadata={"description": "台账：inspections 或 rectification"})
     filters = fields.Dict(attribute="params", metadata={"description": "导出时的筛选条件"})
-    status = fields.Enum(ExportStatus)
+    status = enum_field(ExportStatus, EXPORT_STATUS_LABELS)
     status_label = fields.Function(lambda job: EXPORT_STATUS_LABELS[job.status])
     rows = Int(metadata={"description": "行数（排队时为统计的行数，完成后为写入的行数）"})
     filename = fields.String()

@@ -11,11 +11,11 @@ from marshmallow import fields, validate, validates_schema
 from accounts.models import Role
 from api.auth import OFFICE_READERS, current_user, requires
 from api.extensions import Blueprint
-from api.schemas import Id, Int, QueryId, QueryInt, Schema
+from api.schemas import Id, Int, QueryId, QueryInt, Schema, enum_field
 from inspections import policy
 from reports import circular, inspection_report, rankings
 from reports.downloads import content_disposition
-from reports.periods import KINDS, period_of
+from reports.periods import KIND_LABELS, KINDS, period_of
 
 blp = Blueprint(
     "reports_documents",
@@ -43,13 +43,7 @@ def docx_response(document: bytes, filename: str, ascii_fallback: str) -> Respon
 
 
 class PeriodArgs(Schema):
-    period = fields.String(
-        load_default="month",
-        validate=validate.OneOf(KINDS),
-        metadata={
-            "description": "month 月度 | quarter 季度 | year 年度 | custom 自定义 | plan 按计划"
-        },
-    )
+    period = enum_field(KINDS, KIND_LABELS, load_default="month")
     year = QueryInt(validate=validate.Range(min=2000, max=2100))
     month = QueryInt(validate=validate.Range(min=1, max=12))
     quarter = QueryInt(validate=validate.Range(min=1, max=4))
@@ -115,7 +109,7 @@ class GroupRankSchema(FiguresSchema):
 
 
 class PeriodSchema(Schema):
-    kind = fields.String(validate=validate.OneOf(KINDS))
+    kind = enum_field(KINDS, KIND_LABELS)
     start = fields.Date()
     end = fields.Date()
     label = fields.String()
@@ -143,7 +137,10 @@ class CircularArgs(PeriodArgs):
     finding_ids = fields.List(
         QueryId(),
         validate=validate.Length(max=50),
-        metadata={"description": "典型问题（可多次传入）；不填则每个单位取最严重的一个"},
+        metadata={
+            "description": "典型问题（可多次传入）；不填则用督查办在审核页面选定的本时段"
+            "典型问题，未选定时每个单位取最严重的一个"
+        },
     )
     top = QueryInt(load_default=10, validate=validate.Range(min=1, max=100))
     issuer = fields.String(

@@ -11,7 +11,7 @@ from api import examples, throttle
 from api.auth import EVERYONE, bearer_token, current_user, public, requires
 from api.extensions import Blueprint
 from api.operation_docs import idempotent, not_idempotent
-from api.schemas import Id, Schema
+from api.schemas import Id, Schema, enum_field
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与退出")
 
@@ -41,7 +41,7 @@ class MeSchema(Schema):
     id = Id()
     username = fields.String(allow_none=True)
     display_name = fields.String()
-    role = fields.Enum(Role)
+    role = enum_field(Role, ROLE_LABELS)
     role_label = fields.Function(
         lambda u: ROLE_LABELS[u.role], metadata={"type": "string", "description": "角色中文名"}
     )

@@ -11,13 +11,13 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from accounts import service as accounts
-from accounts.models import Role, User
+from accounts.models import ROLE_LABELS, Role, User
 from api.auth import OFFICE, OFFICE_READERS, current_user, requires
 from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent, not_idempotent
 from api.pagination import paginate
-from api.schemas import Id, PageArgs, QueryId, Schema, page_of, partial_of
+from api.schemas import Id, PageArgs, QueryId, Schema, enum_field, page_of, partial_of
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="人员与角色")
 
@@ -26,7 +26,7 @@ class UserSchema(Schema):
     id = Id(dump_only=True)
     username = fields.String(allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,40}$"))
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    role = fields.Enum(Role, required=True)
+    role = enum_field(Role, ROLE_LABELS, required=True)
     unit_id = Id(allow_none=True)
     sector_id = Id(allow_none=True)
     # Office accounts only: the region whose subtree they work in; null is city-wide.
@@ -43,7 +43,7 @@ UserUpdateSchema = partial_of(UserSchema)
 
 
 class UserFilter(PageArgs):
-    role = fields.Enum(Role)
+    role = enum_field(Role, ROLE_LABELS)
     unit_id = QueryId()
     region_id = QueryId()
     active = fields.Boolean()

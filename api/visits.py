@@ -11,9 +11,9 @@ from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
+from api.schemas import Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
 from inspections import plans, policy, visits
-from inspections.models import VisitKind, VisitStatus
+from inspections.models import VISIT_KIND_LABELS, VISIT_STATUS_LABELS, VisitKind, VisitStatus
 
 blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="检查任务（明察 / 暗访）")
 
@@ -32,8 +32,8 @@ class VisitSchema(Schema):
     unit_address = fields.String(attribute="unit.address")
     unit_latitude = fields.Float(attribute="unit.latitude", allow_none=True)
     unit_longitude = fields.Float(attribute="unit.longitude", allow_none=True)
-    kind = fields.Enum(VisitKind)
-    status = fields.Enum(VisitStatus)
+    kind = enum_field(VisitKind, VISIT_KIND_LABELS)
+    status = enum_field(VisitStatus, VISIT_STATUS_LABELS)
     window_start = fields.DateTime(
         metadata={"description": "检查时段开始：抽取或督查办改派时定下的某天的一个办公时段"}
     )
@@ -76,8 +76,8 @@ class VisitReassignSchema(Schema):
 class VisitFilter(PageArgs):
     plan_id = QueryId()
     unit_id = QueryId()
-    status = fields.Enum(VisitStatus)
-    kind = fields.Enum(VisitKind)
+    status = enum_field(VisitStatus, VISIT_STATUS_LABELS)
+    kind = enum_field(VisitKind, VISIT_KIND_LABELS)
 
 
 @blp.route("/visits")

@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     from console import (
         checklist_editor,
         checklists,
+        common,
         dashboard,
         ledgers,
         panels,
@@ -44,3 +45,6 @@ def init_app(app: Flask) -> None:
     ):
         pages.init_app(app)
     app.register_blueprint(views.bp)
+    # The hidden client id of forms that act once (console.common.act(once=True)).
+    app.jinja_env.globals["new_client_id"] = common.new_client_id
+    app.extensions.setdefault("worker_jobs", []).append(common.sweep_form_submissions)

@@ -11,18 +11,22 @@ typed text lost. Nothing here knows the domain's rules.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app, flash, g, redirect, request, session
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from werkzeug.wrappers import Response
 
 from accounts.models import User
 from api.auth import PUBLIC, policy_of
 from api.schemas import field_label
+from console.models import FormSubmission
 from core import errors
+from core.claims import claim
+from core.clock import utcnow
 from core.db import db
 from org import policy as org_policy
 from org import service as org
@@ -162,6 +166,47 @@ def _redisplayed(key: str) -> bool:
     return key not in _NOT_REDISPLAYED and not key.startswith("version-")
 
 
+def new_client_id() -> str:
+    """A fresh client id for a form that acts once (`act(once=True)`): templates call it
+    through the `client_id()` macro each time they draw the form."""
+    return str(uuid.uuid4())
+
+
+def _first_copy(done: str) -> str | None:
+    """Claim the posted form's `client_id`: None for the first copy (it goes on to act),
+    else what the first copy answered (this post is a resend: a replay). The claim is in
+    the caller's transaction, so a refusal, rolled back, leaves the id unclaimed."""
+    try:
+        client_id = str(uuid.UUID(request.form.get("client_id", "")))
+    except ValueError:
+        raise errors.InvalidInput("页面已过期，请刷新后重试") from None
+    path = request.path[:200]
+    mine = FormSubmission(
+        client_id=client_id, actor_id=g.user.id, path=path, done=done[:300], created_at=utcnow()
+    )
+    if claim(mine):
+        return None
+    first = db.session.get(FormSubmission, client_id)
+    if first is None or first.actor_id != g.user.id or first.path != path:
+        raise errors.Conflict(
+            "该表单已用于其他操作，请刷新页面后重试", type="urn:problem:client-id-reused"
+        )
+    return first.done
+
+
+# A page is not resent a week after it was drawn: its client id can be forgotten.
+FORM_IDS_KEPT = timedelta(days=7)
+
+
+def sweep_form_submissions() -> dict[str, int] | None:
+    """Worker job: forget the client ids of bulk forms posted more than a week ago (a
+    resend after that acts anew, and its stale versions refuse it)."""
+    old = FormSubmission.created_at < utcnow() - FORM_IDS_KEPT
+    gone = db.session.execute(delete(FormSubmission).where(old)).rowcount
+    db.session.commit()
+    return {"form_ids_swept": gone} if gone else None
+
+
 def act(
     change: Callable[[], Any],
     *,
@@ -169,6 +214,7 @@ def act(
     back: str,
     form: str | None = None,
     refused_back: str | None = None,
+    once: bool = False,
 ) -> Response:
     """Run one service call for a form post, then go back to the page with a message.
 
@@ -176,9 +222,14 @@ def act(
     refusal is then shown beside that form too, which is filled in again with what was
     submitted, with each field's complaint (`errors`) for the field it names.
     `refused_back`: where a refusal goes when that is not `back` (a form on a page of its
-    own, which returns to the record once saved)."""
+    own, which returns to the record once saved).
+    `once`: the form carries a `client_id` (the `client_id()` macro); a resend of it is a
+    replay, answered as the first copy was, nothing done twice."""
+    first_answer = None
     try:
-        change()
+        first_answer = _first_copy(done) if once else None
+        if first_answer is None:
+            change()
     except (errors.InvalidInput, errors.Conflict, errors.Forbidden) as exc:
         db.session.rollback()
         message = describe(exc)
@@ -199,6 +250,8 @@ def act(
                 "errors": field_errors(exc),
             }
         return redirect(refused_back or back, code=303)
+    if first_answer is not None:
+        done = first_answer
     if done:
         flash(done, "info")
     return redirect(back, code=303)

@@ -9,16 +9,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Flask, flash, g, render_template, request
+from flask import Flask, abort, flash, g, render_template, request, url_for
 
 from accounts.models import Role
-from api.auth import OFFICE_READERS, requires
+from api.auth import OFFICE, OFFICE_READERS, requires
 from api.reports_documents import docx_response
+from console.common import act
 from console.views import add_nav, bp
 from core import errors
+from inspections import findings as findings_service
 from inspections import policy
-from reports import circular, inspection_report, rankings
-from reports.periods import KINDS, Period, period_of
+from reports import circular, inspection_report, picks, rankings
+from reports.periods import KIND_LABELS, KINDS, Period, period_of
 
 SORTS = {
     "rank": "名次",
@@ -32,13 +34,6 @@ SORTS = {
     "overdue_tasks": "逾期任务",
     "composite": "综合得分",
     "movement": "较上期",
-}
-PERIOD_LABELS = {
-    "month": "月度",
-    "quarter": "季度",
-    "year": "年度",
-    "custom": "自定义",
-    "plan": "计划",
 }
 
 
@@ -100,8 +95,11 @@ def rankings_page():
         sort=sort,
         descending=descending,
         sorts=SORTS,
-        kinds=PERIOD_LABELS,
+        kinds=KIND_LABELS,
         may_issue=g.user.is_office,
+        picked=picks.picks_in(g.user, period, limit=circular.MAX_TYPICAL)
+        if g.user.is_office
+        else [],
     )
 
 
@@ -117,6 +115,26 @@ def circular_download():
     document = circular.build_circular(g.user, period, finding_ids=picked or None)
     return docx_response(
         document, f"通报-{period.label.strip('“”')}.docx", f"circular-{period.slug}.docx"
+    )
+
+
+@bp.post("/findings/<int:finding_id>/circular")
+@requires(*OFFICE)
+def pick_for_circular(finding_id: int):
+    """列为 / 取消通报典型问题 on the review page: sets the state the button names, so a
+    resent form answers the same and changes nothing."""
+    finding = findings_service.get_finding(finding_id, actor=g.user)
+    wanted = request.form.get("picked")
+    if wanted not in ("1", "0"):
+        abort(400)
+    picked = wanted == "1"
+    back = url_for("console.review_inspection", inspection_id=finding.inspection_id)
+    done = f"已{'列为' if picked else '取消'}通报典型问题：{finding.title}"
+    return act(
+        lambda: picks.set_picked(finding, picked, actor=g.user),
+        done=done,
+        back=f"{back}#finding-{finding.id}",
+        form=f"circular-{finding.id}",
     )
 
 

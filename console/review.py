@@ -52,6 +52,7 @@ from inspections.models import (
 from media import service as media
 from media.models import PHOTO_FLAG_LABELS, Photo, PhotoStatus
 from org import service as org
+from reports import picks
 
 KIND = "inspection"
 HISTORY_LABELS = {
@@ -62,6 +63,7 @@ HISTORY_LABELS = {
 }
 # A finding the office does not uphold is 不予认定; 驳回 is for a unit's request (延期).
 FINDING_VERBS = {"confirmed": "确认", "dismissed": "不予认定"}
+CIRCULAR_VERBS = {"circular_pick": "列为通报典型问题", "circular_unpick": "取消通报典型问题"}
 QUEUE_FLAGS = {**PHOTO_FLAG_LABELS, "far_checkin": "签到位置偏远"}
 
 
@@ -401,7 +403,8 @@ def _history(inspection: Inspection) -> list[dict[str, Any]]:
             what += _rescore_text(event.before or {}, event.after or {})
         if event.entity_type == "finding":
             status = (event.after or {}).get("status")
-            what = f"{FINDING_VERBS.get(status, '修改')}问题「{titles.get(event.entity_id, '')}」"
+            verb = CIRCULAR_VERBS.get(event.action) or f"{FINDING_VERBS.get(status, '修改')}问题"
+            what = f"{verb}「{titles.get(event.entity_id, '')}」"
         history.append(
             {"at": event.at, "who": name or "系统", "what": what, "reason": event.reason}
         )
@@ -466,6 +469,7 @@ def review_inspection(inspection_id: int):
         reason_min=findings_service.MISSING_PHOTOS_REASON_MIN,
         finding_reason_min=findings_service.REASON_MIN,
         history=_history(inspection) if office else [],
+        circular_picks=picks.picked_ids([f.id for f in shown]) if office else set(),
         next_id=_next_in_queue(inspection, g.user),
         team=team if policy.names_inspectors(g.user, inspection) else [],
         covert_team=policy.COVERT_TEAM,
@@ -539,7 +543,7 @@ def review_findings(inspection_id: int):
 
     count = len(set(request.form.getlist("finding")))
     done = f"已{FINDING_VERBS[status]}所选 {count} 个问题"
-    return act(change, done=done, back=back, form="bulk-findings")
+    return act(change, done=done, back=back, form="bulk-findings", once=True)
 
 
 @bp.post("/inspections/<int:inspection_id>/publish")

@@ -269,7 +269,7 @@ def accept_tasks():
 
     count = len(set(request.form.getlist("task")))
     done = f"已复查通过所选 {count} 个任务，均已销号"
-    return act(change, done=done, back=back, form="bulk-accept")
+    return act(change, done=done, back=back, form="bulk-accept", once=True)
 
 
 @bp.post("/tasks/<int:task_id>/extensions/<int:extension_id>")

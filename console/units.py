@@ -37,6 +37,7 @@ from core.clock import utcnow
 from core.db import db
 from core.geo import COORD_SYSTEM_LABELS
 from inspections import queries as inspection_queries
+from inspections.models import INSPECTION_STATUS_LABELS
 from org import hours, importer
 from org import policy as org_policy
 from org import service as org
@@ -135,6 +136,7 @@ def unit(unit_id: int):
         counts=counts,
         now=utcnow(),
         status_labels=STATUS_LABELS,
+        inspection_status_labels=INSPECTION_STATUS_LABELS,
         repeats=inspection_queries.repeat_problems(g.user, found.id),
         edits=g.user.role in OFFICE,
         links_inspection=g.user.is_office,

@@ -217,6 +217,12 @@ def check_can_review(user: User, inspection: Inspection) -> None:
         raise errors.Forbidden()
 
 
+def check_can_pick_for_circular(user: User, finding: Finding) -> None:
+    """Mark a confirmed finding as a typical problem (典型问题) of the circular, or unmark
+    it: the offices that may review its inspection (the circular is theirs to issue)."""
+    check_can_review(user, finding.inspection)
+
+
 def sees_unreviewed_findings(user: User) -> bool:
     """Offices and inspectors see every finding; units and lead units the confirmed ones."""
     return user.is_office or user.role == Role.inspector

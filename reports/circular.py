@@ -22,7 +22,7 @@ from inspections import policy
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
 from org.models import Unit
 from rectification.models import STATUS_LABELS, RectificationTask, TaskStatus
-from reports import rankings
+from reports import picks, rankings
 from reports.documents import layout
 from reports.documents.photos import previews_of
 from reports.periods import Period
@@ -40,8 +40,10 @@ def _severity_order():
 
 
 def typical_findings(actor: User, period: Period, finding_ids: list[int] | None) -> list:
-    """(finding, inspection, unit name) to print: the office's picks in their order, or the
-    most severe confirmed finding of each unit (critical first, then the earliest)."""
+    """(finding, inspection, unit name) to print: the findings asked for (`finding_ids`) in
+    their order; else those the office marked on the review pages that fall in the period
+    (`reports.picks`); else the most severe confirmed finding of each unit (critical
+    first, then the earliest)."""
     published = and_(
         Inspection.id == Finding.inspection_id,
         Inspection.status == InspectionStatus.published,
@@ -63,6 +65,9 @@ def typical_findings(actor: User, period: Period, finding_ids: list[int] | None)
                 errors={"finding_ids": [f"无法用于通报的问题：{unknown}"]},
             )
         return [tuple(found[i]) for i in dict.fromkeys(finding_ids)]
+    marked = picks.picks_in(actor, period, limit=MAX_TYPICAL)
+    if marked:
+        return marked
     order = func.row_number().over(
         partition_by=Finding.unit_id,
         order_by=(_severity_order().desc(), Finding.critical.desc(), Finding.id),

@@ -59,3 +59,18 @@ class ExportJob(db.Model):
     lease_until: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
+
+
+class CircularPick(db.Model):
+    """典型问题: a confirmed finding the office picked for the circular (通报) from the
+    inspection's review page. The circular of a period prints the picks whose inspection
+    falls in it (published ones only); without any, the most severe finding of each unit.
+    One row per finding: picking twice is picking once."""
+
+    __tablename__ = "circular_pick"
+
+    finding_id: Mapped[int] = mapped_column(
+        ForeignKey("finding.id", ondelete="CASCADE"), primary_key=True
+    )
+    picked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    picked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -17,6 +17,13 @@ from core.clock import DISPLAY_TZ, local, utcnow
 from inspections.models import Inspection, Plan
 
 KINDS = ("month", "quarter", "year", "custom", "plan")
+KIND_LABELS = {
+    "month": "月度",
+    "quarter": "季度",
+    "year": "年度",
+    "custom": "自定义",
+    "plan": "按计划",
+}
 QUARTER_NAMES = ("第一季度", "第二季度", "第三季度", "第四季度")
 MAX_CUSTOM_DAYS = 3 * 366
 

@@ -20,7 +20,7 @@ from core.clock import DISPLAY_TZ, local, utcnow
 from core.db import db
 from inspections import plans as plans_service
 from inspections import service as inspections
-from inspections.models import FindingStatus, Plan, Visit, VisitKind, VisitWindows
+from inspections.models import FindingStatus, Inspection, Plan, Visit, VisitKind, VisitWindows
 from media import service as media
 from media.storage import current_storage
 from rectification import service as rectification
@@ -249,6 +249,13 @@ def reviewed_inspection(world, actor) -> dict:
         found.status = FindingStatus.confirmed
     db.session.commit()
     return {"inspection_id": made.id}
+
+
+def confirmed_finding(world, actor) -> dict:
+    """A confirmed finding of unit A (one the office may mark for the circular)."""
+    made = reviewed_inspection(world, actor)
+    found = db.session.get(Inspection, made["inspection_id"]).findings[0]
+    return made | {"finding_id": found.id}
 
 
 def overdue_task(world, actor) -> dict:

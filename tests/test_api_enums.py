@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from rectification import notify
+from tests.openapi_support import document, operations
 
 # Property and parameter names that only ever hold one of a fixed set of values.
 CLOSED = {
@@ -18,7 +19,7 @@ CLOSED = {
 
 @pytest.fixture
 def spec(app):
-    return app.test_client().get("/api/v1/openapi.json").get_json()
+    return document(app)
 
 
 def _open_strings(schema: dict) -> bool:
@@ -39,9 +40,7 @@ def test_every_closed_property_is_an_enum(spec):
 def test_every_closed_query_parameter_is_an_enum(spec):
     open_ = [
         f"{method.upper()} {path} ?{parameter['name']}"
-        for path, operations in spec["paths"].items()
-        for method, operation in operations.items()
-        if isinstance(operation, dict)
+        for path, method, operation in operations(spec)
         for parameter in operation.get("parameters", [])
         if isinstance(parameter, dict)
         and parameter.get("name") in CLOSED
@@ -72,3 +71,15 @@ def test_a_message_kind_outside_the_documented_set_is_a_programming_error(world)
     task = open_task(world.unit_a)
     with pytest.raises(ValueError, match="MESSAGE_KINDS"):
         notify._message(task, "surprise", "", "标题", "正文", "状态", "备注")
+
+
+def test_enum_fields_name_each_value_in_chinese(spec):
+    """api.schemas.enum_field lists each value with its label from the map beside the enum."""
+    from inspections.models import INSPECTION_STATUS_LABELS
+
+    status = spec["components"]["schemas"]["Inspection"]["properties"]["status"]
+    assert status["description"] == "；".join(
+        f"{k.value} {v}" for k, v in INSPECTION_STATUS_LABELS.items()
+    )
+    period = spec["components"]["schemas"]["Period"]["properties"]["kind"]
+    assert "plan 按计划" in period["description"]

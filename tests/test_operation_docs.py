@@ -6,7 +6,6 @@ api/examples.py)."""
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from openapi_schema_validator import OAS30Validator
@@ -14,8 +13,8 @@ from openapi_schema_validator import OAS30Validator
 from accounts.models import ROLE_LABELS, Role
 from api.auth import PUBLIC, policy_of
 from api.operation_docs import CALLERS, CHANGES, GENERATED, RETRY, OperationNotes
-
-METHODS = {"get", "post", "put", "patch", "delete"}
+from tests.openapi_support import document, operations, rules
+from tests.openapi_support import response as resolve
 
 # The operations of the mini program: the inspector's day, then the unit's.
 INSPECTOR = [
@@ -40,20 +39,7 @@ BODILESS = {("post", "/api/v1/photos/{photo_id}/confirm")}
 
 @pytest.fixture(scope="module")
 def spec(app_session):
-    return app_session.test_client().get("/api/v1/openapi.json").get_json()
-
-
-def _operations(spec):
-    for path, item in spec["paths"].items():
-        for method, operation in item.items():
-            if method in METHODS:
-                yield path, method, operation
-
-
-def _rules(app):
-    return {
-        re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", r.rule): r for r in app.url_map.iter_rules()
-    }
+    return document(app_session)
 
 
 def _own_description(operation) -> str:
@@ -64,15 +50,15 @@ def _own_description(operation) -> str:
 
 
 def test_every_operation_says_who_may_call_it_and_how_to_retry(app_session, spec):
-    rules = _rules(app_session)
+    routes = rules(app_session)
     checked = 0
-    for path, method, operation in _operations(spec):
+    for path, method, operation in operations(spec):
         where = (method, path)
         description = operation.get("description", "")
         assert CALLERS in description, where
         assert RETRY in description, where
         assert isinstance(operation["x-idempotent"], bool), where
-        policy = policy_of(app_session, rules[path].endpoint, method)
+        policy = policy_of(app_session, routes[path].endpoint, method)
         callers = description.split(CALLERS, 1)[1].split("\n", 1)[0]
         if policy == PUBLIC:
             assert operation["x-roles"] == ["public"], where
@@ -90,7 +76,7 @@ def test_every_operation_says_who_may_call_it_and_how_to_retry(app_session, spec
 
 
 def test_the_retry_rule_follows_the_method_the_key_and_the_mark(spec):
-    ops = {(m, p): o for p, m, o in _operations(spec)}
+    ops = {(m, p): o for p, m, o in operations(spec)}
     for key, path in [
         ("client_uuid", "/api/v1/inspections"),
         ("client_uuid", "/api/v1/inspections/submissions"),
@@ -127,7 +113,7 @@ def test_a_post_that_does_not_say_refuses_to_be_documented():
 
 
 def test_the_mini_programs_operations_carry_examples_that_fit_their_schemas(spec):
-    ops = {(m, p): o for p, m, o in _operations(spec)}
+    ops = {(m, p): o for p, m, o in operations(spec)}
     for where in INSPECTOR + UNIT:
         operation = ops[where]
         if where[0] != "get" and where not in BODILESS:
@@ -146,7 +132,7 @@ def _validate(spec, schema, example, where):
 
 
 def test_etag_location_and_retry_after_are_documented(spec):
-    ops = {(m, p): o for p, m, o in _operations(spec)}
+    ops = {(m, p): o for p, m, o in operations(spec)}
     for where, codes in [
         (("get", "/api/v1/inspections/{inspection_id}"), ["200"]),
         (("post", "/api/v1/inspections"), ["201", "200"]),
@@ -161,15 +147,12 @@ def test_etag_location_and_retry_after_are_documented(spec):
     assert "headers" not in ops[("post", "/api/v1/photos")]["responses"]["201"]
     ledger = ops[("get", "/api/v1/reports/ledgers/inspections.xlsx")]["responses"]["202"]
     assert "Location" in ledger["headers"]
-    responses = spec["components"]["responses"]
-    for path, method, operation in _operations(spec):
+    for path, method, operation in operations(spec):
         for code in ("429", "503"):
             response = operation["responses"].get(code)
             if response is None:
                 continue
-            if "$ref" in response:
-                response = responses[response["$ref"].rsplit("/", 1)[1]]
-            assert "Retry-After" in response["headers"], (method, path, code)
+            assert "Retry-After" in resolve(spec, response)["headers"], (method, path, code)
 
 
 def test_the_etag_sent_is_the_one_documented(spec, client_for, world):

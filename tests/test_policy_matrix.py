@@ -307,6 +307,9 @@ EXPECT: dict[tuple[str, str], Row] = {
     # inspection's report within the reader's scope
     ("GET", f"{C}/rankings"): row(CONSOLE),
     ("GET", f"{C}/rankings/circular.docx"): row(READERS),
+    ("POST", f"{C}/findings/<int:finding_id>/circular"): row(
+        ADMINS, REGIONAL, fresh=fresh.confirmed_finding
+    ),
     ("GET", f"{C}/inspections/<int:inspection_id>/report.docx"): row(CONSOLE, REGIONAL | {L}),
     ("GET", f"{C}/tasks"): row(CONSOLE),
     ("GET", f"{C}/tasks/<int:task_id>"): row(CONSOLE, REGIONAL | {L}),
@@ -633,10 +636,12 @@ BODIES: dict[tuple[str, str], Callable[[Call], dict]] = {
     ),
     ("POST", f"{C}/inspections/<int:inspection_id>/findings/review"): lambda c: (
         _bulk_versions("inspections.models.Finding", "finding", _findings_of(c))
-        | {"decision": "confirm"}
+        | {"decision": "confirm", "client_id": str(uuid.uuid4())}
     ),
-    ("POST", f"{C}/tasks/accept"): lambda c: _bulk_versions(
-        "rectification.models.RectificationTask", "task", [c.values["task_id"]]
+    ("POST", f"{C}/findings/<int:finding_id>/circular"): lambda c: {"picked": "1"},
+    ("POST", f"{C}/tasks/accept"): lambda c: (
+        _bulk_versions("rectification.models.RectificationTask", "task", [c.values["task_id"]])
+        | {"client_id": str(uuid.uuid4())}
     ),
     ("POST", f"{C}/tasks/<int:task_id>/extensions/<int:extension_id>"): lambda c: (
         _console_version("rectification.models.RectificationTask", "task_id")(c)

@@ -20,6 +20,8 @@ from accounts.models import Role
 from api import problems
 from api.auth import PUBLIC, policy_of
 from tests.conftest import assert_problem
+from tests.openapi_support import document, operations, rules
+from tests.openapi_support import response as resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = [
@@ -88,20 +90,7 @@ def test_an_unregistered_type_is_refused_under_testing(app):
 
 @pytest.fixture(scope="module")
 def spec(app_session):
-    return app_session.test_client().get("/api/v1/openapi.json").get_json()
-
-
-def _operations(spec):
-    for path, item in spec["paths"].items():
-        for method, operation in item.items():
-            if method in {"get", "post", "put", "patch", "delete"}:
-                yield path, method, operation
-
-
-def _response(spec, response):
-    if "$ref" in response:
-        return spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
-    return response
+    return document(app_session)
 
 
 def test_the_document_is_valid_openapi(spec):
@@ -110,10 +99,10 @@ def test_the_document_is_valid_openapi(spec):
 
 def test_every_error_is_documented_as_problem_json(spec):
     wrong = []
-    for path, method, operation in _operations(spec):
+    for path, method, operation in operations(spec):
         for code, response in operation["responses"].items():
             if code == "default" or int(code) >= 400:
-                content = _response(spec, response).get("content", {})
+                content = resolve(spec, response).get("content", {})
                 if list(content) != ["application/problem+json"]:
                     wrong.append((method, path, code, list(content)))
     assert wrong == []
@@ -125,12 +114,9 @@ def test_every_error_is_documented_as_problem_json(spec):
 
 def test_statuses_follow_policy_and_path(app_session, spec):
     """Derived from each view, so a route added later is documented the same way."""
-    routes = {}
-    for rule in app_session.url_map.iter_rules():
-        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
-        routes[path] = rule
+    routes = rules(app_session)
     checked = 0
-    for path, method, operation in _operations(spec):
+    for path, method, operation in operations(spec):
         rule = routes[path]
         codes = set(operation["responses"])
         policy = policy_of(app_session, rule.endpoint, method)
@@ -153,7 +139,7 @@ def test_if_match_and_rate_limits_are_documented(spec):
     assert {"412", "428"} <= set(review)
     login = spec["paths"]["/api/v1/auth/login"]["post"]["responses"]
     assert "429" in login
-    assert "Retry-After" in _response(spec, login["429"])["headers"]
+    assert "Retry-After" in resolve(spec, login["429"])["headers"]
 
 
 def test_a_replay_documents_the_body_of_the_first_answer(spec):
@@ -187,7 +173,7 @@ def test_real_errors_match_the_documented_problem(spec, client, office, world):
 def test_every_create_keyed_by_a_client_id_documents_one_replay_rule(spec):
     """201 for the first call, 200 with the same body for a replay (docs/api.md)."""
     keyed = []
-    for path, method, operation in _operations(spec):
+    for path, method, operation in operations(spec):
         body = operation.get("requestBody", {}).get("content", {})
         for media in body.values():
             ref = media["schema"].get("$ref", "")

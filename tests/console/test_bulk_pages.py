@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -58,7 +59,9 @@ def accept_events(ids) -> int:
 
 
 def bulk_findings(findings, decision: str, reason: str = "", **versions) -> dict:
+    """The form as the page sends it: its own client id (a resend repeats it)."""
     form = {"decision": decision, "reason": reason, "finding": [str(f.id) for f in findings]}
+    form["client_id"] = str(uuid.uuid4())
     return form | {f"version-{f.id}": str(versions.get(str(f.id), f.version)) for f in findings}
 
 
@@ -104,6 +107,36 @@ def test_confirming_two_findings_writes_two_events(office_console, to_review):
     assert review_events([f.id for f in findings]) == 2
 
 
+def test_a_resent_bulk_review_is_a_replay(office_console, to_review, world):
+    """The browser resends the form (a second click, 重新提交): the same answer as the
+    first copy, nothing reviewed twice; the page drawn afterwards carries a new id, and
+    another person's copy of the id is refused."""
+    findings = findings_of(to_review)
+    url = f"/console/inspections/{to_review.id}/findings/review"
+    page = office_console.get(f"/console/inspections/{to_review.id}").get_data(as_text=True)
+    shown = re.search(r'name="client_id" value="([0-9a-f-]{36})"', page).group(1)
+    form = bulk_findings(findings, "dismiss", REASON) | {"client_id": shown}
+    first = office_console.post(url, form)
+    again = office_console.post(url, form)  # versions now stale: without the id, a 409
+    assert first.headers["Location"] == again.headers["Location"]
+    assert "已不予认定所选 2 个问题" in followed(office_console, again)
+    assert review_events([f.id for f in findings]) == 2
+    assert [f.status for f in findings_of(to_review)] == [FindingStatus.dismissed] * 2
+    redrawn = office_console.get(f"/console/inspections/{to_review.id}").get_data(as_text=True)
+    assert shown not in redrawn
+    # without an id, or with one another form used, nothing happens
+    other = responded_task(world)
+    office_console.get(f"/console/tasks/{other.id}")
+    reused = bulk_accept([other]) | {"client_id": shown}
+    page = followed(office_console, office_console.post("/console/tasks/accept", reused))
+    assert "该表单已用于其他操作" in page
+    assert tasks_of(other)[0].status == TaskStatus.responded
+    missing = bulk_accept([other]) | {"client_id": ""}
+    page = followed(office_console, office_console.post("/console/tasks/accept", missing))
+    assert "页面已过期，请刷新后重试" in page
+    assert tasks_of(other)[0].status == TaskStatus.responded
+
+
 def test_one_stale_version_applies_nothing_and_names_the_finding(office_console, to_review):
     first, second = findings_of(to_review)
     url = f"/console/inspections/{to_review.id}/findings/review"
@@ -133,7 +166,10 @@ def test_a_dismissal_without_a_reason_is_refused_once_for_all(office_console, to
 
 def test_nothing_ticked_is_refused(office_console, to_review):
     url = f"/console/inspections/{to_review.id}/findings/review"
-    page = followed(office_console, office_console.post(url, {"decision": "confirm"}))
+    page = followed(
+        office_console,
+        office_console.post(url, {"decision": "confirm", "client_id": str(uuid.uuid4())}),
+    )
     assert "请至少勾选一项" in page
 
 
@@ -198,7 +234,7 @@ def tasks_of(*tasks) -> list[RectificationTask]:
 
 
 def bulk_accept(tasks, **versions) -> dict:
-    form = {"task": [str(t.id) for t in tasks]}
+    form = {"task": [str(t.id) for t in tasks], "client_id": str(uuid.uuid4())}
     return form | {f"version-{t.id}": str(versions.get(str(t.id), t.version)) for t in tasks}
 
 
@@ -235,6 +271,50 @@ def test_accepting_two_opened_replies_closes_both_with_an_event_each(office_cons
     assert "已复查通过所选 2 个任务，均已销号" in page
     assert [t.status for t in tasks_of(*replies)] == [TaskStatus.closed] * 2
     assert accept_events([t.id for t in replies]) == 2
+
+
+def test_a_resent_bulk_acceptance_is_a_replay(office_console, replies):
+    for task in replies:
+        office_console.get(f"/console/tasks/{task.id}")
+    page = office_console.get("/console/tasks?view=responded").get_data(as_text=True)
+    assert 'name="client_id"' in page.split('id="bulk-accept"')[1].split("</form>")[0]
+    form = bulk_accept(replies)
+    first = office_console.post("/console/tasks/accept", form)
+    again = office_console.post("/console/tasks/accept", form)
+    assert first.headers["Location"] == again.headers["Location"]
+    assert "已复查通过所选 2 个任务，均已销号" in followed(office_console, again)
+    assert accept_events([t.id for t in replies]) == 2
+
+
+def test_the_worker_forgets_form_ids_after_a_week(office_console, replies, app):
+    from console.common import FORM_IDS_KEPT, sweep_form_submissions
+    from console.models import FormSubmission
+    from core.clock import utcnow
+
+    for task in replies:
+        office_console.get(f"/console/tasks/{task.id}")
+    office_console.post("/console/tasks/accept", bulk_accept(replies[:1]))
+    office_console.post("/console/tasks/accept", bulk_accept(replies[1:]))
+    old, new = db.session.scalars(select(FormSubmission).order_by(FormSubmission.created_at))
+    old.created_at = utcnow() - FORM_IDS_KEPT - timedelta(minutes=1)
+    db.session.commit()
+    assert sweep_form_submissions in app.extensions["worker_jobs"]
+    assert sweep_form_submissions() == {"form_ids_swept": 1}
+    assert [s.client_id for s in db.session.scalars(select(FormSubmission))] == [new.client_id]
+    assert sweep_form_submissions() is None
+
+
+def test_a_refused_bulk_form_leaves_its_id_free(office_console, replies):
+    """Refused (a reply not opened): nothing kept, so the same form once the replies are
+    opened acts; it is not a replay of the refusal."""
+    form = bulk_accept(replies)
+    refused = followed(office_console, office_console.post("/console/tasks/accept", form))
+    assert "已复查通过" not in refused
+    for task in replies:
+        office_console.get(f"/console/tasks/{task.id}")
+    accepted = followed(office_console, office_console.post("/console/tasks/accept", form))
+    assert "已复查通过所选 2 个任务，均已销号" in accepted
+    assert [t.status for t in tasks_of(*replies)] == [TaskStatus.closed] * 2
 
 
 def test_a_reply_not_opened_is_refused_and_nothing_is_accepted(office_console, replies):

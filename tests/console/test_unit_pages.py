@@ -19,6 +19,7 @@ from org.models import Region, RegionLevel, Unit
 from tests.console.conftest import ConsoleClient
 from tests.console.support import FAILING
 from tests.inspection_helpers import PHOTOS, make_visit, publish_checklist, submitted
+from tests.matrix_support import unit_form
 from tests.rectification_support import open_task
 
 HEADER = ["名称", "地址", "纬度", "经度", "行业领域", "所属区域", "牵头单位", "联系人", "联系电话"]
@@ -129,6 +130,8 @@ def test_unit_page_shows_scores_by_month_tasks_and_repeat_problems(office_consol
     assert "dress.uniform" not in page
     assert "smoke.none" not in page
     # open tasks, the overdue one marked and first
+    # each inspection's state in the enum's words (inspections.models)
+    assert page.count('data-label="状态">待审核</td>') == 3
     assert "其中逾期 1" in page
     assert page.index("入口未张贴禁烟标识") < page.index("叫号屏损坏")
     assert "纬度 23.3" in page
@@ -145,22 +148,20 @@ def test_a_unit_without_history_says_so(office_console, world):
 # -- edit -----------------------------------------------------------------------------------
 
 
+# What the edit tests type over the form as it stands (matrix_support.unit_form).
+TYPED = {
+    "latitude": "23.31",
+    "longitude": "116.18",
+    "coord_system": "wgs84",
+    "service_hours": "周一至周五 09:00-17:00；周六 09:00-12:00",
+    "contact_name": "陈先生",
+    "contact_phone": "0663-1234567",
+}
+
+
 def _form(unit: Unit, **over) -> dict:
-    return {
-        "version": str(unit.version),
-        "name": unit.name,
-        "sector_id": str(unit.sector_id),
-        "region_id": str(unit.region_id),
-        "lead_unit_id": str(unit.lead_unit_id or ""),
-        "address": unit.address,
-        "latitude": "23.31",
-        "longitude": "116.18",
-        "coord_system": "wgs84",
-        "service_hours": "周一至周五 09:00-17:00；周六 09:00-12:00",
-        "contact_name": "陈先生",
-        "contact_phone": "0663-1234567",
-        "active": "1",
-    } | over
+    form = unit_form(unit.id)
+    return form | {"address": unit.address} | TYPED | over
 
 
 def test_edit_saves_through_the_unit_service(office_console, world):
