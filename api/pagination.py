@@ -1,22 +1,34 @@
-"""Pagination of a SELECT: two queries whatever the page size (a count and the page)."""
+"""Pagination of a SELECT: two queries whatever the page size (a bounded count and the page).
+
+A list's total is counted only so far: at most `COUNT_BOUND` rows, or up to the end of
+the page asked for when that lies further. A page then costs what it shows, not what the
+history holds — with an index that matches the list's filter and order, counting a
+thousand rows takes the same time among a hundred thousand as among a million. Past the
+bound, `total` is the bound and `total_exact` false: a reader shows "1000+" and offers
+the next page (there is one: the bound is at least the end of this page). Figures that
+need the exact number (the dashboard's) count it themselves, over the same statement.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 
-from core.db import db
+from core.db import count_at_most, db
+
+COUNT_BOUND = 1_000
 
 
 def paginate(stmt: Select, page: int, per_page: int) -> dict[str, Any]:
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    total, exact = count_at_most(stmt, max(COUNT_BOUND, page * per_page))
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique())
     return {
         "items": items,
         "page": page,
         "per_page": per_page,
         "total": total,
+        "total_exact": exact,
         "pages": math.ceil(total / per_page) if total else 0,
     }
