@@ -12,7 +12,7 @@ from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent
-from api.pagination import paginate
+from api.pagination import COUNT_BOUND, paginate
 from api.photos import PhotoSchema
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from checklists.content import SEVERITIES
@@ -198,6 +198,13 @@ class CountsSchema(Schema):
     total = Int()
     overdue = Int()
     by_status = fields.Dict(keys=fields.String(), values=Int())
+    capped = fields.List(
+        fields.String(),
+        metadata={
+            "description": "数到上限（1000）即停止的数目（状态名、overdue、total）："
+            "这些数目表示“至少这么多”"
+        },
+    )
 
 
 class AuditEventSchema(Schema):
@@ -283,7 +290,7 @@ class TaskCounts(MethodView):
 
         总数、逾期数与各状态的数目。Counts by status.
         """
-        return service.count_tasks(current_user(), args)
+        return service.count_tasks(current_user(), args, bound=COUNT_BOUND)
 
 
 @blp.route("/tasks/<int:task_id>")
