@@ -7,12 +7,12 @@ from flask.views import MethodView
 from marshmallow import fields, post_dump, validate
 
 from accounts.models import Role
-from api import examples
+from api import examples, pagination
 from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent
-from api.pagination import COUNT_BOUND, paginate
+from api.pagination import paginate
 from api.photos import PhotoSchema
 from api.schemas import Id, Int, PageArgs, QueryId, Schema, page_of
 from checklists.content import SEVERITIES
@@ -290,7 +290,7 @@ class TaskCounts(MethodView):
 
         总数、逾期数与各状态的数目。Counts by status.
         """
-        return service.count_tasks(current_user(), args, bound=COUNT_BOUND)
+        return service.count_tasks(current_user(), args, bound=pagination.COUNT_BOUND)
 
 
 @blp.route("/tasks/<int:task_id>")

@@ -20,8 +20,9 @@ from flask import Flask, abort, g, render_template, request, url_for
 from sqlalchemy import and_, case, select
 
 from accounts.models import Role, User
+from api import pagination
 from api.auth import OFFICE, OFFICE_READERS, requires
-from api.pagination import COUNT_BOUND, paginate
+from api.pagination import paginate
 from checklists.content import SEVERITY_LABELS
 from console.common import (
     act,
@@ -147,7 +148,7 @@ def tasks():
     params = list_params()
     view = params["view"]
     filters = _filters()
-    counts = rectification.count_tasks(g.user, filters, bound=COUNT_BOUND)
+    counts = rectification.count_tasks(g.user, filters, bound=pagination.COUNT_BOUND)
     stmt = list_query(g.user, params)
     page, per_page = page_args()
     result = paginate(stmt, page, per_page)
