@@ -32,3 +32,27 @@ def paginate(stmt: Select, page: int, per_page: int) -> dict[str, Any]:
         "total_exact": exact,
         "pages": math.ceil(total / per_page) if total else 0,
     }
+
+
+def paginate_parts(stmt: Select, parts: list[Select], page: int, per_page: int) -> dict[str, Any]:
+    """The page of `stmt` when its order is `parts` one after the other, each in an order
+    an index serves (a CASE in ORDER BY would sort every row): the total is counted over
+    `stmt`; each part but the last is counted up to the end of the page, to know where the
+    next one starts. A fixed number of queries: two per part, and the count."""
+    total, exact = count_at_most(stmt, max(COUNT_BOUND, page * per_page))
+    skip, need, items = (page - 1) * per_page, per_page, []
+    for n, part in enumerate(parts):
+        last = n == len(parts) - 1
+        held = skip + need if last else count_at_most(part, skip + need)[0]
+        take = max(0, min(need, held - skip))
+        items += db.session.scalars(part.limit(take).offset(skip if take else 0)).unique()
+        need -= take
+        skip = max(0, skip - held)
+    return {
+        "items": items,
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "total_exact": exact,
+        "pages": math.ceil(total / per_page) if total else 0,
+    }

@@ -142,6 +142,24 @@ def list_query(actor: User, params: dict[str, Any]):
     return stmt.order_by(None).order_by(*order, T.id)
 
 
+def _page(actor: User, params: dict[str, Any], page: int, per_page: int) -> dict[str, Any]:
+    """The page of `list_query`. In 全部 by due date, overdue first: the overdue tasks by
+    due date, then the others by due date, each walked on its index (the same rows in
+    the same order as the statement's CASE, without sorting every task ever issued)."""
+    stmt = list_query(actor, params)
+    view = params.get("view") if params.get("view") in VIEWS else "active"
+    if VIEWS[view][1] is not None or params.get("sort") == "reply":
+        return paginate(stmt, page, per_page)
+    T = RectificationTask
+    late = and_(T.status.in_([TaskStatus.open, TaskStatus.responded]), T.due_at <= utcnow())
+    by_due = [T.due_at, T.id]
+    parts = [
+        stmt.where(late).order_by(None).order_by(*by_due),
+        stmt.where(~late).order_by(None).order_by(*by_due),
+    ]
+    return pagination.paginate_parts(stmt, parts, page, per_page)
+
+
 @bp.get("/tasks")
 @requires(*READERS)
 def tasks():
@@ -149,9 +167,8 @@ def tasks():
     view = params["view"]
     filters = _filters()
     counts = rectification.count_tasks(g.user, filters, bound=pagination.COUNT_BOUND)
-    stmt = list_query(g.user, params)
     page, per_page = page_args()
-    result = paginate(stmt, page, per_page)
+    result = _page(g.user, params, page, per_page)
     ids = [t.id for t in result["items"]]
     verifies = rectification.verifies(g.user)
     return render_template(

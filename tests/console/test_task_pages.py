@@ -200,3 +200,32 @@ def test_task_counts_in_the_api_name_what_was_capped(world, client_for, monkeypa
     assert sorted(counts["capped"]) == ["open", "total"]
     listed = office.get("/api/v1/rectification/tasks?per_page=1").get_json()
     assert (listed["total"], listed["total_exact"]) == (2, False)
+
+
+def test_the_all_view_pages_in_the_overdue_first_order(office_console, world):
+    """全部 walks overdue tasks, then the rest, each by due date (two index walks): the
+    pages hold exactly the rows of the list's statement (its CASE order), none twice."""
+    from console.tasks import list_query
+
+    tasks = [open_task(world.unit_a, title=f"问题{n}") for n in range(9)]
+    for n, task in enumerate(tasks):  # due dates interleave: late, closed, later, …
+        task.due_at = utcnow() + timedelta(days=4 - n, hours=1)
+        task.due_on = task.due_at.date()
+        if n % 3 == 1:
+            task.status = TaskStatus.closed
+    db.session.commit()
+    expected = [
+        t.title
+        for t in db.session.scalars(list_query(world.users[Role.office_admin], {"view": "all"}))
+    ]
+    assert expected[:2] == ["问题8", "问题6"]  # overdue (open, past due) first, by due date
+    seen, page = [], 1
+    while True:
+        body = office_console.get(f"/console/tasks?view=all&per_page=2&page={page}")
+        found = re.findall(r"问题\d", body.get_data(as_text=True))
+        seen += found
+        if len(found) < 2:
+            break
+        page += 1
+    assert seen == expected
+    assert len(set(seen)) == 9
