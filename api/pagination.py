@@ -22,8 +22,13 @@ COUNT_BOUND = 1_000
 
 
 def paginate(stmt: Select, page: int, per_page: int) -> dict[str, Any]:
-    total, exact = count_at_most(stmt, max(COUNT_BOUND, page * per_page))
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique())
+    return _page(stmt, items, page, per_page)
+
+
+def _page(stmt: Select, items: list, page: int, per_page: int) -> dict[str, Any]:
+    """The page's body, with the total of `stmt` counted up to the bound."""
+    total, exact = count_at_most(stmt, max(COUNT_BOUND, page * per_page))
     return {
         "items": items,
         "page": page,
@@ -38,8 +43,8 @@ def paginate_parts(stmt: Select, parts: list[Select], page: int, per_page: int) 
     """The page of `stmt` when its order is `parts` one after the other, each in an order
     an index serves (a CASE in ORDER BY would sort every row): the total is counted over
     `stmt`; each part but the last is counted up to the end of the page, to know where the
-    next one starts. A fixed number of queries: two per part, and the count."""
-    total, exact = count_at_most(stmt, max(COUNT_BOUND, page * per_page))
+    next one starts. A fixed number of queries: a count and a page for each part but the
+    last, its page, and the total."""
     skip, need, items = (page - 1) * per_page, per_page, []
     for n, part in enumerate(parts):
         last = n == len(parts) - 1
@@ -48,11 +53,4 @@ def paginate_parts(stmt: Select, parts: list[Select], page: int, per_page: int) 
         items += db.session.scalars(part.limit(take).offset(skip if take else 0)).unique()
         need -= take
         skip = max(0, skip - held)
-    return {
-        "items": items,
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-        "total_exact": exact,
-        "pages": math.ceil(total / per_page) if total else 0,
-    }
+    return _page(stmt, items, page, per_page)
