@@ -229,3 +229,10 @@ def test_the_all_view_pages_in_the_overdue_first_order(office_console, world):
         page += 1
     assert seen == expected
     assert len(set(seen)) == 9
+
+    def statements(per_page: int) -> int:
+        with counting() as issued:
+            office_console.get(f"/console/tasks?view=all&per_page={per_page}")
+        return len(issued)
+
+    assert statements(2) == statements(50)  # the two walks are read whatever the page holds
