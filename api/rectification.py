@@ -7,7 +7,7 @@ from flask.views import MethodView
 from marshmallow import fields, post_dump, validate
 
 from accounts.models import Role
-from api import examples
+from api import examples, pagination
 from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
@@ -211,6 +211,13 @@ class CountsSchema(Schema):
     total = Int()
     overdue = Int()
     by_status = fields.Dict(keys=fields.String(), values=Int())
+    capped = fields.List(
+        fields.String(),
+        metadata={
+            "description": "数到上限（1000）即停止的数目（状态名、overdue、total）："
+            "这些数目表示“至少这么多”"
+        },
+    )
 
 
 class AuditEventSchema(Schema):
@@ -296,7 +303,7 @@ class TaskCounts(MethodView):
 
         总数、逾期数与各状态的数目。Counts by status.
         """
-        return service.count_tasks(current_user(), args)
+        return service.count_tasks(current_user(), args, bound=pagination.COUNT_BOUND)
 
 
 @blp.route("/tasks/<int:task_id>")

@@ -343,7 +343,8 @@ class PageArgs(Schema):
 
 @functools.cache
 def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
-    """The envelope `{items, page, per_page, total, pages}` around `item_schema`."""
+    """The envelope `{items, page, per_page, total, total_exact, pages}` around
+    `item_schema`. The total is counted up to a bound (`api.pagination`)."""
     return type(
         f"{item_schema.__name__.removesuffix('Schema')}PageSchema",
         (Schema,),
@@ -351,8 +352,18 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
             "items": fields.List(fields.Nested(item_schema)),
             "page": Int(),
             "per_page": Int(),
-            "total": Int(),
-            "pages": Int(),
+            "total": Int(
+                metadata={
+                    "description": "条数，最多数到 1000 条或本页末尾（取较大者）；"
+                    "total_exact 为 false 时表示“至少这么多”"
+                }
+            ),
+            "total_exact": fields.Boolean(
+                metadata={"description": "total 是否为确切条数；false 时后面还有更多，可继续翻页"}
+            ),
+            "pages": Int(
+                metadata={"description": "按 total 计算的页数（total_exact 为 false 时同为下限）"}
+            ),
         },
     )
 

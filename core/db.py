@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Select, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
@@ -71,3 +71,23 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def counts_at_most(stmts: list[Select], bound: int) -> list[tuple[int, bool]]:
+    """For each statement, (its rows counted up to `bound`; whether that is all of them),
+    in one query. Each count reads at most bound + 1 rows (a LIMIT inside it), so with an
+    index that matches the statement's filter it costs the same over any length of
+    history."""
+    counts = [
+        select(func.count())
+        .select_from(stmt.order_by(None).limit(bound + 1).subquery())
+        .scalar_subquery()
+        for stmt in stmts
+    ]
+    row = db.session.execute(select(*counts)).one()
+    return [(min(counted or 0, bound), (counted or 0) <= bound) for counted in row]
+
+
+def count_at_most(stmt: Select, bound: int) -> tuple[int, bool]:
+    """(rows of `stmt`, counted up to `bound`; whether that is all of them)."""
+    return counts_at_most([stmt], bound)[0]

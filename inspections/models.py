@@ -21,6 +21,7 @@ from sqlalchemy import (
     Uuid,
     false,
     func,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -228,6 +229,22 @@ class Inspection(db.Model):
         Index("ix_inspection_status_submitted", "status", "submitted_at"),
         Index("ix_inspection_unit_submitted", "unit_id", "submitted_at"),
         Index("ix_inspection_started_at", "started_at", "id"),
+        # The published list, newest first (docs/console.md, "Lists at a province's size").
+        Index(
+            "ix_inspection_published",
+            "published_at",
+            "id",
+            postgresql_where=text("status = 'published'"),
+            sqlite_where=text("status = 'published'"),
+        ),
+        # The queue's 签到位置偏远 filter: about one inspection in a hundred.
+        Index(
+            "ix_inspection_far_checkin",
+            "status",
+            "submitted_at",
+            postgresql_where=text("checkin_far IS true"),
+            sqlite_where=text("checkin_far IS 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
@@ -63,6 +63,16 @@ class RectificationTask(db.Model):
     __table_args__ = (
         Index("ix_rectification_task_unit_status", "unit_id", "status"),
         Index("ix_rectification_task_status_due", "status", "due_at"),
+        # Lists by due date: every task (the API), and the tasks not yet closed (the
+        # console's 待办 views), which stay few while closed ones pile up.
+        Index("ix_rectification_task_due", "due_at", "id"),
+        Index(
+            "ix_rectification_task_active_due",
+            "due_at",
+            "id",
+            postgresql_where=text("status IN ('open', 'responded')"),
+            sqlite_where=text("status IN ('open', 'responded')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

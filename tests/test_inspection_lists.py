@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from accounts.models import Role
+from api import pagination
 from core.clock import utcnow
 from core.db import db
 from inspections.models import (
@@ -151,3 +152,55 @@ def test_bad_filters_are_422(office, world):
     for query in ("score_min=abc", "status=nope", "unit_id=0", "page=0", "colour=red"):
         response = office.get(f"/api/v1/inspections?{query}")
         assert response.status_code == 422, query
+
+
+# -- bounded totals: a page costs what it shows, not what the history holds ---------------
+
+
+@pytest.fixture
+def small_bound(monkeypatch):
+    """Count at most 7 rows (api.pagination.COUNT_BOUND is 1 000)."""
+    monkeypatch.setattr(pagination, "COUNT_BOUND", 7)
+    return 7
+
+
+def test_a_total_past_the_bound_says_so_and_the_pages_go_on(world, many, office, small_bound):
+    first = office.get("/api/v1/inspections?per_page=5").get_json()
+    assert (first["total"], first["total_exact"], first["pages"]) == (small_bound, False, 2)
+    # Deeper than the bound: counted to the end of the page asked for, still "at least".
+    deep = office.get("/api/v1/inspections?per_page=5&page=3").get_json()
+    assert (deep["total"], deep["total_exact"]) == (15, False)
+    # Walking every page until one is short lists each inspection once, in the list's order.
+    seen, page = [], 1
+    while True:
+        body = office.get(f"/api/v1/inspections?per_page=7&page={page}").get_json()
+        seen += [item["id"] for item in body["items"]]
+        if body["total_exact"] and page >= body["pages"]:
+            break
+        assert len(body["items"]) == 7
+        page += 1
+    rows = db.session.scalars(db.select(Inspection)).all()
+    rows.sort(key=lambda r: (r.started_at, r.id), reverse=True)
+    assert seen == [r.id for r in rows]
+    assert body["total"] == N
+    assert page == -(-N // 7)
+
+
+def test_a_total_within_the_bound_is_exact(world, many, office):
+    body = office.get("/api/v1/inspections?per_page=5").get_json()
+    assert (body["total"], body["total_exact"], body["pages"]) == (N, True, 12)
+    one = office.get(f"/api/v1/inspections?per_page=5&unit_id={many[0][1].id}").get_json()
+    assert (one["total"], one["total_exact"]) == (N // 3, True)
+
+
+def test_the_count_reads_at_most_the_bound(world, many, small_bound):
+    """The count's statement stops after bound + 1 rows (LIMIT), whatever the table holds."""
+    from inspections import queries
+
+    stmt = queries.inspections_query(world.users[Role.office_admin], {})
+    with counting() as statements:
+        assert pagination.count_at_most(stmt, small_bound) == (small_bound, False)
+        assert pagination.count_at_most(stmt, N) == (N, True)
+        assert pagination.count_at_most(stmt, N - 1) == (N - 1, False)
+    assert len(statements) == 3
+    assert all("LIMIT" in s.upper() for s in statements), statements

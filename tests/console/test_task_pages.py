@@ -3,11 +3,14 @@ verification with a reason, extension decisions."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
 
 from accounts.models import Role
+from api import pagination
 from core.clock import utcnow
 from core.db import db
 from rectification.deadlines import end_of_day
@@ -162,3 +165,74 @@ def test_viewer_sees_no_verification_form(console, world):
     page = console.get(f"/console/tasks/{task.id}").get_data(as_text=True)
     assert "已张贴禁烟标识" in page
     assert "复查通过（销号）" not in page
+
+
+def test_counts_past_the_bound_read_n_plus_and_the_pages_go_on(office_console, world, monkeypatch):
+    """Totals stop at the bound (api.pagination.COUNT_BOUND, 1 000; here 3): the tabs and
+    the pager say "3+", and following 下一页 lists every task once, overdue first."""
+    monkeypatch.setattr(pagination, "COUNT_BOUND", 3)
+    tasks = [open_task(world.unit_a, title=f"问题{n}") for n in range(7)]
+    for n, task in enumerate(tasks):  # two overdue, then five due later, in this order
+        task.due_at = utcnow() + timedelta(days=n - 2, hours=1)
+        task.due_on = task.due_at.date()
+    db.session.commit()
+    page = office_console.get("/console/tasks?per_page=2").get_data(as_text=True)
+    assert re.search(r'<span class="count">3\+</span>', page)  # 待办 and 待整改
+    assert "逾期 2<" in page  # below the bound: exact
+    assert "共 3+ 条" in page
+    seen, url = [], "/console/tasks?per_page=2"
+    while url:
+        page = office_console.get(url).get_data(as_text=True)
+        seen += re.findall(r"问题\d", page)
+        found = re.search(r'<a href="([^"]+)" rel="next">', page)
+        url = html.unescape(found.group(1)) if found else None
+    assert seen == [task.title for task in tasks]
+    assert "共 7 条" in page  # the last page counts to its end: exact again
+
+
+def test_task_counts_in_the_api_name_what_was_capped(world, client_for, monkeypatch):
+    monkeypatch.setattr(pagination, "COUNT_BOUND", 2)
+    for n in range(3):
+        open_task(world.unit_a, title=f"问题{n}")
+    office = client_for(world.users[Role.office_admin])
+    counts = office.get("/api/v1/rectification/tasks/counts").get_json()
+    assert counts["by_status"] == {"open": 2, "responded": 0, "closed": 0}
+    assert sorted(counts["capped"]) == ["open", "total"]
+    listed = office.get("/api/v1/rectification/tasks?per_page=1").get_json()
+    assert (listed["total"], listed["total_exact"]) == (2, False)
+
+
+def test_the_all_view_pages_in_the_overdue_first_order(office_console, world):
+    """全部 walks overdue tasks, then the rest, each by due date (two index walks): the
+    pages hold exactly the rows of the list's statement (its CASE order), none twice."""
+    from console.tasks import list_query
+
+    tasks = [open_task(world.unit_a, title=f"问题{n}") for n in range(9)]
+    for n, task in enumerate(tasks):  # due dates interleave: late, closed, later, …
+        task.due_at = utcnow() + timedelta(days=4 - n, hours=1)
+        task.due_on = task.due_at.date()
+        if n % 3 == 1:
+            task.status = TaskStatus.closed
+    db.session.commit()
+    expected = [
+        t.title
+        for t in db.session.scalars(list_query(world.users[Role.office_admin], {"view": "all"}))
+    ]
+    assert expected[:2] == ["问题8", "问题6"]  # overdue (open, past due) first, by due date
+    seen, page = [], 1
+    while True:
+        body = office_console.get(f"/console/tasks?view=all&per_page=2&page={page}")
+        found = re.findall(r"问题\d", body.get_data(as_text=True))
+        seen += found
+        if len(found) < 2:
+            break
+        page += 1
+    assert seen == expected
+    assert len(set(seen)) == 9
+
+    def statements(per_page: int) -> int:
+        with counting() as issued:
+            office_console.get(f"/console/tasks?view=all&per_page={per_page}")
+        return len(issued)
+
+    assert statements(2) == statements(50)  # the two walks are read whatever the page holds
