@@ -16,7 +16,6 @@ from datetime import date
 from typing import Any
 
 from flask import current_app, flash, g, redirect, request, session
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from accounts.models import User
@@ -24,9 +23,6 @@ from api.auth import PUBLIC, policy_of
 from api.schemas import field_label
 from core import errors
 from core.db import db
-from org import policy as org_policy
-from org import service as org
-from org.models import Region, Sector, Unit
 
 PER_PAGE = 30
 MAX_PAGE = 100_000  # as the API's lists
@@ -222,27 +218,3 @@ def may_open(endpoint: str, user: User, method: str = "GET") -> bool:
     navigation, the dashboard's links and sign-in follow the permissions exactly."""
     policy = policy_of(current_app, endpoint, method)
     return policy == PUBLIC or (policy is not None and user.role in policy)
-
-
-def sector_choices(user: User) -> list[Sector]:
-    """Sectors that hold a unit `user` may see (a lead unit: its own)."""
-    visible = select(Unit.sector_id).where(org_policy.unit_filter(user))
-    return list(
-        db.session.scalars(select(Sector).where(Sector.id.in_(visible)).order_by(Sector.id))
-    )
-
-
-def region_choices(user: User) -> list[Region]:
-    """A town office: its region and everything below it. Anyone else: the regions that
-    hold, or lie above, a unit they may see (a city-wide office: every region in use)."""
-    stmt = org.list_regions()
-    if user.office_region_id is not None:
-        return list(
-            db.session.scalars(
-                stmt.where(Region.id.in_(org_policy.region_subtree(user.office_region_id)))
-            )
-        )
-    held = select(Unit.region_id).where(org_policy.unit_filter(user)).distinct()
-    up = select(Region.id, Region.parent_id).where(Region.id.in_(held)).cte(recursive=True)
-    up = up.union_all(select(Region.id, Region.parent_id).where(Region.id == up.c.parent_id))
-    return list(db.session.scalars(stmt.where(Region.id.in_(select(up.c.id)))))

@@ -17,8 +17,9 @@ from datetime import date
 from typing import Any
 
 from flask import Flask, abort, g, render_template, request, url_for
-from sqlalchemy import and_, case, select
+from sqlalchemy import and_, case
 
+from accounts import queries as user_queries
 from accounts.models import Role, User
 from api.auth import OFFICE, OFFICE_READERS, requires
 from api.pagination import paginate
@@ -38,12 +39,12 @@ from console.common import (
 from console.review import item_labels_of, photo_views
 from console.views import add_nav, bp
 from core.clock import utcnow
-from core.db import db
 from inspections import policy as inspection_policy
-from inspections.models import Inspection
-from media.models import PHOTO_FLAG_LABELS, Photo, PhotoStatus
+from inspections import queries as inspection_queries
+from media.models import PHOTO_FLAG_LABELS
 from rectification import photos as task_photos
 from rectification import policy
+from rectification import queries as task_queries
 from rectification import service as rectification
 from rectification.deadlines import DAY_UNITS
 from rectification.history import EVENT_LABELS
@@ -67,24 +68,6 @@ CHASERS = (Role.lead_unit_staff, Role.office_admin)
 
 
 TASK_SORTS = {"due": "逾期在前，按期限", "reply": "回复最早的在前"}
-
-
-def _reused_after_photos(ids: list[int]) -> set[int]:
-    """Tasks whose unit sent an after-photo flagged as a near-duplicate (one query)."""
-    if not ids:
-        return set()
-    return set(
-        db.session.scalars(
-            select(Photo.owner_id)
-            .where(
-                Photo.owner_type == task_photos.KIND,
-                Photo.owner_id.in_(ids),
-                Photo.status == PhotoStatus.stored,
-                Photo.flag_near_duplicate.is_(True),
-            )
-            .distinct()
-        )
-    )
 
 
 def _filters() -> dict[str, Any]:
@@ -156,7 +139,7 @@ def tasks():
         views=VIEWS,
         filters=filters | {"extension": params["extension"], "sort": params["sort"]},
         sorts=TASK_SORTS,
-        reused=_reused_after_photos(ids),
+        reused=task_queries.tasks_with_reused_after_photos(ids),
         verifies=verifies,
         opened=rectification.opened_tasks(ids, g.user) if verifies else set(),
         sectors=policy.sector_options(g.user),
@@ -168,12 +151,7 @@ def tasks():
 
 def _names(ids, hidden: set[int]) -> dict[int, str]:
     """Display names by id; the 暗访 team (`hidden`) reads as 暗访组."""
-    ids = {i for i in ids if i}
-    if not ids:
-        return {}
-    names = dict(
-        db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
-    )
+    names = user_queries.display_names(ids)
     return {i: inspection_policy.COVERT_TEAM if i in hidden else n for i, n in names.items()}
 
 
@@ -193,7 +171,7 @@ def task(task_id: int):
     review = rectification.review_of(found)
     replies = list(found.replies)
     photos = {p.id: p for p in task_photos.photos_by_id(i for r in replies for i in r.photo_ids)}
-    source = db.session.get(Inspection, found.inspection_id) if found.inspection_id else None
+    source = inspection_queries.inspection_or_none(found.inspection_id)
     labels = item_labels_of(source)
     history = [
         {"reply": r, "photos": photo_views([photos[i] for i in r.photo_ids if i in photos], labels)}

@@ -40,9 +40,8 @@ from console.common import (
 )
 from core import errors
 from core.clock import local
-from core.db import db
 from org import hours
-from org import service as org
+from org import queries as org_queries
 from rectification.deadlines import DAY_UNITS
 
 bp = Blueprint(
@@ -256,7 +255,7 @@ def users():
         result=result,
         filters=filters,
         manages=manages,
-        regions=db.session.scalars(org.list_regions()).all() if manages else [],
+        regions=org_queries.all_regions() if manages else [],
         may_have_region=accounts_policy.may_have_region,
         roles=list(Role),
     )
