@@ -108,7 +108,12 @@
   if (folds.length > 1 && window.matchMedia("(max-width: 700px)").matches) {
     var target = location.hash ? document.getElementById(location.hash.slice(1)) : null;
     var keep = (target && target.closest("details.draft-section")) || folds[0];
-    folds.forEach(function (fold) { fold.open = fold === keep; });
+    folds.forEach(function (fold) {
+      fold.open = fold === keep;
+      fold.addEventListener("toggle", function () {  // opening one folds the others
+        if (fold.open) folds.forEach(function (other) { if (other !== fold) other.open = false; });
+      });
+    });
     if (target) target.scrollIntoView({ block: "start" });
   }
 
