@@ -17,6 +17,7 @@ from flask import Flask, abort, current_app, g, render_template, request, url_fo
 from accounts import queries as user_queries
 from accounts.models import Role, User
 from api.auth import OFFICE, OFFICE_READERS, requires
+from api.inspections import FindingReviewSchema, PublishSchema
 from api.pagination import paginate
 from checklists import content as fmt
 from checklists import scoring
@@ -28,8 +29,8 @@ from console.common import (
     check_version,
     each,
     form_ids,
-    form_int,
-    form_text,
+    form_values,
+    load_form,
     page_args,
 )
 from console.views import add_nav, bp
@@ -363,16 +364,9 @@ def review_finding(finding_id: int):
 
     def change():
         check_version(finding.version)
-        data: dict[str, Any] = {
-            "status": "confirmed" if decision == "confirm" else "dismissed",
-            "reason": form_text("reason"),
-        }
-        severity = request.form.get("severity")
-        if severity in fmt.SEVERITY_LABELS:
-            data["severity"] = severity
-        days = form_int("deadline_days", lo=1, hi=365)
-        if days is not None:
-            data["deadline_days"] = days
+        status = "confirmed" if decision == "confirm" else "dismissed"
+        form = form_values("reason", "severity", "deadline_days")
+        data = load_form(FindingReviewSchema, form | {"status": status})
         findings_service.review_finding(finding, data, actor=g.user)
 
     verb = FINDING_VERBS["confirmed" if decision == "confirm" else "dismissed"]
@@ -396,7 +390,7 @@ def review_findings(inspection_id: int):
     labels = item_labels_of(inspection)
 
     def change():
-        reason = form_text("reason")
+        reason = load_form(FindingReviewSchema, form_values("reason")).get("reason", "")
         if status == "dismissed":  # one reason for all: said once, not once per finding
             reasons.check(reason, "不予认定问题须说明理由")
         chosen = [findings_service.get_finding(i, actor=g.user) for i in form_ids("finding")]
@@ -423,8 +417,9 @@ def publish_inspection(inspection_id: int):
 
     def change():
         check_version(inspection.version)
+        data = load_form(PublishSchema, form_values("missing_photos_reason"))
         findings_service.publish_inspection(
-            inspection, actor=g.user, missing_photos_reason=form_text("missing_photos_reason")
+            inspection, actor=g.user, missing_photos_reason=data.get("missing_photos_reason", "")
         )
 
     confirmed = sum(f.status == FindingStatus.confirmed for f in inspection.findings)

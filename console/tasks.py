@@ -23,6 +23,7 @@ from accounts import queries as user_queries
 from accounts.models import Role, User
 from api.auth import OFFICE, OFFICE_READERS, requires
 from api.pagination import paginate
+from api.rectification import ChaseCreateSchema, ExtensionDecisionSchema, VerificationSchema
 from checklists.content import SEVERITY_LABELS
 from console.common import (
     act,
@@ -31,9 +32,9 @@ from console.common import (
     arg_int,
     check_version,
     each,
-    form_date,
     form_ids,
-    form_text,
+    form_values,
+    load_form,
     page_args,
 )
 from console.review import item_labels_of, photo_views
@@ -215,11 +216,14 @@ def verify_task(task_id: int):
 
     def change():
         check_version(found.version)
+        data = load_form(
+            VerificationSchema, form_values("reason", "due_on") | {"decision": decision}
+        )
         rectification.verify(
             found,
             accept=accept,
-            reason=form_text("reason") or None,
-            due_on=None if accept else form_date("due_on"),
+            reason=data.get("reason") or None,
+            due_on=None if accept else data.get("due_on"),
             actor=g.user,
         )
 
@@ -262,12 +266,14 @@ def decide_extension(task_id: int, extension_id: int):
 
     def change():
         check_version(found.version)
+        form = form_values("reason", "due_on") | {"decision": decision}
+        data = load_form(ExtensionDecisionSchema, form)
         rectification.decide_extension(
             found,
             extension,
             approve=approve,
-            reason=form_text("reason") or None,
-            due_on=form_date("due_on") if approve else None,
+            reason=data.get("reason") or None,
+            due_on=data.get("due_on") if approve else None,
             actor=g.user,
         )
 
@@ -281,14 +287,13 @@ def decide_extension(task_id: int, extension_id: int):
 def chase_task(task_id: int):
     found = rectification.get_task(task_id, actor=g.user)
     try:
-        client_id = uuid.UUID(request.form.get("client_id", ""))
+        uuid.UUID(request.form.get("client_id", ""))
     except ValueError:
-        abort(400)
+        abort(400)  # the page always sends one: no form field to point at
 
     def change():
-        rectification.chase(
-            found, {"client_id": client_id, "message": form_text("message", 200)}, actor=g.user
-        )
+        data = load_form(ChaseCreateSchema, form_values("client_id", "message"))
+        rectification.chase(found, data, actor=g.user)
 
     done = "已督办，已通知被检查单位"
     back = url_for("console.task", task_id=found.id)

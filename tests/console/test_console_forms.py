@@ -1,0 +1,94 @@
+"""Console forms load through the API's own marshmallow schemas: the same limits and the
+same messages as the API (shown under the field's Chinese label), where the console used
+to re-check by hand with limits of its own (a deadline of 1–365 days where the API takes
+0–365, a reason or a chase note cut short in silence where the API refuses it)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from accounts.models import Role, User
+from core.db import db
+from inspections.models import Finding, FindingStatus
+from rectification.models import Chase, RectificationTask, TaskStatus
+from tests.console.support import inspection_to_review, responded_task
+from tests.test_scope_rectification import overdue
+
+
+def _finding(inspection, code: str = "dress.uniform") -> Finding:
+    db.session.expire_all()
+    stmt = select(Finding).where(Finding.inspection_id == inspection.id, Finding.item_code == code)
+    return db.session.scalars(stmt).one()
+
+
+def _said(console, response) -> str:
+    assert response.status_code == 303
+    return console.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def _review(console, finding: Finding, **form):
+    data = {"version": finding.version, "decision": "confirm"} | form
+    return console.post(f"/console/findings/{finding.id}/review", data)
+
+
+def test_a_finding_takes_the_apis_deadline_range(office_console, world):
+    inspection = inspection_to_review(world)
+    finding = _finding(inspection)
+    page = _said(
+        office_console,
+        _review(office_console, finding, deadline_days="400", reason="复核后调整期限"),
+    )
+    assert "（整改期限：应大于等于 0 且小于等于 365）" in page
+    assert _finding(inspection).status == FindingStatus.pending
+    # 0 (by the end of the day it becomes a task) is the API's too; the console refused it.
+    _review(office_console, finding, deadline_days="0", reason="立即整改，当天完成")
+    after = _finding(inspection)
+    assert (after.status, after.deadline_days) == (FindingStatus.confirmed, 0)
+
+
+def test_an_overlong_reason_is_refused_not_cut_short(office_console, world):
+    inspection = inspection_to_review(world)
+    finding = _finding(inspection)
+    response = _review(office_console, finding, decision="dismiss", reason="照片不清楚" * 101)
+    assert "（理由：长度不能超过 500）" in _said(office_console, response)
+    after = _finding(inspection)
+    assert (after.status, after.reason) == (FindingStatus.pending, finding.reason)
+
+
+def test_an_unknown_severity_is_refused_not_ignored(office_console, world):
+    inspection = inspection_to_review(world)
+    finding = _finding(inspection)
+    response = _review(office_console, finding, severity="worst", reason="复核后调整等级")
+    assert "（严重程度：" in _said(office_console, response)
+    assert _finding(inspection).status == FindingStatus.pending
+
+
+def test_a_rejection_reason_over_the_apis_limit_is_refused(office_console, world):
+    task = responded_task(world)
+    form = {"decision": "reject", "version": task.version, "reason": "未整改到位" * 101}
+    response = office_console.post(f"/console/tasks/{task.id}/verify", form)
+    assert "（理由：长度不能超过 500）" in _said(office_console, response)
+    db.session.expire_all()
+    assert db.session.get(RectificationTask, task.id).status == TaskStatus.responded
+
+
+def test_a_chase_note_over_200_characters_is_refused(office_console, world):
+    task = overdue(world.task_a)
+    url = f"/console/tasks/{task.id}/chases"
+    form = {"client_id": str(uuid.uuid4()), "message": "请尽快整改" * 41}
+    assert "（督办意见：长度不能超过 200）" in _said(office_console, office_console.post(url, form))
+    assert not db.session.scalars(select(Chase).where(Chase.task_id == task.id)).all()
+    form = {"client_id": str(uuid.uuid4()), "message": "请尽快整改"}
+    assert "已督办" in _said(office_console, office_console.post(url, form))
+
+
+def test_a_region_that_is_not_a_number_is_refused_in_the_apis_words(office_console, world):
+    person = world.users[Role.viewer]
+    db.session.expire_all()
+    version = db.session.get(User, person.id).version
+    response = office_console.post(
+        f"/console/users/{person.id}/region", {"region_id": "abc", "version": version}
+    )
+    assert "（工作区域：应为整数）" in _said(office_console, response)
