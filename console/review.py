@@ -1,8 +1,8 @@
 """Evidence review: the queue of submitted inspections, one inspection with its answers,
 photos and evidence flags, the review of each finding, and publication to the unit.
 
-Views read through the inspections and media services and change things only through
-them. The queue takes a fixed number of queries whatever the page size: rows come with
+Views read through `inspections.queries` (and the inspections and media services) and
+change things only through the services. The queue takes a fixed number of queries whatever the page size: rows come with
 their unit, sector, region, inspector and plan joined; photo and finding counts come in
 one grouped query each.
 """

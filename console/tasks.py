@@ -6,7 +6,8 @@ Lead units see their sector's tasks read-only (no decision forms) and may chase 
 one; viewers read; an office sees and acts within its region. What a page offers comes
 from the state machine (`allowed_actions`), what it lists from `rectification.policy`.
 
-Reads and changes go through `rectification.service`. The list takes a fixed number of
+Reads go through `rectification.service` and `rectification.queries`, changes through
+the service. The list takes a fixed number of
 queries whatever the page size (units come joined with their sector and region).
 """
 
