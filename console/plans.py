@@ -16,9 +16,16 @@ from marshmallow import ValidationError
 from accounts import queries as user_queries
 from api.auth import OFFICE, OFFICE_READERS, requires
 from api.pagination import paginate
-from api.plans import PlanSchema
+from api.plans import DrawArgs, PlanSchema
 from checklists import queries as checklist_queries
-from console.common import act, arg_choice, check_version, form_text, page_args
+from console.common import (
+    act,
+    arg_choice,
+    check_version,
+    form_values,
+    load_form,
+    page_args,
+)
 from console.views import add_nav, bp
 from core import errors
 from core.db import db
@@ -208,13 +215,13 @@ def plan(plan_id: int):
 @requires(*OFFICE)
 def draw_plan(plan_id: int):
     found = plans.get_plan(plan_id, actor=g.user)
-    seed = form_text("seed", 64) or None
 
     def change():
         check_version(found.version)
-        if seed is not None and not seed.replace("-", "").replace("_", "").isalnum():
-            raise errors.InvalidInput(errors={"seed": ["随机种子只能包含字母、数字、- 和 _"]})
-        drawn = plans.draw_plan(found, seed=seed, reason=form_text("reason") or None, actor=g.user)
+        data = load_form(DrawArgs, form_values("seed", "reason"))
+        drawn = plans.draw_plan(
+            found, seed=data.get("seed"), reason=data.get("reason"), actor=g.user
+        )
         flash(f"第 {drawn.number} 次抽取完成：{len(drawn.result)} 个窗口单位", "info")
 
     return act(change, done="", back=url_for("console.plan", plan_id=found.id))

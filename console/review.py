@@ -2,9 +2,9 @@
 photos and evidence flags, the review of each finding, and publication to the unit.
 
 Views read through `inspections.queries` (and the inspections and media services) and
-change things only through the services. The queue takes a fixed number of queries whatever the page size: rows come with
-their unit, sector, region, inspector and plan joined; photo and finding counts come in
-one grouped query each.
+change things only through the services. The queue takes a fixed number of queries
+whatever the page size: rows come with their unit, sector, region, inspector and plan
+joined; photo and finding counts come in one grouped query each.
 """
 
 from __future__ import annotations

@@ -92,3 +92,19 @@ def test_a_region_that_is_not_a_number_is_refused_in_the_apis_words(office_conso
         f"/console/users/{person.id}/region", {"region_id": "abc", "version": version}
     )
     assert "（工作区域：应为整数）" in _said(office_console, response)
+
+
+def test_a_draw_seed_is_the_apis_seed(office_console, world, make_user):
+    """The console's own check let any letter through (汉字 too) and cut a long seed to
+    64 characters; the API's DrawArgs takes A-Z, a-z, 0-9, - and _ up to 64, and says so."""
+    from inspections.models import Draw, Plan
+    from tests.console.test_plan_pages import plan_form
+
+    office_console.post("/console/plans", plan_form(world, make_user))
+    plan = db.session.scalar(select(Plan))
+    for seed in ("演示种子", "a" * 65):
+        form = {"seed": seed, "version": plan.version}
+        response = office_console.post(f"/console/plans/{plan.id}/draw", form)
+        said = _said(office_console, response)
+        assert "（随机种子：只能包含字母、数字、- 和 _，至多 64 个）" in said
+    assert not db.session.scalars(select(Draw).where(Draw.plan_id == plan.id)).all()
