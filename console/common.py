@@ -68,23 +68,25 @@ def form_text(name: str, limit: int = 500) -> str:
     return request.form.get(name, "").strip()[:limit]
 
 
-def form_int(name: str, *, lo: int = 0, hi: int = 2**31 - 1) -> int | None:
-    raw = request.form.get(name, "").strip()
-    if not raw:
-        return None
-    value = _number(raw, lo, hi)
-    if value is None:
-        raise errors.InvalidInput(errors={name: ["请输入有效的整数"]})
-    return value
-
-
 def load_form(schema: type[Schema], data: dict[str, Any]) -> dict[str, Any]:
     """A form's values loaded through the API's own schema: the same limits and the same
     messages as the API, each complaint under its field (shown with its Chinese label)."""
     loader = schema()
-    # A form sends text: "5" is how an integer arrives (the API's JSON integers are strict;
-    # "5.5" or "abc" stay text, for the schema to refuse in its own words).
-    data = {
+    try:
+        return loader.load(json_ints(loader, data))
+    except ValidationError as exc:
+        problems = {
+            str(field): [str(m) for m in (texts.values() if isinstance(texts, dict) else texts)]
+            for field, texts in exc.messages.items()
+        }
+        raise errors.InvalidInput(errors=problems) from None
+
+
+def json_ints(loader: Schema, data: dict[str, Any]) -> dict[str, Any]:
+    """A form sends text: "5" is how an integer arrives, where the API's JSON integers are
+    strict. Integer fields' digits become ints; "5.5" or "abc" stay text, for the schema
+    to refuse in its own words."""
+    return {
         key: int(value)
         if isinstance(loader.fields.get(key), fields.Integer)
         and isinstance(value, str)
@@ -92,14 +94,6 @@ def load_form(schema: type[Schema], data: dict[str, Any]) -> dict[str, Any]:
         else value
         for key, value in data.items()
     }
-    try:
-        return loader.load(data)
-    except ValidationError as exc:
-        problems = {
-            str(field): [str(m) for m in (texts.values() if isinstance(texts, dict) else texts)]
-            for field, texts in exc.messages.items()
-        }
-        raise errors.InvalidInput(errors=problems) from None
 
 
 def form_values(*names: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ from console.common import (
     arg_choice,
     arg_int,
     check_version,
-    form_int,
+    json_ints,
 )
 from console.views import CONSOLE_READERS, bp
 from core import errors
@@ -170,12 +170,9 @@ def _unit_form() -> dict[str, Any]:
     data: dict[str, Any] = {key: request.form.get(key, "").strip() for key in TEXT_FIELDS}
     problems: dict[str, list[str]] = {}
     for key in ("sector_id", "region_id", "lead_unit_id"):
-        try:
-            data[key] = form_int(key, lo=1)
-        except errors.InvalidInput as exc:
-            problems.update(exc.errors)
+        data[key] = request.form.get(key, "").strip() or None  # the schema judges the id
     for key in ("sector_id", "region_id"):
-        if data[key] is None and key not in problems:
+        if data[key] is None:
             problems[key] = ["必填字段"]
     for key in ("latitude", "longitude"):
         data[key] = request.form.get(key, "").strip() or None
@@ -189,7 +186,10 @@ def _unit_form() -> dict[str, Any]:
         except errors.InvalidInput as exc:
             problems.update(exc.errors)
     try:
-        loaded = UnitUpdateSchema().load({k: v for k, v in data.items() if k not in problems})
+        loader = UnitUpdateSchema()
+        loaded = loader.load(
+            json_ints(loader, {k: v for k, v in data.items() if k not in problems})
+        )
     except ValidationError as exc:
         problems.update({k: v for k, v in exc.normalized_messages().items() if k not in problems})
         loaded = {}

@@ -108,3 +108,18 @@ def test_a_draw_seed_is_the_apis_seed(office_console, world, make_user):
         said = _said(office_console, response)
         assert "（随机种子：只能包含字母、数字、- 和 _，至多 64 个）" in said
     assert not db.session.scalars(select(Draw).where(Draw.plan_id == plan.id)).all()
+
+
+def test_a_unit_form_id_that_is_not_a_number_is_refused_in_the_apis_words(office_console, world):
+    from org.models import Unit
+    from tests.console.test_unit_pages import _form, text
+
+    unit = world.unit_a
+    office_console.get(f"/console/units/{unit.id}/edit")
+    bad = _form(unit, lead_unit_id="abc", region_id="0")
+    assert office_console.post(f"/console/units/{unit.id}/save", bad).status_code == 303
+    page = text(office_console.get(f"/console/units/{unit.id}/edit"))
+    assert 'data-field="lead_unit_id">应为整数' in page  # was 请输入有效的整数
+    assert 'data-field="region_id">应大于等于 1 且小于等于 2147483647' in page
+    db.session.expire_all()
+    assert db.session.get(Unit, unit.id).version == 1
