@@ -14,11 +14,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 
 from core.db import count_at_most, db
 
 COUNT_BOUND = 1_000
+
+
+def count_of(stmt: Select) -> int:
+    """The number of rows `stmt` returns (its order dropped): the total of its pages."""
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
 
 
 def paginate(stmt: Select, page: int, per_page: int) -> dict[str, Any]:

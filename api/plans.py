@@ -113,7 +113,9 @@ class PlanFilter(PageArgs):
 
 class DrawArgs(Schema):
     seed = fields.String(
-        validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$"),
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9_-]{1,64}$", error="只能包含字母、数字、- 和 _，至多 64 个"
+        ),
         metadata={"description": "随机种子；不填则由服务器生成"},
     )
     reason = fields.String(validate=validate.Length(max=500))

@@ -81,8 +81,11 @@ def field_label(name: str) -> str | None:
 
 # Database integer columns are 32-bit: a larger number is a 422 here, not an overflow there.
 INT_MAX = 2**31 - 1
-_int_range = validate.Range(min=-INT_MAX - 1, max=INT_MAX)
-_id_range = validate.Range(min=1, max=INT_MAX)
+# Built before the Chinese messages below are set on the class (an instance keeps the
+# messages of its creation), so they say theirs themselves.
+_RANGE = "应大于等于 {min} 且小于等于 {max}"
+_int_range = validate.Range(min=-INT_MAX - 1, max=INT_MAX, error=_RANGE)
+_id_range = validate.Range(min=1, max=INT_MAX, error=_RANGE)
 
 
 def _at_most(limit: int) -> str:

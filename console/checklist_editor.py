@@ -55,16 +55,34 @@ ITEM_FIELDS = {
     "deadline_days": "整改期限",
     "critical": "一票否决",
     "fix_on_spot": "可立行立改",
+    "required": "必答",
+    "allow_na": "可选“不适用”",
+    "source": "依据",
     "section": "所在分区",
 }
-SECTION_FIELDS = {"code": "编码", "title": "分区名称", "description": "说明", "cap": "最多扣分"}
-OTHER_LABELS = {
+# Each kind's own settings (`fmt.KIND_FIELDS`) as the form labels them; the form names a
+# setting `<kind>-<field>` (a score's `max` and a number's `max` are different boxes).
+SETTING_LABELS = {
     "max": "满分 / 最大值",
     "pass_score": "合格分",
-    "options": "选项",
+    "unit": "单位",
     "min": "最小值",
+    "integer": "只能填整数",
+    "pass_min": "合格下限",
+    "pass_max": "合格上限",
     "total_label": "总数名称",
-    "pass_ratio": "合格比例",
+    "pass_ratio": "合格比例（0–1）",
+    "max_length": "最多字数",
+    "options": "选项",
+}
+TEXT_SETTINGS = ("unit", "total_label")
+FLAG_SETTINGS = ("integer",)
+# Blank option rows the form offers below the item's options (more after each save).
+SPARE_OPTIONS = 3
+SECTION_FIELDS = {"code": "编码", "title": "分区名称", "description": "说明", "cap": "最多扣分"}
+# The item form shows the chosen kind's settings too: their complaints stand beside them.
+ITEM_SHOWN = ITEM_FIELDS | {k: v for k, v in SETTING_LABELS.items() if k != "options"}
+OTHER_LABELS = SETTING_LABELS | {
     "items": "检查项",
     "sections": "分区",
 }
@@ -78,6 +96,10 @@ _NUMBER = re.compile(r"-?[0-9]{1,9}(\.[0-9]{1,6})?")
 def _text(name: str) -> str:
     """A text field as typed (trimmed); the content validator judges its length."""
     return request.form.get(name, "").strip()[:5000]
+
+
+def _flag(name: str) -> bool:
+    return request.form.get(name) == "1"
 
 
 def _number(name: str) -> Any:
@@ -104,6 +126,52 @@ def _load(schema, data: dict[str, Any]) -> dict[str, Any]:
         raise errors.InvalidInput(REFUSED, errors=exc.messages) from exc
 
 
+def _option_count() -> int:
+    """How many option rows the form had (bounded: the rows are numbered 0…)."""
+    count = _number("option_count")
+    if not isinstance(count, int):
+        return 0
+    return max(0, min(count, fmt.MAX_OPTIONS + SPARE_OPTIONS))
+
+
+def _options_from_form() -> list[dict[str, Any]]:
+    """The option rows as typed: a row without a name is dropped (that is how an option is
+    removed); a new row gets a value nobody in the item uses (values are for machines)."""
+    rows = []
+    for n in range(_option_count()):
+        label = _text(f"option-{n}-label")[:200]
+        if label:
+            value = request.form.get(f"option-{n}-value", "").strip()[:40]
+            rows.append({"value": value, "label": label, "fail": _flag(f"option-{n}-fail")})
+    taken = {row["value"] for row in rows}
+    for row in rows:
+        if not row["value"]:
+            row["value"] = _free_code("o", taken, 1)
+            taken.add(row["value"])
+    return rows
+
+
+def _settings_from_form(kind: str) -> dict[str, Any]:
+    """The chosen kind's own settings, when the form showed them (`settings` marks it):
+    a blank box is None, which the content's format reads as its default."""
+    if request.form.get("settings") != "1" or kind not in fmt.KIND_FIELDS:
+        return {}
+    data: dict[str, Any] = {}
+    for field in fmt.KIND_FIELDS[kind]:
+        name = f"{kind}-{field}"
+        if field == "options":
+            data["options"] = _options_from_form()
+        elif field in FLAG_SETTINGS:
+            data[field] = _flag(name)
+        elif field in TEXT_SETTINGS:
+            data[field] = _text(name)[:200] or None
+        else:
+            data[field] = _number(name)
+    if "unit" in data and data["unit"] is None:
+        data["unit"] = ""
+    return data
+
+
 def _item_from_form(*, new: bool, current_section: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "title": _text("title"),
@@ -121,12 +189,21 @@ def _item_from_form(*, new: bool, current_section: str | None = None) -> dict[st
         deadline = fmt.DEFAULT_DEADLINE_DAYS.get(data["severity"])
     if deadline is not None:
         data["deadline_days"] = deadline
+    if request.form.get("settings") == "1":  # the form showed these: a box left empty is off
+        data["required"] = _flag("required")
+        data["allow_na"] = _flag("allow_na")
+        data["source"] = _text("source")
+    settings = _settings_from_form(data["kind"])
+    data.update({key: value for key, value in settings.items() if value is not None})
     if new and _text("code"):
         data["code"] = _text("code")
     section = request.form.get("section", "")
     if not new and section and section != current_section:
         data["section"] = section
-    return _load(ItemSchema, data)
+    # A box left blank clears the setting (the format's default); the schema takes no
+    # nulls, so they join after it, for the content's validation to judge with the rest.
+    cleared = {key: None for key, value in settings.items() if value is None}
+    return _load(ItemSchema, data) | cleared
 
 
 def _section_from_form(*, new: bool) -> dict[str, Any]:
@@ -246,6 +323,7 @@ def checklist_draft(version_id: int):
         version=version,
         content=version.content,
         labels=LABELS,
+        only_version=len(checklists.list_versions(version.template)) == 1,
     )
 
 
@@ -278,6 +356,24 @@ def checklist_publish(version_id: int):
         return response
     flash(f"第 {version.number} 版已发布，原已发布版本已停用；此后的检查使用新版本", "info")
     return redirect(url_for("console.checklist_version", version_id=version.id), code=303)
+
+
+@bp.post("/checklists/versions/<int:version_id>/discard")
+@requires(*OFFICE)
+def checklist_discard(version_id: int):
+    """放弃草稿: the draft and its edits go (checklists.service.discard_draft, as the API's
+    DELETE); refused when someone edited it since the page was shown."""
+    version = _draft(version_id)
+    number, back = version.number, _editor_url(version, "discard")
+
+    def change():
+        if request.form.get("confirm") != "1":
+            raise errors.InvalidInput(errors={"confirm": ["请勾选“确认放弃本草稿”"]})
+        _edit(version, lambda: checklists.discard_draft(version, actor=g.user))
+
+    done = f"已放弃第 {number} 版草稿，检查表仍使用原有版本"
+    listing = url_for("console.checklist_templates")
+    return act(change, done=done, back=listing, form="discard", refused_back=back)
 
 
 # -- sections ------------------------------------------------------------------------------
@@ -396,9 +492,59 @@ def checklist_section_change(version_id: int, section_code: str):
 # -- items ---------------------------------------------------------------------------------
 
 
+def _shown(value: Any) -> str:
+    """A stored setting as its box shows it (blank for none; 5 for 5.0)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _setting_shown(name: str, field: str, own: dict[str, Any], posted: bool) -> Any:
+    if field in FLAG_SETTINGS:  # the format's default: whole numbers only
+        return _flag(name) if posted else bool(own.get(field, True))
+    return request.form.get(name, "") if posted else _shown(own.get(field))
+
+
+def _settings_view(item: dict[str, Any] | None) -> tuple[dict[str, dict[str, Any]], list]:
+    """Every kind's settings boxes, filled from the item (its own kind's) or, for a
+    refused form, as typed; and the option rows (the item's, then blank ones)."""
+    posted = request.method == "POST"
+    settings: dict[str, dict[str, Any]] = {}
+    for kind, fields in fmt.KIND_FIELDS.items():
+        own = item if item and item.get("kind") == kind else {}
+        settings[kind] = {
+            field: _setting_shown(f"{kind}-{field}", field, own, posted)
+            for field in fields
+            if field != "options"
+        }
+    if posted:
+        options = [
+            {
+                "value": request.form.get(f"option-{n}-value", ""),
+                "label": request.form.get(f"option-{n}-label", ""),
+                "fail": _flag(f"option-{n}-fail"),
+            }
+            for n in range(_option_count())
+        ]
+    else:
+        options = [dict(o) for o in (item or {}).get("options") or ()]
+        options += [{"value": "", "label": "", "fail": False}] * SPARE_OPTIONS
+    return settings, options[: fmt.MAX_OPTIONS + SPARE_OPTIONS]
+
+
 def _item_form(version, section, item=None, *, problems=None, rest=(), message="", status=200):
-    defaults = {"kind": "pass_fail", "severity": "general", "photo": "on_fail", "points": 1}
+    defaults = {
+        "kind": "pass_fail",
+        "severity": "general",
+        "photo": "on_fail",
+        "points": 1,
+        "required": True,
+        "allow_na": True,
+    }
     values = request.form if request.method == "POST" else (item or defaults)
+    settings, options = _settings_view(item)
     return render_template(
         "console/checklist_item_form.html",
         version=version,
@@ -411,6 +557,9 @@ def _item_form(version, section, item=None, *, problems=None, rest=(), message="
         labels=LABELS,
         default_days=fmt.DEFAULT_DEADLINE_DAYS,
         sections=version.content["sections"],
+        settings=settings,
+        options=options,
+        setting_labels=SETTING_LABELS,
         shown_version=request.form.get("version", version.revision),
     ), status
 
@@ -440,7 +589,7 @@ def checklist_item_add(version_id: int, section_code: str):
     try:
         _edit(version, change)
     except (errors.InvalidInput, errors.Conflict) as exc:
-        return _refused(exc, ITEM_FIELDS, lambda **kw: _item_form(version, section, **kw))
+        return _refused(exc, ITEM_SHOWN, lambda **kw: _item_form(version, section, **kw))
     flash("已新增检查项", "info")
     return redirect(_editor_url(version, f"item-{codes[0]}"), code=303)
 
@@ -481,7 +630,7 @@ def checklist_item_change(version_id: int, item_code: str):
             ),
         )
     except (errors.InvalidInput, errors.Conflict) as exc:
-        return _refused(exc, ITEM_FIELDS, lambda **kw: _item_form(version, section, item, **kw))
+        return _refused(exc, ITEM_SHOWN, lambda **kw: _item_form(version, section, item, **kw))
     flash("检查项已保存", "info")
     return redirect(_editor_url(version, f"item-{item_code}"), code=303)
 

@@ -7,17 +7,16 @@ Reading here; a city-wide office admin drafts, edits and publishes in the builde
 from __future__ import annotations
 
 from flask import Flask, g, render_template
-from sqlalchemy import select
 
 from api.auth import OFFICE_READERS, requires
 from api.pagination import paginate
 from checklists import content as fmt
 from checklists import policy
+from checklists import queries as checklist_queries
 from checklists import service as checklists
-from checklists.models import STATUS_LABELS, ChecklistVersion
+from checklists.models import STATUS_LABELS
 from console.common import MAX_PAGE, arg_int, may_open
 from console.views import add_nav, bp
-from core.db import db
 
 LABELS = {
     "kind": fmt.KIND_LABELS,
@@ -33,21 +32,7 @@ def checklist_templates():
     page = arg_int("page", hi=MAX_PAGE) or 1
     result = paginate(checklists.list_templates(), page, 50)
     ids = [template.id for template in result["items"]]
-    # Versions without their content: one query for the whole page.
-    rows = db.session.execute(
-        select(
-            ChecklistVersion.id,
-            ChecklistVersion.template_id,
-            ChecklistVersion.number,
-            ChecklistVersion.status,
-            ChecklistVersion.published_at,
-        )
-        .where(ChecklistVersion.template_id.in_(ids))
-        .order_by(ChecklistVersion.number.desc())
-    ).all()
-    versions: dict[int, list] = {}
-    for row in rows:
-        versions.setdefault(row.template_id, []).append(row)
+    versions = checklist_queries.version_rows(ids)  # without their content: one query
     return render_template(
         "console/checklists.html",
         result=result,

@@ -17,7 +17,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app, flash, g, redirect, request, session
-from sqlalchemy import delete, select
+from marshmallow import Schema, ValidationError, fields
+from sqlalchemy import delete
 from werkzeug.wrappers import Response
 
 from accounts.models import User
@@ -28,9 +29,6 @@ from core import errors
 from core.claims import claim
 from core.clock import utcnow
 from core.db import db
-from org import policy as org_policy
-from org import service as org
-from org.models import Region, Sector, Unit
 
 PER_PAGE = 30
 MAX_PAGE = 100_000  # as the API's lists
@@ -75,14 +73,38 @@ def form_text(name: str, limit: int = 500) -> str:
     return request.form.get(name, "").strip()[:limit]
 
 
-def form_int(name: str, *, lo: int = 0, hi: int = 2**31 - 1) -> int | None:
-    raw = request.form.get(name, "").strip()
-    if not raw:
-        return None
-    value = _number(raw, lo, hi)
-    if value is None:
-        raise errors.InvalidInput(errors={name: ["请输入有效的整数"]})
-    return value
+def load_form(schema: type[Schema], data: dict[str, Any]) -> dict[str, Any]:
+    """A form's values loaded through the API's own schema: the same limits and the same
+    messages as the API, each complaint under its field (shown with its Chinese label)."""
+    loader = schema()
+    try:
+        return loader.load(json_ints(loader, data))
+    except ValidationError as exc:
+        problems = {
+            str(field): [str(m) for m in (texts.values() if isinstance(texts, dict) else texts)]
+            for field, texts in exc.messages.items()
+        }
+        raise errors.InvalidInput(errors=problems) from None
+
+
+def json_ints(loader: Schema, data: dict[str, Any]) -> dict[str, Any]:
+    """A form sends text: "5" is how an integer arrives, where the API's JSON integers are
+    strict. Integer fields' digits become ints; "5.5" or "abc" stay text, for the schema
+    to refuse in its own words."""
+    return {
+        key: int(value)
+        if isinstance(loader.fields.get(key), fields.Integer)
+        and isinstance(value, str)
+        and re.fullmatch(r"-?[0-9]{1,12}", value)
+        else value
+        for key, value in data.items()
+    }
+
+
+def form_values(*names: str) -> dict[str, str]:
+    """The named fields the form filled in (trimmed; a blank box is left out, as a client
+    of the API leaves out what it does not set)."""
+    return {n: request.form[n].strip() for n in names if request.form.get(n, "").strip()}
 
 
 def form_date(name: str, *, required: bool = False) -> date | None:
@@ -275,27 +297,3 @@ def may_open(endpoint: str, user: User, method: str = "GET") -> bool:
     navigation, the dashboard's links and sign-in follow the permissions exactly."""
     policy = policy_of(current_app, endpoint, method)
     return policy == PUBLIC or (policy is not None and user.role in policy)
-
-
-def sector_choices(user: User) -> list[Sector]:
-    """Sectors that hold a unit `user` may see (a lead unit: its own)."""
-    visible = select(Unit.sector_id).where(org_policy.unit_filter(user))
-    return list(
-        db.session.scalars(select(Sector).where(Sector.id.in_(visible)).order_by(Sector.id))
-    )
-
-
-def region_choices(user: User) -> list[Region]:
-    """A town office: its region and everything below it. Anyone else: the regions that
-    hold, or lie above, a unit they may see (a city-wide office: every region in use)."""
-    stmt = org.list_regions()
-    if user.office_region_id is not None:
-        return list(
-            db.session.scalars(
-                stmt.where(Region.id.in_(org_policy.region_subtree(user.office_region_id)))
-            )
-        )
-    held = select(Unit.region_id).where(org_policy.unit_filter(user)).distinct()
-    up = select(Region.id, Region.parent_id).where(Region.id.in_(held)).cte(recursive=True)
-    up = up.union_all(select(Region.id, Region.parent_id).where(Region.id == up.c.parent_id))
-    return list(db.session.scalars(stmt.where(Region.id.in_(select(up.c.id)))))

@@ -14,14 +14,12 @@ from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
 
 from flask import Flask, current_app, url_for
-from sqlalchemy import Select, func, select
 
 from accounts.models import Role, User
+from api.pagination import count_of
 from console.common import may_open
 from core.clock import DISPLAY_TZ, local, utcnow
-from core.db import db
-from org.models import Sector, Unit
-from org.policy import unit_filter
+from org import queries as org_queries
 
 
 @dataclass(frozen=True)
@@ -92,11 +90,6 @@ def figure(
     return Figure(label, value, style, endpoint, args, frozenset(roles) if roles else None)
 
 
-def count_of(stmt: Select) -> int:
-    """The length of a list, counted as `api.pagination.paginate` counts it."""
-    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-
-
 def init_app(app: Flask) -> None:
     app.extensions[PANELS] = []
     app.extensions[FIGURES] = []
@@ -162,13 +155,7 @@ def _number(value: float) -> str:
 
 
 def units_by_sector(period: Period, actor: User) -> Panel:
-    rows = db.session.execute(
-        select(Sector.name, func.count(Unit.id))
-        .join(Unit, Unit.sector_id == Sector.id)
-        .where(Unit.active.is_(True), unit_filter(actor))
-        .group_by(Sector.id, Sector.name)
-        .order_by(func.count(Unit.id).desc(), Sector.id)
-    )
+    rows = org_queries.active_units_by_sector(actor)
     return Panel("各行业领域窗口单位数", [Bar(name, count) for name, count in rows], "个")
 
 

@@ -8,14 +8,12 @@ sent to 我的导出, which lists their exports and links each finished file."""
 from __future__ import annotations
 
 from flask import Flask, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from api.auth import OFFICE_READERS, requires
 from console import review, tasks
 from console.views import CONSOLE_READERS, add_nav, bp
-from core.db import db
 from reports import downloads, ledger
-from reports.models import EXPORT_STATUS_LABELS, ExportJob
+from reports.models import EXPORT_STATUS_LABELS
 
 QUEUE, TASKS = "console.review_queue", "console.tasks"
 
@@ -51,12 +49,7 @@ def task_ledger():
 @bp.get("/exports")
 @requires(*CONSOLE_READERS)
 def exports():
-    jobs = db.session.scalars(
-        select(ExportJob)
-        .where(ExportJob.actor_id == g.user.id)
-        .order_by(ExportJob.id.desc())
-        .limit(50)
-    ).all()
+    jobs = downloads.recent_jobs(g.user)
     return render_template("console/exports.html", jobs=jobs, labels=EXPORT_STATUS_LABELS)
 
 

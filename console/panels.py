@@ -18,28 +18,19 @@ they were issued), so the list opens on the same period and its total is the fig
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import and_, case, func, select
 
 from accounts.models import User
 from api.auth import OFFICE_READERS
+from api.pagination import count_of
 from console.common import may_open
-from console.dashboard import Bar, Figure, Panel, Period, add_figures, add_panels, count_of, figure
-from core.clock import utcnow
-from core.db import db
+from console.dashboard import Bar, Figure, Panel, Period, add_figures, add_panels, figure
 from inspections import queries
 from inspections.models import Inspection, InspectionStatus
-from inspections.policy import inspection_filter
-from org.models import Region, Sector, Unit
-from org.policy import unit_filter
+from rectification import queries as task_queries
 from rectification import service as rectification
 from rectification.models import RectificationTask, TaskStatus
-from rectification.policy import task_filter
 
 T = RectificationTask
-
-
-def _in_period(period: Period):
-    return and_(Inspection.started_at >= period.start, Inspection.status != InspectionStatus.draft)
 
 
 def inspection_figures(period: Period, actor: User) -> list[Figure]:
@@ -50,11 +41,7 @@ def inspection_figures(period: Period, actor: User) -> list[Figure]:
         Inspection.status != InspectionStatus.draft
     )
     total = count_of(in_period)
-    average = db.session.scalar(
-        select(func.avg(Inspection.effective_score)).where(
-            _in_period(period), inspection_filter(actor), _of_units(actor)
-        )
-    )
+    average = queries.average_score_since(actor, period.start)
     waiting = count_of(
         queries.inspections_query(actor, {"status": InspectionStatus.submitted, "date_from": since})
     )
@@ -121,60 +108,28 @@ def task_figures(period: Period, actor: User) -> list[Figure]:
     ]
 
 
-def _of_units(actor: User):
-    """Rows whose unit (`Unit`, or the inspection's) the reader may see."""
-    return Inspection.unit_id.in_(select(Unit.id).where(unit_filter(actor)))
-
-
 def average_score_by_sector(period: Period, actor: User) -> Panel:
-    rows = db.session.execute(
-        select(Sector.name, func.avg(Inspection.effective_score), func.count(Inspection.id))
-        .join(Unit, Unit.sector_id == Sector.id)
-        .join(Inspection, Inspection.unit_id == Unit.id)
-        .where(_in_period(period), Inspection.effective_score.is_not(None))
-        .where(inspection_filter(actor), unit_filter(actor))
-        .group_by(Sector.id, Sector.name)
-        .order_by(func.avg(Inspection.effective_score).desc())
-    )
-    bars = [Bar(name, round(float(avg), 1), f"（{n} 次）") for name, avg, n in rows]
+    rows = queries.average_score_by_sector(actor, period.start)
+    bars = [Bar(name, round(avg, 1), f"（{n} 次）") for name, avg, n in rows]
     return Panel(f"{period.label}各行业领域平均得分", bars, "分", empty="本期还没有检查记录")
 
 
 def inspections_by_sector(period: Period, actor: User) -> Panel:
-    rows = db.session.execute(
-        select(Sector.name, func.count(Inspection.id))
-        .join(Unit, Unit.sector_id == Sector.id)
-        .join(Inspection, Inspection.unit_id == Unit.id)
-        .where(_in_period(period), inspection_filter(actor), unit_filter(actor))
-        .group_by(Sector.id, Sector.name)
-        .order_by(func.count(Inspection.id).desc())
-    )
+    rows = queries.inspections_by_sector(actor, period.start)
     return Panel(f"{period.label}各行业领域检查次数", [Bar(n, c) for n, c in rows], "次")
 
 
-def _open_tasks_by(actor: User, column, name_column, join) -> list[Bar]:
-    now = utcnow()
-    overdue = func.sum(case((T.due_at <= now, 1), else_=0))
-    rows = db.session.execute(
-        select(name_column, func.count(T.id), overdue)
-        .select_from(T)
-        .join(Unit, Unit.id == T.unit_id)
-        .join(*join)
-        .where(T.status != TaskStatus.closed, task_filter(actor), unit_filter(actor))
-        .group_by(column, name_column)
-        .order_by(func.count(T.id).desc())
-        .limit(20)
-    )
-    return [Bar(name, count, f"（逾期 {int(late or 0)}）") for name, count, late in rows]
+def _bars(rows: list[tuple[str, int, int]]) -> list[Bar]:
+    return [Bar(name, count, f"（逾期 {late}）") for name, count, late in rows]
 
 
 def open_tasks_by_sector(period: Period, actor: User) -> Panel:
-    bars = _open_tasks_by(actor, Sector.id, Sector.name, (Sector, Sector.id == Unit.sector_id))
+    bars = _bars(task_queries.open_tasks_by_sector(actor))
     return Panel("各行业领域未销号整改任务", bars, "项", empty="没有未销号的整改任务")
 
 
 def open_tasks_by_region(period: Period, actor: User) -> Panel:
-    bars = _open_tasks_by(actor, Region.id, Region.name, (Region, Region.id == Unit.region_id))
+    bars = _bars(task_queries.open_tasks_by_region(actor))
     return Panel("各区域未销号整改任务", bars, "项", empty="没有未销号的整改任务")
 
 

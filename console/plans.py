@@ -12,18 +12,25 @@ from typing import Any
 
 from flask import Flask, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
-from sqlalchemy import select
 
-from accounts.models import Role, User
+from accounts import queries as user_queries
 from api.auth import OFFICE, OFFICE_READERS, requires
 from api.pagination import paginate
-from api.plans import PlanSchema
-from checklists.models import ChecklistTemplate
-from console.common import act, arg_choice, check_version, form_text, page_args
+from api.plans import DrawArgs, PlanSchema
+from checklists import queries as checklist_queries
+from console.common import (
+    act,
+    arg_choice,
+    check_version,
+    form_values,
+    load_form,
+    page_args,
+)
 from console.views import add_nav, bp
 from core import errors
 from core.db import db
 from inspections import plans, policy
+from inspections import queries as inspection_queries
 from inspections.models import (
     PLAN_STATUS_LABELS,
     VISIT_KIND_LABELS,
@@ -142,15 +149,9 @@ def _plan_form(problems: dict | None = None, status: int = 200):
         problems=problems or {},
         kind_labels=VISIT_KIND_LABELS,
         sectors=org.list_sectors(),
-        regions=db.session.scalars(
-            org.list_regions().where(policy.region_choice_filter(g.user))
-        ).all(),
-        inspectors=db.session.scalars(
-            select(User).where(User.role == Role.inspector, User.active).order_by(User.id)
-        ).all(),
-        templates=db.session.execute(
-            select(ChecklistTemplate.id, ChecklistTemplate.name).order_by(ChecklistTemplate.id)
-        ).all(),
+        regions=inspection_queries.region_choices(g.user),
+        inspectors=user_queries.active_inspectors(),
+        templates=checklist_queries.template_names(),
     ), status
 
 
@@ -191,9 +192,7 @@ def plan(plan_id: int):
     pool = found.pool or {}
     names = {
         "sectors": [s.name for s in org.list_sectors() if s.id in (pool.get("sector_ids") or [])],
-        "inspectors": db.session.scalars(
-            select(User.display_name).where(User.id.in_(found.inspector_ids or []))
-        ).all(),
+        "inspectors": user_queries.display_name_list(found.inspector_ids or []),
     }
     return render_template(
         "console/plan.html",
@@ -216,13 +215,13 @@ def plan(plan_id: int):
 @requires(*OFFICE)
 def draw_plan(plan_id: int):
     found = plans.get_plan(plan_id, actor=g.user)
-    seed = form_text("seed", 64) or None
 
     def change():
         check_version(found.version)
-        if seed is not None and not seed.replace("-", "").replace("_", "").isalnum():
-            raise errors.InvalidInput(errors={"seed": ["随机种子只能包含字母、数字、- 和 _"]})
-        drawn = plans.draw_plan(found, seed=seed, reason=form_text("reason") or None, actor=g.user)
+        data = load_form(DrawArgs, form_values("seed", "reason"))
+        drawn = plans.draw_plan(
+            found, seed=data.get("seed"), reason=data.get("reason"), actor=g.user
+        )
         flash(f"第 {drawn.number} 次抽取完成：{len(drawn.result)} 个窗口单位", "info")
 
     return act(change, done="", back=url_for("console.plan", plan_id=found.id))

@@ -1,10 +1,10 @@
 """Evidence review: the queue of submitted inspections, one inspection with its answers,
 photos and evidence flags, the review of each finding, and publication to the unit.
 
-Views read through the inspections and media services and change things only through
-them. The queue takes a fixed number of queries whatever the page size: rows come with
-their unit, sector, region, inspector and plan joined; photo and finding counts come in
-one grouped query each.
+Views read through `inspections.queries` (and the inspections and media services) and
+change things only through the services. The queue takes a fixed number of queries
+whatever the page size: rows come with their unit, sector, region, inspector and plan
+joined; photo and finding counts come in one grouped query each.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from datetime import date
 from typing import Any
 
 from flask import Flask, abort, current_app, g, render_template, request, url_for
-from sqlalchemy import and_, case, func, or_, select
 
+from accounts import queries as user_queries
 from accounts.models import Role, User
 from api.auth import OFFICE, OFFICE_READERS, requires
+from api.inspections import FindingReviewSchema, PublishSchema
 from api.pagination import paginate
 from checklists import content as fmt
 from checklists import scoring
@@ -28,14 +29,12 @@ from console.common import (
     check_version,
     each,
     form_ids,
-    form_int,
-    form_text,
+    form_values,
+    load_form,
     page_args,
 )
 from console.views import add_nav, bp
 from core import errors, reasons
-from core.audit import AuditEvent
-from core.db import db
 from inspections import findings as findings_service
 from inspections import policy, queries
 from inspections import service as inspections
@@ -47,10 +46,10 @@ from inspections.models import (
     FindingStatus,
     Inspection,
     InspectionStatus,
-    Plan,
 )
 from media import service as media
-from media.models import PHOTO_FLAG_LABELS, Photo, PhotoStatus
+from media.models import PHOTO_FLAG_LABELS, Photo
+from org import queries as org_queries
 from org import service as org
 from reports import picks
 
@@ -67,53 +66,6 @@ CIRCULAR_VERBS = {"circular_pick": "列为通报典型问题", "circular_unpick"
 QUEUE_FLAGS = {**PHOTO_FLAG_LABELS, "far_checkin": "签到位置偏远"}
 
 
-# -- small read-only queries the console needs ---------------------------------------------
-
-
-def _photo_stats(ids: list[int]) -> dict[int, dict[str, int]]:
-    """Per inspection: stored photos, and how many carry each evidence flag (one query)."""
-    if not ids:
-        return {}
-    flags = [
-        func.sum(case((getattr(Photo, f"flag_{flag}").is_(True), 1), else_=0))
-        for flag in media.EVIDENCE_FLAGS
-    ]
-    rows = db.session.execute(
-        select(Photo.owner_id, func.count(Photo.id), *flags)
-        .where(
-            Photo.owner_type == KIND, Photo.owner_id.in_(ids), Photo.status == PhotoStatus.stored
-        )
-        .group_by(Photo.owner_id)
-    )
-    return {
-        row[0]: {"photos": row[1]}
-        | {flag: int(n or 0) for flag, n in zip(media.EVIDENCE_FLAGS, row[2:], strict=True)}
-        for row in rows
-    }
-
-
-def _pending_findings(ids: list[int]) -> dict[int, int]:
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Finding.inspection_id, func.count(Finding.id))
-        .where(Finding.inspection_id.in_(ids), Finding.status == FindingStatus.pending)
-        .group_by(Finding.inspection_id)
-    )
-    return {inspection_id: count for inspection_id, count in rows}
-
-
-def _flagged(flag: str):
-    if flag == "far_checkin":
-        return Inspection.checkin_far.is_(True)
-    flagged = select(Photo.owner_id).where(
-        Photo.owner_type == KIND,
-        Photo.status == PhotoStatus.stored,
-        getattr(Photo, f"flag_{flag}").is_(True),
-    )
-    return Inspection.id.in_(flagged)
-
-
 QUEUE_SORTS = {
     "submitted": "提交时间（先提交的在前）",
     "date": "检查日期（最近的在前）",
@@ -122,53 +74,9 @@ QUEUE_SORTS = {
 }
 
 
-def _flag_count():
-    """Per inspection: its photos carrying any evidence flag, plus one for a far check-in."""
-    any_flag = or_(*(getattr(Photo, f"flag_{flag}").is_(True) for flag in media.EVIDENCE_FLAGS))
-    photos = (
-        select(func.count(Photo.id))
-        .where(
-            Photo.owner_type == KIND,
-            Photo.owner_id == Inspection.id,
-            Photo.status == PhotoStatus.stored,
-            any_flag,
-        )
-        .correlate(Inspection)
-        .scalar_subquery()
-    )
-    return photos + case((Inspection.checkin_far.is_(True), 1), else_=0)
-
-
-def _queue_order(sort: str) -> list:
-    if sort == "date":
-        return [Inspection.started_at.desc()]
-    if sort == "score":
-        score = Inspection.effective_score
-        return [score.is_(None), score]  # unscored last
-    if sort == "flags":
-        return [_flag_count().desc(), Inspection.submitted_at]
-    return [Inspection.submitted_at]
-
-
 def _filter_choices(actor: User) -> dict[str, Any]:
     """The queue's filter options, each within what `actor` may see."""
-    return {
-        "plans": db.session.execute(
-            select(Plan.id, Plan.name)
-            .where(policy.plan_filter(actor))
-            .order_by(Plan.period_start.desc(), Plan.id.desc())
-            .limit(200)
-        ).all(),
-        "sectors": org.list_sectors(),
-        "regions": db.session.scalars(
-            org.list_regions().where(policy.region_choice_filter(actor))
-        ).all(),
-        "inspectors": db.session.execute(
-            select(User.id, User.display_name)
-            .where(User.role == Role.inspector, policy.inspector_choice_filter(actor))
-            .order_by(User.display_name)
-        ).all(),
-    }
+    return {"sectors": org.list_sectors()} | queries.queue_choices(actor)
 
 
 # -- the queue ------------------------------------------------------------------------------
@@ -213,12 +121,12 @@ def queue_query(actor: User, params: dict[str, Any]):
     status, flag = params.get("status", "submitted"), params.get("flag")
     stmt = queries.inspections_query(actor, _queue_filters(params))
     if flag in QUEUE_FLAGS:
-        stmt = stmt.where(_flagged(flag))
+        stmt = stmt.where(queries.flagged(flag))
     if status != "submitted":
         stmt = stmt.where(Inspection.status != InspectionStatus.draft)
     # First in, first reviewed (the queue); or by the visit's date, the score, the flags.
     sort = params.get("sort") if params.get("sort") in QUEUE_SORTS else "submitted"
-    return stmt.order_by(None).order_by(*_queue_order(sort), Inspection.id)
+    return stmt.order_by(None).order_by(*queries.queue_order(sort), Inspection.id)
 
 
 @bp.get("/inspections")
@@ -233,8 +141,8 @@ def review_queue():
     return render_template(
         "console/review_queue.html",
         result=result,
-        stats=_photo_stats(ids),
-        pending=_pending_findings(ids),
+        stats=queries.photo_stats(ids),
+        pending=queries.findings_by_status(ids, FindingStatus.pending),
         filters=filters | {key: params[key] for key in ("status", "flag", "sort")},
         sorts=QUEUE_SORTS,
         choices=_filter_choices(g.user),
@@ -245,21 +153,6 @@ def review_queue():
 
 
 # -- published results, read-only (lead units follow their sector here) ---------------------
-
-
-def _confirmed_findings(ids: list[int], actor: User) -> dict[int, int]:
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Finding.inspection_id, func.count(Finding.id))
-        .where(
-            Finding.inspection_id.in_(ids),
-            Finding.status == FindingStatus.confirmed,
-            policy.finding_filter(actor),
-        )
-        .group_by(Finding.inspection_id)
-    )
-    return {inspection_id: count for inspection_id, count in rows}
 
 
 @bp.get("/results")
@@ -275,8 +168,10 @@ def published_inspections():
     return render_template(
         "console/published_inspections.html",
         result=result,
-        confirmed=_confirmed_findings([i.id for i in result["items"]], g.user),
-        units=db.session.scalars(org.units_query(g.user, {})).all(),
+        confirmed=queries.findings_by_status(
+            [i.id for i in result["items"]], FindingStatus.confirmed, g.user
+        ),
+        units=org_queries.visible_units(g.user),
         filters=filters,
         kind_labels=VISIT_KIND_LABELS,
     )
@@ -378,19 +273,8 @@ def _sections(
 
 def _history(inspection: Inspection) -> list[dict[str, Any]]:
     """The inspection's events and its findings' reviews, oldest first, with names."""
-    finding_ids = [f.id for f in inspection.findings]
     titles = {f.id: f.title for f in inspection.findings}
-    rows = db.session.execute(
-        select(AuditEvent, User.display_name)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(
-            or_(
-                and_(AuditEvent.entity_type == KIND, AuditEvent.entity_id == inspection.id),
-                and_(AuditEvent.entity_type == "finding", AuditEvent.entity_id.in_(finding_ids)),
-            )
-        )
-        .order_by(AuditEvent.id)
-    )
+    rows = queries.history_events(inspection)
     history = []
     labels: dict[str, str] = {}
     for event, name in rows:
@@ -427,19 +311,9 @@ def _rescore_text(before: dict[str, Any], after: dict[str, Any]) -> str:
 
 def _next_in_queue(inspection: Inspection, actor: User) -> int | None:
     """The inspection the office reviews after this one, in the queue's order."""
-    if inspection.submitted_at is None or not policy.sees_unreviewed_findings(actor):
+    if not policy.sees_unreviewed_findings(actor):
         return None
-    at, Row = inspection.submitted_at, Inspection
-    return db.session.scalar(
-        select(Row.id)
-        .where(
-            policy.inspection_filter(actor),
-            Row.status == InspectionStatus.submitted,
-            or_(Row.submitted_at > at, and_(Row.submitted_at == at, Row.id > inspection.id)),
-        )
-        .order_by(Row.submitted_at, Row.id)
-        .limit(1)
-    )
+    return queries.next_submitted(inspection, actor)
 
 
 @bp.get("/inspections/<int:inspection_id>")
@@ -494,16 +368,9 @@ def review_finding(finding_id: int):
 
     def change():
         check_version(finding.version)
-        data: dict[str, Any] = {
-            "status": "confirmed" if decision == "confirm" else "dismissed",
-            "reason": form_text("reason"),
-        }
-        severity = request.form.get("severity")
-        if severity in fmt.SEVERITY_LABELS:
-            data["severity"] = severity
-        days = form_int("deadline_days", lo=1, hi=365)
-        if days is not None:
-            data["deadline_days"] = days
+        status = "confirmed" if decision == "confirm" else "dismissed"
+        form = form_values("reason", "severity", "deadline_days")
+        data = load_form(FindingReviewSchema, form | {"status": status})
         findings_service.review_finding(finding, data, actor=g.user)
 
     verb = FINDING_VERBS["confirmed" if decision == "confirm" else "dismissed"]
@@ -527,7 +394,7 @@ def review_findings(inspection_id: int):
     labels = item_labels_of(inspection)
 
     def change():
-        reason = form_text("reason")
+        reason = load_form(FindingReviewSchema, form_values("reason")).get("reason", "")
         if status == "dismissed":  # one reason for all: said once, not once per finding
             reasons.check(reason, "不予认定问题须说明理由")
         chosen = [findings_service.get_finding(i, actor=g.user) for i in form_ids("finding")]
@@ -554,8 +421,9 @@ def publish_inspection(inspection_id: int):
 
     def change():
         check_version(inspection.version)
+        data = load_form(PublishSchema, form_values("missing_photos_reason"))
         findings_service.publish_inspection(
-            inspection, actor=g.user, missing_photos_reason=form_text("missing_photos_reason")
+            inspection, actor=g.user, missing_photos_reason=data.get("missing_photos_reason", "")
         )
 
     confirmed = sum(f.status == FindingStatus.confirmed for f in inspection.findings)
@@ -568,12 +436,10 @@ def _labels_of_owner(photo: Photo) -> dict[str, str]:
     after-photo, the inspection its task came from."""
     inspection_id = photo.owner_id if photo.owner_type == KIND else None
     if photo.owner_type == "rectification_task":
-        from rectification.models import RectificationTask
+        from rectification import queries as task_queries
 
-        inspection_id = db.session.scalar(
-            select(RectificationTask.inspection_id).where(RectificationTask.id == photo.owner_id)
-        )
-    return item_labels_of(db.session.get(Inspection, inspection_id) if inspection_id else None)
+        inspection_id = task_queries.inspection_id_of_task(photo.owner_id)
+    return item_labels_of(queries.inspection_or_none(inspection_id))
 
 
 @bp.get("/photos/<int:photo_id>")
@@ -591,7 +457,7 @@ def photo(photo_id: int):
     hidden = policy.covert_ids_of(g.user, found.owner_id if found.owner_type == KIND else None)
     uploader = policy.COVERT_TEAM
     if found.uploaded_by_id not in hidden:
-        person = db.session.get(User, found.uploaded_by_id)
+        person = user_queries.user_or_none(found.uploaded_by_id)
         uploader = person.display_name if person else "—"
     view = _photo_view(found, _labels_of_owner(found))
     return render_template(

@@ -6,7 +6,8 @@ Lead units see their sector's tasks read-only (no decision forms) and may chase 
 one; viewers read; an office sees and acts within its region. What a page offers comes
 from the state machine (`allowed_actions`), what it lists from `rectification.policy`.
 
-Reads and changes go through `rectification.service`. The list takes a fixed number of
+Reads go through `rectification.service` and `rectification.queries`, changes through
+the service. The list takes a fixed number of
 queries whatever the page size (units come joined with their sector and region).
 """
 
@@ -17,12 +18,14 @@ from datetime import date
 from typing import Any
 
 from flask import Flask, abort, g, render_template, request, url_for
-from sqlalchemy import and_, case, select
+from sqlalchemy import and_, case
 
+from accounts import queries as user_queries
 from accounts.models import Role, User
 from api import pagination
 from api.auth import OFFICE, OFFICE_READERS, requires
 from api.pagination import paginate
+from api.rectification import ChaseCreateSchema, ExtensionDecisionSchema, VerificationSchema
 from checklists.content import SEVERITY_LABELS
 from console.common import (
     act,
@@ -31,20 +34,20 @@ from console.common import (
     arg_int,
     check_version,
     each,
-    form_date,
     form_ids,
-    form_text,
+    form_values,
+    load_form,
     page_args,
 )
 from console.review import item_labels_of, photo_views
 from console.views import add_nav, bp
 from core.clock import utcnow
-from core.db import db
 from inspections import policy as inspection_policy
-from inspections.models import Inspection
-from media.models import PHOTO_FLAG_LABELS, Photo, PhotoStatus
+from inspections import queries as inspection_queries
+from media.models import PHOTO_FLAG_LABELS
 from rectification import photos as task_photos
 from rectification import policy
+from rectification import queries as task_queries
 from rectification import service as rectification
 from rectification.deadlines import DAY_UNITS
 from rectification.history import EVENT_LABELS
@@ -68,24 +71,6 @@ CHASERS = (Role.lead_unit_staff, Role.office_admin)
 
 
 TASK_SORTS = {"due": "逾期在前，按期限", "reply": "回复最早的在前"}
-
-
-def _reused_after_photos(ids: list[int]) -> set[int]:
-    """Tasks whose unit sent an after-photo flagged as a near-duplicate (one query)."""
-    if not ids:
-        return set()
-    return set(
-        db.session.scalars(
-            select(Photo.owner_id)
-            .where(
-                Photo.owner_type == task_photos.KIND,
-                Photo.owner_id.in_(ids),
-                Photo.status == PhotoStatus.stored,
-                Photo.flag_near_duplicate.is_(True),
-            )
-            .distinct()
-        )
-    )
 
 
 def _filters() -> dict[str, Any]:
@@ -179,7 +164,7 @@ def tasks():
         views=VIEWS,
         filters=filters | {"extension": params["extension"], "sort": params["sort"]},
         sorts=TASK_SORTS,
-        reused=_reused_after_photos(ids),
+        reused=task_queries.tasks_with_reused_after_photos(ids),
         verifies=verifies,
         opened=rectification.opened_tasks(ids, g.user) if verifies else set(),
         sectors=policy.sector_options(g.user),
@@ -191,12 +176,7 @@ def tasks():
 
 def _names(ids, hidden: set[int]) -> dict[int, str]:
     """Display names by id; the 暗访 team (`hidden`) reads as 暗访组."""
-    ids = {i for i in ids if i}
-    if not ids:
-        return {}
-    names = dict(
-        db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
-    )
+    names = user_queries.display_names(ids)
     return {i: inspection_policy.COVERT_TEAM if i in hidden else n for i, n in names.items()}
 
 
@@ -216,7 +196,7 @@ def task(task_id: int):
     review = rectification.review_of(found)
     replies = list(found.replies)
     photos = {p.id: p for p in task_photos.photos_by_id(i for r in replies for i in r.photo_ids)}
-    source = db.session.get(Inspection, found.inspection_id) if found.inspection_id else None
+    source = inspection_queries.inspection_or_none(found.inspection_id)
     labels = item_labels_of(source)
     history = [
         {"reply": r, "photos": photo_views([photos[i] for i in r.photo_ids if i in photos], labels)}
@@ -260,11 +240,14 @@ def verify_task(task_id: int):
 
     def change():
         check_version(found.version)
+        data = load_form(
+            VerificationSchema, form_values("reason", "due_on") | {"decision": decision}
+        )
         rectification.verify(
             found,
             accept=accept,
-            reason=form_text("reason") or None,
-            due_on=None if accept else form_date("due_on"),
+            reason=data.get("reason") or None,
+            due_on=None if accept else data.get("due_on"),
             actor=g.user,
         )
 
@@ -307,12 +290,14 @@ def decide_extension(task_id: int, extension_id: int):
 
     def change():
         check_version(found.version)
+        form = form_values("reason", "due_on") | {"decision": decision}
+        data = load_form(ExtensionDecisionSchema, form)
         rectification.decide_extension(
             found,
             extension,
             approve=approve,
-            reason=form_text("reason") or None,
-            due_on=form_date("due_on") if approve else None,
+            reason=data.get("reason") or None,
+            due_on=data.get("due_on") if approve else None,
             actor=g.user,
         )
 
@@ -326,14 +311,13 @@ def decide_extension(task_id: int, extension_id: int):
 def chase_task(task_id: int):
     found = rectification.get_task(task_id, actor=g.user)
     try:
-        client_id = uuid.UUID(request.form.get("client_id", ""))
+        uuid.UUID(request.form.get("client_id", ""))
     except ValueError:
-        abort(400)
+        abort(400)  # the page always sends one: no form field to point at
 
     def change():
-        rectification.chase(
-            found, {"client_id": client_id, "message": form_text("message", 200)}, actor=g.user
-        )
+        data = load_form(ChaseCreateSchema, form_values("client_id", "message"))
+        rectification.chase(found, data, actor=g.user)
 
     done = "已督办，已通知被检查单位"
     back = url_for("console.task", task_id=found.id)

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Flask, g, render_template, request, url_for
 from marshmallow import ValidationError
-from sqlalchemy import select
 
 from accounts.models import Role
 from api.auth import OFFICE, requires
@@ -27,9 +26,7 @@ from console.common import (
     arg_choice,
     arg_int,
     check_version,
-    form_int,
-    region_choices,
-    sector_choices,
+    json_ints,
 )
 from console.views import CONSOLE_READERS, bp
 from core import errors
@@ -39,11 +36,12 @@ from core.geo import COORD_SYSTEM_LABELS
 from inspections import queries as inspection_queries
 from inspections.models import INSPECTION_STATUS_LABELS
 from org import hours, importer
-from org import policy as org_policy
+from org import queries as org_queries
 from org import service as org
-from org.models import REGION_LEVEL_LABELS, Region, RegionLevel
+from org.models import REGION_LEVEL_LABELS, RegionLevel
+from rectification import queries as task_queries
 from rectification import service as rectification
-from rectification.models import STATUS_LABELS, RectificationTask, TaskStatus
+from rectification.models import STATUS_LABELS, RectificationTask
 
 UNIT_STATES = {"1": True, "0": False}
 # The fields of the edit form, as the API's unit schema names them.
@@ -71,8 +69,8 @@ def units():
     return render_template(
         "console/units.html",
         result=result,
-        sectors=sector_choices(g.user),
-        regions=region_choices(g.user),
+        sectors=org_queries.sector_choices(g.user),
+        regions=org_queries.region_choices(g.user),
         region_depth=REGION_DEPTH,
         filters=filters | {"active": active},
         imports=g.user.role == Role.office_admin,
@@ -107,12 +105,7 @@ def sparkline(months: list[dict[str, Any]], width: int = 240, height: int = 48) 
 
 def _open_tasks(unit_id: int) -> tuple[list[RectificationTask], dict[str, Any]]:
     """The unit's tasks not yet closed, overdue first, and the counts by status."""
-    T = RectificationTask
-    active = [TaskStatus.open, TaskStatus.responded]
-    stmt = rectification.tasks_query(g.user, {"unit_id": unit_id, "status": active})
-    now = utcnow()
-    stmt = stmt.order_by(None).order_by((T.due_at > now), T.due_at, T.id).limit(OPEN_TASKS)
-    tasks = list(db.session.scalars(stmt).unique())
+    tasks = task_queries.open_tasks_of_unit(g.user, unit_id, OPEN_TASKS)
     return tasks, rectification.count_tasks(g.user, {"unit_id": unit_id})
 
 
@@ -149,9 +142,7 @@ def unit(unit_id: int):
 def _edit_choices() -> dict[str, Any]:
     """What the form's selects offer: every sector and lead unit (city-wide reference
     data), and the regions the office may put a unit in (a scoped office: its subtree)."""
-    regions = db.session.scalars(
-        select(Region).where(org_policy.region_filter(g.user)).order_by(Region.code)
-    )
+    regions = org_queries.assignable_regions(g.user)
     return {
         "sectors": org.list_sectors(),
         "lead_units": org.list_lead_units(),
@@ -181,12 +172,9 @@ def _unit_form() -> dict[str, Any]:
     data: dict[str, Any] = {key: request.form.get(key, "").strip() for key in TEXT_FIELDS}
     problems: dict[str, list[str]] = {}
     for key in ("sector_id", "region_id", "lead_unit_id"):
-        try:
-            data[key] = form_int(key, lo=1)
-        except errors.InvalidInput as exc:
-            problems.update(exc.errors)
+        data[key] = request.form.get(key, "").strip() or None  # the schema judges the id
     for key in ("sector_id", "region_id"):
-        if data[key] is None and key not in problems:
+        if data[key] is None:
             problems[key] = ["必填字段"]
     for key in ("latitude", "longitude"):
         data[key] = request.form.get(key, "").strip() or None
@@ -200,7 +188,10 @@ def _unit_form() -> dict[str, Any]:
         except errors.InvalidInput as exc:
             problems.update(exc.errors)
     try:
-        loaded = UnitUpdateSchema().load({k: v for k, v in data.items() if k not in problems})
+        loader = UnitUpdateSchema()
+        loaded = loader.load(
+            json_ints(loader, {k: v for k, v in data.items() if k not in problems})
+        )
     except ValidationError as exc:
         problems.update({k: v for k, v in exc.normalized_messages().items() if k not in problems})
         loaded = {}

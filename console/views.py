@@ -29,20 +29,21 @@ from api.auth import OFFICE_READERS, public, requires
 from api.errors import status_of
 from api.extensions import csrf
 from api.pagination import paginate
+from api.users import UserUpdateSchema
 from console.common import (
     act,
     arg_choice,
     check_version,
-    form_int,
+    form_values,
+    load_form,
     may_open,
     page_args,
     refusal_for,
 )
 from core import errors
 from core.clock import local
-from core.db import db
 from org import hours
-from org import service as org
+from org import queries as org_queries
 from rectification.deadlines import DAY_UNITS
 
 bp = Blueprint(
@@ -256,7 +257,7 @@ def users():
         result=result,
         filters=filters,
         manages=manages,
-        regions=db.session.scalars(org.list_regions()).all() if manages else [],
+        regions=org_queries.all_regions() if manages else [],
         may_have_region=accounts_policy.may_have_region,
         roles=list(Role),
     )
@@ -276,7 +277,9 @@ def set_user_region(user_id: int):
 
     def change():
         check_version(user.version)
-        accounts.update_user(user, {"region_id": form_int("region_id", lo=1)}, actor=g.user)
+        # A blank choice is 全市 (null), as the API's `region_id: null`.
+        region = form_values("region_id").get("region_id")
+        accounts.update_user(user, load_form(UserUpdateSchema, {"region_id": region}), actor=g.user)
 
     return act(change, done=f"已更新{user.display_name}的工作区域", back=url_for("console.users"))
 

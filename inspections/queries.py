@@ -9,16 +9,22 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 
-from accounts.models import User
+from accounts.models import Role, User
 from checklists import content as fmt
 from checklists.models import ChecklistVersion
+from core.audit import AuditEvent
 from core.clock import DISPLAY_TZ, local
 from core.db import db
 from inspections import policy
-from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
-from org.models import Unit
+from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, Plan
+from media import queries as photo_queries
+from org.models import Region, Sector, Unit
+from org.policy import unit_filter
+from org.service import list_regions
+
+KIND = "inspection"  # the owner type of an inspection's photos and audit events
 
 
 def _day_start(day: date) -> datetime:
@@ -162,3 +168,167 @@ def _latest_failures(unit_id: int, codes: list[str]) -> dict[str, tuple[str, int
         .order_by(Inspection.started_at, Finding.id)
     )
     return {code: (title, version) for code, title, version in db.session.execute(stmt)}
+
+
+# -- the review queue and one inspection's page ----------------------------------------
+
+
+def photo_stats(ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per inspection: stored photos, and how many carry each evidence flag (one query)."""
+    return photo_queries.photo_stats(KIND, ids)
+
+
+def findings_by_status(
+    ids: list[int], status: FindingStatus, actor: User | None = None
+) -> dict[int, int]:
+    """Per inspection: its findings in `status` (those `actor` may see, when given)."""
+    if not ids:
+        return {}
+    stmt = select(Finding.inspection_id, func.count(Finding.id)).where(
+        Finding.inspection_id.in_(ids), Finding.status == status
+    )
+    if actor is not None:
+        stmt = stmt.where(policy.finding_filter(actor))
+    rows = db.session.execute(stmt.group_by(Finding.inspection_id))
+    return {inspection_id: count for inspection_id, count in rows}
+
+
+def flagged(flag: str):
+    """Inspections with a stored photo carrying evidence flag `flag`, or (far_checkin)
+    checked in far from the unit: a WHERE clause."""
+    if flag == "far_checkin":
+        return Inspection.checkin_far.is_(True)
+    return Inspection.id.in_(photo_queries.owners_with_flag(KIND, flag))
+
+
+def flag_count():
+    """Per inspection: its photos carrying any evidence flag, plus one for a far check-in."""
+    photos = photo_queries.flagged_photo_count(KIND, Inspection.id, Inspection)
+    return photos + case((Inspection.checkin_far.is_(True), 1), else_=0)
+
+
+def queue_order(sort: str) -> list:
+    """The queue's ORDER BY: submitted (first in first), date, score (unscored last) or
+    flags (most first)."""
+    if sort == "date":
+        return [Inspection.started_at.desc()]
+    if sort == "score":
+        score = Inspection.effective_score
+        return [score.is_(None), score]  # unscored last
+    if sort == "flags":
+        return [flag_count().desc(), Inspection.submitted_at]
+    return [Inspection.submitted_at]
+
+
+def region_choices(actor: User) -> list[Region]:
+    """The regions an inspection filter or a plan's pool offers `actor`."""
+    return list(db.session.scalars(list_regions().where(policy.region_choice_filter(actor))))
+
+
+def queue_choices(actor: User) -> dict[str, Any]:
+    """The queue's filter options, each within what `actor` may see: plans (newest 200),
+    regions and inspectors by name."""
+    return {
+        "plans": db.session.execute(
+            select(Plan.id, Plan.name)
+            .where(policy.plan_filter(actor))
+            .order_by(Plan.period_start.desc(), Plan.id.desc())
+            .limit(200)
+        ).all(),
+        "regions": region_choices(actor),
+        "inspectors": db.session.execute(
+            select(User.id, User.display_name)
+            .where(User.role == Role.inspector, policy.inspector_choice_filter(actor))
+            .order_by(User.display_name)
+        ).all(),
+    }
+
+
+def history_events(inspection: Inspection) -> list[tuple[AuditEvent, str | None]]:
+    """The inspection's audit events and its findings', oldest first, each with its
+    actor's display name (None for the system)."""
+    finding_ids = [f.id for f in inspection.findings]
+    rows = db.session.execute(
+        select(AuditEvent, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            or_(
+                and_(AuditEvent.entity_type == KIND, AuditEvent.entity_id == inspection.id),
+                and_(AuditEvent.entity_type == "finding", AuditEvent.entity_id.in_(finding_ids)),
+            )
+        )
+        .order_by(AuditEvent.id)
+    )
+    return [(event, name) for event, name in rows]
+
+
+def next_submitted(inspection: Inspection, actor: User) -> int | None:
+    """The submitted inspection after this one in the queue's order (first in, first
+    reviewed) that `actor` may see."""
+    if inspection.submitted_at is None:
+        return None
+    at, Row = inspection.submitted_at, Inspection
+    return db.session.scalar(
+        select(Row.id)
+        .where(
+            policy.inspection_filter(actor),
+            Row.status == InspectionStatus.submitted,
+            or_(Row.submitted_at > at, and_(Row.submitted_at == at, Row.id > inspection.id)),
+        )
+        .order_by(Row.submitted_at, Row.id)
+        .limit(1)
+    )
+
+
+def inspection_or_none(inspection_id: int | None) -> Inspection | None:
+    """The inspection by id, without a permission check: for labels of a row the reader
+    already may see (a task's or a photo's source)."""
+    return db.session.get(Inspection, inspection_id) if inspection_id else None
+
+
+# -- the dashboard ------------------------------------------------------------------------
+
+
+def _since(start: datetime):
+    return and_(Inspection.started_at >= start, Inspection.status != InspectionStatus.draft)
+
+
+def _of_units(actor: User):
+    return Inspection.unit_id.in_(select(Unit.id).where(unit_filter(actor)))
+
+
+def average_score_since(actor: User, start: datetime) -> float | None:
+    """The average effective score of the inspections since `start` that `actor` sees."""
+    return db.session.scalar(
+        select(func.avg(Inspection.effective_score)).where(
+            _since(start), policy.inspection_filter(actor), _of_units(actor)
+        )
+    )
+
+
+def average_score_by_sector(actor: User, start: datetime) -> list[tuple[str, float, int]]:
+    """(sector name, average effective score, scored inspections) since `start`, highest
+    average first."""
+    rows = db.session.execute(
+        select(Sector.name, func.avg(Inspection.effective_score), func.count(Inspection.id))
+        .join(Unit, Unit.sector_id == Sector.id)
+        .join(Inspection, Inspection.unit_id == Unit.id)
+        .where(_since(start), Inspection.effective_score.is_not(None))
+        .where(policy.inspection_filter(actor), unit_filter(actor))
+        .group_by(Sector.id, Sector.name)
+        .order_by(func.avg(Inspection.effective_score).desc())
+    )
+    return [(name, float(avg), n) for name, avg, n in rows]
+
+
+def inspections_by_sector(actor: User, start: datetime) -> list[tuple[str, int]]:
+    """(sector name, inspections since `start`), most first."""
+    rows = db.session.execute(
+        select(Sector.name, func.count(Inspection.id))
+        .join(Unit, Unit.sector_id == Sector.id)
+        .join(Inspection, Inspection.unit_id == Unit.id)
+        .where(_since(start), policy.inspection_filter(actor), unit_filter(actor))
+        .group_by(Sector.id, Sector.name)
+        .order_by(func.count(Inspection.id).desc())
+    )
+    return [(name, count) for name, count in rows]

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
+from accounts import queries as user_queries
 from accounts.models import User
 from core import audit
-from core.db import db
 from rectification.models import RectificationTask
 from rectification.states import ACTION_LABELS
 
@@ -42,16 +40,7 @@ def record_change(task: RectificationTask, action: str, actor: User | None, befo
 
 def task_trail(task: RectificationTask) -> list[dict[str, Any]]:
     events = audit.trail(ENTITY, task.id)
-    actor_ids = {e.actor_id for e in events if e.actor_id}
-    names = (
-        dict(
-            db.session.execute(
-                select(User.id, User.display_name).where(User.id.in_(actor_ids))
-            ).all()
-        )
-        if actor_ids
-        else {}
-    )
+    names = user_queries.display_names(e.actor_id for e in events)
     return [
         {
             "at": e.at,

@@ -154,6 +154,17 @@ def get_job(job_id: int, *, actor: User) -> ExportJob:
     return job
 
 
+def recent_jobs(actor: User, limit: int = 50) -> list[ExportJob]:
+    """One's own exports, newest first (at most `limit`)."""
+    stmt = (
+        select(ExportJob)
+        .where(ExportJob.actor_id == actor.id)
+        .order_by(ExportJob.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
 def job_file(job: ExportJob) -> Response:
     """The stored file of a finished job."""
     if job.status == ExportStatus.expired or (job.status == ExportStatus.done and job.key is None):

@@ -262,6 +262,9 @@ EXPECT: dict[tuple[str, str], Row] = {
     ("POST", f"{C}/checklists/<int:template_id>/drafts"): row(CITY, fresh=fresh.published_template),
     ("GET", f"{C}/checklists/versions/<int:version_id>/edit"): row(CITY, fresh=fresh.draft),
     ("POST", f"{C}/checklists/versions/<int:version_id>/publish"): row(CITY, fresh=fresh.draft),
+    ("POST", f"{C}/checklists/versions/<int:version_id>/discard"): row(
+        CITY, fresh=fresh.second_draft
+    ),
     ("GET", f"{C}/checklists/versions/<int:version_id>/new-section"): row(CITY, fresh=fresh.draft),
     ("POST", f"{C}/checklists/versions/<int:version_id>/sections"): row(CITY, fresh=fresh.draft),
     ("GET", f"{C}/checklists/versions/<int:version_id>/sections/<section_code>"): row(
@@ -658,6 +661,9 @@ BODIES: dict[tuple[str, str], Callable[[Call], dict]] = {
         "accounts.models.User", "user_id"
     ),
     ("POST", f"{C}/checklists/versions/<int:version_id>/publish"): _draft_revision,
+    ("POST", f"{C}/checklists/versions/<int:version_id>/discard"): lambda c: (
+        _draft_revision(c) | {"confirm": "1"}
+    ),
     ("POST", f"{C}/checklists/versions/<int:version_id>/sections"): lambda c: (
         _draft_revision(c) | {"title": "新增部分"}
     ),

@@ -90,6 +90,33 @@
     }
     recount();
   }
+  // The checklist item form shows the chosen kind's own settings only.
+  var kind = document.querySelector(".item-form select[name=kind]");
+  if (kind) {
+    var showKind = function () {
+      document.querySelectorAll(".kind-settings").forEach(function (set) {
+        set.hidden = set.dataset.kind.split(" ").indexOf(kind.value) < 0;
+      });
+    };
+    kind.addEventListener("change", showKind);
+    showKind();
+  }
+
+  // The checklist builder on a phone: one section open at a time (the one the page
+  // returned to after an edit, else the first); the others fold to their titles.
+  var folds = Array.prototype.slice.call(document.querySelectorAll("details.draft-section"));
+  if (folds.length > 1 && window.matchMedia("(max-width: 700px)").matches) {
+    var target = location.hash ? document.getElementById(location.hash.slice(1)) : null;
+    var keep = (target && target.closest("details.draft-section")) || folds[0];
+    folds.forEach(function (fold) {
+      fold.open = fold === keep;
+      fold.addEventListener("toggle", function () {  // opening one folds the others
+        if (fold.open) folds.forEach(function (other) { if (other !== fold) other.open = false; });
+      });
+    });
+    if (target) target.scrollIntoView({ block: "start" });
+  }
+
   // After a refused form the page returns to it: its message is in sight, not at the top.
   var refusal = document.querySelector(".refusal[role=alert]");
   if (refusal) refusal.scrollIntoView({ block: "center" });

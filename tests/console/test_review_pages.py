@@ -136,7 +136,7 @@ def test_confirm_and_dismiss_findings(office_console, to_review):
         ({"decision": "dismiss"}, "不予认定问题或修改严重程度、期限须说明理由（理由：必填字段）"),
         ({"decision": "dismiss", "reason": " n "}, "（理由：请用一句话说明理由，至少 4 个字）"),
         ({"decision": "confirm", "severity": "severe"}, "须说明理由"),
-        ({"decision": "confirm", "deadline_days": "abc"}, "（整改期限：请输入有效的整数）"),
+        ({"decision": "confirm", "deadline_days": "abc"}, "（整改期限：应为整数）"),
         ({"decision": "confirm", "version": "0"}, "刚被他人修改"),
     ],
 )

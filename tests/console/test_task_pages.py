@@ -105,7 +105,7 @@ def test_verifying_an_open_task_is_refused(office_console, world):
         ({"decision": "deny", "reason": "期限内可以完成"}, ExtensionStatus.denied, "已驳回延期"),
         ({"decision": "deny"}, ExtensionStatus.pending, "驳回延期需要说明理由"),
         ({"decision": "approve", "due_on": "2020-01-01"}, ExtensionStatus.pending, "应晚于"),
-        ({"decision": "approve", "due_on": "明天"}, ExtensionStatus.pending, "日期格式"),
+        ({"decision": "approve", "due_on": "明天"}, ExtensionStatus.pending, "（期限：应为日期"),
     ],
 )
 def test_extension_decisions(office_console, world, form, status, message):
