@@ -222,10 +222,9 @@ FORM_IDS_KEPT = timedelta(days=7)
 
 def sweep_form_submissions() -> dict[str, int] | None:
     """Worker job: forget the client ids of bulk forms posted more than a week ago (a
-    resend after that acts anew, and its stale versions refuse it)."""
+    resend after that acts anew, and its stale versions refuse it). The worker commits."""
     old = FormSubmission.created_at < utcnow() - FORM_IDS_KEPT
     gone = db.session.execute(delete(FormSubmission).where(old)).rowcount
-    db.session.commit()
     return {"form_ids_swept": gone} if gone else None
 
 

@@ -28,6 +28,7 @@ def run_cycle() -> dict:
     for job in current_app.extensions.get("worker_jobs", []):
         try:
             report[job.__name__] = job()
+            db.session.commit()  # each job is its own transaction; the worker is its edge
         except Exception:  # a failing scan must not stop delivery
             db.session.rollback()
             log.exception("worker job %s failed", job.__name__)
