@@ -1,0 +1,388 @@
+"""Rollups (`UnitMonth`): each unit's figures per month and inspection status, kept in the
+transaction that changes the rows they count, so rankings and the dashboard sum a few
+rows per unit instead of grouping the whole history.
+
+How they are kept, correct by construction: a session hook notes the (unit, month) keys
+of the Inspection, Finding and RectificationTask rows a transaction changes, with the
+values they had before (read from the table before the flush) and after (read after the
+last flush); before the commit it recomputes exactly those keys from the raw rows:
+DELETE the keys' rows, then one INSERT … SELECT grouping the raw rows of those keys. A
+finding or an inspection also touches the months after it whose repeat findings it can
+change. On PostgreSQL the keys are locked first (transaction advisory locks, in order),
+so the recomputing statement sees every transaction that committed the same keys before.
+
+Rows written by plain Core statements (bulk loads, `bench/`, a submission's findings,
+which go with their inspection's own change) are not seen by the hook: after a bulk load
+run `flask reports rebuild-rollups` (`rebuild()`), which recomputes the whole table with
+one statement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import (
+    Date,
+    Integer,
+    and_,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import Session, attributes
+
+from accounts.models import Role, User
+from checklists.content import GRADES
+from core.clock import day_start, local
+from core.db import UTCDateTime, db
+from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
+from org.models import Unit
+from org.policy import unit_filter
+from rectification.models import RectificationTask, TaskStatus
+from reports.models import UnitMonth
+
+# Months after a finding's own whose repeat findings it can change: the default window
+# (rankings.DEFAULT_REPEAT_MONTHS = 6 calendar months, counted on UTC instants) plus one
+# for the month boundaries of the city's clock.
+REPEAT_SPAN = 7
+_ONE_DAY = timedelta(days=1)
+CHUNK = 500  # keys per statement (bound parameters stay far below SQLite's limit)
+
+GRADE_COLUMNS = dict(
+    zip(GRADES, ("grade_excellent", "grade_good", "grade_pass", "grade_fail"), strict=True)
+)
+VALUE_COLUMNS = (
+    "inspections",
+    "score_sum",
+    "scored",
+    "percent_sum",
+    "percent_scored",
+    "critical",
+    *GRADE_COLUMNS.values(),
+    "findings",
+    "repeat_findings",
+    "tasks",
+    "tasks_closed",
+    "tasks_on_time",
+)
+_TOUCHED = "unit_month_touched"
+_PENDING = "unit_month_pending"
+_TRACKED = (Inspection, Finding, RectificationTask)
+
+
+def month_of(moment: datetime) -> date:
+    """The first day of the month `moment` falls in, on the city's clock."""
+    return local(moment).date().replace(day=1)
+
+
+def add_months(month: date, n: int) -> date:
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    out, month = [], first.replace(day=1)
+    while month <= last:
+        out.append(month)
+        month = add_months(month, 1)
+    return out
+
+
+def _bounds(months: Iterable[date], units: Iterable[int] | None = None):
+    """A derived table of months (first day, start and end instants in UTC), one row per
+    month, or per (unit, month) pair when `units` is given (zipped with `months`)."""
+    rows = []
+    pairs = zip(units, months, strict=True) if units is not None else ((None, m) for m in months)
+    for unit_id, month in pairs:
+        columns = [
+            literal(month, Date()).label("month"),
+            literal(day_start(month), UTCDateTime()).label("lo"),
+            literal(day_start(add_months(month, 1)), UTCDateTime()).label("hi"),
+        ]
+        if unit_id is not None:
+            columns.insert(0, literal(unit_id, Integer()).label("unit_id"))
+        rows.append(select(*columns))
+    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("bounds")
+
+
+def _figures(bounds):
+    """One row per (unit, month, status) of the raw figures over `bounds`."""
+    from reports.rankings import DEFAULT_REPEAT_MONTHS, _repeat_clause
+
+    Insp, F, T = Inspection, Finding, RectificationTask
+    per_unit = "unit_id" in bounds.c
+
+    def keyed(unit_column):
+        on = and_(Insp.started_at >= bounds.c.lo, Insp.started_at < bounds.c.hi)
+        return and_(on, unit_column == bounds.c.unit_id) if per_unit else on
+
+    def zeros(n: int):
+        return [literal(0) for _ in range(n)]
+
+    def count_if(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    percent = 100.0 * Insp.effective_score / func.nullif(Insp.max_score, 0)
+    critical = func.coalesce(Insp.reviewed_critical_failed, Insp.critical_failed)
+    counted = Insp.status != InspectionStatus.draft
+    inspections = (
+        select(
+            Insp.unit_id,
+            bounds.c.month,
+            Insp.status,
+            func.count(Insp.id),
+            func.sum(Insp.effective_score),
+            func.count(Insp.effective_score),
+            func.sum(percent),
+            func.count(percent),
+            count_if(critical.is_(True)),
+            *[count_if(Insp.effective_grade == grade) for grade in GRADE_COLUMNS],
+            *zeros(5),
+        )
+        .select_from(Insp)
+        .join(bounds, keyed(Insp.unit_id))
+        .where(counted)
+        .group_by(Insp.unit_id, bounds.c.month, Insp.status)
+    )
+    repeat = count_if(_repeat_clause(DEFAULT_REPEAT_MONTHS))
+    findings = (
+        select(F.unit_id, bounds.c.month, Insp.status, *zeros(10), func.count(F.id), repeat)
+        .add_columns(*zeros(3))
+        .select_from(F)
+        .join(Insp, Insp.id == F.inspection_id)
+        .join(bounds, keyed(F.unit_id))
+        .where(counted, F.status == FindingStatus.confirmed)
+        .group_by(F.unit_id, bounds.c.month, Insp.status)
+    )
+    closed = T.status == TaskStatus.closed
+    tasks = (
+        select(T.unit_id, bounds.c.month, Insp.status, *zeros(12), func.count(T.id))
+        .add_columns(count_if(closed), count_if(closed & (T.closed_at <= T.due_at)))
+        .select_from(T)
+        .join(Insp, Insp.id == T.inspection_id)
+        .join(bounds, keyed(T.unit_id))
+        .where(counted)
+        .group_by(T.unit_id, bounds.c.month, Insp.status)
+    )
+    parts = union_all(inspections, findings, tasks).subquery("parts")
+    key, values = list(parts.c)[:3], list(parts.c)[3:]
+    return select(*key, *[func.coalesce(func.sum(v), 0) for v in values]).group_by(*key)
+
+
+def _insert(bounds, executor) -> None:
+    names = ["unit_id", "month", "status", *VALUE_COLUMNS]
+    executor.execute(insert(UnitMonth).from_select(names, _figures(bounds)))
+
+
+def _lock_key(unit_id: int, month: date) -> int:
+    digest = hashlib.sha256(f"unit_month:{unit_id}:{month:%Y-%m}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def recompute(keys: Iterable[tuple[int, date]]) -> None:
+    """Recompute the rollup rows of these (unit, month) keys from the raw rows, in the
+    current transaction."""
+    keys = sorted(set(keys))
+    if not keys:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        for lock in sorted(_lock_key(*k) for k in keys):  # one order: no deadlock
+            db.session.execute(select(func.pg_advisory_xact_lock(lock)))
+    for i in range(0, len(keys), CHUNK):
+        chunk = keys[i : i + CHUNK]
+        db.session.execute(
+            delete(UnitMonth).where(
+                or_(*[and_(UnitMonth.unit_id == u, UnitMonth.month == m) for u, m in chunk])
+            )
+        )
+        _insert(_bounds([m for _, m in chunk], [u for u, _ in chunk]), db.session)
+
+
+def rebuild(executor=None) -> int:
+    """Recompute the whole table (after a bulk load, or to repair): one DELETE and one
+    INSERT … SELECT over every month that holds an inspection. Returns the rows written.
+    `executor`: a Connection (a migration's) instead of the app's session."""
+    executor = executor if executor is not None else db.session
+    if (
+        executor.get_bind().dialect.name == "postgresql"
+        if isinstance(executor, Session)
+        else (executor.dialect.name == "postgresql")
+    ):
+        # Transactions keeping keys wait; what they commit after this is theirs to write.
+        executor.execute(text("LOCK TABLE unit_month IN EXCLUSIVE MODE"))
+    executor.execute(delete(UnitMonth))
+    first, last = executor.execute(
+        select(func.min(Inspection.started_at), func.max(Inspection.started_at)).where(
+            Inspection.status != InspectionStatus.draft
+        )
+    ).one()
+    if first is None:
+        return 0
+    _insert(_bounds(months_between(month_of(first), month_of(last))), executor)
+    return executor.scalar(select(func.count()).select_from(UnitMonth)) or 0
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+def whole_months(start: date, end: date) -> tuple[date, date] | None:
+    """The whole months inside the days [start, end], as (first month, the month after the
+    last); None when no month is whole."""
+    first = start if start.day == 1 else add_months(start.replace(day=1), 1)
+    last_day = end.replace(day=1)
+    stop = add_months(last_day, 1) if add_months(last_day, 1) - end == _ONE_DAY else last_day
+    return (first, stop) if first < stop else None
+
+
+def has_unit_scope(actor: User) -> bool:
+    """Whether what `actor` may see of inspections is a set of units (and, for a unit's
+    side, their published inspections): an office, a lead unit, a unit. An inspector's is
+    the visits they made, which rollups per unit cannot tell."""
+    return actor.is_office or actor.role in (Role.lead_unit_staff, Role.unit_staff)
+
+
+def unit_scope(actor: User):
+    """Rollup rows of the units `actor` may see (`has_unit_scope` readers)."""
+    return UnitMonth.unit_id.in_(select(Unit.id).where(unit_filter(actor)))
+
+
+def statuses(actor: User) -> list[str]:
+    """The inspection statuses `actor` reads (inspections.policy.inspection_filter): an
+    office every one but drafts, a lead unit or a unit the published ones."""
+    if actor.is_office:
+        return [InspectionStatus.submitted.value, InspectionStatus.published.value]
+    return [InspectionStatus.published.value]
+
+
+# --- the session hook --------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    ids: dict[type, set[int]] = field(default_factory=lambda: {c: set() for c in _TRACKED})
+
+
+def _key_rows(cls, ids: Iterable[int]):
+    """(unit_id, started_at, status, is an inspection or finding) of the rows `ids` of
+    `cls` as the table holds them now."""
+    ids = list(ids)
+    if cls is Inspection:
+        stmt = select(Inspection.unit_id, Inspection.started_at, Inspection.status).where(
+            Inspection.id.in_(ids)
+        )
+    else:
+        stmt = (
+            select(cls.unit_id, Inspection.started_at, Inspection.status)
+            .join(Inspection, Inspection.id == cls.inspection_id)
+            .where(cls.id.in_(ids))
+        )
+    return stmt
+
+
+def _note(session: Session, cls, ids: set[int]) -> None:
+    """Add the keys the rows `ids` of `cls` count in now (read through the session's
+    connection: no autoflush)."""
+    if not ids:
+        return
+    touched: set[tuple[int, date]] = session.info.setdefault(_TOUCHED, set())
+    span = 0 if cls is RectificationTask else REPEAT_SPAN
+    connection = session.connection()
+    for unit_id, started_at, status in connection.execute(_key_rows(cls, ids)):
+        if status == InspectionStatus.draft:
+            continue
+        month = month_of(started_at)
+        touched.update((unit_id, add_months(month, n)) for n in range(span + 1))
+
+
+def _still_draft(obj) -> bool:
+    """An inspection that is a draft and stays one: it counts nowhere."""
+    if not isinstance(obj, Inspection):
+        return False
+    history = attributes.get_history(obj, "status", passive=attributes.PASSIVE_NO_INITIALIZE)
+    values = [*history.added, *history.unchanged, *history.deleted]
+    return bool(values) and all(v == InspectionStatus.draft for v in values)
+
+
+def _before_flush(session: Session, flush_context, instances) -> None:
+    """Keys the changed and deleted rows count in before this flush."""
+    before: dict[type, set[int]] = {c: set() for c in _TRACKED}
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, _TRACKED) and not _still_draft(obj):
+            identity = attributes.instance_state(obj).identity
+            if identity is not None:
+                before[type(obj)].add(identity[0])
+    for cls, ids in before.items():
+        _note(session, cls, ids)
+
+
+def _after_flush(session: Session, flush_context) -> None:
+    """Rows written by this flush: their keys after the transaction's last flush are read
+    before the commit."""
+    pending: _Pending = session.info.setdefault(_PENDING, _Pending())
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, _TRACKED) and not _still_draft(obj):
+            identity = attributes.instance_state(obj).identity
+            if identity is not None:
+                pending.ids[type(obj)].add(identity[0])
+
+
+def _before_commit(session: Session) -> None:
+    session.flush()
+    pending: _Pending | None = session.info.pop(_PENDING, None)
+    if pending is not None:
+        for cls, ids in pending.ids.items():
+            _note(session, cls, ids)
+    touched = session.info.pop(_TOUCHED, None)
+    if touched:
+        with session.no_autoflush:
+            recompute(touched)
+
+
+def _forget(session: Session, transaction) -> None:
+    """The transaction is over (committed, or rolled back with what it wrote)."""
+    if transaction.parent is None:
+        session.info.pop(_TOUCHED, None)
+        session.info.pop(_PENDING, None)
+
+
+_HOOKS = (
+    ("before_flush", _before_flush),
+    ("after_flush", _after_flush),
+    ("before_commit", _before_commit),
+    ("after_transaction_end", _forget),
+)
+
+
+def install_hooks() -> None:
+    for name, fn in _HOOKS:
+        if not event.contains(Session, name, fn):
+            event.listen(Session, name, fn)
+
+
+rollups_command = AppGroup("reports", help="考核排名与看板的汇总表维护")
+
+
+@rollups_command.command("rebuild-rollups")
+def rebuild_command() -> None:
+    """Recompute the unit × month rollups from the raw rows (after a bulk load)."""
+    rows = rebuild()
+    db.session.commit()
+    click.echo(f"rollups rebuilt: {rows} rows")
+
+
+def init_app(app: Flask) -> None:
+    install_hooks()
+    app.cli.add_command(rollups_command)
