@@ -2,10 +2,12 @@
 open and overdue tasks by sector and by region, the average score by sector (the score
 after the office's review when there is one: `Inspection.effective_score`).
 
-Each panel is one grouped query (indexed on the inspection's start time and the task's
-status), so the cost grows with the inspections in the period shown, not with the whole
-table: a year of 95k inspections takes ~230 ms on SQLite and ~110 ms on PostgreSQL, the
-same page over 1k takes ~10 ms (bench/console.py). A city's real year is a few thousand.
+The score and count panels (and the average figure) sum the unit × month rollups
+(reports.rollups: a few rows per unit and month, kept in the transaction that changes an
+inspection, finding or task), so they stay flat as history grows; `sector_figures_raw` is
+the same figures from the raw rows. Open tasks are counted live on the task status index
+(they change with the clock, and there are few of them). bench/reports_scale.py measures
+the page over 1 000 000 inspections against plain GROUP BY statements.
 
 Every panel counts what its reader may see: the domain's own filter (`inspection_filter`,
 `task_filter`: a lead unit sees published inspections only) and the units of the reader's
@@ -34,8 +36,11 @@ from org.policy import unit_filter
 from rectification import service as rectification
 from rectification.models import RectificationTask, TaskStatus
 from rectification.policy import task_filter
+from reports import rollups
+from reports.models import UnitMonth
 
 T = RectificationTask
+OPEN = (TaskStatus.open, TaskStatus.responded)  # not closed, as the status index reads it
 
 
 def _in_period(period: Period):
@@ -50,11 +55,9 @@ def inspection_figures(period: Period, actor: User) -> list[Figure]:
         Inspection.status != InspectionStatus.draft
     )
     total = count_of(in_period)
-    average = db.session.scalar(
-        select(func.avg(Inspection.effective_score)).where(
-            _in_period(period), inspection_filter(actor), _of_units(actor)
-        )
-    )
+    sectors = sector_figures(period, actor)
+    scored = sum(r[4] for r in sectors)
+    average = sum(r[3] for r in sectors) / scored if scored else None
     waiting = count_of(
         queries.inspections_query(actor, {"status": InspectionStatus.submitted, "date_from": since})
     )
@@ -121,35 +124,75 @@ def task_figures(period: Period, actor: User) -> list[Figure]:
     ]
 
 
-def _of_units(actor: User):
-    """Rows whose unit (`Unit`, or the inspection's) the reader may see."""
-    return Inspection.unit_id.in_(select(Unit.id).where(unit_filter(actor)))
-
-
-def average_score_by_sector(period: Period, actor: User) -> Panel:
+def sector_figures_raw(period: Period, actor: User) -> list[tuple[int, str, int, float, int]]:
+    """(sector id, name, inspections, effective score sum, scored) of the period's
+    inspections the reader sees, grouped from the raw rows: the rollups' reference (tests,
+    bench/reports_scale.py) and the path for a reader whose scope is not a set of units."""
     rows = db.session.execute(
-        select(Sector.name, func.avg(Inspection.effective_score), func.count(Inspection.id))
-        .join(Unit, Unit.sector_id == Sector.id)
-        .join(Inspection, Inspection.unit_id == Unit.id)
-        .where(_in_period(period), Inspection.effective_score.is_not(None))
-        .where(inspection_filter(actor), unit_filter(actor))
-        .group_by(Sector.id, Sector.name)
-        .order_by(func.avg(Inspection.effective_score).desc())
-    )
-    bars = [Bar(name, round(float(avg), 1), f"（{n} 次）") for name, avg, n in rows]
-    return Panel(f"{period.label}各行业领域平均得分", bars, "分", empty="本期还没有检查记录")
-
-
-def inspections_by_sector(period: Period, actor: User) -> Panel:
-    rows = db.session.execute(
-        select(Sector.name, func.count(Inspection.id))
+        select(
+            Sector.id,
+            Sector.name,
+            func.count(Inspection.id),
+            func.sum(Inspection.effective_score),
+            func.count(Inspection.effective_score),
+        )
         .join(Unit, Unit.sector_id == Sector.id)
         .join(Inspection, Inspection.unit_id == Unit.id)
         .where(_in_period(period), inspection_filter(actor), unit_filter(actor))
         .group_by(Sector.id, Sector.name)
-        .order_by(func.count(Inspection.id).desc())
     )
-    return Panel(f"{period.label}各行业领域检查次数", [Bar(n, c) for n, c in rows], "次")
+    return [(i, name, n, float(total or 0), scored) for i, name, n, total, scored in rows]
+
+
+def sector_figures(period: Period, actor: User) -> list[tuple[int, str, int, float, int]]:
+    """The same figures summed from the unit × month rollups (reports.rollups): the
+    dashboard's periods start on a month's first day and run to now, so they are whole
+    months; a few rows per unit whatever the history's length."""
+    if not rollups.has_unit_scope(actor):
+        return sector_figures_raw(period, actor)
+    um = UnitMonth
+    rows = db.session.execute(
+        select(
+            Sector.id,
+            Sector.name,
+            func.sum(um.inspections),
+            func.sum(um.score_sum),
+            func.sum(um.scored),
+        )
+        .join(Unit, Unit.sector_id == Sector.id)
+        .join(um, um.unit_id == Unit.id)
+        .where(
+            um.month >= period.first_day, um.status.in_(rollups.statuses(actor)), unit_filter(actor)
+        )
+        .group_by(Sector.id, Sector.name)
+    )
+    return [
+        (i, name, int(n or 0), float(total or 0), int(scored or 0))
+        for i, name, n, total, scored in rows
+    ]
+
+
+def _average_bars(rows) -> list[Bar]:
+    rows = sorted((r for r in rows if r[4]), key=lambda r: (-r[3] / r[4], r[0]))
+    return [
+        Bar(name, round(total / scored, 1), f"（{scored} 次）")
+        for _, name, _, total, scored in rows
+    ]
+
+
+def _count_bars(rows) -> list[Bar]:
+    rows = sorted((r for r in rows if r[2]), key=lambda r: (-r[2], r[0]))
+    return [Bar(name, n) for _, name, n, _, _ in rows]
+
+
+def average_score_by_sector(period: Period, actor: User) -> Panel:
+    bars = _average_bars(sector_figures(period, actor))
+    return Panel(f"{period.label}各行业领域平均得分", bars, "分", empty="本期还没有检查记录")
+
+
+def inspections_by_sector(period: Period, actor: User) -> Panel:
+    bars = _count_bars(sector_figures(period, actor))
+    return Panel(f"{period.label}各行业领域检查次数", bars, "次")
 
 
 def _open_tasks_by(actor: User, column, name_column, join) -> list[Bar]:
@@ -160,7 +203,7 @@ def _open_tasks_by(actor: User, column, name_column, join) -> list[Bar]:
         .select_from(T)
         .join(Unit, Unit.id == T.unit_id)
         .join(*join)
-        .where(T.status != TaskStatus.closed, task_filter(actor), unit_filter(actor))
+        .where(T.status.in_(OPEN), task_filter(actor), unit_filter(actor))
         .group_by(column, name_column)
         .order_by(func.count(T.id).desc())
         .limit(20)

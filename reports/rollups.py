@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session, attributes
 from accounts.models import Role, User
 from checklists.content import GRADES
 from core.clock import day_start, local
-from core.db import UTCDateTime, db
+from core.db import WRITTEN_BY_CORE, UTCDateTime, db
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
 from org.models import Unit
 from org.policy import unit_filter
@@ -342,6 +342,10 @@ def _after_flush(session: Session, flush_context) -> None:
 def _before_commit(session: Session) -> None:
     session.flush()
     pending: _Pending | None = session.info.pop(_PENDING, None)
+    for obj in session.info.pop(WRITTEN_BY_CORE, ()):
+        if isinstance(obj, _TRACKED):
+            pending = pending or _Pending()
+            pending.ids[type(obj)].add(attributes.instance_state(obj).identity[0])
     if pending is not None:
         for cls, ids in pending.ids.items():
             _note(session, cls, ids)
@@ -356,6 +360,7 @@ def _forget(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_TOUCHED, None)
         session.info.pop(_PENDING, None)
+        session.info.pop(WRITTEN_BY_CORE, None)
 
 
 _HOOKS = (
