@@ -216,11 +216,8 @@ def rebuild(executor=None) -> int:
     INSERT … SELECT over every month that holds an inspection. Returns the rows written.
     `executor`: a Connection (a migration's) instead of the app's session."""
     executor = executor if executor is not None else db.session
-    if (
-        executor.get_bind().dialect.name == "postgresql"
-        if isinstance(executor, Session)
-        else (executor.dialect.name == "postgresql")
-    ):
+    bind = executor if executor is not db.session else db.session.get_bind()
+    if bind.dialect.name == "postgresql":
         # Transactions keeping keys wait; what they commit after this is theirs to write.
         executor.execute(text("LOCK TABLE unit_month IN EXCLUSIVE MODE"))
     executor.execute(delete(UnitMonth))
@@ -334,9 +331,8 @@ def _after_flush(session: Session, flush_context) -> None:
     pending: _Pending = session.info.setdefault(_PENDING, _Pending())
     for obj in (*session.new, *session.dirty):
         if isinstance(obj, _TRACKED) and not _still_draft(obj):
-            identity = attributes.instance_state(obj).identity
-            if identity is not None:
-                pending.ids[type(obj)].add(identity[0])
+            # (a new row's identity is registered after this event; its id is set)
+            pending.ids[type(obj)].add(obj.id)
 
 
 def _before_commit(session: Session) -> None:
