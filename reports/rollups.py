@@ -40,8 +40,10 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     union_all,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, attributes
 
 from accounts.models import Role, User
@@ -80,6 +82,7 @@ VALUE_COLUMNS = (
 )
 _TOUCHED = "unit_month_touched"
 _PENDING = "unit_month_pending"
+_CHANGED = "unit_month_changed"  # rows were updated or deleted, not only inserted
 _TRACKED = (Inspection, Finding, RectificationTask)
 
 
@@ -182,9 +185,21 @@ def _figures(bounds):
     return select(*key, *[func.coalesce(func.sum(v), 0) for v in values]).group_by(*key)
 
 
-def _insert(bounds, executor) -> None:
+def _insert(bounds, executor, *, upsert: bool = False) -> None:
     names = ["unit_id", "month", "status", *VALUE_COLUMNS]
-    executor.execute(insert(UnitMonth).from_select(names, _figures(bounds)))
+    if not upsert:
+        executor.execute(insert(UnitMonth).from_select(names, _figures(bounds)))
+        return
+    dialect = executor.get_bind().dialect.name
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(UnitMonth)
+    # (WHERE true: SQLite's parser needs a WHERE before an upsert's ON CONFLICT)
+    stmt = stmt.from_select(names, _figures(bounds).where(true()))
+    executor.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["unit_id", "month", "status"],
+            set_={name: stmt.excluded[name] for name in VALUE_COLUMNS},
+        )
+    )
 
 
 def _lock_key(unit_id: int, month: date) -> int:
@@ -192,9 +207,10 @@ def _lock_key(unit_id: int, month: date) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def recompute(keys: Iterable[tuple[int, date]]) -> None:
+def recompute(keys: Iterable[tuple[int, date]], *, only_added: bool = False) -> None:
     """Recompute the rollup rows of these (unit, month) keys from the raw rows, in the
-    current transaction."""
+    current transaction. `only_added`: the keys only gained rows (new inspections), so
+    none of their rows can have become empty: one upsert, no DELETE."""
     keys = sorted(set(keys))
     if not keys:
         return
@@ -203,12 +219,14 @@ def recompute(keys: Iterable[tuple[int, date]]) -> None:
             db.session.execute(select(func.pg_advisory_xact_lock(lock)))
     for i in range(0, len(keys), CHUNK):
         chunk = keys[i : i + CHUNK]
-        db.session.execute(
-            delete(UnitMonth).where(
-                or_(*[and_(UnitMonth.unit_id == u, UnitMonth.month == m) for u, m in chunk])
+        if not only_added:
+            db.session.execute(
+                delete(UnitMonth).where(
+                    or_(*[and_(UnitMonth.unit_id == u, UnitMonth.month == m) for u, m in chunk])
+                )
             )
-        )
-        _insert(_bounds([m for _, m in chunk], [u for u, _ in chunk]), db.session)
+        bounds = _bounds([m for _, m in chunk], [u for u, _ in chunk])
+        _insert(bounds, db.session, upsert=only_added)
 
 
 def rebuild(executor=None) -> int:
@@ -294,14 +312,20 @@ def _note(session: Session, cls, ids: set[int]) -> None:
     connection: no autoflush)."""
     if not ids:
         return
+    for unit_id, started_at, status in session.connection().execute(_key_rows(cls, ids)):
+        _touch(session, cls, unit_id, started_at, status)
+
+
+def _touch(session: Session, cls, unit_id: int, started_at: datetime, status: str) -> None:
+    """Note the key of a row of `cls` whose inspection is (unit, start, status); a
+    published inspection's or finding's also the months whose repeat findings it counts
+    in (only findings of published inspections are repeated)."""
+    if status == InspectionStatus.draft:
+        return
     touched: set[tuple[int, date]] = session.info.setdefault(_TOUCHED, set())
-    span = 0 if cls is RectificationTask else REPEAT_SPAN
-    connection = session.connection()
-    for unit_id, started_at, status in connection.execute(_key_rows(cls, ids)):
-        if status == InspectionStatus.draft:
-            continue
-        month = month_of(started_at)
-        touched.update((unit_id, add_months(month, n)) for n in range(span + 1))
+    span = REPEAT_SPAN if cls is not RectificationTask and status == "published" else 0
+    month = month_of(started_at)
+    touched.update((unit_id, add_months(month, n)) for n in range(span + 1))
 
 
 def _still_draft(obj) -> bool:
@@ -318,6 +342,7 @@ def _before_flush(session: Session, flush_context, instances) -> None:
     before: dict[type, set[int]] = {c: set() for c in _TRACKED}
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, _TRACKED) and not _still_draft(obj):
+            session.info[_CHANGED] = True
             identity = attributes.instance_state(obj).identity
             if identity is not None:
                 before[type(obj)].add(identity[0])
@@ -338,17 +363,17 @@ def _after_flush(session: Session, flush_context) -> None:
 def _before_commit(session: Session) -> None:
     session.flush()
     pending: _Pending | None = session.info.pop(_PENDING, None)
-    for obj in session.info.pop(WRITTEN_BY_CORE, ()):
-        if isinstance(obj, _TRACKED):
-            pending = pending or _Pending()
-            pending.ids[type(obj)].add(attributes.instance_state(obj).identity[0])
     if pending is not None:
         for cls, ids in pending.ids.items():
             _note(session, cls, ids)
+    for obj in session.info.pop(WRITTEN_BY_CORE, ()):
+        if isinstance(obj, Inspection):  # just inserted: its values are the row's
+            _touch(session, Inspection, obj.unit_id, obj.started_at, obj.status)
     touched = session.info.pop(_TOUCHED, None)
+    only_added = not session.info.pop(_CHANGED, False)
     if touched:
         with session.no_autoflush:
-            recompute(touched)
+            recompute(touched, only_added=only_added)
 
 
 def _forget(session: Session, transaction) -> None:
@@ -357,6 +382,7 @@ def _forget(session: Session, transaction) -> None:
         session.info.pop(_TOUCHED, None)
         session.info.pop(_PENDING, None)
         session.info.pop(WRITTEN_BY_CORE, None)
+        session.info.pop(_CHANGED, None)
 
 
 _HOOKS = (
