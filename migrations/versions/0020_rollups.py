@@ -1,4 +1,5 @@
-"""unit_month: each unit's figures per month and inspection status (rankings, dashboard)
+"""unit_month: each unit's figures per month and inspection status (rankings, dashboard);
+finding(unit_id, item_code, status) for the repeat test
 
 Revision ID: 0020_rollups
 Revises: 0019_reply_views
@@ -38,6 +39,8 @@ def upgrade():
         sa.PrimaryKeyConstraint('unit_id', 'month', 'status', name=op.f('pk_unit_month')),
     )
     op.create_index('ix_unit_month_month', 'unit_month', ['month', 'status'])
+    # The repeat test (the same item failed again at the same unit) looks findings up so.
+    op.create_index('ix_finding_unit_item', 'finding', ['unit_id', 'item_code', 'status'])
     # Fill from the rows already there: the same statement as `flask reports rebuild-rollups`.
     from reports.rollups import rebuild
 
@@ -45,4 +48,5 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_finding_unit_item', table_name='finding')
     op.drop_table('unit_month')
