@@ -32,6 +32,7 @@ from sqlalchemy import (
     Integer,
     and_,
     case,
+    cast,
     delete,
     event,
     func,
@@ -48,7 +49,7 @@ from sqlalchemy.orm import Session, attributes
 
 from accounts.models import Role, User
 from checklists.content import GRADES
-from core.clock import day_start, local
+from core.clock import DISPLAY_TZ, day_start, local
 from core.db import WRITTEN_BY_CORE, UTCDateTime, db
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
 from org.models import Unit
@@ -122,15 +123,24 @@ def _bounds(months: Iterable[date], units: Iterable[int] | None = None):
 
 
 def _figures(bounds):
-    """One row per (unit, month, status) of the raw figures over `bounds`."""
+    """One row per (unit, month, status) of the raw figures over `bounds`; None: every
+    month, the month computed by PostgreSQL on the city's clock (a range join against
+    ten years of months made the planner loop over the table once a month)."""
     from reports.rankings import DEFAULT_REPEAT_MONTHS, _repeat_clause
 
     Insp, F, T = Inspection, Finding, RectificationTask
-    per_unit = "unit_id" in bounds.c
+    if bounds is None:
+        local_start = func.timezone(DISPLAY_TZ.key, Insp.started_at)
+        month = cast(func.date_trunc("month", local_start), Date)
+    else:
+        month = bounds.c.month
+    per_unit = bounds is not None and "unit_id" in bounds.c
 
-    def keyed(unit_column):
+    def keyed(stmt, unit_column):
+        if bounds is None:
+            return stmt
         on = and_(Insp.started_at >= bounds.c.lo, Insp.started_at < bounds.c.hi)
-        return and_(on, unit_column == bounds.c.unit_id) if per_unit else on
+        return stmt.join(bounds, and_(on, unit_column == bounds.c.unit_id) if per_unit else on)
 
     def zeros(n: int):
         return [literal(0) for _ in range(n)]
@@ -141,10 +151,10 @@ def _figures(bounds):
     percent = 100.0 * Insp.effective_score / func.nullif(Insp.max_score, 0)
     critical = func.coalesce(Insp.reviewed_critical_failed, Insp.critical_failed)
     counted = Insp.status != InspectionStatus.draft
-    inspections = (
+    inspections = keyed(
         select(
             Insp.unit_id,
-            bounds.c.month,
+            month,
             Insp.status,
             func.count(Insp.id),
             func.sum(Insp.effective_score),
@@ -156,29 +166,29 @@ def _figures(bounds):
             *zeros(5),
         )
         .select_from(Insp)
-        .join(bounds, keyed(Insp.unit_id))
         .where(counted)
-        .group_by(Insp.unit_id, bounds.c.month, Insp.status)
+        .group_by(Insp.unit_id, month, Insp.status),
+        Insp.unit_id,
     )
     repeat = count_if(_repeat_clause(DEFAULT_REPEAT_MONTHS))
-    findings = (
-        select(F.unit_id, bounds.c.month, Insp.status, *zeros(10), func.count(F.id), repeat)
+    findings = keyed(
+        select(F.unit_id, month, Insp.status, *zeros(10), func.count(F.id), repeat)
         .add_columns(*zeros(3))
         .select_from(F)
         .join(Insp, Insp.id == F.inspection_id)
-        .join(bounds, keyed(F.unit_id))
         .where(counted, F.status == FindingStatus.confirmed)
-        .group_by(F.unit_id, bounds.c.month, Insp.status)
+        .group_by(F.unit_id, month, Insp.status),
+        F.unit_id,
     )
     closed = T.status == TaskStatus.closed
-    tasks = (
-        select(T.unit_id, bounds.c.month, Insp.status, *zeros(12), func.count(T.id))
+    tasks = keyed(
+        select(T.unit_id, month, Insp.status, *zeros(12), func.count(T.id))
         .add_columns(count_if(closed), count_if(closed & (T.closed_at <= T.due_at)))
         .select_from(T)
         .join(Insp, Insp.id == T.inspection_id)
-        .join(bounds, keyed(T.unit_id))
         .where(counted)
-        .group_by(T.unit_id, bounds.c.month, Insp.status)
+        .group_by(T.unit_id, month, Insp.status),
+        T.unit_id,
     )
     parts = union_all(inspections, findings, tasks).subquery("parts")
     key, values = list(parts.c)[:3], list(parts.c)[3:]
@@ -246,7 +256,12 @@ def rebuild(executor=None) -> int:
     ).one()
     if first is None:
         return 0
-    _insert(_bounds(months_between(month_of(first), month_of(last))), executor)
+    every = (
+        None
+        if bind.dialect.name == "postgresql"
+        else _bounds(months_between(month_of(first), month_of(last)))
+    )
+    _insert(every, executor)
     return executor.scalar(select(func.count()).select_from(UnitMonth)) or 0
 
 
