@@ -38,6 +38,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -170,16 +171,19 @@ def _figures(bounds):
         .group_by(Insp.unit_id, month, Insp.status),
         Insp.unit_id,
     )
-    repeat = count_if(_repeat_clause(DEFAULT_REPEAT_MONTHS))
-    findings = keyed(
-        select(F.unit_id, month, Insp.status, *zeros(10), func.count(F.id), repeat)
-        .add_columns(*zeros(3))
-        .select_from(F)
-        .join(Insp, Insp.id == F.inspection_id)
-        .where(counted, F.status == FindingStatus.confirmed)
-        .group_by(F.unit_id, month, Insp.status),
-        F.unit_id,
-    )
+    if bounds is None:
+        findings = _findings_by_window(month, zeros)
+    else:
+        repeat = count_if(_repeat_clause(DEFAULT_REPEAT_MONTHS))
+        findings = keyed(
+            select(F.unit_id, month, Insp.status, *zeros(10), func.count(F.id), repeat)
+            .add_columns(*zeros(3))
+            .select_from(F)
+            .join(Insp, Insp.id == F.inspection_id)
+            .where(counted, F.status == FindingStatus.confirmed)
+            .group_by(F.unit_id, month, Insp.status),
+            F.unit_id,
+        )
     closed = T.status == TaskStatus.closed
     tasks = keyed(
         select(T.unit_id, month, Insp.status, *zeros(12), func.count(T.id))
@@ -193,6 +197,46 @@ def _figures(bounds):
     parts = union_all(inspections, findings, tasks).subquery("parts")
     key, values = list(parts.c)[:3], list(parts.c)[3:]
     return select(*key, *[func.coalesce(func.sum(v), 0) for v in values]).group_by(*key)
+
+
+def _findings_by_window(month, zeros):
+    """The findings part of a whole rebuild on PostgreSQL: the repeat test as a window
+    over each unit's findings of an item ordered by time (a finding repeats when a
+    published one precedes it within the window: the published ones in the frame
+    "6 months preceding to this instant" minus those at this very instant) instead of one
+    correlated EXISTS per finding. Equal by construction to `rankings._repeat_clause`
+    (the same `started_at - interval` arithmetic); the tests compare it with the
+    incremental path."""
+    from reports.rankings import DEFAULT_REPEAT_MONTHS
+
+    Insp, F = Inspection, Finding
+    published = f"inspection.status = '{InspectionStatus.published.value}'"
+    window = "PARTITION BY finding.unit_id, finding.item_code ORDER BY inspection.started_at"
+    within = literal_column(
+        f"count(*) FILTER (WHERE {published}) OVER ({window} RANGE BETWEEN "
+        f"'{DEFAULT_REPEAT_MONTHS} months'::interval PRECEDING AND CURRENT ROW)"
+    )
+    same_instant = literal_column(
+        f"count(*) FILTER (WHERE {published}) OVER ({window} RANGE BETWEEN "
+        "CURRENT ROW AND CURRENT ROW)"
+    )
+    rows = (
+        select(
+            F.unit_id.label("unit_id"),
+            month.label("month"),
+            Insp.status.label("status"),
+            (within - same_instant > 0).label("repeat"),
+        )
+        .select_from(F)
+        .join(Insp, Insp.id == F.inspection_id)
+        .where(Insp.status != InspectionStatus.draft, F.status == FindingStatus.confirmed)
+        .subquery("confirmed")
+    )
+    return (
+        select(rows.c.unit_id, rows.c.month, rows.c.status, *zeros(10), func.count())
+        .add_columns(func.sum(case((rows.c.repeat, 1), else_=0)), *zeros(3))
+        .group_by(rows.c.unit_id, rows.c.month, rows.c.status)
+    )
 
 
 def _insert(bounds, executor, *, upsert: bool = False) -> None:
