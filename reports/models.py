@@ -94,3 +94,19 @@ class UnitMonth(db.Model):
     tasks: Mapped[int] = mapped_column(default=0)
     tasks_closed: Mapped[int] = mapped_column(default=0)
     tasks_on_time: Mapped[int] = mapped_column(default=0)  # closed by their deadline
+
+
+class UnitMonthItem(db.Model):
+    """Confirmed findings of one unit's published inspections of one month, per checklist
+    item: the rankings' most-failed items (kept with `UnitMonth`, by the same keys)."""
+
+    __tablename__ = "unit_month_item"
+    __table_args__ = (Index("ix_unit_month_item_month", "month"),)
+
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    findings: Mapped[int] = mapped_column(default=0)
+    title: Mapped[str] = mapped_column(String(200), default="")  # the greatest, as raw max()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     select,
     union,
+    union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
@@ -44,7 +45,7 @@ from inspections.models import (
 from org.models import Region, Sector, Unit
 from rectification.models import RectificationTask, TaskStatus
 from reports import rollups
-from reports.models import UnitMonth
+from reports.models import UnitMonth, UnitMonthItem
 from reports.periods import Period
 
 # The composite (综合得分), on a 0–100 scale: the positive parts add up to 1, the
@@ -344,12 +345,11 @@ def _rolled(actor: User, first: date, stop: date) -> dict[int, Figures]:
     return out
 
 
-def period_figures(actor: User, period: Period, repeat_months: int) -> dict[int, Figures]:
-    """Figures per unit for `period`: its whole months from the rollups, the days before
-    the first and after the last whole month (a custom period's edges) from the raw rows,
-    overdue tasks live. A plan, a repeat window other than the rollups' or a reader whose
-    scope is not a set of units (an inspector) is counted from the raw rows."""
-    scope = counted(actor, period)
+def _split(actor: User, period: Period, repeat_months: int):
+    """(first whole month, the month after the last, [the edges' periods]) when `period`
+    may be read from the rollups; None when it is counted from the raw rows: a plan, a
+    repeat window other than the rollups', a reader whose scope is not a set of units (an
+    inspector), or no whole month."""
     whole = rollups.whole_months(period.start, period.end)
     if (
         period.plan is not None
@@ -357,14 +357,26 @@ def period_figures(actor: User, period: Period, repeat_months: int) -> dict[int,
         or not rollups.has_unit_scope(actor)
         or whole is None
     ):
-        return unit_figures(scope, repeat_months)
+        return None
     first, stop = whole
-    figures = _rolled(actor, first, stop)
     edges = []
     if period.start < first:
         edges.append(Period("custom", period.start, first - timedelta(days=1)))
     if stop <= period.end:
         edges.append(Period("custom", stop, period.end))
+    return first, stop, edges
+
+
+def period_figures(actor: User, period: Period, repeat_months: int) -> dict[int, Figures]:
+    """Figures per unit for `period`: its whole months from the rollups, the days before
+    the first and after the last whole month (a custom period's edges) from the raw rows,
+    overdue tasks live; all from the raw rows when `_split` says so."""
+    scope = counted(actor, period)
+    split = _split(actor, period, repeat_months)
+    if split is None:
+        return unit_figures(scope, repeat_months)
+    first, stop, edges = split
+    figures = _rolled(actor, first, stop)
     for edge in edges:
         for unit_id, f in unit_figures(counted(actor, edge), repeat_months).items():
             f.overdue = f.tasks_due = 0  # counted below, once for the whole period
@@ -443,7 +455,8 @@ def _rollup(rows, figures, weights, id_key: str, name_key: str) -> list[dict[str
     return out
 
 
-def _most_failed(scope, limit: int) -> list[dict[str, Any]]:
+def most_failed_raw(scope, limit: int) -> list[dict[str, Any]]:
+    """The most-failed items over the inspections `scope` selects, from the raw rows."""
     rows = db.session.execute(
         select(
             Finding.item_code,
@@ -459,6 +472,46 @@ def _most_failed(scope, limit: int) -> list[dict[str, Any]]:
     )
     return [
         {"item_code": code, "title": title, "findings": n, "units": units}
+        for code, title, n, units in rows
+    ]
+
+
+def most_failed(actor: User, period: Period, limit: int) -> list[dict[str, Any]]:
+    """The same from the item rollups for whole months (per unit, so the distinct units
+    are counted over them and the edges' raw rows together)."""
+    split = _split(actor, period, DEFAULT_REPEAT_MONTHS)
+    if split is None:
+        return most_failed_raw(counted(actor, period), limit)
+    first, stop, edges = split
+    umi = UnitMonthItem
+    parts = [
+        select(umi.item_code, umi.unit_id, umi.findings.label("n"), umi.title).where(
+            umi.month >= first, umi.month < stop, rollups.unit_scope(actor, umi.unit_id)
+        )
+    ]
+    for edge in edges:
+        parts.append(
+            select(
+                Finding.item_code, Finding.unit_id, func.count(Finding.id), func.max(Finding.title)
+            )
+            .join(Inspection, Inspection.id == Finding.inspection_id)
+            .where(counted(actor, edge), Finding.status == FindingStatus.confirmed)
+            .group_by(Finding.item_code, Finding.unit_id)
+        )
+    u = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("items")
+    rows = db.session.execute(
+        select(
+            u.c.item_code,
+            func.max(u.c.title),
+            func.sum(u.c.n),
+            func.count(func.distinct(u.c.unit_id)),
+        )
+        .group_by(u.c.item_code)
+        .order_by(func.sum(u.c.n).desc(), u.c.item_code)
+        .limit(limit)
+    )
+    return [
+        {"item_code": code, "title": title, "findings": int(n), "units": units}
         for code, title, n, units in rows
     ]
 
@@ -518,7 +571,7 @@ def ranking(
         regions=_rollup(units, figures, weights, "region_id", "region"),
         red_list=ranked[:top],
         black_list=list(reversed(ranked[-top:])) if ranked else [],
-        most_failed_items=_most_failed(scope, top),
+        most_failed_items=most_failed(actor, period, top),
         # Who inspected is the office's to know (暗访组 are not named to units' side).
         inspector_workload=_workload(scope) if actor.is_office else None,
     )

@@ -56,7 +56,7 @@ from inspections.models import Finding, FindingStatus, Inspection, InspectionSta
 from org.models import Unit
 from org.policy import unit_filter
 from rectification.models import RectificationTask, TaskStatus
-from reports.models import UnitMonth
+from reports.models import UnitMonth, UnitMonthItem
 
 # Months after a finding's own whose repeat findings it can change: the default window
 # (rankings.DEFAULT_REPEAT_MONTHS = 6 calendar months, counted on UTC instants) plus one
@@ -85,6 +85,7 @@ VALUE_COLUMNS = (
 _TOUCHED = "unit_month_touched"
 _PENDING = "unit_month_pending"
 _CHANGED = "unit_month_changed"  # rows were updated or deleted, not only inserted
+_PUBLISHED = "unit_month_published"  # a published inspection's rows were among them
 _TRACKED = (Inspection, Finding, RectificationTask)
 
 
@@ -239,21 +240,49 @@ def _findings_by_window(month, zeros):
     )
 
 
-def _insert(bounds, executor, *, upsert: bool = False) -> None:
-    names = ["unit_id", "month", "status", *VALUE_COLUMNS]
-    if not upsert:
-        executor.execute(insert(UnitMonth).from_select(names, _figures(bounds)))
-        return
-    dialect = executor.get_bind().dialect.name
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(UnitMonth)
-    # (WHERE true: SQLite's parser needs a WHERE before an upsert's ON CONFLICT)
-    stmt = stmt.from_select(names, _figures(bounds).where(true()))
-    executor.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["unit_id", "month", "status"],
-            set_={name: stmt.excluded[name] for name in VALUE_COLUMNS},
-        )
+def _items(bounds):
+    """One row per (unit, month, item) of confirmed findings of published inspections."""
+    Insp, F = Inspection, Finding
+    if bounds is None:
+        month = cast(func.date_trunc("month", func.timezone(DISPLAY_TZ.key, Insp.started_at)), Date)
+    else:
+        month = bounds.c.month
+    stmt = (
+        select(F.unit_id, month, F.item_code, func.count(F.id), func.max(F.title))
+        .select_from(F)
+        .join(Insp, Insp.id == F.inspection_id)
+        .where(Insp.status == InspectionStatus.published, F.status == FindingStatus.confirmed)
+        .group_by(F.unit_id, month, F.item_code)
     )
+    if bounds is not None:
+        on = and_(Insp.started_at >= bounds.c.lo, Insp.started_at < bounds.c.hi)
+        if "unit_id" in bounds.c:
+            on = and_(on, F.unit_id == bounds.c.unit_id)
+        stmt = stmt.join(bounds, on)
+    return stmt
+
+
+def _insert(bounds, executor, *, upsert: bool = False, models=(UnitMonth, UnitMonthItem)) -> None:
+    tables = {
+        UnitMonth: (["unit_id", "month", "status", *VALUE_COLUMNS], _figures),
+        UnitMonthItem: (["unit_id", "month", "item_code", "findings", "title"], _items),
+    }
+    for model in models:
+        names, make = tables[model]
+        rows = make(bounds)
+        if not upsert:
+            executor.execute(insert(model).from_select(names, rows))
+            continue
+        dialect = executor.get_bind().dialect.name
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+        # (WHERE true: SQLite's parser needs a WHERE before an upsert's ON CONFLICT)
+        stmt = stmt.from_select(names, rows.where(true()))
+        executor.execute(
+            stmt.on_conflict_do_update(
+                index_elements=names[:3],
+                set_={name: stmt.excluded[name] for name in names[3:]},
+            )
+        )
 
 
 def _lock_key(unit_id: int, month: date) -> int:
@@ -261,10 +290,13 @@ def _lock_key(unit_id: int, month: date) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def recompute(keys: Iterable[tuple[int, date]], *, only_added: bool = False) -> None:
+def recompute(
+    keys: Iterable[tuple[int, date]], *, only_added: bool = False, items: bool = True
+) -> None:
     """Recompute the rollup rows of these (unit, month) keys from the raw rows, in the
     current transaction. `only_added`: the keys only gained rows (new inspections), so
-    none of their rows can have become empty: one upsert, no DELETE."""
+    none of their rows can have become empty: one upsert, no DELETE. `items`: the item
+    rows too (false when no published inspection's rows changed: they count none else)."""
     keys = sorted(set(keys))
     if not keys:
         return
@@ -273,14 +305,16 @@ def recompute(keys: Iterable[tuple[int, date]], *, only_added: bool = False) -> 
             db.session.execute(select(func.pg_advisory_xact_lock(lock)))
     for i in range(0, len(keys), CHUNK):
         chunk = keys[i : i + CHUNK]
+        models = (UnitMonth, UnitMonthItem) if items else (UnitMonth,)
         if not only_added:
-            db.session.execute(
-                delete(UnitMonth).where(
-                    or_(*[and_(UnitMonth.unit_id == u, UnitMonth.month == m) for u, m in chunk])
+            for model in models:
+                db.session.execute(
+                    delete(model).where(
+                        or_(*[and_(model.unit_id == u, model.month == m) for u, m in chunk])
+                    )
                 )
-            )
         bounds = _bounds([m for _, m in chunk], [u for u, _ in chunk])
-        _insert(bounds, db.session, upsert=only_added)
+        _insert(bounds, db.session, upsert=only_added, models=models)
 
 
 def rebuild(executor=None) -> int:
@@ -291,8 +325,9 @@ def rebuild(executor=None) -> int:
     bind = executor if executor is not db.session else db.session.get_bind()
     if bind.dialect.name == "postgresql":
         # Transactions keeping keys wait; what they commit after this is theirs to write.
-        executor.execute(text("LOCK TABLE unit_month IN EXCLUSIVE MODE"))
+        executor.execute(text("LOCK TABLE unit_month, unit_month_item IN EXCLUSIVE MODE"))
     executor.execute(delete(UnitMonth))
+    executor.execute(delete(UnitMonthItem))
     first, last = executor.execute(
         select(func.min(Inspection.started_at), func.max(Inspection.started_at)).where(
             Inspection.status != InspectionStatus.draft
@@ -328,9 +363,9 @@ def has_unit_scope(actor: User) -> bool:
     return actor.is_office or actor.role in (Role.lead_unit_staff, Role.unit_staff)
 
 
-def unit_scope(actor: User):
+def unit_scope(actor: User, column=UnitMonth.unit_id):
     """Rollup rows of the units `actor` may see (`has_unit_scope` readers)."""
-    return UnitMonth.unit_id.in_(select(Unit.id).where(unit_filter(actor)))
+    return column.in_(select(Unit.id).where(unit_filter(actor)))
 
 
 def statuses(actor: User) -> list[str]:
@@ -381,6 +416,8 @@ def _touch(session: Session, cls, unit_id: int, started_at: datetime, status: st
     in (only findings of published inspections are repeated)."""
     if status == InspectionStatus.draft:
         return
+    if status == InspectionStatus.published:
+        session.info[_PUBLISHED] = True  # the item rows may change too
     touched: set[tuple[int, date]] = session.info.setdefault(_TOUCHED, set())
     span = REPEAT_SPAN if cls is not RectificationTask and status == "published" else 0
     month = month_of(started_at)
@@ -430,9 +467,10 @@ def _before_commit(session: Session) -> None:
             _touch(session, Inspection, obj.unit_id, obj.started_at, obj.status)
     touched = session.info.pop(_TOUCHED, None)
     only_added = not session.info.pop(_CHANGED, False)
+    items = session.info.pop(_PUBLISHED, False)
     if touched:
         with session.no_autoflush:
-            recompute(touched, only_added=only_added)
+            recompute(touched, only_added=only_added, items=items)
 
 
 def _forget(session: Session, transaction) -> None:
@@ -442,6 +480,7 @@ def _forget(session: Session, transaction) -> None:
         session.info.pop(_PENDING, None)
         session.info.pop(WRITTEN_BY_CORE, None)
         session.info.pop(_CHANGED, None)
+        session.info.pop(_PUBLISHED, None)
 
 
 _HOOKS = (

@@ -26,7 +26,7 @@ from inspections.models import (
 )
 from rectification.models import RectificationTask, TaskStatus
 from reports import rankings, rollups
-from reports.models import UnitMonth
+from reports.models import UnitMonth, UnitMonthItem
 from reports.periods import Period
 
 GRADES = ("优秀", "良好", "合格", "不合格")
@@ -34,11 +34,17 @@ ITEMS = ("smoke.none", "dress.badge", "video.working")
 
 
 def _rows() -> list[tuple]:
+    """The unit × month rows (first) and the item rows (after them, marked "item")."""
     db.session.expire_all()
     names = ["unit_id", "month", "status", *rollups.VALUE_COLUMNS]
-    return sorted(
+    months = sorted(
         tuple(getattr(r, n) for n in names) for r in db.session.scalars(select(UnitMonth))
     )
+    items = sorted(
+        ("item", r.unit_id, r.month, r.item_code, r.findings, r.title)
+        for r in db.session.scalars(select(UnitMonthItem))
+    )
+    return months + items
 
 
 def _rebuilt() -> list[tuple]:
@@ -176,6 +182,8 @@ def assert_rankings_match_raw(readers):
                 rankings.counted(actor, period), rankings.DEFAULT_REPEAT_MONTHS
             )
             assert _as_dicts(rolled) == _as_dicts(raw), (actor.role, period)
+            scope = rankings.counted(actor, period)
+            assert rankings.most_failed(actor, period, 10) == rankings.most_failed_raw(scope, 10)
 
 
 def assert_dashboard_matches_raw(readers):
@@ -259,7 +267,7 @@ def test_the_rollups_change_in_the_transaction_and_a_rollback_leaves_them(histor
     inspection = next(i for i in history.inspections if i.status == InspectionStatus.published)
     key = (inspection.unit_id, rollups.month_of(inspection.started_at), "published")
     before = _rows()
-    counted = {r[:3]: r for r in before}[key][3]  # inspections of the key
+    counted = {r[:3]: r for r in before}[key][3]  # inspections of the key (a month row)
     seen = {}
 
     def refuse(session: Session) -> None:
@@ -287,9 +295,12 @@ def test_the_rollups_change_in_the_transaction_and_a_rollback_leaves_them(histor
 def test_rebuild_command_recomputes_the_table(app, history):
     expected = _rows()
     db.session.execute(UnitMonth.__table__.delete())
+    db.session.execute(UnitMonthItem.__table__.delete())
     db.session.commit()
     assert _rows() == []
     result = app.test_cli_runner().invoke(args=["reports", "rebuild-rollups"])
     assert result.exit_code == 0, result.output
-    assert f"{len(expected)} rows" in result.output
+    months = [r for r in expected if r[0] != "item"]
+    assert f"{len(months)} rows" in result.output
+    assert len(expected) > len(months)  # item rows too
     assert _rows() == expected
