@@ -381,12 +381,13 @@ def statuses(actor: User) -> list[str]:
 
 @dataclass
 class _Pending:
+    """Ids of rows flushed by the transaction, per class: their keys are read at commit."""
+
     ids: dict[type, set[int]] = field(default_factory=lambda: {c: set() for c in _TRACKED})
 
 
 def _key_rows(cls, ids: Iterable[int]):
-    """(unit_id, started_at, status, is an inspection or finding) of the rows `ids` of
-    `cls` as the table holds them now."""
+    """(unit_id, the inspection's started_at and status) of the rows `ids` of `cls`."""
     ids = list(ids)
     if cls is Inspection:
         stmt = select(Inspection.unit_id, Inspection.started_at, Inspection.status).where(
