@@ -19,7 +19,7 @@ they were issued), so the list opens on the same period and its total is the fig
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from sqlalchemy import and_, case, func, select
 
 from accounts.models import User
@@ -55,7 +55,7 @@ def inspection_figures(period: Period, actor: User) -> list[Figure]:
         Inspection.status != InspectionStatus.draft
     )
     total = count_of(in_period)
-    sectors = sector_figures(period, actor)
+    sectors = _sector_figures_once(period, actor)
     scored = sum(r[4] for r in sectors)
     average = sum(r[3] for r in sectors) / scored if scored else None
     waiting = count_of(
@@ -172,6 +172,18 @@ def sector_figures(period: Period, actor: User) -> list[tuple[int, str, int, flo
     ]
 
 
+def _sector_figures_once(period: Period, actor: User):
+    """`sector_figures` once per request: the average figure and two panels read them
+    (kept in the request's environ: `g` outlives a request in an app context)."""
+    if not has_request_context():
+        return sector_figures(period, actor)
+    key = (period.key, period.first_day, actor.id)
+    cache = request.environ.setdefault("console.sector_figures", {})
+    if key not in cache:
+        cache[key] = sector_figures(period, actor)
+    return cache[key]
+
+
 def _average_bars(rows) -> list[Bar]:
     rows = sorted((r for r in rows if r[4]), key=lambda r: (-r[3] / r[4], r[0]))
     return [
@@ -186,12 +198,12 @@ def _count_bars(rows) -> list[Bar]:
 
 
 def average_score_by_sector(period: Period, actor: User) -> Panel:
-    bars = _average_bars(sector_figures(period, actor))
+    bars = _average_bars(_sector_figures_once(period, actor))
     return Panel(f"{period.label}各行业领域平均得分", bars, "分", empty="本期还没有检查记录")
 
 
 def inspections_by_sector(period: Period, actor: User) -> Panel:
-    bars = _count_bars(sector_figures(period, actor))
+    bars = _count_bars(_sector_figures_once(period, actor))
     return Panel(f"{period.label}各行业领域检查次数", bars, "次")
 
 
