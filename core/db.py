@@ -58,6 +58,16 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
+# Objects the transaction wrote with a Core statement rather than the unit of work: the
+# listeners that follow the session's changes (reports.rollups) read them before commit.
+WRITTEN_BY_CORE = "written_by_core"
+
+
+def written_by_core(obj: Base) -> None:
+    """`obj` (persistent, with its id) was inserted or updated by a Core statement in the
+    current transaction: the session's flush events never saw it."""
+    db.session.info.setdefault(WRITTEN_BY_CORE, []).append(obj)
+
 
 @event.listens_for(Engine, "connect")
 def _tune_sqlite(dbapi_connection, _record) -> None:

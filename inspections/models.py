@@ -346,6 +346,8 @@ class Finding(db.Model):
     __table_args__ = (
         UniqueConstraint("inspection_id", "item_code"),
         Index("ix_finding_unit_status", "unit_id", "status"),
+        # The repeat test (reports.rankings): the same item at the same unit before.
+        Index("ix_finding_unit_item", "unit_id", "item_code", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -20,8 +20,7 @@ from core.db import db
 from inspections import policy
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, Plan
 from media import queries as photo_queries
-from org.models import Region, Sector, Unit
-from org.policy import unit_filter
+from org.models import Region, Unit
 from org.service import list_regions
 
 KIND = "inspection"  # the owner type of an inspection's photos and audit events
@@ -287,48 +286,3 @@ def inspection_or_none(inspection_id: int | None) -> Inspection | None:
 
 
 # -- the dashboard ------------------------------------------------------------------------
-
-
-def _since(start: datetime):
-    return and_(Inspection.started_at >= start, Inspection.status != InspectionStatus.draft)
-
-
-def _of_units(actor: User):
-    return Inspection.unit_id.in_(select(Unit.id).where(unit_filter(actor)))
-
-
-def average_score_since(actor: User, start: datetime) -> float | None:
-    """The average effective score of the inspections since `start` that `actor` sees."""
-    return db.session.scalar(
-        select(func.avg(Inspection.effective_score)).where(
-            _since(start), policy.inspection_filter(actor), _of_units(actor)
-        )
-    )
-
-
-def average_score_by_sector(actor: User, start: datetime) -> list[tuple[str, float, int]]:
-    """(sector name, average effective score, scored inspections) since `start`, highest
-    average first."""
-    rows = db.session.execute(
-        select(Sector.name, func.avg(Inspection.effective_score), func.count(Inspection.id))
-        .join(Unit, Unit.sector_id == Sector.id)
-        .join(Inspection, Inspection.unit_id == Unit.id)
-        .where(_since(start), Inspection.effective_score.is_not(None))
-        .where(policy.inspection_filter(actor), unit_filter(actor))
-        .group_by(Sector.id, Sector.name)
-        .order_by(func.avg(Inspection.effective_score).desc())
-    )
-    return [(name, float(avg), n) for name, avg, n in rows]
-
-
-def inspections_by_sector(actor: User, start: datetime) -> list[tuple[str, int]]:
-    """(sector name, inspections since `start`), most first."""
-    rows = db.session.execute(
-        select(Sector.name, func.count(Inspection.id))
-        .join(Unit, Unit.sector_id == Sector.id)
-        .join(Inspection, Inspection.unit_id == Unit.id)
-        .where(_since(start), policy.inspection_filter(actor), unit_filter(actor))
-        .group_by(Sector.id, Sector.name)
-        .order_by(func.count(Inspection.id).desc())
-    )
-    return [(name, count) for name, count in rows]

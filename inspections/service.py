@@ -27,7 +27,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from accounts.models import User
 from core import audit, errors
 from core.clock import utcnow
-from core.db import db
+from core.db import db, written_by_core
 from core.geo import CoordSystem, distance_m
 from evidence import seal
 from inspections import checklist, findings, photos, policy
@@ -223,6 +223,7 @@ def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> tuple[
     audit.chain_starts("inspection", inspection.id)
     make_transient_to_detached(inspection)  # a loaded row now, as if just read back
     db.session.add(inspection)
+    written_by_core(inspection)  # an offline submission counts from here (rollups)
     if inspection.visit is not None and inspection.status == InspectionStatus.draft:
         inspection.visit.status = VisitStatus.in_progress
     return inspection, True

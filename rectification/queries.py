@@ -18,6 +18,7 @@ from rectification.policy import task_filter
 from rectification.service import tasks_query
 
 T = RectificationTask
+OPEN = (TaskStatus.open, TaskStatus.responded)  # not closed, as the status index reads it
 
 
 def tasks_with_reused_after_photos(ids: list[int]) -> set[int]:
@@ -48,7 +49,7 @@ def _open_tasks_by(actor: User, column, name_column, join) -> list[tuple[str, in
         .select_from(T)
         .join(Unit, Unit.id == T.unit_id)
         .join(*join)
-        .where(T.status != TaskStatus.closed, task_filter(actor), unit_filter(actor))
+        .where(T.status.in_(OPEN), task_filter(actor), unit_filter(actor))
         .group_by(column, name_column)
         .order_by(func.count(T.id).desc())
         .limit(20)

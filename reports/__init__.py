@@ -15,6 +15,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from reports import downloads
+    from reports import downloads, rollups
 
     downloads.init_app(app)  # ledger sources, the export worker job and its sweep
+    rollups.init_app(app)  # unit × month rollups kept on commit, `flask reports`

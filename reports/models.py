@@ -5,7 +5,7 @@ are written by the worker, and the row is what the office polls until the file i
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -74,3 +74,54 @@ class CircularPick(db.Model):
     )
     picked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     picked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class UnitMonth(db.Model):
+    """The additive figures of one unit's inspections of one month (the city's calendar,
+    by the day the visit started) in one status: what rankings and the dashboard sum
+    instead of grouping the raw tables. Kept by `reports.rollups` in the transaction that
+    changes the rows it counts; `flask reports rebuild-rollups` recomputes it all.
+
+    Findings and tasks are those of the row's inspections (confirmed findings; tasks by
+    their own unit). `repeat_findings` uses the default window (rankings.DEFAULT_REPEAT_MONTHS).
+    Figures that depend on "now" (overdue tasks) are not here: they are counted live."""
+
+    __tablename__ = "unit_month"
+    __table_args__ = (Index("ix_unit_month_month", "month", "status"),)
+
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(primary_key=True)  # its first day
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)  # the inspections'
+    inspections: Mapped[int] = mapped_column(default=0)
+    score_sum: Mapped[float] = mapped_column(default=0.0)  # effective scores, as stored
+    scored: Mapped[int] = mapped_column(default=0)
+    percent_sum: Mapped[float] = mapped_column(default=0.0)  # effective score / max × 100
+    percent_scored: Mapped[int] = mapped_column(default=0)
+    critical: Mapped[int] = mapped_column(default=0)  # 一票否决
+    grade_excellent: Mapped[int] = mapped_column(default=0)  # 优秀
+    grade_good: Mapped[int] = mapped_column(default=0)  # 良好
+    grade_pass: Mapped[int] = mapped_column(default=0)  # 合格
+    grade_fail: Mapped[int] = mapped_column(default=0)  # 不合格
+    findings: Mapped[int] = mapped_column(default=0)
+    repeat_findings: Mapped[int] = mapped_column(default=0)
+    tasks: Mapped[int] = mapped_column(default=0)
+    tasks_closed: Mapped[int] = mapped_column(default=0)
+    tasks_on_time: Mapped[int] = mapped_column(default=0)  # closed by their deadline
+
+
+class UnitMonthItem(db.Model):
+    """Confirmed findings of one unit's published inspections of one month, per checklist
+    item: the rankings' most-failed items (kept with `UnitMonth`, by the same keys)."""
+
+    __tablename__ = "unit_month_item"
+    __table_args__ = (Index("ix_unit_month_item_month", "month"),)
+
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    findings: Mapped[int] = mapped_column(default=0)
+    title: Mapped[str] = mapped_column(String(200), default="")  # the greatest, as raw max()

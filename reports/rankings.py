@@ -12,6 +12,7 @@ The composite score and its default weights are documented in docs/reports-docum
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -23,6 +24,7 @@ from sqlalchemy import (
     func,
     select,
     union,
+    union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
@@ -42,6 +44,8 @@ from inspections.models import (
 )
 from org.models import Region, Sector, Unit
 from rectification.models import RectificationTask, TaskStatus
+from reports import rollups
+from reports.models import UnitMonth, UnitMonthItem
 from reports.periods import Period
 
 # The composite (综合得分), on a 0–100 scale: the positive parts add up to 1, the
@@ -101,9 +105,10 @@ class Figures:
     tasks_due: int = 0  # closed, or past the deadline: the ones that could be on time
     on_time: int = 0
     overdue: int = 0
+    closed: int = 0
 
     def add(self, other: Figures) -> None:
-        for name in ("inspections", "score_sum", "scored", "critical", "findings"):
+        for name in ("inspections", "score_sum", "scored", "critical", "findings", "closed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("repeat_findings", "tasks", "tasks_due", "on_time", "overdue"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -214,7 +219,9 @@ def _as_int(value) -> int:
 
 
 def unit_figures(scope: ColumnElement[bool], repeat_months: int) -> dict[int, Figures]:
-    """Figures per unit over the inspections `scope` selects: three grouped statements."""
+    """Figures per unit over the inspections `scope` selects, from the raw rows: three
+    grouped statements (grows with the inspections in scope; `period_figures` reads the
+    rollups instead, and uses this for the days outside whole months)."""
     now = utcnow()
     percent = 100.0 * Inspection.effective_score / func.nullif(Inspection.max_score, 0)
     critical = func.coalesce(Inspection.reviewed_critical_failed, Inspection.critical_failed)
@@ -256,11 +263,11 @@ def unit_figures(scope: ColumnElement[bool], repeat_months: int) -> dict[int, Fi
 
     task = RectificationTask
     closed = task.status == TaskStatus.closed
-    for unit_id, n, due, on_time, overdue in db.session.execute(
+    for unit_id, n, n_closed, on_time, overdue in db.session.execute(
         select(
             task.unit_id,
             func.count(task.id),
-            func.sum(case((closed | (task.due_at <= now), 1), else_=0)),
+            func.sum(case((closed, 1), else_=0)),
             func.sum(case((closed & (task.closed_at <= task.due_at), 1), else_=0)),
             func.sum(case((~closed & (task.due_at <= now), 1), else_=0)),
         )
@@ -270,12 +277,114 @@ def unit_figures(scope: ColumnElement[bool], repeat_months: int) -> dict[int, Fi
     ):
         if unit_id in figures:
             f = figures[unit_id]
-            f.tasks, f.tasks_due, f.on_time, f.overdue = (
-                n,
-                _as_int(due),
-                _as_int(on_time),
-                (_as_int(overdue)),
+            f.tasks, f.closed, f.on_time = n, _as_int(n_closed), _as_int(on_time)
+            f.overdue = _as_int(overdue)
+            f.tasks_due = f.closed + f.overdue
+    return figures
+
+
+def _overdue(scope: ColumnElement[bool]) -> dict[int, int]:
+    """Open tasks past their deadline now, per unit, of the inspections `scope` selects:
+    counted live (they change with the clock), on the index of open tasks by deadline."""
+    task = RectificationTask
+    return dict(
+        db.session.execute(
+            select(task.unit_id, func.count(task.id))
+            .join(Inspection, Inspection.id == task.inspection_id)
+            .where(
+                task.status.in_([TaskStatus.open, TaskStatus.responded]),
+                task.due_at <= utcnow(),
+                scope,
             )
+            .group_by(task.unit_id)
+        ).all()
+    )
+
+
+def _rolled(actor: User, first: date, stop: date) -> dict[int, Figures]:
+    """Figures per unit of the whole months [first, stop) from the rollups (no overdue)."""
+    um = UnitMonth
+    grades = [func.sum(getattr(um, column)) for column in rollups.GRADE_COLUMNS.values()]
+    rows = db.session.execute(
+        select(
+            um.unit_id,
+            func.sum(um.inspections),
+            func.sum(um.percent_sum),
+            func.sum(um.percent_scored),
+            func.sum(um.critical),
+            func.sum(um.findings),
+            func.sum(um.repeat_findings),
+            func.sum(um.tasks),
+            func.sum(um.tasks_closed),
+            func.sum(um.tasks_on_time),
+            *grades,
+        )
+        .where(
+            um.status == InspectionStatus.published.value,
+            um.month >= first,
+            um.month < stop,
+            rollups.unit_scope(actor),
+        )
+        .group_by(um.unit_id)
+        .having(func.sum(um.inspections) > 0)
+    )
+    out = {}
+    for unit_id, n, score_sum, scored, crit, found, repeats, tasks, closed, on_time, *g in rows:
+        out[unit_id] = Figures(
+            inspections=_as_int(n),
+            score_sum=float(score_sum or 0),
+            scored=_as_int(scored),
+            critical=_as_int(crit),
+            grades={grade: _as_int(c) for grade, c in zip(GRADES, g, strict=True)},
+            findings=_as_int(found),
+            repeat_findings=_as_int(repeats),
+            tasks=_as_int(tasks),
+            closed=_as_int(closed),
+            on_time=_as_int(on_time),
+        )
+    return out
+
+
+def _split(actor: User, period: Period, repeat_months: int):
+    """(first whole month, the month after the last, [the edges' periods]) when `period`
+    may be read from the rollups; None when it is counted from the raw rows: a plan, a
+    repeat window other than the rollups', a reader whose scope is not a set of units (an
+    inspector), or no whole month."""
+    whole = rollups.whole_months(period.start, period.end)
+    if (
+        period.plan is not None
+        or repeat_months != DEFAULT_REPEAT_MONTHS
+        or not rollups.has_unit_scope(actor)
+        or whole is None
+    ):
+        return None
+    first, stop = whole
+    edges = []
+    if period.start < first:
+        edges.append(Period("custom", period.start, first - timedelta(days=1)))
+    if stop <= period.end:
+        edges.append(Period("custom", stop, period.end))
+    return first, stop, edges
+
+
+def period_figures(actor: User, period: Period, repeat_months: int) -> dict[int, Figures]:
+    """Figures per unit for `period`: its whole months from the rollups, the days before
+    the first and after the last whole month (a custom period's edges) from the raw rows,
+    overdue tasks live; all from the raw rows when `_split` says so."""
+    scope = counted(actor, period)
+    split = _split(actor, period, repeat_months)
+    if split is None:
+        return unit_figures(scope, repeat_months)
+    first, stop, edges = split
+    figures = _rolled(actor, first, stop)
+    for edge in edges:
+        for unit_id, f in unit_figures(counted(actor, edge), repeat_months).items():
+            f.overdue = f.tasks_due = 0  # counted below, once for the whole period
+            figures.setdefault(unit_id, Figures()).add(f)
+    overdue = _overdue(scope)
+    for unit_id, f in figures.items():
+        f.overdue = overdue.get(unit_id, 0)
+        f.tasks_due = f.closed + f.overdue
     return figures
 
 
@@ -346,7 +455,8 @@ def _rollup(rows, figures, weights, id_key: str, name_key: str) -> list[dict[str
     return out
 
 
-def _most_failed(scope, limit: int) -> list[dict[str, Any]]:
+def most_failed_raw(scope, limit: int) -> list[dict[str, Any]]:
+    """The most-failed items over the inspections `scope` selects, from the raw rows."""
     rows = db.session.execute(
         select(
             Finding.item_code,
@@ -362,6 +472,46 @@ def _most_failed(scope, limit: int) -> list[dict[str, Any]]:
     )
     return [
         {"item_code": code, "title": title, "findings": n, "units": units}
+        for code, title, n, units in rows
+    ]
+
+
+def most_failed(actor: User, period: Period, limit: int) -> list[dict[str, Any]]:
+    """The same from the item rollups for whole months (per unit, so the distinct units
+    are counted over them and the edges' raw rows together)."""
+    split = _split(actor, period, DEFAULT_REPEAT_MONTHS)
+    if split is None:
+        return most_failed_raw(counted(actor, period), limit)
+    first, stop, edges = split
+    umi = UnitMonthItem
+    parts = [
+        select(umi.item_code, umi.unit_id, umi.findings.label("n"), umi.title).where(
+            umi.month >= first, umi.month < stop, rollups.unit_scope(actor, umi.unit_id)
+        )
+    ]
+    for edge in edges:
+        parts.append(
+            select(
+                Finding.item_code, Finding.unit_id, func.count(Finding.id), func.max(Finding.title)
+            )
+            .join(Inspection, Inspection.id == Finding.inspection_id)
+            .where(counted(actor, edge), Finding.status == FindingStatus.confirmed)
+            .group_by(Finding.item_code, Finding.unit_id)
+        )
+    u = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("items")
+    rows = db.session.execute(
+        select(
+            u.c.item_code,
+            func.max(u.c.title),
+            func.sum(u.c.n),
+            func.count(func.distinct(u.c.unit_id)),
+        )
+        .group_by(u.c.item_code)
+        .order_by(func.sum(u.c.n).desc(), u.c.item_code)
+        .limit(limit)
+    )
+    return [
+        {"item_code": code, "title": title, "findings": int(n), "units": units}
         for code, title, n, units in rows
     ]
 
@@ -394,7 +544,7 @@ def ranking(
     """The ranking `actor` may read for `period`."""
     weights = DEFAULT_WEIGHTS | (weights or {})
     scope = counted(actor, period)
-    figures = unit_figures(scope, repeat_months)
+    figures = period_figures(actor, period, repeat_months)
     units = _unit_rows(figures, weights)
     total = Figures()
     for f in figures.values():
@@ -403,7 +553,7 @@ def ranking(
 
     previous = period.previous() if compare else None
     if previous is not None:
-        before = _unit_rows(unit_figures(counted(actor, previous), repeat_months), weights)
+        before = _unit_rows(period_figures(actor, previous, repeat_months), weights)
         ranks = {r["id"]: r["rank"] for r in before}
         for r in units:
             r["previous_rank"] = ranks.get(r["id"])
@@ -421,7 +571,7 @@ def ranking(
         regions=_rollup(units, figures, weights, "region_id", "region"),
         red_list=ranked[:top],
         black_list=list(reversed(ranked[-top:])) if ranked else [],
-        most_failed_items=_most_failed(scope, top),
+        most_failed_items=most_failed(actor, period, top),
         # Who inspected is the office's to know (暗访组 are not named to units' side).
         inspector_workload=_workload(scope) if actor.is_office else None,
     )

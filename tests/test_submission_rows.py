@@ -170,11 +170,12 @@ def counting() -> Iterator[list[str]]:
         event.remove(db.engine, "before_cursor_execute", note)
 
 
-def test_an_offline_submission_runs_six_statements(app, world, inspector, monkeypatch):
+def test_an_offline_submission_runs_seven_statements(app, world, inspector, monkeypatch):
     """The token, the unit, the inspection, its findings (one statement for all), the
-    audit event (a new inspection's chain starts without a lock or a read), and its seal
-    (link 1, from the findings as the INSERT returned them): with the checklist choice
-    cached, as it is between requests."""
+    audit event (a new inspection's chain starts without a lock or a read), its seal
+    (link 1, from the findings as the INSERT returned them), and its unit's month in the
+    rollups (one upsert: a new row only adds; on PostgreSQL after the month's lock): with
+    the checklist choice cached, as it is between requests."""
     monkeypatch.setitem(app.config, "CHECKLIST_CACHE_SECONDS", 60)
     monkeypatch.setattr(checklist, "_chosen", {})
     warm = inspector.post(
@@ -194,4 +195,7 @@ def test_an_offline_submission_runs_six_statements(app, world, inspector, monkey
         "INSERT INTO finding",
         "INSERT INTO audit_event",
         "INSERT INTO evidence_seal",
+        # PostgreSQL: the month's advisory lock first (reports.rollups.recompute)
+        *(["SELECT"] if db.engine.dialect.name == "postgresql" else []),
+        "INSERT INTO unit_month",
     ], statements

@@ -1,0 +1,569 @@
+"""Rollups (`UnitMonth`): each unit's figures per month and inspection status, kept in the
+transaction that changes the rows they count, so rankings and the dashboard sum a few
+rows per unit instead of grouping the whole history.
+
+How they are kept, correct by construction: a session hook notes the (unit, month) keys
+of the Inspection, Finding and RectificationTask rows a transaction changes, with the
+values they had before (read from the table before the flush) and after (read after the
+last flush); before the commit it recomputes exactly those keys from the raw rows:
+DELETE the keys' rows, then one INSERT … SELECT grouping the raw rows of those keys. A
+finding or an inspection also touches the months after it whose repeat findings it can
+change. On PostgreSQL the keys are locked first (transaction advisory locks, in order),
+so the recomputing statement sees every transaction that committed the same keys before.
+
+Rows written by plain Core statements (bulk loads, `bench/`, a submission's findings,
+which go with their inspection's own change) are not seen by the hook: after a bulk load
+run `flask reports rebuild-rollups` (`rebuild()`), which recomputes the whole table with
+one statement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import (
+    Date,
+    Integer,
+    and_,
+    case,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, attributes
+
+from accounts.models import Role, User
+from checklists.content import GRADES
+from core.clock import DISPLAY_TZ, day_start, local
+from core.db import WRITTEN_BY_CORE, UTCDateTime, db
+from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
+from inspections.policy import inspection_filter
+from org.models import Sector, Unit
+from org.policy import unit_filter
+from rectification.models import RectificationTask, TaskStatus
+from reports.models import UnitMonth, UnitMonthItem
+
+# Months after a finding's own whose repeat findings it can change: the default window
+# (rankings.DEFAULT_REPEAT_MONTHS = 6 calendar months, counted on UTC instants) plus one
+# for the month boundaries of the city's clock.
+REPEAT_SPAN = 7
+_ONE_DAY = timedelta(days=1)
+CHUNK = 500  # keys per statement (bound parameters stay far below SQLite's limit)
+
+GRADE_COLUMNS = dict(
+    zip(GRADES, ("grade_excellent", "grade_good", "grade_pass", "grade_fail"), strict=True)
+)
+VALUE_COLUMNS = (
+    "inspections",
+    "score_sum",
+    "scored",
+    "percent_sum",
+    "percent_scored",
+    "critical",
+    *GRADE_COLUMNS.values(),
+    "findings",
+    "repeat_findings",
+    "tasks",
+    "tasks_closed",
+    "tasks_on_time",
+)
+_TOUCHED = "unit_month_touched"
+_PENDING = "unit_month_pending"
+_CHANGED = "unit_month_changed"  # rows were updated or deleted, not only inserted
+_PUBLISHED = "unit_month_published"  # a published inspection's rows were among them
+_TRACKED = (Inspection, Finding, RectificationTask)
+
+
+def month_of(moment: datetime) -> date:
+    """The first day of the month `moment` falls in, on the city's clock."""
+    return local(moment).date().replace(day=1)
+
+
+def add_months(month: date, n: int) -> date:
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    out, month = [], first.replace(day=1)
+    while month <= last:
+        out.append(month)
+        month = add_months(month, 1)
+    return out
+
+
+def _bounds(months: Iterable[date], units: Iterable[int] | None = None):
+    """A derived table of months (first day, start and end instants in UTC), one row per
+    month, or per (unit, month) pair when `units` is given (zipped with `months`)."""
+    rows = []
+    pairs = zip(units, months, strict=True) if units is not None else ((None, m) for m in months)
+    for unit_id, month in pairs:
+        columns = [
+            literal(month, Date()).label("month"),
+            literal(day_start(month), UTCDateTime()).label("lo"),
+            literal(day_start(add_months(month, 1)), UTCDateTime()).label("hi"),
+        ]
+        if unit_id is not None:
+            columns.insert(0, literal(unit_id, Integer()).label("unit_id"))
+        rows.append(select(*columns))
+    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("bounds")
+
+
+def _figures(bounds):
+    """One row per (unit, month, status) of the raw figures over `bounds`; None: every
+    month, the month computed by PostgreSQL on the city's clock (a range join against
+    ten years of months made the planner loop over the table once a month)."""
+    from reports.rankings import DEFAULT_REPEAT_MONTHS, _repeat_clause
+
+    Insp, F, T = Inspection, Finding, RectificationTask
+    if bounds is None:
+        local_start = func.timezone(DISPLAY_TZ.key, Insp.started_at)
+        month = cast(func.date_trunc("month", local_start), Date)
+    else:
+        month = bounds.c.month
+    per_unit = bounds is not None and "unit_id" in bounds.c
+
+    def keyed(stmt, unit_column):
+        if bounds is None:
+            return stmt
+        on = and_(Insp.started_at >= bounds.c.lo, Insp.started_at < bounds.c.hi)
+        return stmt.join(bounds, and_(on, unit_column == bounds.c.unit_id) if per_unit else on)
+
+    def zeros(n: int):
+        return [literal(0) for _ in range(n)]
+
+    def count_if(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    percent = 100.0 * Insp.effective_score / func.nullif(Insp.max_score, 0)
+    critical = func.coalesce(Insp.reviewed_critical_failed, Insp.critical_failed)
+    counted = Insp.status != InspectionStatus.draft
+    inspections = keyed(
+        select(
+            Insp.unit_id,
+            month,
+            Insp.status,
+            func.count(Insp.id),
+            func.sum(Insp.effective_score),
+            func.count(Insp.effective_score),
+            func.sum(percent),
+            func.count(percent),
+            count_if(critical.is_(True)),
+            *[count_if(Insp.effective_grade == grade) for grade in GRADE_COLUMNS],
+            *zeros(5),
+        )
+        .select_from(Insp)
+        .where(counted)
+        .group_by(Insp.unit_id, month, Insp.status),
+        Insp.unit_id,
+    )
+    if bounds is None:
+        findings = _findings_by_window(month, zeros)
+    else:
+        repeat = count_if(_repeat_clause(DEFAULT_REPEAT_MONTHS))
+        findings = keyed(
+            select(F.unit_id, month, Insp.status, *zeros(10), func.count(F.id), repeat)
+            .add_columns(*zeros(3))
+            .select_from(F)
+            .join(Insp, Insp.id == F.inspection_id)
+            .where(counted, F.status == FindingStatus.confirmed)
+            .group_by(F.unit_id, month, Insp.status),
+            F.unit_id,
+        )
+    closed = T.status == TaskStatus.closed
+    tasks = keyed(
+        select(T.unit_id, month, Insp.status, *zeros(12), func.count(T.id))
+        .add_columns(count_if(closed), count_if(closed & (T.closed_at <= T.due_at)))
+        .select_from(T)
+        .join(Insp, Insp.id == T.inspection_id)
+        .where(counted)
+        .group_by(T.unit_id, month, Insp.status),
+        T.unit_id,
+    )
+    parts = union_all(inspections, findings, tasks).subquery("parts")
+    key, values = list(parts.c)[:3], list(parts.c)[3:]
+    return select(*key, *[func.coalesce(func.sum(v), 0) for v in values]).group_by(*key)
+
+
+def _findings_by_window(month, zeros):
+    """The findings part of a whole rebuild on PostgreSQL: the repeat test as a window
+    over each unit's findings of an item ordered by time (a finding repeats when a
+    published one precedes it within the window: the published ones in the frame
+    "6 months preceding to this instant" minus those at this very instant) instead of one
+    correlated EXISTS per finding. Equal by construction to `rankings._repeat_clause`
+    (the same `started_at - interval` arithmetic); the tests compare it with the
+    incremental path."""
+    from reports.rankings import DEFAULT_REPEAT_MONTHS
+
+    Insp, F = Inspection, Finding
+    published = f"inspection.status = '{InspectionStatus.published.value}'"
+    window = "PARTITION BY finding.unit_id, finding.item_code ORDER BY inspection.started_at"
+    within = literal_column(
+        f"count(*) FILTER (WHERE {published}) OVER ({window} RANGE BETWEEN "
+        f"'{DEFAULT_REPEAT_MONTHS} months'::interval PRECEDING AND CURRENT ROW)"
+    )
+    same_instant = literal_column(
+        f"count(*) FILTER (WHERE {published}) OVER ({window} RANGE BETWEEN "
+        "CURRENT ROW AND CURRENT ROW)"
+    )
+    rows = (
+        select(
+            F.unit_id.label("unit_id"),
+            month.label("month"),
+            Insp.status.label("status"),
+            (within - same_instant > 0).label("repeat"),
+        )
+        .select_from(F)
+        .join(Insp, Insp.id == F.inspection_id)
+        .where(Insp.status != InspectionStatus.draft, F.status == FindingStatus.confirmed)
+        .subquery("confirmed")
+    )
+    return (
+        select(rows.c.unit_id, rows.c.month, rows.c.status, *zeros(10), func.count())
+        .add_columns(func.sum(case((rows.c.repeat, 1), else_=0)), *zeros(3))
+        .group_by(rows.c.unit_id, rows.c.month, rows.c.status)
+    )
+
+
+def _items(bounds):
+    """One row per (unit, month, item) of confirmed findings of published inspections."""
+    Insp, F = Inspection, Finding
+    if bounds is None:
+        month = cast(func.date_trunc("month", func.timezone(DISPLAY_TZ.key, Insp.started_at)), Date)
+    else:
+        month = bounds.c.month
+    stmt = (
+        select(F.unit_id, month, F.item_code, func.count(F.id), func.max(F.title))
+        .select_from(F)
+        .join(Insp, Insp.id == F.inspection_id)
+        .where(Insp.status == InspectionStatus.published, F.status == FindingStatus.confirmed)
+        .group_by(F.unit_id, month, F.item_code)
+    )
+    if bounds is not None:
+        on = and_(Insp.started_at >= bounds.c.lo, Insp.started_at < bounds.c.hi)
+        if "unit_id" in bounds.c:
+            on = and_(on, F.unit_id == bounds.c.unit_id)
+        stmt = stmt.join(bounds, on)
+    return stmt
+
+
+def _insert(bounds, executor, *, upsert: bool = False, models=(UnitMonth, UnitMonthItem)) -> None:
+    tables = {
+        UnitMonth: (["unit_id", "month", "status", *VALUE_COLUMNS], _figures),
+        UnitMonthItem: (["unit_id", "month", "item_code", "findings", "title"], _items),
+    }
+    for model in models:
+        names, make = tables[model]
+        rows = make(bounds)
+        if not upsert:
+            executor.execute(insert(model).from_select(names, rows))
+            continue
+        dialect = executor.get_bind().dialect.name
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+        # (WHERE true: SQLite's parser needs a WHERE before an upsert's ON CONFLICT)
+        stmt = stmt.from_select(names, rows.where(true()))
+        executor.execute(
+            stmt.on_conflict_do_update(
+                index_elements=names[:3],
+                set_={name: stmt.excluded[name] for name in names[3:]},
+            )
+        )
+
+
+def _lock_key(unit_id: int, month: date) -> int:
+    digest = hashlib.sha256(f"unit_month:{unit_id}:{month:%Y-%m}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def recompute(
+    keys: Iterable[tuple[int, date]], *, only_added: bool = False, items: bool = True
+) -> None:
+    """Recompute the rollup rows of these (unit, month) keys from the raw rows, in the
+    current transaction. `only_added`: the keys only gained rows (new inspections), so
+    none of their rows can have become empty: one upsert, no DELETE. `items`: the item
+    rows too (false when no published inspection's rows changed: they count none else)."""
+    keys = sorted(set(keys))
+    if not keys:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        for lock in sorted(_lock_key(*k) for k in keys):  # one order: no deadlock
+            db.session.execute(select(func.pg_advisory_xact_lock(lock)))
+    for i in range(0, len(keys), CHUNK):
+        chunk = keys[i : i + CHUNK]
+        models = (UnitMonth, UnitMonthItem) if items else (UnitMonth,)
+        if not only_added:
+            for model in models:
+                db.session.execute(
+                    delete(model).where(
+                        or_(*[and_(model.unit_id == u, model.month == m) for u, m in chunk])
+                    )
+                )
+        bounds = _bounds([m for _, m in chunk], [u for u, _ in chunk])
+        _insert(bounds, db.session, upsert=only_added, models=models)
+
+
+def rebuild(executor=None) -> int:
+    """Recompute the whole table (after a bulk load, or to repair): one DELETE and one
+    INSERT … SELECT over every month that holds an inspection. Returns the rows written.
+    `executor`: a Connection (a migration's) instead of the app's session."""
+    executor = executor if executor is not None else db.session
+    bind = executor if executor is not db.session else db.session.get_bind()
+    if bind.dialect.name == "postgresql":
+        # Transactions keeping keys wait; what they commit after this is theirs to write.
+        executor.execute(text("LOCK TABLE unit_month, unit_month_item IN EXCLUSIVE MODE"))
+    executor.execute(delete(UnitMonth))
+    executor.execute(delete(UnitMonthItem))
+    first, last = executor.execute(
+        select(func.min(Inspection.started_at), func.max(Inspection.started_at)).where(
+            Inspection.status != InspectionStatus.draft
+        )
+    ).one()
+    if first is None:
+        return 0
+    every = (
+        None
+        if bind.dialect.name == "postgresql"
+        else _bounds(months_between(month_of(first), month_of(last)))
+    )
+    _insert(every, executor)
+    return executor.scalar(select(func.count()).select_from(UnitMonth)) or 0
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+def whole_months(start: date, end: date) -> tuple[date, date] | None:
+    """The whole months inside the days [start, end], as (first month, the month after the
+    last); None when no month is whole."""
+    first = start if start.day == 1 else add_months(start.replace(day=1), 1)
+    last_day = end.replace(day=1)
+    stop = add_months(last_day, 1) if add_months(last_day, 1) - end == _ONE_DAY else last_day
+    return (first, stop) if first < stop else None
+
+
+def has_unit_scope(actor: User) -> bool:
+    """Whether what `actor` may see of inspections is a set of units (and, for a unit's
+    side, their published inspections): an office, a lead unit, a unit. An inspector's is
+    the visits they made, which rollups per unit cannot tell."""
+    return actor.is_office or actor.role in (Role.lead_unit_staff, Role.unit_staff)
+
+
+def unit_scope(actor: User, column=UnitMonth.unit_id):
+    """Rollup rows of the units `actor` may see (`has_unit_scope` readers)."""
+    return column.in_(select(Unit.id).where(unit_filter(actor)))
+
+
+def statuses(actor: User) -> list[str]:
+    """The inspection statuses `actor` reads (inspections.policy.inspection_filter): an
+    office every one but drafts, a lead unit or a unit the published ones."""
+    if actor.is_office:
+        return [InspectionStatus.submitted.value, InspectionStatus.published.value]
+    return [InspectionStatus.published.value]
+
+
+# --- the session hook --------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    """Ids of rows flushed by the transaction, per class: their keys are read at commit."""
+
+    ids: dict[type, set[int]] = field(default_factory=lambda: {c: set() for c in _TRACKED})
+
+
+def _key_rows(cls, ids: Iterable[int]):
+    """(unit_id, the inspection's started_at and status) of the rows `ids` of `cls`."""
+    ids = list(ids)
+    if cls is Inspection:
+        stmt = select(Inspection.unit_id, Inspection.started_at, Inspection.status).where(
+            Inspection.id.in_(ids)
+        )
+    else:
+        stmt = (
+            select(cls.unit_id, Inspection.started_at, Inspection.status)
+            .join(Inspection, Inspection.id == cls.inspection_id)
+            .where(cls.id.in_(ids))
+        )
+    return stmt
+
+
+def _note(session: Session, cls, ids: set[int]) -> None:
+    """Add the keys the rows `ids` of `cls` count in now (read through the session's
+    connection: no autoflush)."""
+    if not ids:
+        return
+    for unit_id, started_at, status in session.connection().execute(_key_rows(cls, ids)):
+        _touch(session, cls, unit_id, started_at, status)
+
+
+def _touch(session: Session, cls, unit_id: int, started_at: datetime, status: str) -> None:
+    """Note the key of a row of `cls` whose inspection is (unit, start, status); a
+    published inspection's or finding's also the months whose repeat findings it counts
+    in (only findings of published inspections are repeated)."""
+    if status == InspectionStatus.draft:
+        return
+    if status == InspectionStatus.published:
+        session.info[_PUBLISHED] = True  # the item rows may change too
+    touched: set[tuple[int, date]] = session.info.setdefault(_TOUCHED, set())
+    span = REPEAT_SPAN if cls is not RectificationTask and status == "published" else 0
+    month = month_of(started_at)
+    touched.update((unit_id, add_months(month, n)) for n in range(span + 1))
+
+
+def _still_draft(obj) -> bool:
+    """An inspection that is a draft and stays one: it counts nowhere."""
+    if not isinstance(obj, Inspection):
+        return False
+    history = attributes.get_history(obj, "status", passive=attributes.PASSIVE_NO_INITIALIZE)
+    values = [*history.added, *history.unchanged, *history.deleted]
+    return bool(values) and all(v == InspectionStatus.draft for v in values)
+
+
+def _before_flush(session: Session, flush_context, instances) -> None:
+    """Keys the changed and deleted rows count in before this flush."""
+    before: dict[type, set[int]] = {c: set() for c in _TRACKED}
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, _TRACKED) and not _still_draft(obj):
+            session.info[_CHANGED] = True
+            identity = attributes.instance_state(obj).identity
+            if identity is not None:
+                before[type(obj)].add(identity[0])
+    for cls, ids in before.items():
+        _note(session, cls, ids)
+
+
+def _after_flush(session: Session, flush_context) -> None:
+    """Rows written by this flush: their keys after the transaction's last flush are read
+    before the commit."""
+    pending: _Pending = session.info.setdefault(_PENDING, _Pending())
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, _TRACKED) and not _still_draft(obj):
+            # (a new row's identity is registered after this event; its id is set)
+            pending.ids[type(obj)].add(obj.id)
+
+
+def _before_commit(session: Session) -> None:
+    session.flush()
+    pending: _Pending | None = session.info.pop(_PENDING, None)
+    if pending is not None:
+        for cls, ids in pending.ids.items():
+            _note(session, cls, ids)
+    for obj in session.info.pop(WRITTEN_BY_CORE, ()):
+        if isinstance(obj, Inspection):  # just inserted: its values are the row's
+            _touch(session, Inspection, obj.unit_id, obj.started_at, obj.status)
+    touched = session.info.pop(_TOUCHED, None)
+    only_added = not session.info.pop(_CHANGED, False)
+    items = session.info.pop(_PUBLISHED, False)
+    if touched:
+        with session.no_autoflush:
+            recompute(touched, only_added=only_added, items=items)
+
+
+def _forget(session: Session, transaction) -> None:
+    """The transaction is over (committed, or rolled back with what it wrote)."""
+    if transaction.parent is None:
+        session.info.pop(_TOUCHED, None)
+        session.info.pop(_PENDING, None)
+        session.info.pop(WRITTEN_BY_CORE, None)
+        session.info.pop(_CHANGED, None)
+        session.info.pop(_PUBLISHED, None)
+
+
+_HOOKS = (
+    ("before_flush", _before_flush),
+    ("after_flush", _after_flush),
+    ("before_commit", _before_commit),
+    ("after_transaction_end", _forget),
+)
+
+
+def install_hooks() -> None:
+    for name, fn in _HOOKS:
+        if not event.contains(Session, name, fn):
+            event.listen(Session, name, fn)
+
+
+rollups_command = AppGroup("reports", help="考核排名与看板的汇总表维护")
+
+
+@rollups_command.command("rebuild-rollups")
+def rebuild_command() -> None:
+    """Recompute the unit × month rollups from the raw rows (after a bulk load)."""
+    rows = rebuild()
+    db.session.commit()
+    click.echo(f"rollups rebuilt: {rows} rows")
+
+
+def init_app(app: Flask) -> None:
+    install_hooks()
+    app.cli.add_command(rollups_command)
+
+
+SectorFigures = tuple[int, str, int, float, int]
+
+
+def sector_figures_raw(actor: User, first_day: date) -> list[SectorFigures]:
+    """(sector id, name, inspections, effective score sum, scored) of the inspections the
+    reader sees started since `first_day` (the city's calendar), grouped from the raw rows:
+    the rollups' reference (tests, bench) and the path for a reader whose scope is not a
+    set of units."""
+    rows = db.session.execute(
+        select(
+            Sector.id,
+            Sector.name,
+            func.count(Inspection.id),
+            func.sum(Inspection.effective_score),
+            func.count(Inspection.effective_score),
+        )
+        .join(Unit, Unit.sector_id == Sector.id)
+        .join(Inspection, Inspection.unit_id == Unit.id)
+        .where(
+            Inspection.started_at >= day_start(first_day),
+            Inspection.status != InspectionStatus.draft,
+            inspection_filter(actor),
+            unit_filter(actor),
+        )
+        .group_by(Sector.id, Sector.name)
+    )
+    return [(i, name, n, float(total or 0), scored) for i, name, n, total, scored in rows]
+
+
+def sector_figures(actor: User, first_day: date) -> list[SectorFigures]:
+    """The same figures summed from the unit × month rollups, `first_day` being a month's
+    first day: a few rows per unit whatever the history's length."""
+    if not has_unit_scope(actor):
+        return sector_figures_raw(actor, first_day)
+    um = UnitMonth
+    rows = db.session.execute(
+        select(
+            Sector.id,
+            Sector.name,
+            func.sum(um.inspections),
+            func.sum(um.score_sum),
+            func.sum(um.scored),
+        )
+        .join(Unit, Unit.sector_id == Sector.id)
+        .join(um, um.unit_id == Unit.id)
+        .where(um.month >= first_day, um.status.in_(statuses(actor)), unit_filter(actor))
+        .group_by(Sector.id, Sector.name)
+    )
+    return [
+        (i, name, int(n or 0), float(total or 0), int(scored or 0))
+        for i, name, n, total, scored in rows
+    ]
