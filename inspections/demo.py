@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from accounts.models import Role, User
 from core import errors
-from core.clock import local, utcnow
+from core.clock import DISPLAY_TZ, local, utcnow
 from core.db import db
 from inspections import checklist, findings, plans, service
 from inspections.models import FindingStatus, Visit, VisitKind
@@ -143,6 +143,15 @@ def _sector_of_first_unit() -> list[int]:
     return [db.session.scalar(select(Unit.sector_id).order_by(Unit.id).limit(1))]
 
 
+def _daytime(visit: Visit) -> tuple[datetime, datetime]:
+    """The part of the visit's session inside an inspector's working day (09:00-17:00 in
+    the city): a unit open round the clock (a 24-hour hotline) is still visited by day."""
+    day = local(visit.window_start).date()
+    start = max(visit.window_start, datetime.combine(day, time(9), tzinfo=DISPLAY_TZ))
+    end = min(visit.window_end, datetime.combine(day, time(17), tzinfo=DISPLAY_TZ))
+    return (start, end) if start < end else (visit.window_start, visit.window_end)
+
+
 def _inspect_all(plan_id: int, admin: User) -> None:
     rng = random.Random(plan_id)  # noqa: S311 - demo data, reproducible on purpose
     visits = list(db.session.scalars(select(Visit).where(Visit.plan_id == plan_id)))
@@ -154,7 +163,8 @@ def _inspect_all(plan_id: int, admin: User) -> None:
             return
         answers, photos = demo_answers(content, rng, fail_rate=0.08)
         # On site inside the visit's drawn session, some early in it and some later.
-        at = visit.window_start + (visit.window_end - visit.window_start) * (0.2 + 0.15 * (n % 4))
+        start, end = _daytime(visit)
+        at = start + (end - start) * (0.2 + 0.15 * (n % 4))
         inspection = service.submit_offline(
             {
                 "client_uuid": uuid.uuid4(),

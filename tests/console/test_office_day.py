@@ -302,7 +302,7 @@ def test_demo_visits_and_photos_are_in_office_hours_with_real_notes(demo):
         select(Inspection.started_at).where(Inspection.started_at.is_not(None))
     ).all()
     assert started
-    # Inside a drawn session of the unit's 办公时间 (08:00-18:00 at the widest).
+    # Inside a drawn session of the unit's 办公时间, by day (a 24-hour hotline included).
     assert all(8 <= local(at).hour < 18 for at in started), sorted(
         {local(at).hour for at in started}
     )
@@ -332,6 +332,35 @@ def test_demo_visits_and_photos_are_in_office_hours_with_real_notes(demo):
                 assert title not in answer["note"], (code, answer)
                 assert not answer["note"].startswith("现场发现：")
     assert failed
+
+
+@pytest.mark.parametrize(
+    ("opens", "closes", "expected"),
+    [
+        ((0, 0), (24, 0), ((9, 0), (17, 0))),  # round the clock: visited by day
+        ((8, 30), (12, 0), ((9, 0), (12, 0))),
+        ((14, 30), (17, 30), ((14, 30), (17, 0))),
+        ((18, 0), (21, 0), ((18, 0), (21, 0))),  # an evening session only: as drawn
+    ],
+)
+def test_demo_visits_fall_in_the_daytime_part_of_their_session(opens, closes, expected):
+    """The demo's check-in time lies in the visit's session and, where the session allows,
+    between 09:00 and 17:00: hotline units (每天 00:00-24:00) were visited at 04:48."""
+    from datetime import date, datetime, time
+
+    from core.clock import DISPLAY_TZ
+    from inspections.demo import _daytime
+    from inspections.models import Visit
+
+    day = date(2026, 12, 3)
+
+    def at(hour: int, minute: int) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=DISPLAY_TZ) + timedelta(
+            hours=hour, minutes=minute
+        )
+
+    visit = Visit(window_start=at(*opens), window_end=at(*closes))
+    assert _daytime(visit) == (at(*expected[0]), at(*expected[1]))
 
 
 # -- finding things: unit name, sort orders, reused after-photos ------------------------------
