@@ -40,16 +40,10 @@ def inspection_figures(period: Period, actor: User) -> list[Figure]:
     """This period's inspections (by the visit's day) and those of them awaiting review,
     each counted as the queue lists it with the same period (date_from)."""
     since = period.first_day
-    in_period = queries.inspections_query(actor, {"date_from": since}).where(
-        Inspection.status != InspectionStatus.draft
-    )
-    total = count_of(in_period)
+    total, waiting = inspection_counts(period, actor)
     sectors = _sector_figures_once(period, actor)
     scored = sum(r[4] for r in sectors)
     average = sum(r[3] for r in sectors) / scored if scored else None
-    waiting = count_of(
-        queries.inspections_query(actor, {"status": InspectionStatus.submitted, "date_from": since})
-    )
     # A lead unit has no queue (it reads published results): the figure is plain there.
     queue = "console.review_queue" if may_open("console.review_queue", actor) else None
     return [
@@ -67,22 +61,43 @@ def inspection_figures(period: Period, actor: User) -> list[Figure]:
     ]
 
 
+def inspection_counts(period: Period, actor: User) -> tuple[int, int]:
+    """(the period's inspections, those awaiting review) as the queue counts them with
+    `date_from`: summed from the rollups (status is part of their key, and a period starts
+    on a month's first day), or with the queue's own statement where they cannot say it
+    (`inspection_counts_raw`)."""
+    by_status = rollups.inspection_counts(actor, period.first_day)
+    if by_status is None:
+        return inspection_counts_raw(period, actor)
+    return sum(by_status.values()), by_status.get(InspectionStatus.submitted.value, 0)
+
+
+def inspection_counts_raw(period: Period, actor: User) -> tuple[int, int]:
+    """The same two counts with the queue's own statements (the reference of the tests)."""
+    since = period.first_day
+    in_period = queries.inspections_query(actor, {"date_from": since}).where(
+        Inspection.status != InspectionStatus.draft
+    )
+    waiting = queries.inspections_query(
+        actor, {"status": InspectionStatus.submitted, "date_from": since}
+    )
+    return count_of(in_period), count_of(waiting)
+
+
 def task_figures(period: Period, actor: User) -> list[Figure]:
     """Tasks issued this period, as console.tasks lists them with the same period
     (date_from): each view's statuses, "active" (open and responded) unless a view is
     named, and the overdue and extension switches on top."""
     since = period.first_day
-    filters = {"opened_from": since}
-    active = [TaskStatus.open, TaskStatus.responded]
-    counts = rectification.count_tasks(actor, filters)["by_status"]
-    open_, responded = counts[TaskStatus.open.value], counts[TaskStatus.responded.value]
-    overdue = count_of(
-        rectification.tasks_query(actor, filters | {"status": active, "overdue": True})
-    )
+    # Only the tasks not yet closed: few whatever the history, and read on the index of
+    # the active ones by the day they were issued (closed ones pile up over the years).
+    active = {"opened_from": since, "status": [TaskStatus.open, TaskStatus.responded]}
+    counts = rectification.count_tasks(actor, active)
+    open_ = counts["by_status"][TaskStatus.open.value]
+    responded = counts["by_status"][TaskStatus.responded.value]
+    overdue = counts["overdue"]  # the list's overdue switch: not closed and past due
     extensions = count_of(
-        rectification.tasks_query(actor, filters | {"status": active}).where(
-            T.extension_pending.is_(True)
-        )
+        rectification.tasks_query(actor, active).where(T.extension_pending.is_(True))
     )
     return [
         figure("待整改任务", open_, "", "console.tasks", view="open", date_from=since),

@@ -567,3 +567,21 @@ def sector_figures(actor: User, first_day: date) -> list[SectorFigures]:
         (i, name, int(n or 0), float(total or 0), int(scored or 0))
         for i, name, n, total, scored in rows
     ]
+
+
+def inspection_counts(actor: User, first_day: date) -> dict[str, int] | None:
+    """{status: inspections} of the inspections the reader sees started since `first_day`
+    (a month's first day, on the city's clock), summed from the rollups: the same rows as
+    the queue's `date_from` filter (started_at from that day's start, drafts aside, the
+    reader's units), since a rollup row's month is the month its inspections started in.
+    None when the rollups cannot say it exactly: a reader whose scope is not a set of
+    units (an inspector), or a day that does not start a month."""
+    if not has_unit_scope(actor) or first_day.day != 1:
+        return None
+    um = UnitMonth
+    rows = db.session.execute(
+        select(um.status, func.sum(um.inspections))
+        .where(um.month >= first_day, um.status.in_(statuses(actor)), unit_scope(actor))
+        .group_by(um.status)
+    )
+    return {status: int(n or 0) for status, n in rows}

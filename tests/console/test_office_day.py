@@ -19,6 +19,7 @@ from core.db import db
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
 from media.models import Photo
 from rectification.models import RectificationTask, TaskStatus
+from reports import rollups
 from tests.conftest import assert_problem
 from tests.console.support import inspection_to_review, responded_task
 
@@ -65,6 +66,8 @@ def _age_some_rows() -> None:
                 .where(RectificationTask.id == first)
                 .values(created_at=long_ago)
             )
+    # Core updates pass by the rollups' hook: rebuild them, as after any bulk load.
+    rollups.rebuild()
     db.session.commit()
 
 
