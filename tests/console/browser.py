@@ -93,6 +93,11 @@ def shot(page, name: str) -> None:
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
 
 
+def no_sideways_scroll(page) -> int:
+    """How far the page scrolls sideways (0 or less: it fits the window's width)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
 def sign_in(page, base: str, username: str) -> None:
     page.goto(f"{base}/console/login")
     page.fill("input[name=username]", username)

@@ -10,7 +10,7 @@ from accounts.models import Role
 from checklists import library
 from checklists.models import ChecklistVersion, VersionStatus
 from core.db import db
-from tests.console.browser import shot, sign_in, submit
+from tests.console.browser import no_sideways_scroll, shot, sign_in, submit
 
 pytestmark = pytest.mark.browser
 
@@ -18,10 +18,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def page(sized_page):
     return sized_page
-
-
-def no_sideways_scroll(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def test_office_drafts_edits_previews_and_publishes(page, live_server, world, size):

@@ -11,7 +11,7 @@ from accounts.models import Role
 from checklists import library
 from checklists.models import ChecklistVersion
 from core.db import db
-from tests.console.browser import shot, sign_in, submit
+from tests.console.browser import no_sideways_scroll, shot, sign_in, submit
 
 pytestmark = pytest.mark.browser
 
@@ -19,10 +19,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def page(sized_page):
     return sized_page
-
-
-def no_sideways_scroll(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def test_office_sets_a_choice_items_options_then_discards_the_draft(page, live_server, world, size):
