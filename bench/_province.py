@@ -197,3 +197,27 @@ def grow(to: int, *, unit_ids: list[int], inspector_id: int, office_id: int) -> 
     # Statistics and the visibility map as autovacuum keeps them on a live database.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
+
+
+def people() -> tuple[dict, str]:
+    """An office admin and an inspector for a bench database (in an app context), and a
+    bearer token of the admin's; committed."""
+    from accounts import service as accounts
+    from accounts.models import Role
+    from core.db import db
+
+    made = {
+        role: accounts.create_user(
+            {
+                "username": role.value,
+                "display_name": role.value,
+                "role": role,
+                "password": "bench password 123",
+            },
+            actor=None,
+        )
+        for role in (Role.office_admin, Role.inspector)
+    }
+    raw, _ = accounts.issue_token(made[Role.office_admin], "password")
+    db.session.commit()
+    return made, raw

@@ -74,10 +74,10 @@ def _province(database_url: str, rows: int, tmp: Path):
     API's bearer header, signed in as the city's office."""
     from flask_migrate import upgrade
 
-    from accounts import service as accounts
     from accounts.models import Role
     from api import create_app
     from bench._province import grow
+    from bench._province import people as province_people
     from core.db import db
     from org.models import Region, RegionLevel, Sector, Unit
 
@@ -107,20 +107,7 @@ def _province(database_url: str, rows: int, tmp: Path):
             )  # fmt: skip
             db.session.add(units[-1])
             db.session.flush()
-        people = {
-            role: accounts.create_user(
-                {
-                    "username": role.value,
-                    "display_name": role.value,
-                    "role": role,
-                    "password": "bench password 123",
-                },
-                actor=None,
-            )
-            for role in (Role.office_admin, Role.inspector)
-        }
-        raw, _ = accounts.issue_token(people[Role.office_admin], "password")
-        db.session.commit()
+        people, raw = province_people()
         grow(
             rows,
             unit_ids=[u.id for u in units],

@@ -119,9 +119,9 @@ def _fill(db, office_id: int, inspector_id: int, first_unit: int) -> None:
 def _measure(database_url: str) -> Iterator[dict]:
     from flask_migrate import upgrade
 
-    from accounts import service as accounts
     from accounts.models import Role
     from api import create_app
+    from bench._province import people as province_people
     from console import panels
     from console.dashboard import period_of as dashboard_period
     from core.clock import local, utcnow
@@ -155,20 +155,7 @@ def _measure(database_url: str) -> Iterator[dict]:
             ]  # fmt: skip
             db.session.add_all(units)
             db.session.flush()
-            people = {
-                role: accounts.create_user(
-                    {
-                        "username": role.value,
-                        "display_name": role.value,
-                        "role": role,
-                        "password": "bench password 123",
-                    },
-                    actor=None,
-                )
-                for role in (Role.office_admin, Role.inspector)
-            }
-            raw, _ = accounts.issue_token(people[Role.office_admin], "password")
-            db.session.commit()
+            people, raw = province_people()
             office = people[Role.office_admin]
             first_unit = min(u.id for u in units)
             _fill(db, office.id, people[Role.inspector].id, first_unit)
