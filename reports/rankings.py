@@ -142,7 +142,9 @@ class Figures:
             avg_score = self.avg_score
         if not self.inspections or avg_score is None:
             return None
-        on_time = 1.0 if self.on_time_rate is None else self.on_time_rate
+        on_time = self.on_time_rate
+        if on_time is None:
+            on_time = 1.0
         value = (
             weights["score"] * avg_score
             + weights["rectification"] * 100 * on_time
@@ -342,18 +344,22 @@ def _rolled(actor: User, first: date, stop: date) -> dict[int, Figures]:
         .having(func.sum(um.inspections) > 0)
     )
     out = {}
+    # (positional: this runs for each unit, twice per ranking; the sums are of NOT NULL
+    # columns over at least one row, never NULL)
     for unit_id, n, score_sum, scored, crit, found, repeats, tasks, closed, on_time, *g in rows:
         out[unit_id] = Figures(
-            inspections=_as_int(n),
-            score_sum=float(score_sum or 0),
-            scored=_as_int(scored),
-            critical=_as_int(crit),
-            grades={grade: _as_int(c) for grade, c in zip(GRADES, g, strict=True)},
-            findings=_as_int(found),
-            repeat_findings=_as_int(repeats),
-            tasks=_as_int(tasks),
-            closed=_as_int(closed),
-            on_time=_as_int(on_time),
+            int(n),
+            float(score_sum),
+            int(scored),
+            dict(zip(GRADES, map(int, g), strict=True)),
+            int(crit),
+            int(found),
+            int(repeats),
+            int(tasks),
+            0,
+            int(on_time),
+            0,
+            int(closed),
         )
     return out
 
@@ -459,9 +465,23 @@ def _unit_rows(actor: User, figures: dict[int, Figures], weights) -> list[dict[s
         }
         row.update(figures[unit_id].as_dict(weights))
         rows.append(row)
-    _rank(rows, "rank")
-    _rank(rows, "rank_in_sector", "sector_id")
-    _rank(rows, "rank_in_region", "region_id")
+    # `_rank` three times over, with one sort: a group's members come in the same order
+    # in the whole list sorted by `_order` as in the group sorted alone.
+    groups: dict[tuple[str, Any], list] = {}
+    for r in sorted(rows, key=_order):
+        value = (r["composite"], r["avg_score"])
+        for key, group in (
+            ("rank", None),
+            ("rank_in_sector", r["sector_id"]),
+            ("rank_in_region", r["region_id"]),
+        ):
+            state = groups.get((key, group))
+            if state is None:
+                state = groups[(key, group)] = [0, None, 0]  # position, value, rank
+            state[0] += 1
+            if state[1] != value or state[0] == 1:
+                state[1], state[2] = value, state[0]
+            r[key] = state[2]
     rows.sort(key=lambda r: r["rank"])
     return rows
 
