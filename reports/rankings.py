@@ -429,10 +429,13 @@ def _order(r: dict[str, Any]):
     return (-composite, -score, r.get("name") or "", r.get("id") or 0)
 
 
+_FEW_UNITS = 100  # fewer units than this are selected by id
+
+
 def _units(actor: User, figures: dict[int, Figures]):
-    """(id, name, sector id, sector, region id, region) of the units in `figures`: those
-    the reader may see, selected by their scope (a join, not 2 000 ids in a list); by id
-    the few that are not (an inspector's units are every unit, so none)."""
+    """(id, name, sector id, sector, region id, region) of the units in `figures`: a few
+    by id; many by the reader's scope (a join, not 2 000 ids in a list), then by id the
+    few outside it (an inspector's scope is every unit, so none)."""
     columns = (Unit.id, Unit.name, Unit.sector_id, Sector.name, Unit.region_id, Region.name)
 
     def select_units(clause):
@@ -443,6 +446,8 @@ def _units(actor: User, figures: dict[int, Figures]):
             .where(clause)
         ).all()
 
+    if len(figures) <= _FEW_UNITS:
+        return select_units(Unit.id.in_(sorted(figures)))
     found = [row for row in select_units(unit_filter(actor)) if row[0] in figures]
     missing = figures.keys() - {row[0] for row in found}
     if missing:

@@ -13,6 +13,7 @@ from core.clock import local, utcnow
 from core.db import db
 from inspections.models import Finding, FindingStatus, Inspection, visit_inspector
 from rectification.models import RectificationTask, TaskStatus
+from reports import rankings
 from tests.conftest import assert_problem
 from tests.inspection_helpers import ALL_PASS
 from tests.report_support import (
@@ -210,6 +211,26 @@ def test_previous_rank_is_the_rank_in_the_previous_months_ranking(city, office):
     assert {r["id"]: r["movement"] for r in rows} == {
         r["id"]: earlier_ranks[r["id"]] - r["rank"] for r in rows
     }
+
+
+def test_units_read_by_scope_or_by_id_are_the_same(city, world, make_unit, client_for, monkeypatch):
+    """Many units are read by the reader's scope, a few by id: either way the same rows."""
+    scene, units, _ = city
+    scene.inspect(make_unit(sector_id=world.sector_a.id, region_id=world.region_b), ALL_PASS)
+    readers = [
+        client_for(world.users[Role.office_admin]),
+        client_for(world.users[Role.lead_unit_staff]),
+        client_for(world.scoped_offices[Role.office_admin]),
+    ]
+    by_id = [reader.get(URL + _month_query()).get_json() for reader in readers]
+    monkeypatch.setattr(rankings, "_FEW_UNITS", 0)
+    by_scope = [reader.get(URL + _month_query()).get_json() for reader in readers]
+    assert by_scope == by_id
+    assert [len(body["units"]) for body in by_id] == [3, 3, 2]
+    # a unit outside the reader's units (none is, today) is still named, by id
+    regional = world.scoped_offices[Role.office_admin]
+    named = rankings._units(regional, {units["a1"].id: None, units["b"].id: None})
+    assert sorted(row[0] for row in named) == sorted([units["a1"].id, units["b"].id])
 
 
 def test_a_plan_period_counts_that_plans_inspections(city, office):
