@@ -237,6 +237,15 @@ class Inspection(db.Model):
             postgresql_where=text("status = 'published'"),
             sqlite_where=text("status = 'published'"),
         ),
+        # A period's published inspections from the index alone (PostgreSQL): the
+        # rankings' inspector workload and overdue tasks (docs/reports-documents.md).
+        Index(
+            "ix_inspection_published_started",
+            "started_at",
+            postgresql_include=["id", "inspector_id", "visit_id"],
+            postgresql_where=text("status = 'published'"),
+            sqlite_where=text("status = 'published'"),
+        ),
         # The queue's 签到位置偏远 filter: about one inspection in a hundred.
         Index(
             "ix_inspection_far_checkin",

@@ -23,7 +23,6 @@ from sqlalchemy import (
     exists,
     func,
     select,
-    union,
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -43,6 +42,7 @@ from inspections.models import (
     visit_inspector,
 )
 from org.models import Region, Sector, Unit
+from org.policy import unit_filter
 from rectification.models import RectificationTask, TaskStatus
 from reports import rollups
 from reports.models import UnitMonth, UnitMonthItem
@@ -90,7 +90,7 @@ def _rate(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class Figures:
     """What is counted for a unit, a sector, a region or the whole scope."""
 
@@ -108,12 +108,21 @@ class Figures:
     closed: int = 0
 
     def add(self, other: Figures) -> None:
-        for name in ("inspections", "score_sum", "scored", "critical", "findings", "closed"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("repeat_findings", "tasks", "tasks_due", "on_time", "overdue"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        # (spelled out: this runs once per unit for the total and for each rollup)
+        self.inspections += other.inspections
+        self.score_sum += other.score_sum
+        self.scored += other.scored
+        self.critical += other.critical
+        self.findings += other.findings
+        self.closed += other.closed
+        self.repeat_findings += other.repeat_findings
+        self.tasks += other.tasks
+        self.tasks_due += other.tasks_due
+        self.on_time += other.on_time
+        self.overdue += other.overdue
+        grades = self.grades
         for grade, n in other.grades.items():
-            self.grades[grade] = self.grades.get(grade, 0) + n
+            grades[grade] = grades.get(grade, 0) + n
 
     @property
     def avg_score(self) -> float | None:
@@ -127,12 +136,17 @@ class Figures:
     def on_time_rate(self) -> float | None:
         return round(self.on_time / self.tasks_due, 4) if self.tasks_due else None
 
-    def composite(self, weights: dict[str, float]) -> float | None:
-        if not self.inspections or self.avg_score is None:
+    def composite(self, weights: dict[str, float], avg_score: float | None = None) -> float | None:
+        """`avg_score`: the caller's `self.avg_score`, when it has it already."""
+        if avg_score is None:
+            avg_score = self.avg_score
+        if not self.inspections or avg_score is None:
             return None
-        on_time = 1.0 if self.on_time_rate is None else self.on_time_rate
+        on_time = self.on_time_rate
+        if on_time is None:
+            on_time = 1.0
         value = (
-            weights["score"] * self.avg_score
+            weights["score"] * avg_score
             + weights["rectification"] * 100 * on_time
             - weights["critical"] * 100 * self.critical / self.inspections
             - weights["repeat"]
@@ -143,9 +157,10 @@ class Figures:
         return round(value, 2)
 
     def as_dict(self, weights: dict[str, float]) -> dict[str, Any]:
+        avg_score = self.avg_score
         return {
             "inspections": self.inspections,
-            "avg_score": self.avg_score,
+            "avg_score": avg_score,
             "grades": dict(self.grades),
             "critical_failed": self.critical,
             "findings": self.findings,
@@ -154,7 +169,7 @@ class Figures:
             "tasks": self.tasks,
             "on_time_rate": self.on_time_rate,
             "overdue_tasks": self.overdue,
-            "composite": self.composite(weights),
+            "composite": self.composite(weights, avg_score),
         }
 
 
@@ -329,18 +344,22 @@ def _rolled(actor: User, first: date, stop: date) -> dict[int, Figures]:
         .having(func.sum(um.inspections) > 0)
     )
     out = {}
+    # (positional: this runs for each unit, twice per ranking; the sums are of NOT NULL
+    # columns over at least one row, never NULL)
     for unit_id, n, score_sum, scored, crit, found, repeats, tasks, closed, on_time, *g in rows:
         out[unit_id] = Figures(
-            inspections=_as_int(n),
-            score_sum=float(score_sum or 0),
-            scored=_as_int(scored),
-            critical=_as_int(crit),
-            grades={grade: _as_int(c) for grade, c in zip(GRADES, g, strict=True)},
-            findings=_as_int(found),
-            repeat_findings=_as_int(repeats),
-            tasks=_as_int(tasks),
-            closed=_as_int(closed),
-            on_time=_as_int(on_time),
+            int(n),
+            float(score_sum),
+            int(scored),
+            dict(zip(GRADES, map(int, g), strict=True)),
+            int(crit),
+            int(found),
+            int(repeats),
+            int(tasks),
+            0,
+            int(on_time),
+            0,
+            int(closed),
         )
     return out
 
@@ -410,32 +429,94 @@ def _order(r: dict[str, Any]):
     return (-composite, -score, r.get("name") or "", r.get("id") or 0)
 
 
-def _unit_rows(figures: dict[int, Figures], weights) -> list[dict[str, Any]]:
+_FEW_UNITS = 100  # fewer units than this are selected by id
+
+
+def _units(actor: User, figures: dict[int, Figures]):
+    """(id, name, sector id, sector, region id, region) of the units in `figures`: a few
+    by id; many by the reader's scope (a join, not 2 000 ids in a list), then by id the
+    few outside it (an inspector's scope is every unit, so none)."""
+    columns = (Unit.id, Unit.name, Unit.sector_id, Sector.name, Unit.region_id, Region.name)
+
+    def select_units(clause):
+        return db.session.execute(
+            select(*columns)
+            .join(Sector, Sector.id == Unit.sector_id)
+            .join(Region, Region.id == Unit.region_id)
+            .where(clause)
+        ).all()
+
+    if len(figures) <= _FEW_UNITS:
+        return select_units(Unit.id.in_(sorted(figures)))
+    found = [row for row in select_units(unit_filter(actor)) if row[0] in figures]
+    missing = figures.keys() - {row[0] for row in found}
+    if missing:
+        found += select_units(Unit.id.in_(sorted(missing)))
+    return found
+
+
+def _unit_rows(actor: User, figures: dict[int, Figures], weights) -> list[dict[str, Any]]:
     if not figures:
         return []
     rows = []
-    for unit_id, name, sector_id, sector, region_id, region in db.session.execute(
-        select(Unit.id, Unit.name, Unit.sector_id, Sector.name, Unit.region_id, Region.name)
-        .join(Sector, Sector.id == Unit.sector_id)
-        .join(Region, Region.id == Unit.region_id)
-        .where(Unit.id.in_(list(figures)))
-    ):
-        rows.append(
-            {
-                "id": unit_id,
-                "name": name,
-                "sector_id": sector_id,
-                "sector": sector,
-                "region_id": region_id,
-                "region": region,
-            }
-            | figures[unit_id].as_dict(weights)
-        )
-    _rank(rows, "rank")
-    _rank(rows, "rank_in_sector", "sector_id")
-    _rank(rows, "rank_in_region", "region_id")
+    for unit_id, name, sector_id, sector, region_id, region in _units(actor, figures):
+        row = {
+            "id": unit_id,
+            "name": name,
+            "sector_id": sector_id,
+            "sector": sector,
+            "region_id": region_id,
+            "region": region,
+        }
+        row.update(figures[unit_id].as_dict(weights))
+        rows.append(row)
+    # `_rank` three times over, with one sort: a group's members come in the same order
+    # in the whole list sorted by `_order` as in the group sorted alone.
+    groups: dict[tuple[str, Any], list] = {}
+    for r in sorted(rows, key=_order):
+        value = (r["composite"], r["avg_score"])
+        for key, group in (
+            ("rank", None),
+            ("rank_in_sector", r["sector_id"]),
+            ("rank_in_region", r["region_id"]),
+        ):
+            state = groups.get((key, group))
+            if state is None:
+                state = groups[(key, group)] = [0, None, 0]  # position, value, rank
+            state[0] += 1
+            if state[1] != value or state[0] == 1:
+                state[1], state[2] = value, state[0]
+            r[key] = state[2]
     rows.sort(key=lambda r: r["rank"])
     return rows
+
+
+def _ranks(figures: dict[int, Figures], weights) -> dict[int, int]:
+    """Each unit's rank (`_rank`'s "rank") from its figures alone: what the previous
+    period's ranking is read for (the rank depends only on the composite and the average
+    score, so no names, groups or rows)."""
+    values = {}
+    for unit_id, f in figures.items():
+        avg_score = f.avg_score
+        values[unit_id] = (f.composite(weights, avg_score), avg_score)
+
+    def order(value):
+        composite, score = value
+        return (
+            -(composite if composite is not None else float("-inf")),
+            -(score if score is not None else float("-inf")),
+        )
+
+    ranks, position = {}, 0
+    by_value: dict[tuple, list[int]] = {}
+    for unit_id, value in values.items():
+        by_value.setdefault(value, []).append(unit_id)
+    for value in sorted(by_value, key=order):
+        members = by_value[value]
+        for unit_id in members:
+            ranks[unit_id] = position + 1
+        position += len(members)
+    return ranks
 
 
 def _rollup(rows, figures, weights, id_key: str, name_key: str) -> list[dict[str, Any]]:
@@ -499,15 +580,22 @@ def most_failed(actor: User, period: Period, limit: int) -> list[dict[str, Any]]
             .group_by(Finding.item_code, Finding.unit_id)
         )
     u = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("items")
+    # Two steps, both hashed: per (item, unit), then per item, whose units are its rows
+    # (a count(DISTINCT) over the year's rows sorts them all, on disk at 1M inspections).
+    per_unit = (
+        select(u.c.item_code, func.sum(u.c.n).label("n"), func.max(u.c.title).label("title"))
+        .group_by(u.c.item_code, u.c.unit_id)
+        .subquery("per_unit")
+    )
     rows = db.session.execute(
         select(
-            u.c.item_code,
-            func.max(u.c.title),
-            func.sum(u.c.n),
-            func.count(func.distinct(u.c.unit_id)),
+            per_unit.c.item_code,
+            func.max(per_unit.c.title),
+            func.sum(per_unit.c.n),
+            func.count(),
         )
-        .group_by(u.c.item_code)
-        .order_by(func.sum(u.c.n).desc(), u.c.item_code)
+        .group_by(per_unit.c.item_code)
+        .order_by(func.sum(per_unit.c.n).desc(), per_unit.c.item_code)
         .limit(limit)
     )
     return [
@@ -517,19 +605,31 @@ def most_failed(actor: User, period: Period, limit: int) -> list[dict[str, Any]]
 
 
 def _workload(scope) -> list[dict[str, Any]]:
-    """Published inspections per inspector: the visit's team and whoever started it."""
-    team = select(
-        Inspection.id.label("inspection_id"), visit_inspector.c.user_id.label("user_id")
-    ).join(visit_inspector, visit_inspector.c.visit_id == Inspection.visit_id)
-    starter = select(Inspection.id, Inspection.inspector_id)
-    pairs = union(team.where(scope), starter.where(scope)).subquery()
-    rows = db.session.execute(
-        select(User.id, User.display_name, func.count(pairs.c.inspection_id))
-        .join(pairs, pairs.c.user_id == User.id)
-        .group_by(User.id, User.display_name)
-        .order_by(func.count(pairs.c.inspection_id).desc(), User.id)
+    """Published inspections per inspector: the visit's team and whoever started it. An
+    inspection counts once per person: for its starter, and for each of its team but the
+    starter (a visit's team names a person once), so the counts add up without a UNION
+    that would hash every (inspection, person) pair."""
+    starters = (
+        select(Inspection.inspector_id.label("user_id"), func.count().label("n"))
+        .where(scope)
+        .group_by(Inspection.inspector_id)
     )
-    return [{"id": uid, "name": name, "inspections": n} for uid, name, n in rows]
+    team = (
+        select(visit_inspector.c.user_id, func.count())
+        .select_from(Inspection)
+        .join(visit_inspector, visit_inspector.c.visit_id == Inspection.visit_id)
+        .where(scope, visit_inspector.c.user_id != Inspection.inspector_id)
+        .group_by(visit_inspector.c.user_id)
+    )
+    counts = union_all(starters, team).subquery("counts")
+    total = func.sum(counts.c.n)
+    rows = db.session.execute(
+        select(User.id, User.display_name, total)
+        .join(counts, counts.c.user_id == User.id)
+        .group_by(User.id, User.display_name)
+        .order_by(total.desc(), User.id)
+    )
+    return [{"id": uid, "name": name, "inspections": int(n)} for uid, name, n in rows]
 
 
 def ranking(
@@ -545,7 +645,7 @@ def ranking(
     weights = DEFAULT_WEIGHTS | (weights or {})
     scope = counted(actor, period)
     figures = period_figures(actor, period, repeat_months)
-    units = _unit_rows(figures, weights)
+    units = _unit_rows(actor, figures, weights)
     total = Figures()
     for f in figures.values():
         total.add(f)
@@ -553,8 +653,7 @@ def ranking(
 
     previous = period.previous() if compare else None
     if previous is not None:
-        before = _unit_rows(period_figures(actor, previous, repeat_months), weights)
-        ranks = {r["id"]: r["rank"] for r in before}
+        ranks = _ranks(period_figures(actor, previous, repeat_months), weights)
         for r in units:
             r["previous_rank"] = ranks.get(r["id"])
             r["movement"] = None if r["previous_rank"] is None else r["previous_rank"] - r["rank"]

@@ -47,6 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, attributes
+from sqlalchemy.sql.elements import True_
 
 from accounts.models import Role, User
 from checklists.content import GRADES
@@ -365,8 +366,12 @@ def has_unit_scope(actor: User) -> bool:
 
 
 def unit_scope(actor: User, column=UnitMonth.unit_id):
-    """Rollup rows of the units `actor` may see (`has_unit_scope` readers)."""
-    return column.in_(select(Unit.id).where(unit_filter(actor)))
+    """Rollup rows of the units `actor` may see (`has_unit_scope` readers); every row for
+    a city-wide office (a rollup row's unit exists: no semi-join against every unit)."""
+    clause = unit_filter(actor)
+    if isinstance(clause, True_):
+        return true()
+    return column.in_(select(Unit.id).where(clause))
 
 
 def statuses(actor: User) -> list[str]:
@@ -502,11 +507,23 @@ def install_hooks() -> None:
 rollups_command = AppGroup("reports", help="考核排名与看板的汇总表维护")
 
 
+def vacuum(engine) -> None:
+    """After a rebuild (committed), on PostgreSQL: VACUUM ANALYZE both tables. Every row
+    is new: the planner's statistics are those of the old table, and the visibility map
+    is empty, so the rankings' index-only scan of `unit_month_item` would visit the heap
+    for each row until autovacuum passes."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE unit_month, unit_month_item"))
+
+
 @rollups_command.command("rebuild-rollups")
 def rebuild_command() -> None:
     """Recompute the unit × month rollups from the raw rows (after a bulk load)."""
     rows = rebuild()
     db.session.commit()
+    vacuum(db.engine)
     click.echo(f"rollups rebuilt: {rows} rows")
 
 

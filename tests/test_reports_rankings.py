@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from accounts.models import Role
 from core.clock import local, utcnow
 from core.db import db
-from inspections.models import Finding, FindingStatus, Inspection
+from inspections.models import Finding, FindingStatus, Inspection, visit_inspector
 from rectification.models import RectificationTask, TaskStatus
+from reports import rankings
 from tests.conftest import assert_problem
 from tests.inspection_helpers import ALL_PASS
 from tests.report_support import (
@@ -102,6 +103,23 @@ def test_units_are_ranked_from_their_published_inspections(city, office):
     assert workload == {city[0].inspector.id: 3}
 
 
+def test_workload_counts_each_inspection_once_per_person_of_its_team(city, office, make_user):
+    scene, _, made = city
+    partner = make_user(Role.inspector, display_name="第二检查员")
+    # a1's first visit had a team of two: the starter and the partner
+    db.session.execute(
+        insert(visit_inspector).values(visit_id=made["a1_pass"].visit_id, user_id=partner.id)
+    )
+    db.session.commit()
+    body = office.get(URL + _month_query()).get_json()
+    workload = [(w["id"], w["name"], w["inspections"]) for w in body["inspector_workload"]]
+    # the starter, also in every team, counts each of the three published inspections once
+    assert workload == [
+        (scene.inspector.id, scene.inspector.display_name, 3),
+        (partner.id, "第二检查员", 1),
+    ]
+
+
 def test_weights_change_the_composite_as_documented(city, office):
     _, units, _ = city
     plain = office.get(URL + _month_query()).get_json()
@@ -175,6 +193,44 @@ def test_movement_against_the_previous_month(city, office):
     assert rows[units["a1"].id]["movement"] == 1  # up one place
     assert rows[units["a2"].id]["movement"] == -1
     assert body["previous_period"]["kind"] == "month"
+
+
+def test_previous_rank_is_the_rank_in_the_previous_months_ranking(city, office):
+    scene, units, _ = city
+    # last month a1 and a2 tied for first (the same answers), b was last
+    scene.inspect(units["a1"], ALL_PASS, at=previous_month_day(5))
+    scene.inspect(units["a2"], ALL_PASS, at=previous_month_day(6))
+    scene.inspect(units["b"], CRITICAL, at=previous_month_day(7))
+    scene.inspect(units["b"], ALL_PASS, at=this_month_day(6))
+    before = local(previous_month_day())
+    earlier = office.get(f"{URL}?period=month&year={before.year}&month={before.month}")
+    earlier_ranks = {r["id"]: r["rank"] for r in earlier.get_json()["units"]}
+    assert earlier_ranks == {units["a1"].id: 1, units["a2"].id: 1, units["b"].id: 3}
+    rows = office.get(URL + _month_query()).get_json()["units"]
+    assert {r["id"]: r["previous_rank"] for r in rows} == earlier_ranks
+    assert {r["id"]: r["movement"] for r in rows} == {
+        r["id"]: earlier_ranks[r["id"]] - r["rank"] for r in rows
+    }
+
+
+def test_units_read_by_scope_or_by_id_are_the_same(city, world, make_unit, client_for, monkeypatch):
+    """Many units are read by the reader's scope, a few by id: either way the same rows."""
+    scene, units, _ = city
+    scene.inspect(make_unit(sector_id=world.sector_a.id, region_id=world.region_b), ALL_PASS)
+    readers = [
+        client_for(world.users[Role.office_admin]),
+        client_for(world.users[Role.lead_unit_staff]),
+        client_for(world.scoped_offices[Role.office_admin]),
+    ]
+    by_id = [reader.get(URL + _month_query()).get_json() for reader in readers]
+    monkeypatch.setattr(rankings, "_FEW_UNITS", 0)
+    by_scope = [reader.get(URL + _month_query()).get_json() for reader in readers]
+    assert by_scope == by_id
+    assert [len(body["units"]) for body in by_id] == [3, 3, 2]
+    # a unit outside the reader's units (none is, today) is still named, by id
+    regional = world.scoped_offices[Role.office_admin]
+    named = rankings._units(regional, {units["a1"].id: None, units["b"].id: None})
+    assert sorted(row[0] for row in named) == sorted([units["a1"].id, units["b"].id])
 
 
 def test_a_plan_period_counts_that_plans_inspections(city, office):
