@@ -206,10 +206,9 @@ def _measure(database_url: str) -> Iterator[dict]:
             year = dashboard_period("year")
 
             def figures(sectors, counts):
-                def measure():
+                def measure():  # (reads only: no rollback, so the office stays loaded)
                     sectors(year, office)
                     counts(year, office)
-                    db.session.rollback()
 
                 return measure
 
