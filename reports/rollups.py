@@ -690,41 +690,29 @@ def sector_figures_raw(actor: User, first_day: date) -> list[SectorFigures]:
 
 
 def sector_figures(actor: User, first_day: date) -> list[SectorFigures]:
-    """The same figures summed from the unit × month rollups, `first_day` being a month's
-    first day: a few rows per unit whatever the history's length."""
+    """The same figures summed from the rollups, `first_day` being a month's first day:
+    the sector rows for a reader whose scope is whole sectors, else the unit rows of the
+    reader's units (a few rows per unit whatever the history's length)."""
     if not has_unit_scope(actor):
         return sector_figures_raw(actor, first_day)
     sectors = sector_scope(actor)
+    table = SectorMonth if sectors is not None else UnitMonth
+    stmt = select(
+        Sector.id,
+        Sector.name,
+        func.sum(table.inspections),
+        func.sum(table.score_sum),
+        func.sum(table.scored),
+    ).where(table.month >= first_day, table.status.in_(statuses(actor)))
     if sectors is not None:
-        sm = SectorMonth
-        rows = db.session.execute(
-            select(
-                Sector.id,
-                Sector.name,
-                func.sum(sm.inspections),
-                func.sum(sm.score_sum),
-                func.sum(sm.scored),
-            )
-            .join(sm, sm.sector_id == Sector.id)
-            .where(sm.month >= first_day, sm.status.in_(statuses(actor)), sectors)
-            .group_by(Sector.id, Sector.name)
+        stmt = stmt.join(SectorMonth, SectorMonth.sector_id == Sector.id).where(sectors)
+    else:
+        stmt = (
+            stmt.join(Unit, Unit.sector_id == Sector.id)
+            .join(UnitMonth, UnitMonth.unit_id == Unit.id)
+            .where(unit_filter(actor))
         )
-        return _sector_rows(rows)
-    um = UnitMonth
-    rows = db.session.execute(
-        select(
-            Sector.id,
-            Sector.name,
-            func.sum(um.inspections),
-            func.sum(um.score_sum),
-            func.sum(um.scored),
-        )
-        .join(Unit, Unit.sector_id == Sector.id)
-        .join(um, um.unit_id == Unit.id)
-        .where(um.month >= first_day, um.status.in_(statuses(actor)), unit_filter(actor))
-        .group_by(Sector.id, Sector.name)
-    )
-    return _sector_rows(rows)
+    return _sector_rows(db.session.execute(stmt.group_by(Sector.id, Sector.name)))
 
 
 def _sector_rows(rows) -> list[SectorFigures]:
