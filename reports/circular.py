@@ -32,6 +32,10 @@ MAX_ORDERED = 300
 SEVERITY_RANK = {"severe": 3, "major": 2, "general": 1}
 DEFAULT_ISSUER = "市明察暗访工作领导小组办公室"
 RANKING_HEADER = ("名次", "单位", "行业领域", "区域", "检查次数", "平均得分", "问题数", "综合得分")
+# Column widths in mm (the type area is 156 mm): the unit's name gets the room it needs.
+RANKING_WIDTHS = (9, 36, 21, 25, 14, 17, 14, 20)
+TASK_HEADER = ("单位", "问题", "严重程度", "整改期限", "状态")
+TASK_WIDTHS = (42, 52, 16, 28, 18)
 ATTACHMENTS = ("窗口单位考核排名表", "典型问题照片及证据摘要", "限期整改单位及期限清单")
 
 
@@ -178,7 +182,7 @@ def build_circular(
 
     layout.heading(doc, "二、考核排名")
     if ranking.units:
-        layout.table(doc, RANKING_HEADER, ranking_rows(ranking.units))
+        layout.table(doc, RANKING_HEADER, ranking_rows(ranking.units), RANKING_WIDTHS)
         red = "、".join(r["name"] for r in ranking.red_list)
         black = "、".join(r["name"] for r in ranking.black_list)
         layout.body(doc, f"红榜（综合得分前{len(ranking.red_list)}名）：{red}。")
@@ -198,7 +202,7 @@ def build_circular(
         )
         layout.table(
             doc,
-            ("单位", "问题", "严重程度", "整改期限", "状态"),
+            TASK_HEADER,
             [
                 (
                     unit,
@@ -209,6 +213,7 @@ def build_circular(
                 )
                 for task, unit in tasks
             ],
+            TASK_WIDTHS,
         )
     else:
         layout.body(doc, "本期检查发现的问题均已整改销号。")

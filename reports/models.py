@@ -76,15 +76,38 @@ class CircularPick(db.Model):
     picked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class UnitMonth(db.Model):
-    """The additive figures of one unit's inspections of one month (the city's calendar,
-    by the day the visit started) in one status: what rankings and the dashboard sum
-    instead of grouping the raw tables. Kept by `reports.rollups` in the transaction that
-    changes the rows it counts; `flask reports rebuild-rollups` recomputes it all.
+class MonthFigures:
+    """The additive figures of inspections of one month (the city's calendar, by the day
+    the visit started) in one status: what rankings and the dashboard sum instead of
+    grouping the raw tables.
 
     Findings and tasks are those of the row's inspections (confirmed findings; tasks by
     their own unit). `repeat_findings` uses the default window (rankings.DEFAULT_REPEAT_MONTHS).
     Figures that depend on "now" (overdue tasks) are not here: they are counted live."""
+
+    month: Mapped[date] = mapped_column(primary_key=True)  # its first day
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)  # the inspections'
+    inspections: Mapped[int] = mapped_column(default=0)
+    score_sum: Mapped[float] = mapped_column(default=0.0)  # effective scores, as stored
+    scored: Mapped[int] = mapped_column(default=0)
+    percent_sum: Mapped[float] = mapped_column(default=0.0)  # effective score / max × 100
+    percent_scored: Mapped[int] = mapped_column(default=0)
+    critical: Mapped[int] = mapped_column(default=0)  # 一票否决
+    grade_excellent: Mapped[int] = mapped_column(default=0)  # 优秀
+    grade_good: Mapped[int] = mapped_column(default=0)  # 良好
+    grade_pass: Mapped[int] = mapped_column(default=0)  # 合格
+    grade_fail: Mapped[int] = mapped_column(default=0)  # 不合格
+    findings: Mapped[int] = mapped_column(default=0)
+    repeat_findings: Mapped[int] = mapped_column(default=0)
+    tasks: Mapped[int] = mapped_column(default=0)
+    tasks_closed: Mapped[int] = mapped_column(default=0)
+    tasks_on_time: Mapped[int] = mapped_column(default=0)  # closed by their deadline
+
+
+class UnitMonth(MonthFigures, db.Model):
+    """One unit's figures of one month and status. Kept by `reports.rollups` in the
+    transaction that changes the rows it counts; `flask reports rebuild-rollups`
+    recomputes it all."""
 
     __tablename__ = "unit_month"
     # Covering on PostgreSQL (every figure): a period's rows are read from the index alone.
@@ -114,26 +137,23 @@ class UnitMonth(db.Model):
         ),
     )
 
+    # (sort_order: the key's first column, before the mixin's month and status)
     unit_id: Mapped[int] = mapped_column(
-        ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True, sort_order=-1
     )
-    month: Mapped[date] = mapped_column(primary_key=True)  # its first day
-    status: Mapped[str] = mapped_column(String(20), primary_key=True)  # the inspections'
-    inspections: Mapped[int] = mapped_column(default=0)
-    score_sum: Mapped[float] = mapped_column(default=0.0)  # effective scores, as stored
-    scored: Mapped[int] = mapped_column(default=0)
-    percent_sum: Mapped[float] = mapped_column(default=0.0)  # effective score / max × 100
-    percent_scored: Mapped[int] = mapped_column(default=0)
-    critical: Mapped[int] = mapped_column(default=0)  # 一票否决
-    grade_excellent: Mapped[int] = mapped_column(default=0)  # 优秀
-    grade_good: Mapped[int] = mapped_column(default=0)  # 良好
-    grade_pass: Mapped[int] = mapped_column(default=0)  # 合格
-    grade_fail: Mapped[int] = mapped_column(default=0)  # 不合格
-    findings: Mapped[int] = mapped_column(default=0)
-    repeat_findings: Mapped[int] = mapped_column(default=0)
-    tasks: Mapped[int] = mapped_column(default=0)
-    tasks_closed: Mapped[int] = mapped_column(default=0)
-    tasks_on_time: Mapped[int] = mapped_column(default=0)  # closed by their deadline
+
+
+class SectorMonth(MonthFigures, db.Model):
+    """The sum of `UnitMonth` over the units a sector has now, per month and status: a
+    few hundred rows a year for the whole city, where the unit rows are tens of
+    thousands. Read for the readers whose scope is whole sectors (a city-wide office, a
+    lead unit); kept with `UnitMonth`, in the same transaction, from its rows."""
+
+    __tablename__ = "sector_month"
+
+    sector_id: Mapped[int] = mapped_column(
+        ForeignKey("sector.id", ondelete="CASCADE"), primary_key=True, sort_order=-1
+    )
 
 
 class UnitMonthItem(db.Model):

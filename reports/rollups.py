@@ -15,10 +15,17 @@ Rows written by plain Core statements (bulk loads, `bench/`, a submission's find
 which go with their inspection's own change) are not seen by the hook: after a bulk load
 run `flask reports rebuild-rollups` (`rebuild()`), which recomputes the whole table with
 one statement.
+
+`SectorMonth` is the sum of `UnitMonth` over each sector's units, recomputed from the
+unit rows for the (sector, month) keys of the same transaction (a unit that moves to
+another sector, or is deleted, touches every month of both sectors), its keys locked the
+same way after the unit keys. The dashboard of a city-wide office or a lead unit sums a
+few hundred sector rows for a year instead of tens of thousands of unit rows.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +38,7 @@ from sqlalchemy import (
     Date,
     Integer,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -43,10 +51,12 @@ from sqlalchemy import (
     select,
     text,
     true,
+    tuple_,
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import True_
 
 from accounts.models import Role, User
@@ -58,7 +68,7 @@ from inspections.policy import inspection_filter
 from org.models import Sector, Unit
 from org.policy import unit_filter
 from rectification.models import RectificationTask, TaskStatus
-from reports.models import UnitMonth, UnitMonthItem
+from reports.models import SectorMonth, UnitMonth, UnitMonthItem
 
 # Months after a finding's own whose repeat findings it can change: the default window
 # (rankings.DEFAULT_REPEAT_MONTHS = 6 calendar months, counted on UTC instants) plus one
@@ -88,6 +98,7 @@ _TOUCHED = "unit_month_touched"
 _PENDING = "unit_month_pending"
 _CHANGED = "unit_month_changed"  # rows were updated or deleted, not only inserted
 _PUBLISHED = "unit_month_published"  # a published inspection's rows were among them
+_SECTORS = "sector_month_touched"  # (sector, month) keys of units that moved or went
 _TRACKED = (Inspection, Finding, RectificationTask)
 
 
@@ -272,64 +283,156 @@ def _insert(bounds, executor, *, upsert: bool = False, models=(UnitMonth, UnitMo
     for model in models:
         names, make = tables[model]
         rows = make(bounds)
-        if not upsert:
+        if upsert:
+            _upsert(executor, model, names, rows, 3)
+        else:
             executor.execute(insert(model).from_select(names, rows))
-            continue
-        dialect = executor.get_bind().dialect.name
-        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-        # (WHERE true: SQLite's parser needs a WHERE before an upsert's ON CONFLICT)
-        stmt = stmt.from_select(names, rows.where(true()))
-        executor.execute(
-            stmt.on_conflict_do_update(
-                index_elements=names[:3],
-                set_={name: stmt.excluded[name] for name in names[3:]},
-            )
-        )
 
 
-def _lock_key(unit_id: int, month: date) -> int:
-    digest = hashlib.sha256(f"unit_month:{unit_id}:{month:%Y-%m}".encode()).digest()
+def _lock_key(table: str, owner: int, month: date) -> int:
+    digest = hashlib.sha256(f"{table}:{owner}:{month:%Y-%m}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def recompute(
-    keys: Iterable[tuple[int, date]], *, only_added: bool = False, items: bool = True
-) -> None:
-    """Recompute the rollup rows of these (unit, month) keys from the raw rows, in the
-    current transaction. `only_added`: the keys only gained rows (new inspections), so
-    none of their rows can have become empty: one upsert, no DELETE. `items`: the item
-    rows too (false when no published inspection's rows changed: they count none else)."""
+def _lock(table: str, keys: list[tuple[int, date]]) -> None:
+    """Transaction advisory locks on PostgreSQL, in one order (no deadlock: every
+    transaction takes its unit keys, then its sector keys, each in this order)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        for lock in sorted(_lock_key(table, *k) for k in keys):
+            db.session.execute(select(func.pg_advisory_xact_lock(lock)))
+
+
+def _pairs(owner, month, keys: list[tuple[int, date]]):
+    return or_(*[and_(owner == o, month == m) for o, m in keys])
+
+
+def _upsert(executor, model, names: list[str], rows, key: int) -> None:
+    """INSERT … SELECT `rows` into `model`, updating the rows whose first `key` columns
+    are already there."""
+    dialect = executor.get_bind().dialect.name
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    # (WHERE true: SQLite's parser needs a WHERE before an upsert's ON CONFLICT)
+    stmt = stmt.from_select(names, rows.where(true()))
+    executor.execute(
+        stmt.on_conflict_do_update(
+            index_elements=names[:key],
+            set_={name: stmt.excluded[name] for name in names[key:]},
+        )
+    )
+
+
+_SECTOR_NAMES = ["sector_id", "month", "status", *VALUE_COLUMNS]
+
+
+def _sector_sums():
+    """(sector, month, status, figures …) summed from the unit rows, by each unit's sector."""
+    um = UnitMonth
+    sums = [func.sum(getattr(um, c)) for c in VALUE_COLUMNS]
+    return (
+        select(Unit.sector_id, um.month, um.status, *sums)
+        .join(Unit, Unit.id == um.unit_id)
+        .group_by(Unit.sector_id, um.month, um.status)
+    )
+
+
+_UNIT_SECTORS = select(Unit.id, Unit.sector_id).where(
+    Unit.id.in_(bindparam("units", expanding=True))
+)
+
+
+def _sectors_of(keys: Iterable[tuple[int, date]]) -> set[tuple[int, date]]:
+    """The (sector, month) keys of (unit, month) keys: each unit's sector now (as flushed;
+    from the session's object when it holds one, else one query for the rest)."""
+    months: dict[int, set[date]] = {}
+    for unit_id, month in keys:
+        months.setdefault(unit_id, set()).add(month)
+    sector: dict[int, int] = {}
+    for unit_id in months:
+        obj = db.session.identity_map.get(identity_key(Unit, unit_id))
+        if obj is not None and "sector_id" in obj.__dict__:
+            sector[unit_id] = obj.sector_id
+    rest = [u for u in months if u not in sector]
+    for i in range(0, len(rest), CHUNK):
+        sector.update(db.session.execute(_UNIT_SECTORS, {"units": rest[i : i + CHUNK]}).all())
+    return {(sector[u], m) for u, ms in months.items() if u in sector for m in ms}
+
+
+@functools.cache
+def _sector_statements(dialect: str):
+    """(DELETE, INSERT, upsert) of the sector rows of the keys bound as `keys`: built and
+    compiled once (a submission runs the upsert every time)."""
+    # (the table, not the entity: the ORM would take `keys` for rows of a bulk INSERT)
+    sm, keys = SectorMonth.__table__, bindparam("keys", expanding=True)
+    remove = delete(sm).where(tuple_(sm.c.sector_id, sm.c.month).in_(keys))
+    rows = _sector_sums().where(tuple_(Unit.sector_id, UnitMonth.month).in_(keys))
+    add = insert(sm).from_select(_SECTOR_NAMES, rows)
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(sm)
+    upsert = upsert.from_select(_SECTOR_NAMES, rows)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=_SECTOR_NAMES[:3],
+        set_={name: upsert.excluded[name] for name in VALUE_COLUMNS},
+    )
+    return remove, add, upsert
+
+
+def recompute_sectors(keys: Iterable[tuple[int, date]], *, only_added: bool = False) -> None:
+    """Recompute the sector rows of these (sector, month) keys from the unit rows."""
     keys = sorted(set(keys))
     if not keys:
         return
-    if db.session.get_bind().dialect.name == "postgresql":
-        for lock in sorted(_lock_key(*k) for k in keys):  # one order: no deadlock
-            db.session.execute(select(func.pg_advisory_xact_lock(lock)))
+    _lock("sector_month", keys)
+    remove, add, upsert = _sector_statements(db.session.get_bind().dialect.name)
+    for i in range(0, len(keys), CHUNK):
+        chunk = {"keys": keys[i : i + CHUNK]}
+        if only_added:
+            db.session.execute(upsert, chunk)
+        else:
+            db.session.execute(remove, chunk)
+            db.session.execute(add, chunk)
+
+
+def recompute(
+    keys: Iterable[tuple[int, date]],
+    *,
+    only_added: bool = False,
+    items: bool = True,
+    sectors: Iterable[tuple[int, date]] = (),
+) -> None:
+    """Recompute the rollup rows of these (unit, month) keys from the raw rows, and the
+    sector rows of their units' sectors (and of `sectors`, (sector, month) keys) from the
+    unit rows, in the current transaction. `only_added`: the keys only gained rows (new
+    inspections), so none of their rows can have become empty: one upsert, no DELETE.
+    `items`: the item rows too (false when no published inspection's rows changed: they
+    count none else)."""
+    keys = sorted(set(keys))
+    if keys:
+        _lock("unit_month", keys)
     for i in range(0, len(keys), CHUNK):
         chunk = keys[i : i + CHUNK]
         models = (UnitMonth, UnitMonthItem) if items else (UnitMonth,)
         if not only_added:
             for model in models:
-                db.session.execute(
-                    delete(model).where(
-                        or_(*[and_(model.unit_id == u, model.month == m) for u, m in chunk])
-                    )
-                )
+                db.session.execute(delete(model).where(_pairs(model.unit_id, model.month, chunk)))
         bounds = _bounds([m for _, m in chunk], [u for u, _ in chunk])
         _insert(bounds, db.session, upsert=only_added, models=models)
+    recompute_sectors(_sectors_of(keys) | set(sectors), only_added=only_added)
 
 
-def rebuild(executor=None) -> int:
+def rebuild(executor=None, *, sectors: bool = True) -> int:
     """Recompute the whole table (after a bulk load, or to repair): one DELETE and one
     INSERT … SELECT over every month that holds an inspection. Returns the rows written.
-    `executor`: a Connection (a migration's) instead of the app's session."""
+    `executor`: a Connection (a migration's) instead of the app's session; `sectors`:
+    false for a migration from before the sector table."""
     executor = executor if executor is not None else db.session
     bind = executor if executor is not db.session else db.session.get_bind()
     if bind.dialect.name == "postgresql":
         # Transactions keeping keys wait; what they commit after this is theirs to write.
-        executor.execute(text("LOCK TABLE unit_month, unit_month_item IN EXCLUSIVE MODE"))
+        tables = "unit_month, unit_month_item" + (", sector_month" if sectors else "")
+        executor.execute(text(f"LOCK TABLE {tables} IN EXCLUSIVE MODE"))
     executor.execute(delete(UnitMonth))
     executor.execute(delete(UnitMonthItem))
+    if sectors:
+        executor.execute(delete(SectorMonth))
     first, last = executor.execute(
         select(func.min(Inspection.started_at), func.max(Inspection.started_at)).where(
             Inspection.status != InspectionStatus.draft
@@ -343,6 +446,8 @@ def rebuild(executor=None) -> int:
         else _bounds(months_between(month_of(first), month_of(last)))
     )
     _insert(every, executor)
+    if sectors:
+        executor.execute(insert(SectorMonth).from_select(_SECTOR_NAMES, _sector_sums()))
     return executor.scalar(select(func.count()).select_from(UnitMonth)) or 0
 
 
@@ -372,6 +477,17 @@ def unit_scope(actor: User, column=UnitMonth.unit_id):
     if isinstance(clause, True_):
         return true()
     return column.in_(select(Unit.id).where(clause))
+
+
+def sector_scope(actor: User):
+    """Sector rows of a reader whose scope is whole sectors, the same units as
+    `unit_filter`: every sector for a city-wide office, its own for a lead unit; None
+    for any other reader (a town office's units or a unit's own are read per unit)."""
+    if actor.is_office and actor.region_id is None:
+        return true()
+    if actor.role == Role.lead_unit_staff and actor.sector_id is not None:
+        return SectorMonth.sector_id == actor.sector_id
+    return None
 
 
 def statuses(actor: User) -> list[str]:
@@ -440,8 +556,35 @@ def _still_draft(obj) -> bool:
     return bool(values) and all(v == InspectionStatus.draft for v in values)
 
 
+def _moved_units(session: Session) -> None:
+    """A unit that moves to another sector, or is deleted, leaves every month of its
+    sector's rows and joins those of its new one: note both sectors' keys of its months
+    (read before the flush, from the table: the old sector of an expired object is not in
+    its history, and a deleted unit's rows go with it)."""
+    for obj in (*session.dirty, *session.deleted):
+        if not isinstance(obj, Unit):
+            continue
+        identity = attributes.instance_state(obj).identity
+        deleted = obj in session.deleted
+        if identity is None or not (
+            deleted or attributes.get_history(obj, "sector_id").has_changes()
+        ):
+            continue
+        connection = session.connection()
+        old = connection.scalar(select(Unit.sector_id).where(Unit.id == identity[0]))
+        sectors = {old} if deleted else {old, obj.sector_id}
+        months = connection.scalars(
+            select(UnitMonth.month).where(UnitMonth.unit_id == identity[0]).distinct()
+        ).all()
+        if months:
+            session.info[_CHANGED] = True
+            keys = session.info.setdefault(_SECTORS, set())
+            keys.update((s, m) for s in sectors - {None} for m in months)
+
+
 def _before_flush(session: Session, flush_context, instances) -> None:
     """Keys the changed and deleted rows count in before this flush."""
+    _moved_units(session)
     before: dict[type, set[int]] = {c: set() for c in _TRACKED}
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, _TRACKED) and not _still_draft(obj):
@@ -472,12 +615,13 @@ def _before_commit(session: Session) -> None:
     for obj in session.info.pop(WRITTEN_BY_CORE, ()):
         if isinstance(obj, Inspection):  # just inserted: its values are the row's
             _touch(session, Inspection, obj.unit_id, obj.started_at, obj.status)
-    touched = session.info.pop(_TOUCHED, None)
+    touched = session.info.pop(_TOUCHED, ())
+    sectors = session.info.pop(_SECTORS, ())
     only_added = not session.info.pop(_CHANGED, False)
     items = session.info.pop(_PUBLISHED, False)
-    if touched:
+    if touched or sectors:
         with session.no_autoflush:
-            recompute(touched, only_added=only_added, items=items)
+            recompute(touched, only_added=only_added, items=items, sectors=sectors)
 
 
 def _forget(session: Session, transaction) -> None:
@@ -488,6 +632,7 @@ def _forget(session: Session, transaction) -> None:
         session.info.pop(WRITTEN_BY_CORE, None)
         session.info.pop(_CHANGED, None)
         session.info.pop(_PUBLISHED, None)
+        session.info.pop(_SECTORS, None)
 
 
 _HOOKS = (
@@ -508,14 +653,14 @@ rollups_command = AppGroup("reports", help="考核排名与看板的汇总表维
 
 
 def vacuum(engine) -> None:
-    """After a rebuild (committed), on PostgreSQL: VACUUM ANALYZE both tables. Every row
+    """After a rebuild (committed), on PostgreSQL: VACUUM ANALYZE the tables. Every row
     is new: the planner's statistics are those of the old table, and the visibility map
     is empty, so the rankings' index-only scan of `unit_month_item` would visit the heap
     for each row until autovacuum passes."""
     if engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE unit_month, unit_month_item"))
+        conn.execute(text("VACUUM ANALYZE unit_month, unit_month_item, sector_month"))
 
 
 @rollups_command.command("rebuild-rollups")
@@ -562,24 +707,32 @@ def sector_figures_raw(actor: User, first_day: date) -> list[SectorFigures]:
 
 
 def sector_figures(actor: User, first_day: date) -> list[SectorFigures]:
-    """The same figures summed from the unit × month rollups, `first_day` being a month's
-    first day: a few rows per unit whatever the history's length."""
+    """The same figures summed from the rollups, `first_day` being a month's first day:
+    the sector rows for a reader whose scope is whole sectors, else the unit rows of the
+    reader's units (a few rows per unit whatever the history's length)."""
     if not has_unit_scope(actor):
         return sector_figures_raw(actor, first_day)
-    um = UnitMonth
-    rows = db.session.execute(
-        select(
-            Sector.id,
-            Sector.name,
-            func.sum(um.inspections),
-            func.sum(um.score_sum),
-            func.sum(um.scored),
+    sectors = sector_scope(actor)
+    table = SectorMonth if sectors is not None else UnitMonth
+    stmt = select(
+        Sector.id,
+        Sector.name,
+        func.sum(table.inspections),
+        func.sum(table.score_sum),
+        func.sum(table.scored),
+    ).where(table.month >= first_day, table.status.in_(statuses(actor)))
+    if sectors is not None:
+        stmt = stmt.join(SectorMonth, SectorMonth.sector_id == Sector.id).where(sectors)
+    else:
+        stmt = (
+            stmt.join(Unit, Unit.sector_id == Sector.id)
+            .join(UnitMonth, UnitMonth.unit_id == Unit.id)
+            .where(unit_filter(actor))
         )
-        .join(Unit, Unit.sector_id == Sector.id)
-        .join(um, um.unit_id == Unit.id)
-        .where(um.month >= first_day, um.status.in_(statuses(actor)), unit_filter(actor))
-        .group_by(Sector.id, Sector.name)
-    )
+    return _sector_rows(db.session.execute(stmt.group_by(Sector.id, Sector.name)))
+
+
+def _sector_rows(rows) -> list[SectorFigures]:
     return [
         (i, name, int(n or 0), float(total or 0), int(scored or 0))
         for i, name, n, total, scored in rows
@@ -595,10 +748,11 @@ def inspection_counts(actor: User, first_day: date) -> dict[str, int] | None:
     units (an inspector), or a day that does not start a month."""
     if not has_unit_scope(actor) or first_day.day != 1:
         return None
-    um = UnitMonth
+    sectors = sector_scope(actor)
+    table, scope = (SectorMonth, sectors) if sectors is not None else (UnitMonth, unit_scope(actor))
     rows = db.session.execute(
-        select(um.status, func.sum(um.inspections))
-        .where(um.month >= first_day, um.status.in_(statuses(actor)), unit_scope(actor))
-        .group_by(um.status)
+        select(table.status, func.sum(table.inspections))
+        .where(table.month >= first_day, table.status.in_(statuses(actor)), scope)
+        .group_by(table.status)
     )
     return {status: int(n or 0) for status, n in rows}

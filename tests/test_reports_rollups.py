@@ -26,7 +26,7 @@ from inspections.models import (
 )
 from rectification.models import RectificationTask, TaskStatus
 from reports import rankings, rollups
-from reports.models import UnitMonth, UnitMonthItem
+from reports.models import SectorMonth, UnitMonth, UnitMonthItem
 from reports.periods import Period
 
 GRADES = ("优秀", "良好", "合格", "不合格")
@@ -34,7 +34,8 @@ ITEMS = ("smoke.none", "dress.badge", "video.working")
 
 
 def _rows() -> list[tuple]:
-    """The unit × month rows (first) and the item rows (after them, marked "item")."""
+    """The unit × month rows (first), the item rows (marked "item") and the sector × month
+    rows (marked "sector")."""
     db.session.expire_all()
     names = ["unit_id", "month", "status", *rollups.VALUE_COLUMNS]
     months = sorted(
@@ -44,7 +45,11 @@ def _rows() -> list[tuple]:
         ("item", r.unit_id, r.month, r.item_code, r.findings, r.title)
         for r in db.session.scalars(select(UnitMonthItem))
     )
-    return months + items
+    sectors = sorted(
+        ("sector", *(getattr(r, n) for n in ["sector_id", *names[1:]]))
+        for r in db.session.scalars(select(SectorMonth))
+    )
+    return months + items + sectors
 
 
 def _rebuilt() -> list[tuple]:
@@ -195,6 +200,8 @@ def assert_dashboard_matches_raw(readers):
             assert [(*r[:3], r[4]) for r in rolled] == [(*r[:3], r[4]) for r in raw]
             for a, b in zip(rolled, raw, strict=True):
                 assert a[3] == pytest.approx(b[3])
+            counts = panels.inspection_counts(period, actor)
+            assert counts == panels.inspection_counts_raw(period, actor), (actor.role, key)
 
 
 def test_rollups_equal_a_rebuild_and_rankings_and_dashboard_equal_the_raw_figures(
@@ -255,9 +262,12 @@ def test_changes_keep_the_rollups_equal_to_a_rebuild(history, world, make_user):
     db.session.delete(published[10])
     db.session.commit()
     assert _rows() == _rebuilt()
-    # A unit moving sector: rollups are per unit, the sector is read when summing
+    # A unit moving sector: its unit rows stay, every month of both sectors' rows changes
+    sector_rows = [r for r in _rows() if r[0] == "sector"]
     history.unit_c.sector_id = world.sector_b.id
     db.session.commit()
+    assert [r for r in _rows() if r[0] == "sector"] != sector_rows
+    assert _rows() == _rebuilt()
     readers = _readers(world, make_user)
     assert_rankings_match_raw(readers)
     assert_dashboard_matches_raw(readers)
@@ -296,11 +306,12 @@ def test_rebuild_command_recomputes_the_table(app, history):
     expected = _rows()
     db.session.execute(UnitMonth.__table__.delete())
     db.session.execute(UnitMonthItem.__table__.delete())
+    db.session.execute(SectorMonth.__table__.delete())
     db.session.commit()
     assert _rows() == []
     result = app.test_cli_runner().invoke(args=["reports", "rebuild-rollups"])
     assert result.exit_code == 0, result.output
-    months = [r for r in expected if r[0] != "item"]
+    months = [r for r in expected if r[0] not in ("item", "sector")]
     assert f"{len(months)} rows" in result.output
-    assert len(expected) > len(months)  # item rows too
+    assert {r[0] for r in expected} > {"item", "sector"}  # item and sector rows too
     assert _rows() == expected

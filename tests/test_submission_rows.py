@@ -170,12 +170,13 @@ def counting() -> Iterator[list[str]]:
         event.remove(db.engine, "before_cursor_execute", note)
 
 
-def test_an_offline_submission_runs_seven_statements(app, world, inspector, monkeypatch):
+def test_an_offline_submission_runs_nine_statements(app, world, inspector, monkeypatch):
     """The token, the unit, the inspection, its findings (one statement for all), the
     audit event (a new inspection's chain starts without a lock or a read), its seal
-    (link 1, from the findings as the INSERT returned them), and its unit's month in the
-    rollups (one upsert: a new row only adds; on PostgreSQL after the month's lock): with
-    the checklist choice cached, as it is between requests."""
+    (link 1, from the findings as the INSERT returned them), its unit's month in the
+    rollups (one upsert: a new row only adds), then the unit's sector and the sector's
+    month (one upsert from the unit rows); on PostgreSQL each upsert after its key's
+    lock: with the checklist choice cached, as it is between requests."""
     monkeypatch.setitem(app.config, "CHECKLIST_CACHE_SECONDS", 60)
     monkeypatch.setattr(checklist, "_chosen", {})
     warm = inspector.post(
@@ -188,6 +189,7 @@ def test_an_offline_submission_runs_seven_statements(app, world, inspector, monk
     assert made.status_code == 201
     assert len(made.get_json()["findings"]) == 2
     kinds = [" ".join(words[:3]) if words[0] == "INSERT" else words[0] for words in statements]
+    postgresql = db.engine.dialect.name == "postgresql"
     assert kinds == [
         "SELECT",  # the token's user
         "SELECT",  # the unit
@@ -196,6 +198,9 @@ def test_an_offline_submission_runs_seven_statements(app, world, inspector, monk
         "INSERT INTO audit_event",
         "INSERT INTO evidence_seal",
         # PostgreSQL: the month's advisory lock first (reports.rollups.recompute)
-        *(["SELECT"] if db.engine.dialect.name == "postgresql" else []),
+        *(["SELECT"] if postgresql else []),
         "INSERT INTO unit_month",
+        "SELECT",  # the unit's sector
+        *(["SELECT"] if postgresql else []),  # the sector's month's lock
+        "INSERT INTO sector_month",
     ], statements

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from docx import Document
 from docx.document import Document as DocumentType
@@ -180,8 +180,14 @@ def note(document: DocumentType, text: str) -> Paragraph:
     return paragraph
 
 
-def table(document: DocumentType, header: Iterable[str], rows: Iterable[Iterable]) -> Table:
-    """A grid table in 小4号仿宋 with a bold header row that repeats on every page.
+def table(
+    document: DocumentType,
+    header: Iterable[str],
+    rows: Iterable[Iterable],
+    widths_mm: Sequence[float] | None = None,
+) -> Table:
+    """A grid table in 小4号仿宋 with a bold header row that repeats on every page;
+    `widths_mm`: each column's width (the type area is 156 mm wide), else equal columns.
 
     Made at its full size and filled through the XML elements: python-docx's `add_row`,
     `row.cells` and `paragraph.style = name` each search the document, which took seconds
@@ -200,6 +206,14 @@ def table(document: DocumentType, header: Iterable[str], rows: Iterable[Iterable
             run.text = xml_safe(text)
             if number == 0:
                 run.bold = True
+    if widths_mm is not None:
+        grid.autofit = False
+        widths = [Mm(w) for w in widths_mm]
+        for col, width in zip(grid._tbl.tblGrid.gridCol_lst, widths, strict=True):
+            col.w = width
+        for tr in grid._tbl.tr_lst:
+            for tc, width in zip(tr.tc_lst, widths, strict=True):
+                tc.width = width
     repeat = OxmlElement("w:tblHeader")
     repeat.set(qn("w:val"), "true")
     grid._tbl.tr_lst[0].get_or_add_trPr().append(repeat)

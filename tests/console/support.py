@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import timedelta
+
+from sqlalchemy import update
 
 from accounts.models import Role, User
 from core.clock import local, utcnow
@@ -12,6 +15,7 @@ from core.db import db
 from core.geo import to_wgs84
 from inspections.models import Inspection, VisitKind
 from media import service as media
+from media.models import Photo
 from rectification import service as rectification
 from rectification.models import RectificationTask
 from tests.images import jpeg
@@ -95,3 +99,32 @@ def responded_task(world, unit=None, staff=None) -> RectificationTask:
     )
     db.session.commit()
     return task
+
+
+def replies_old_and_reused(world) -> tuple[RectificationTask, RectificationTask]:
+    """(earlier, later): two responded tasks at unit A, the earlier replied three days ago,
+    the later's after-photo flagged as a near duplicate; and a task at unit B."""
+    later = responded_task(world)
+    earlier = responded_task(world)
+    world.task_b  # noqa: B018 - a task at unit B
+    db.session.execute(
+        update(RectificationTask)
+        .where(RectificationTask.id == earlier.id)
+        .values(responded_at=utcnow() - timedelta(days=3))
+    )
+    db.session.execute(
+        update(Photo)
+        .where(Photo.owner_type == "rectification_task", Photo.owner_id == later.id)
+        .values(flag_near_duplicate=True)
+    )
+    db.session.commit()
+    return earlier, later
+
+
+def assert_by_score_unscored_last(ids: list[int]) -> None:
+    """The queue's score sort: lowest effective score first, unscored ones after."""
+    assert len(ids) >= 2
+    scores = [db.session.get(Inspection, i).effective_score for i in ids]
+    known = [s for s in scores if s is not None]
+    assert known == sorted(known)
+    assert scores[: len(known)] == known  # unscored last

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -284,6 +286,35 @@ def test_a_resent_bulk_acceptance_is_a_replay(office_console, replies):
     assert first.headers["Location"] == again.headers["Location"]
     assert "已复查通过所选 2 个任务，均已销号" in followed(office_console, again)
     assert accept_events([t.id for t in replies]) == 2
+
+
+def test_overlapping_copies_of_a_bulk_acceptance_act_once(app, office_console, replies):
+    """A double click on a bad network: copies of one form posted at the same moment each
+    answer as the first did (the same page, the same message), and the tasks are accepted
+    once. Each copy is its own client with the signed-in session's cookie."""
+    for task in replies:
+        office_console.get(f"/console/tasks/{task.id}")
+    form = bulk_accept(replies) | {"csrf_token": office_console.token}
+    cookie = office_console.client.get_cookie("session")
+    copies = 10
+    barrier = threading.Barrier(copies)
+
+    def one(_):
+        client = app.test_client()
+        client.set_cookie(cookie.key, cookie.value)
+        barrier.wait(30)
+        response = client.post("/console/tasks/accept", data=form)
+        page = client.get(response.headers.get("Location", "/console/")).get_data(as_text=True)
+        return response.status_code, response.headers.get("Location"), html.unescape(page)
+
+    with ThreadPoolExecutor(copies) as pool:
+        results = list(pool.map(one, range(copies)))
+    assert {(status, where) for status, where, _ in results} == {(303, results[0][1])}
+    for _, _, page in results:
+        assert "已复查通过所选 2 个任务，均已销号" in page
+        assert "任务刚被他人处理" not in page
+    assert accept_events([t.id for t in replies]) == 2
+    assert [t.status for t in tasks_of(*replies)] == [TaskStatus.closed] * 2
 
 
 def test_the_worker_forgets_form_ids_after_a_week(office_console, replies, app):

@@ -21,7 +21,12 @@ from media.models import Photo
 from rectification.models import RectificationTask, TaskStatus
 from reports import rollups
 from tests.conftest import assert_problem
-from tests.console.support import inspection_to_review, responded_task
+from tests.console.support import (
+    assert_by_score_unscored_last,
+    inspection_to_review,
+    replies_old_and_reused,
+    responded_task,
+)
 
 FIGURE = re.compile(
     r'<a class="figure[^"]*" href="([^"]+)">\s*<span class="value">([^<]+)</span>'
@@ -385,31 +390,13 @@ def test_the_queue_finds_by_unit_name_and_sorts(office_console, world):
     by_flags = office_console.get(f"{queue}&sort=flags").get_data(as_text=True)
     assert _row_order(by_flags)[0] == flagged.id
     by_score = office_console.get(f"{queue}&sort=score").get_data(as_text=True)
-    ids = _row_order(by_score)
-    assert len(ids) >= 2
-    scores = [db.session.get(Inspection, i).effective_score for i in ids]
-    known = [s for s in scores if s is not None]
-    assert known == sorted(known)
-    assert scores[: len(known)] == known  # unscored last
+    assert_by_score_unscored_last(_row_order(by_score))
 
 
 def test_the_task_list_finds_by_unit_sorts_by_oldest_reply_and_marks_reused_photos(
     office_console, world
 ):
-    later = responded_task(world)
-    earlier = responded_task(world)
-    world.task_b  # noqa: B018 - a task at unit B
-    db.session.execute(
-        update(RectificationTask)
-        .where(RectificationTask.id == earlier.id)
-        .values(responded_at=utcnow() - timedelta(days=3))
-    )
-    db.session.execute(
-        update(Photo)
-        .where(Photo.owner_type == "rectification_task", Photo.owner_id == later.id)
-        .values(flag_near_duplicate=True)
-    )
-    db.session.commit()
+    earlier, later = replies_old_and_reused(world)
     tasks = "/console/tasks?view=responded"
     page = office_console.get(f"{tasks}&sort=reply").get_data(as_text=True)
     order = [int(i) for i in re.findall(r'href="/console/tasks/(\d+)"', page)]

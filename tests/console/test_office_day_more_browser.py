@@ -12,16 +12,19 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from accounts.models import Role
 from core.clock import local, utcnow
 from core.db import db
 from inspections.models import Finding, FindingStatus, Inspection
 from media.models import Photo
-from rectification.models import RectificationTask
 from tests.console.browser import shot, sign_in, submit
-from tests.console.support import inspection_to_review, responded_task
+from tests.console.support import (
+    assert_by_score_unscored_last,
+    inspection_to_review,
+    replies_old_and_reused,
+)
 from tests.console.test_office_day import _age_some_rows
 
 pytestmark = pytest.mark.browser
@@ -243,12 +246,7 @@ def test_11_the_queue_searches_by_unit_and_date_and_sorts(page, live_server, wor
     filter_by(page, sort="flags")
     assert queue_rows(page)[0] == flagged.id
     filter_by(page, sort="score")
-    ids = queue_rows(page)
-    assert len(ids) >= 2
-    scores = [db.session.get(Inspection, i).effective_score for i in ids]
-    known = [s for s in scores if s is not None]
-    assert known == sorted(known)
-    assert scores[: len(known)] == known  # unscored last
+    assert_by_score_unscored_last(queue_rows(page))
     filter_by(page, sort="date")
     started = [db.session.get(Inspection, i).started_at for i in queue_rows(page)]
     assert started == sorted(started, reverse=True)
@@ -258,20 +256,7 @@ def test_11_the_queue_searches_by_unit_and_date_and_sorts(page, live_server, wor
 def test_11_tasks_filter_by_unit_sort_oldest_reply_first_and_mark_reused_photos(
     page, live_server, world, size
 ):
-    later = responded_task(world)
-    earlier = responded_task(world)
-    world.task_b  # noqa: B018 - a task at unit B
-    db.session.execute(
-        update(RectificationTask)
-        .where(RectificationTask.id == earlier.id)
-        .values(responded_at=utcnow() - timedelta(days=3))
-    )
-    db.session.execute(
-        update(Photo)
-        .where(Photo.owner_type == "rectification_task", Photo.owner_id == later.id)
-        .values(flag_near_duplicate=True)
-    )
-    db.session.commit()
+    earlier, later = replies_old_and_reused(world)
     sign_in(page, live_server, world.users[Role.office_admin].username)
 
     page.goto(f"{live_server}/console/tasks?view=responded")
