@@ -19,6 +19,7 @@ one statement.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Date,
     Integer,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -108,21 +110,44 @@ def months_between(first: date, last: date) -> list[date]:
     return out
 
 
-def _bounds(months: Iterable[date], units: Iterable[int] | None = None):
+def _bounds(months: Iterable[date]):
     """A derived table of months (first day, start and end instants in UTC), one row per
-    month, or per (unit, month) pair when `units` is given (zipped with `months`)."""
-    rows = []
-    pairs = zip(units, months, strict=True) if units is not None else ((None, m) for m in months)
-    for unit_id, month in pairs:
-        columns = [
+    month: a whole rebuild's on SQLite."""
+    rows = [
+        select(
             literal(month, Date()).label("month"),
             literal(day_start(month), UTCDateTime()).label("lo"),
             literal(day_start(add_months(month, 1)), UTCDateTime()).label("hi"),
-        ]
-        if unit_id is not None:
-            columns.insert(0, literal(unit_id, Integer()).label("unit_id"))
-        rows.append(select(*columns))
+        )
+        for month in months
+    ]
     return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("bounds")
+
+
+def _key_bounds(n: int):
+    """A derived table of `n` (unit, month) keys, each with its month's start and end
+    instants, as bound parameters (`_key_params` gives their values): the statements that
+    recompute keys are then built once per number of keys, not once per commit."""
+    rows = [
+        select(
+            bindparam(f"unit_{i}", type_=Integer()).label("unit_id"),
+            bindparam(f"month_{i}", type_=Date()).label("month"),
+            bindparam(f"lo_{i}", type_=UTCDateTime()).label("lo"),
+            bindparam(f"hi_{i}", type_=UTCDateTime()).label("hi"),
+        )
+        for i in range(n)
+    ]
+    return (union_all(*rows) if n > 1 else rows[0]).subquery("bounds")
+
+
+def _key_params(keys: list[tuple[int, date]]) -> dict[str, object]:
+    params: dict[str, object] = {}
+    for i, (unit_id, month) in enumerate(keys):
+        params[f"unit_{i}"] = unit_id
+        params[f"month_{i}"] = month
+        params[f"lo_{i}"] = day_start(month)
+        params[f"hi_{i}"] = day_start(add_months(month, 1))
+    return params
 
 
 def _figures(bounds):
@@ -263,27 +288,60 @@ def _items(bounds):
     return stmt
 
 
-def _insert(bounds, executor, *, upsert: bool = False, models=(UnitMonth, UnitMonthItem)) -> None:
-    tables = {
-        UnitMonth: (["unit_id", "month", "status", *VALUE_COLUMNS], _figures),
-        UnitMonthItem: (["unit_id", "month", "item_code", "findings", "title"], _items),
-    }
+_TABLES = {
+    UnitMonth: (["unit_id", "month", "status", *VALUE_COLUMNS], _figures),
+    UnitMonthItem: (["unit_id", "month", "item_code", "findings", "title"], _items),
+}
+
+
+def _insert_statements(bounds, dialect: str, *, upsert: bool = False, models=tuple(_TABLES)):
+    """One INSERT … SELECT per model of the rows grouped over `bounds` (an upsert when
+    `upsert`: the keys may have rows already)."""
+    out = []
     for model in models:
-        names, make = tables[model]
+        names, make = _TABLES[model]
         rows = make(bounds)
+        table = model.__table__  # Core: the parameters are the keys', not rows to insert
         if not upsert:
-            executor.execute(insert(model).from_select(names, rows))
+            out.append(insert(table).from_select(names, rows))
             continue
-        dialect = executor.get_bind().dialect.name
-        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
         # (WHERE true: SQLite's parser needs a WHERE before an upsert's ON CONFLICT)
         stmt = stmt.from_select(names, rows.where(true()))
-        executor.execute(
+        out.append(
             stmt.on_conflict_do_update(
                 index_elements=names[:3],
                 set_={name: stmt.excluded[name] for name in names[3:]},
             )
         )
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def _recompute_statements(n: int, dialect: str, only_added: bool, items: bool) -> tuple:
+    """The statements that recompute `n` keys (bound as `_key_params`), built once: a
+    submission's commit recomputes one key, and building these statements (the three
+    grouped parts, the repeat test) cost several times the rest of the submission."""
+    models = (UnitMonth, UnitMonthItem) if items else (UnitMonth,)
+    stmts = []
+    if not only_added:
+        for model in models:
+            table = model.__table__
+            stmts.append(
+                delete(table).where(
+                    or_(
+                        *[
+                            and_(
+                                table.c.unit_id == bindparam(f"unit_{i}"),
+                                table.c.month == bindparam(f"month_{i}"),
+                            )
+                            for i in range(n)
+                        ]
+                    )
+                )
+            )
+    stmts += _insert_statements(_key_bounds(n), dialect, upsert=only_added, models=models)
+    return tuple(stmts)
 
 
 def _lock_key(unit_id: int, month: date) -> int:
@@ -304,18 +362,12 @@ def recompute(
     if db.session.get_bind().dialect.name == "postgresql":
         for lock in sorted(_lock_key(*k) for k in keys):  # one order: no deadlock
             db.session.execute(select(func.pg_advisory_xact_lock(lock)))
+    dialect = db.session.get_bind().dialect.name
     for i in range(0, len(keys), CHUNK):
         chunk = keys[i : i + CHUNK]
-        models = (UnitMonth, UnitMonthItem) if items else (UnitMonth,)
-        if not only_added:
-            for model in models:
-                db.session.execute(
-                    delete(model).where(
-                        or_(*[and_(model.unit_id == u, model.month == m) for u, m in chunk])
-                    )
-                )
-        bounds = _bounds([m for _, m in chunk], [u for u, _ in chunk])
-        _insert(bounds, db.session, upsert=only_added, models=models)
+        params = _key_params(chunk)
+        for stmt in _recompute_statements(len(chunk), dialect, only_added, items):
+            db.session.execute(stmt, params)
 
 
 def rebuild(executor=None) -> int:
@@ -341,7 +393,8 @@ def rebuild(executor=None) -> int:
         if bind.dialect.name == "postgresql"
         else _bounds(months_between(month_of(first), month_of(last)))
     )
-    _insert(every, executor)
+    for stmt in _insert_statements(every, bind.dialect.name):
+        executor.execute(stmt)
     return executor.scalar(select(func.count()).select_from(UnitMonth)) or 0
 
 
