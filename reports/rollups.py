@@ -85,6 +85,9 @@ VALUE_COLUMNS = (
     "tasks_closed",
     "tasks_on_time",
 )
+# The columns an inspection's own row decides (the rest count its confirmed findings and
+# its tasks, which a just-submitted inspection has none of).
+INSPECTION_COLUMNS = VALUE_COLUMNS[: VALUE_COLUMNS.index("findings")]
 _TOUCHED = "unit_month_touched"
 _PENDING = "unit_month_pending"
 _CHANGED = "unit_month_changed"  # rows were updated or deleted, not only inserted
@@ -150,10 +153,12 @@ def _key_params(keys: list[tuple[int, date]]) -> dict[str, object]:
     return params
 
 
-def _figures(bounds):
+def _figures(bounds, *, inspections_only: bool = False):
     """One row per (unit, month, status) of the raw figures over `bounds`; None: every
     month, the month computed by PostgreSQL on the city's clock (a range join against
-    ten years of months made the planner loop over the table once a month)."""
+    ten years of months made the planner loop over the table once a month).
+    `inspections_only`: the inspections' own figures (INSPECTION_COLUMNS), the other
+    columns zero."""
     from reports.rankings import DEFAULT_REPEAT_MONTHS, _repeat_clause
 
     Insp, F, T = Inspection, Finding, RectificationTask
@@ -198,6 +203,8 @@ def _figures(bounds):
         .group_by(Insp.unit_id, month, Insp.status),
         Insp.unit_id,
     )
+    if inspections_only:
+        return inspections
     if bounds is None:
         findings = _findings_by_window(month, zeros)
     else:
@@ -317,6 +324,23 @@ def _insert_statements(bounds, dialect: str, *, upsert: bool = False, models=tup
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _submitted_statement(n: int, dialect: str):
+    """The upsert of `n` keys that only gained just-submitted inspections (bound as
+    `_key_params`): their inspection columns recomputed from the raw rows; a row it
+    creates has no findings or tasks (a key without inspections has none), a row it
+    updates keeps its own (a new submission's findings are pending, it has no tasks)."""
+    names = ["unit_id", "month", "status", *VALUE_COLUMNS]
+    rows = _figures(_key_bounds(n), inspections_only=True)
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(UnitMonth.__table__)
+    # (WHERE true: SQLite's parser needs a WHERE before an upsert's ON CONFLICT)
+    stmt = stmt.from_select(names, rows.where(true()))
+    return stmt.on_conflict_do_update(
+        index_elements=names[:3],
+        set_={name: stmt.excluded[name] for name in INSPECTION_COLUMNS},
+    )
+
+
 @functools.lru_cache(maxsize=32)
 def _recompute_statements(n: int, dialect: str, only_added: bool, items: bool) -> tuple:
     """The statements that recompute `n` keys (bound as `_key_params`), built once: a
@@ -349,23 +373,36 @@ def _lock_key(unit_id: int, month: date) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key")))
+
+
 def recompute(
-    keys: Iterable[tuple[int, date]], *, only_added: bool = False, items: bool = True
+    keys: Iterable[tuple[int, date]],
+    *,
+    only_added: bool = False,
+    items: bool = True,
+    only_submitted: bool = False,
 ) -> None:
     """Recompute the rollup rows of these (unit, month) keys from the raw rows, in the
     current transaction. `only_added`: the keys only gained rows (new inspections), so
     none of their rows can have become empty: one upsert, no DELETE. `items`: the item
-    rows too (false when no published inspection's rows changed: they count none else)."""
+    rows too (false when no published inspection's rows changed: they count none else).
+    `only_submitted`: all the keys gained is just-submitted inspections (their findings
+    pending, no tasks): only the inspection columns can have changed
+    (`_submitted_statement`)."""
     keys = sorted(set(keys))
     if not keys:
         return
-    if db.session.get_bind().dialect.name == "postgresql":
-        for lock in sorted(_lock_key(*k) for k in keys):  # one order: no deadlock
-            db.session.execute(select(func.pg_advisory_xact_lock(lock)))
     dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        for lock in sorted(_lock_key(*k) for k in keys):  # one order: no deadlock
+            db.session.execute(_ADVISORY_LOCK, {"key": lock})
     for i in range(0, len(keys), CHUNK):
         chunk = keys[i : i + CHUNK]
         params = _key_params(chunk)
+        if only_submitted:
+            db.session.execute(_submitted_statement(len(chunk), dialect), params)
+            continue
         for stmt in _recompute_statements(len(chunk), dialect, only_added, items):
             db.session.execute(stmt, params)
 
@@ -517,15 +554,20 @@ def _before_commit(session: Session) -> None:
     if pending is not None:
         for cls, ids in pending.ids.items():
             _note(session, cls, ids)
+    by_flushes = session.info.pop(_TOUCHED, None)
     for obj in session.info.pop(WRITTEN_BY_CORE, ()):
         if isinstance(obj, Inspection):  # just inserted: its values are the row's
             _touch(session, Inspection, obj.unit_id, obj.started_at, obj.status)
-    touched = session.info.pop(_TOUCHED, None)
+    touched = session.info.pop(_TOUCHED, set())
     only_added = not session.info.pop(_CHANGED, False)
     items = session.info.pop(_PUBLISHED, False)
+    # Nothing but Core-inserted inspections that are submitted (an offline submission:
+    # findings pending, no tasks; a published one sets `items`): their inspection columns.
+    only_submitted = not by_flushes and only_added and not items
+    touched |= by_flushes or set()
     if touched:
         with session.no_autoflush:
-            recompute(touched, only_added=only_added, items=items)
+            recompute(touched, only_added=only_added, items=items, only_submitted=only_submitted)
 
 
 def _forget(session: Session, transaction) -> None:
