@@ -393,18 +393,19 @@ def recompute(
     keys = sorted(set(keys))
     if not keys:
         return
-    dialect = db.session.get_bind().dialect.name
+    connection = db.session.connection()  # Core statements: none of the ORM's execution
+    dialect = connection.dialect.name
     if dialect == "postgresql":
         for lock in sorted(_lock_key(*k) for k in keys):  # one order: no deadlock
-            db.session.execute(_ADVISORY_LOCK, {"key": lock})
+            connection.execute(_ADVISORY_LOCK, {"key": lock})
     for i in range(0, len(keys), CHUNK):
         chunk = keys[i : i + CHUNK]
         params = _key_params(chunk)
         if only_submitted:
-            db.session.execute(_submitted_statement(len(chunk), dialect), params)
+            connection.execute(_submitted_statement(len(chunk), dialect), params)
             continue
         for stmt in _recompute_statements(len(chunk), dialect, only_added, items):
-            db.session.execute(stmt, params)
+            connection.execute(stmt, params)
 
 
 def rebuild(executor=None) -> int:
