@@ -163,7 +163,8 @@ def record(
         "prev_hash": prev_hash,
     }
     values["hash"] = event_hash(values, prev_hash)
-    db.session.execute(_INSERT, values)
+    # (on the session's connection: a Core INSERT needs none of the ORM's execution)
+    db.session.connection().execute(_INSERT, values)
     db.session.info.setdefault(_TAILS, {})[(entity_type, entity_id)] = (
         values["seq"],
         values["hash"],

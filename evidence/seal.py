@@ -152,7 +152,7 @@ def _write_link(
     digest: str,
     prev_seal: str | None,
 ) -> None:
-    db.session.execute(
+    db.session.connection().execute(  # Core: none of the ORM's execution needed
         _INSERT,
         {
             "inspection_id": inspection_id,

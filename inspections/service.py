@@ -173,16 +173,25 @@ def _set_columns(obj: Any) -> dict[str, Any]:
     `default=` and server defaults fill it, exactly as when the unit of work inserts the
     object (tests/test_submission_rows.py compares the two, column by column)."""
     state = inspect(obj)
+    given = state.dict
     values = {}
-    for prop in state.mapper.column_attrs:
-        if prop.key not in state.dict:
-            continue
-        value = state.dict[prop.key]
-        column = prop.columns[0]
-        if value is None and (column.default is not None or column.server_default is not None):
-            continue
-        values[prop.key] = value
+    for key, has_default in _columns_of(state.mapper):
+        if key in given and not (has_default and given[key] is None):
+            values[key] = given[key]
     return values
+
+
+@functools.cache
+def _columns_of(mapper) -> tuple[tuple[str, bool], ...]:
+    """(attribute, whether its column has a default) of each column of `mapper`, read
+    once: `_set_columns` runs on every check-in and submission."""
+    return tuple(
+        (
+            prop.key,
+            prop.columns[0].default is not None or prop.columns[0].server_default is not None,
+        )
+        for prop in mapper.column_attrs
+    )
 
 
 @functools.cache

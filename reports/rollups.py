@@ -94,6 +94,9 @@ VALUE_COLUMNS = (
     "tasks_closed",
     "tasks_on_time",
 )
+# The columns an inspection's own row decides (the rest count its confirmed findings and
+# its tasks, which a just-submitted inspection has none of).
+INSPECTION_COLUMNS = VALUE_COLUMNS[: VALUE_COLUMNS.index("findings")]
 _TOUCHED = "unit_month_touched"
 _PENDING = "unit_month_pending"
 _CHANGED = "unit_month_changed"  # rows were updated or deleted, not only inserted
@@ -120,27 +123,52 @@ def months_between(first: date, last: date) -> list[date]:
     return out
 
 
-def _bounds(months: Iterable[date], units: Iterable[int] | None = None):
+def _bounds(months: Iterable[date]):
     """A derived table of months (first day, start and end instants in UTC), one row per
-    month, or per (unit, month) pair when `units` is given (zipped with `months`)."""
-    rows = []
-    pairs = zip(units, months, strict=True) if units is not None else ((None, m) for m in months)
-    for unit_id, month in pairs:
-        columns = [
+    month: a whole rebuild's on SQLite."""
+    rows = [
+        select(
             literal(month, Date()).label("month"),
             literal(day_start(month), UTCDateTime()).label("lo"),
             literal(day_start(add_months(month, 1)), UTCDateTime()).label("hi"),
-        ]
-        if unit_id is not None:
-            columns.insert(0, literal(unit_id, Integer()).label("unit_id"))
-        rows.append(select(*columns))
+        )
+        for month in months
+    ]
     return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("bounds")
 
 
-def _figures(bounds):
+def _key_bounds(n: int):
+    """A derived table of `n` (unit, month) keys, each with its month's start and end
+    instants, as bound parameters (`_key_params` gives their values): the statements that
+    recompute keys are then built once per number of keys, not once per commit."""
+    rows = [
+        select(
+            bindparam(f"unit_{i}", type_=Integer()).label("unit_id"),
+            bindparam(f"month_{i}", type_=Date()).label("month"),
+            bindparam(f"lo_{i}", type_=UTCDateTime()).label("lo"),
+            bindparam(f"hi_{i}", type_=UTCDateTime()).label("hi"),
+        )
+        for i in range(n)
+    ]
+    return (union_all(*rows) if n > 1 else rows[0]).subquery("bounds")
+
+
+def _key_params(keys: list[tuple[int, date]]) -> dict[str, object]:
+    params: dict[str, object] = {}
+    for i, (unit_id, month) in enumerate(keys):
+        params[f"unit_{i}"] = unit_id
+        params[f"month_{i}"] = month
+        params[f"lo_{i}"] = day_start(month)
+        params[f"hi_{i}"] = day_start(add_months(month, 1))
+    return params
+
+
+def _figures(bounds, *, inspections_only: bool = False):
     """One row per (unit, month, status) of the raw figures over `bounds`; None: every
     month, the month computed by PostgreSQL on the city's clock (a range join against
-    ten years of months made the planner loop over the table once a month)."""
+    ten years of months made the planner loop over the table once a month).
+    `inspections_only`: the inspections' own figures (INSPECTION_COLUMNS), the other
+    columns zero."""
     from reports.rankings import DEFAULT_REPEAT_MONTHS, _repeat_clause
 
     Insp, F, T = Inspection, Finding, RectificationTask
@@ -185,6 +213,8 @@ def _figures(bounds):
         .group_by(Insp.unit_id, month, Insp.status),
         Insp.unit_id,
     )
+    if inspections_only:
+        return inspections
     if bounds is None:
         findings = _findings_by_window(month, zeros)
     else:
@@ -275,18 +305,77 @@ def _items(bounds):
     return stmt
 
 
-def _insert(bounds, executor, *, upsert: bool = False, models=(UnitMonth, UnitMonthItem)) -> None:
-    tables = {
-        UnitMonth: (["unit_id", "month", "status", *VALUE_COLUMNS], _figures),
-        UnitMonthItem: (["unit_id", "month", "item_code", "findings", "title"], _items),
-    }
+_TABLES = {
+    UnitMonth: (["unit_id", "month", "status", *VALUE_COLUMNS], _figures),
+    UnitMonthItem: (["unit_id", "month", "item_code", "findings", "title"], _items),
+}
+
+
+def _insert_statements(bounds, dialect: str, *, upsert: bool = False, models=tuple(_TABLES)):
+    """One INSERT … SELECT per model of the rows grouped over `bounds` (an upsert when
+    `upsert`: the keys may have rows already)."""
+    out = []
     for model in models:
-        names, make = tables[model]
+        names, make = _TABLES[model]
         rows = make(bounds)
-        if upsert:
-            _upsert(executor, model, names, rows, 3)
-        else:
-            executor.execute(insert(model).from_select(names, rows))
+        table = model.__table__  # Core: the parameters are the keys', not rows to insert
+        if not upsert:
+            out.append(insert(table).from_select(names, rows))
+            continue
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        # (WHERE true: SQLite's parser needs a WHERE before an upsert's ON CONFLICT)
+        stmt = stmt.from_select(names, rows.where(true()))
+        out.append(
+            stmt.on_conflict_do_update(
+                index_elements=names[:3],
+                set_={name: stmt.excluded[name] for name in names[3:]},
+            )
+        )
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _submitted_statement(n: int, dialect: str):
+    """The upsert of `n` keys that only gained just-submitted inspections (bound as
+    `_key_params`): their inspection columns recomputed from the raw rows; a row it
+    creates has no findings or tasks (a key without inspections has none), a row it
+    updates keeps its own (a new submission's findings are pending, it has no tasks)."""
+    names = ["unit_id", "month", "status", *VALUE_COLUMNS]
+    rows = _figures(_key_bounds(n), inspections_only=True)
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(UnitMonth.__table__)
+    # (WHERE true: SQLite's parser needs a WHERE before an upsert's ON CONFLICT)
+    stmt = stmt.from_select(names, rows.where(true()))
+    return stmt.on_conflict_do_update(
+        index_elements=names[:3],
+        set_={name: stmt.excluded[name] for name in INSPECTION_COLUMNS},
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _recompute_statements(n: int, dialect: str, only_added: bool, items: bool) -> tuple:
+    """The statements that recompute `n` keys (bound as `_key_params`), built once: a
+    submission's commit recomputes one key, and building these statements (the three
+    grouped parts, the repeat test) cost several times the rest of the submission."""
+    models = (UnitMonth, UnitMonthItem) if items else (UnitMonth,)
+    stmts = []
+    if not only_added:
+        for model in models:
+            table = model.__table__
+            stmts.append(
+                delete(table).where(
+                    or_(
+                        *[
+                            and_(
+                                table.c.unit_id == bindparam(f"unit_{i}"),
+                                table.c.month == bindparam(f"month_{i}"),
+                            )
+                            for i in range(n)
+                        ]
+                    )
+                )
+            )
+    stmts += _insert_statements(_key_bounds(n), dialect, upsert=only_added, models=models)
+    return tuple(stmts)
 
 
 def _lock_key(table: str, owner: int, month: date) -> int:
@@ -294,31 +383,7 @@ def _lock_key(table: str, owner: int, month: date) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _lock(table: str, keys: list[tuple[int, date]]) -> None:
-    """Transaction advisory locks on PostgreSQL, in one order (no deadlock: every
-    transaction takes its unit keys, then its sector keys, each in this order)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        for lock in sorted(_lock_key(table, *k) for k in keys):
-            db.session.execute(select(func.pg_advisory_xact_lock(lock)))
-
-
-def _pairs(owner, month, keys: list[tuple[int, date]]):
-    return or_(*[and_(owner == o, month == m) for o, m in keys])
-
-
-def _upsert(executor, model, names: list[str], rows, key: int) -> None:
-    """INSERT … SELECT `rows` into `model`, updating the rows whose first `key` columns
-    are already there."""
-    dialect = executor.get_bind().dialect.name
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-    # (WHERE true: SQLite's parser needs a WHERE before an upsert's ON CONFLICT)
-    stmt = stmt.from_select(names, rows.where(true()))
-    executor.execute(
-        stmt.on_conflict_do_update(
-            index_elements=names[:key],
-            set_={name: stmt.excluded[name] for name in names[key:]},
-        )
-    )
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key")))
 
 
 _SECTOR_NAMES = ["sector_id", "month", "status", *VALUE_COLUMNS]
@@ -380,15 +445,19 @@ def recompute_sectors(keys: Iterable[tuple[int, date]], *, only_added: bool = Fa
     keys = sorted(set(keys))
     if not keys:
         return
-    _lock("sector_month", keys)
-    remove, add, upsert = _sector_statements(db.session.get_bind().dialect.name)
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":  # after every unit key's lock (see `recompute`)
+        for lock in sorted(_lock_key("sector_month", *k) for k in keys):
+            connection.execute(_ADVISORY_LOCK, {"key": lock})
+    remove, add, upsert = _sector_statements(dialect)
     for i in range(0, len(keys), CHUNK):
         chunk = {"keys": keys[i : i + CHUNK]}
         if only_added:
-            db.session.execute(upsert, chunk)
+            connection.execute(upsert, chunk)
         else:
-            db.session.execute(remove, chunk)
-            db.session.execute(add, chunk)
+            connection.execute(remove, chunk)
+            connection.execute(add, chunk)
 
 
 def recompute(
@@ -396,25 +465,32 @@ def recompute(
     *,
     only_added: bool = False,
     items: bool = True,
+    only_submitted: bool = False,
     sectors: Iterable[tuple[int, date]] = (),
 ) -> None:
-    """Recompute the rollup rows of these (unit, month) keys from the raw rows, and the
-    sector rows of their units' sectors (and of `sectors`, (sector, month) keys) from the
-    unit rows, in the current transaction. `only_added`: the keys only gained rows (new
-    inspections), so none of their rows can have become empty: one upsert, no DELETE.
-    `items`: the item rows too (false when no published inspection's rows changed: they
-    count none else)."""
+    """Recompute the rollup rows of these (unit, month) keys from the raw rows, in the
+    current transaction. `only_added`: the keys only gained rows (new inspections), so
+    none of their rows can have become empty: one upsert, no DELETE. `items`: the item
+    rows too (false when no published inspection's rows changed: they count none else).
+    `only_submitted`: all the keys gained is just-submitted inspections (their findings
+    pending, no tasks): only the inspection columns can have changed
+    (`_submitted_statement`). Then the sector rows of their units' sectors, and of
+    `sectors` ((sector, month) keys), from the unit rows (`recompute_sectors`)."""
     keys = sorted(set(keys))
-    if keys:
-        _lock("unit_month", keys)
+    connection = db.session.connection()  # Core statements: none of the ORM's execution
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        # One order, unit keys then sector keys, in every transaction: no deadlock.
+        for lock in sorted(_lock_key("unit_month", *k) for k in keys):
+            connection.execute(_ADVISORY_LOCK, {"key": lock})
     for i in range(0, len(keys), CHUNK):
         chunk = keys[i : i + CHUNK]
-        models = (UnitMonth, UnitMonthItem) if items else (UnitMonth,)
-        if not only_added:
-            for model in models:
-                db.session.execute(delete(model).where(_pairs(model.unit_id, model.month, chunk)))
-        bounds = _bounds([m for _, m in chunk], [u for u, _ in chunk])
-        _insert(bounds, db.session, upsert=only_added, models=models)
+        params = _key_params(chunk)
+        if only_submitted:
+            connection.execute(_submitted_statement(len(chunk), dialect), params)
+            continue
+        for stmt in _recompute_statements(len(chunk), dialect, only_added, items):
+            connection.execute(stmt, params)
     recompute_sectors(_sectors_of(keys) | set(sectors), only_added=only_added)
 
 
@@ -445,7 +521,8 @@ def rebuild(executor=None, *, sectors: bool = True) -> int:
         if bind.dialect.name == "postgresql"
         else _bounds(months_between(month_of(first), month_of(last)))
     )
-    _insert(every, executor)
+    for stmt in _insert_statements(every, bind.dialect.name):
+        executor.execute(stmt)
     if sectors:
         executor.execute(insert(SectorMonth).from_select(_SECTOR_NAMES, _sector_sums()))
     return executor.scalar(select(func.count()).select_from(UnitMonth)) or 0
@@ -612,16 +689,27 @@ def _before_commit(session: Session) -> None:
     if pending is not None:
         for cls, ids in pending.ids.items():
             _note(session, cls, ids)
+    by_flushes = session.info.pop(_TOUCHED, None)
     for obj in session.info.pop(WRITTEN_BY_CORE, ()):
         if isinstance(obj, Inspection):  # just inserted: its values are the row's
             _touch(session, Inspection, obj.unit_id, obj.started_at, obj.status)
-    touched = session.info.pop(_TOUCHED, ())
+    touched = session.info.pop(_TOUCHED, set())
     sectors = session.info.pop(_SECTORS, ())
     only_added = not session.info.pop(_CHANGED, False)
     items = session.info.pop(_PUBLISHED, False)
+    # Nothing but Core-inserted inspections that are submitted (an offline submission:
+    # findings pending, no tasks; a published one sets `items`): their inspection columns.
+    only_submitted = not by_flushes and only_added and not items
+    touched |= by_flushes or set()
     if touched or sectors:
         with session.no_autoflush:
-            recompute(touched, only_added=only_added, items=items, sectors=sectors)
+            recompute(
+                touched,
+                only_added=only_added,
+                items=items,
+                only_submitted=only_submitted,
+                sectors=sectors,
+            )
 
 
 def _forget(session: Session, transaction) -> None:

@@ -28,6 +28,7 @@ from rectification.models import RectificationTask, TaskStatus
 from reports import rankings, rollups
 from reports.models import SectorMonth, UnitMonth, UnitMonthItem
 from reports.periods import Period
+from tests.inspection_helpers import ALL_PASS, PHOTOS, check_in, publish_checklist
 
 GRADES = ("优秀", "良好", "合格", "不合格")
 ITEMS = ("smoke.none", "dress.badge", "video.working")
@@ -315,3 +316,56 @@ def test_rebuild_command_recomputes_the_table(app, history):
     assert f"{len(months)} rows" in result.output
     assert {r[0] for r in expected} > {"item", "sector"}  # item and sector rows too
     assert _rows() == expected
+
+
+def test_an_offline_submission_keeps_its_months_findings_and_tasks(world, client_for):
+    """An offline submission (Core inserts, findings pending) recomputes only its key's
+    inspection columns: the confirmed findings and the task another submitted inspection
+    of the same unit and month counts there stay, and the table equals a rebuild."""
+    publish_checklist()
+    unit, inspector = world.unit_b, world.users[Role.inspector]
+    at = (utcnow() - timedelta(minutes=5)).replace(microsecond=0)
+    other = Inspection(
+        client_uuid=uuid.uuid4(),
+        unit_id=unit.id,
+        kind=VisitKind.unannounced,
+        inspector_id=inspector.id,
+        status=InspectionStatus.submitted,
+        started_at=at,
+        submitted_at=at,
+        score=80.0,
+        max_score=100.0,
+        grade="良好",
+        critical_failed=False,
+    )
+    finding = Finding(
+        unit_id=unit.id, item_code="smoke.none", title="t", severity="general",
+        status=FindingStatus.confirmed,
+    )  # fmt: skip
+    other.findings.append(finding)
+    db.session.add(other)
+    db.session.flush()
+    db.session.add(
+        RectificationTask(
+            finding_id=finding.id, inspection_id=other.id, unit_id=unit.id,
+            item_code="smoke.none", title="t", severity="general", status=TaskStatus.open,
+            due_on=local(at).date(), due_at=at, deadline_days=7, day_mode="calendar",
+        )
+    )  # fmt: skip
+    db.session.commit()
+    key = (unit.id, rollups.month_of(at), "submitted")
+    assert {r[:3]: r for r in _rows()}[key][3] == 1
+
+    body = {
+        "client_uuid": str(uuid.uuid4()),
+        "unit_id": unit.id,
+        "check_in": check_in(unit) | {"at": at.isoformat()},
+        "answers": ALL_PASS,
+        "photos": PHOTOS,
+    }
+    made = client_for(inspector).post("/api/v1/inspections/submissions", json=body)
+    assert made.status_code == 201, made.get_json()
+    row = dict(zip(["unit_id", "month", "status", *rollups.VALUE_COLUMNS],
+                   {r[:3]: r for r in _rows()}[key], strict=True))  # fmt: skip
+    assert (row["inspections"], row["findings"], row["tasks"]) == (2, 1, 1)
+    assert _rows() == _rebuilt()
