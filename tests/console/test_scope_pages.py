@@ -276,7 +276,9 @@ def test_a_city_admin_binds_and_frees_an_office_on_the_people_page(
     db.session.expire_all()
     assert db.session.get(User, person.id).region_id is None
     events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.entity_id == person.id, AuditEvent.action == "update")
+        select(AuditEvent)
+        .where(AuditEvent.entity_id == person.id, AuditEvent.action == "update")
+        .order_by(AuditEvent.id)
     ).all()
     assert [(e.before["region_id"], e.after["region_id"]) for e in events] == [
         (None, zhanlong.id),
