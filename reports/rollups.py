@@ -51,7 +51,6 @@ from sqlalchemy import (
     select,
     text,
     true,
-    tuple_,
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -417,19 +416,30 @@ def _sectors_of(keys: Iterable[tuple[int, date]]) -> set[tuple[int, date]]:
         if obj is not None and "sector_id" in obj.__dict__:
             sector[unit_id] = obj.sector_id
     rest = [u for u in months if u not in sector]
+    connection = db.session.connection()  # Core: the ORM's execution path costs more here
     for i in range(0, len(rest), CHUNK):
-        sector.update(db.session.execute(_UNIT_SECTORS, {"units": rest[i : i + CHUNK]}).all())
+        sector.update(connection.execute(_UNIT_SECTORS, {"units": rest[i : i + CHUNK]}).all())
     return {(sector[u], m) for u, ms in months.items() if u in sector for m in ms}
 
 
-@functools.cache
-def _sector_statements(dialect: str):
-    """(DELETE, INSERT, upsert) of the sector rows of the keys bound as `keys`: built and
-    compiled once (a submission runs the upsert every time)."""
-    # (the table, not the entity: the ORM would take `keys` for rows of a bulk INSERT)
-    sm, keys = SectorMonth.__table__, bindparam("keys", expanding=True)
-    remove = delete(sm).where(tuple_(sm.c.sector_id, sm.c.month).in_(keys))
-    rows = _sector_sums().where(tuple_(Unit.sector_id, UnitMonth.month).in_(keys))
+@functools.lru_cache(maxsize=32)
+def _sector_statements(n: int, dialect: str):
+    """(DELETE, INSERT, upsert) of the sector rows of `n` (sector, month) keys, bound as
+    `sector_<i>` and `smonth_<i>`: built and compiled once per number of keys (a
+    submission runs the upsert of one key every time)."""
+
+    def keyed(sector, month):
+        return or_(
+            *[
+                and_(sector == bindparam(f"sector_{i}"), month == bindparam(f"smonth_{i}"))
+                for i in range(n)
+            ]
+        )
+
+    # (the table, not the entity: the ORM would take the keys for rows of a bulk INSERT)
+    sm = SectorMonth.__table__
+    remove = delete(sm).where(keyed(sm.c.sector_id, sm.c.month))
+    rows = _sector_sums().where(keyed(Unit.sector_id, UnitMonth.month))
     add = insert(sm).from_select(_SECTOR_NAMES, rows)
     upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(sm)
     upsert = upsert.from_select(_SECTOR_NAMES, rows)
@@ -450,14 +460,17 @@ def recompute_sectors(keys: Iterable[tuple[int, date]], *, only_added: bool = Fa
     if dialect == "postgresql":  # after every unit key's lock (see `recompute`)
         for lock in sorted(_lock_key("sector_month", *k) for k in keys):
             connection.execute(_ADVISORY_LOCK, {"key": lock})
-    remove, add, upsert = _sector_statements(dialect)
     for i in range(0, len(keys), CHUNK):
-        chunk = {"keys": keys[i : i + CHUNK]}
+        chunk = keys[i : i + CHUNK]
+        params = {}
+        for n, (sector_id, month) in enumerate(chunk):
+            params[f"sector_{n}"], params[f"smonth_{n}"] = sector_id, month
+        remove, add, upsert = _sector_statements(len(chunk), dialect)
         if only_added:
-            connection.execute(upsert, chunk)
+            connection.execute(upsert, params)
         else:
-            connection.execute(remove, chunk)
-            connection.execute(add, chunk)
+            connection.execute(remove, params)
+            connection.execute(add, params)
 
 
 def recompute(
