@@ -199,9 +199,11 @@ def _figures(bounds, *, inspections_only: bool = False):
             month,
             Insp.status,
             func.count(Insp.id),
-            func.sum(Insp.effective_score),
+            # (nought, not NULL, for a key whose inspections have no score: the
+            # inspections-only upsert writes these sums as they are)
+            func.coalesce(func.sum(Insp.effective_score), 0),
             func.count(Insp.effective_score),
-            func.sum(percent),
+            func.coalesce(func.sum(percent), 0),
             func.count(percent),
             count_if(critical.is_(True)),
             *[count_if(Insp.effective_grade == grade) for grade in GRADE_COLUMNS],

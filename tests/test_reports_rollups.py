@@ -369,3 +369,33 @@ def test_an_offline_submission_keeps_its_months_findings_and_tasks(world, client
                    {r[:3]: r for r in _rows()}[key], strict=True))  # fmt: skip
     assert (row["inspections"], row["findings"], row["tasks"]) == (2, 1, 1)
     assert _rows() == _rebuilt()
+
+
+def test_an_offline_submission_beside_an_unscored_inspection(world, client_for):
+    """The key an offline submission recomputes may hold inspections without a score (a
+    record entered without one): their sums are nought, as a rebuild makes them, and the
+    submission is stored (it once failed on unit_month.score_sum NOT NULL)."""
+    publish_checklist()
+    unit, inspector = world.unit_b, world.users[Role.inspector]
+    at = (utcnow() - timedelta(minutes=5)).replace(microsecond=0)
+    db.session.add(
+        Inspection(
+            client_uuid=uuid.uuid4(), unit_id=unit.id, kind=VisitKind.unannounced,
+            inspector_id=inspector.id, status=InspectionStatus.published, started_at=at,
+            submitted_at=at, score=None, max_score=None, grade=None, critical_failed=False,
+        )
+    )  # fmt: skip
+    db.session.commit()
+    body = {
+        "client_uuid": str(uuid.uuid4()),
+        "unit_id": unit.id,
+        "check_in": check_in(unit) | {"at": at.isoformat()},
+        "answers": ALL_PASS,
+        "photos": PHOTOS,
+    }
+    made = client_for(inspector).post("/api/v1/inspections/submissions", json=body)
+    assert made.status_code == 201, made.get_json()
+    rows = {r[:3]: r for r in _rows()}
+    published = rows[(unit.id, rollups.month_of(at), "published")]
+    assert published[3:6] == (1, 0, 0)  # one inspection, no score sum, none scored
+    assert _rows() == _rebuilt()
