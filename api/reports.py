@@ -47,7 +47,12 @@ class TaskLedgerFilter(TaskFilter):
 
 class ExportJobSchema(Schema):
     id = Id()
-    source = fields.String(metadata={"description": "台账：inspections 或 rectification"})
+    source = fields.String(
+        metadata={
+            "description": "导出的内容：台账 inspections、rectification，"
+            "或文件 circular（通报）、inspection_report（检查报告）"
+        }
+    )
     filters = fields.Dict(attribute="params", metadata={"description": "导出时的筛选条件"})
     status = enum_field(ExportStatus, EXPORT_STATUS_LABELS)
     status_label = fields.Function(lambda job: EXPORT_STATUS_LABELS[job.status])

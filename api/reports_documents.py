@@ -13,7 +13,7 @@ from api.auth import OFFICE_READERS, current_user, requires
 from api.extensions import Blueprint
 from api.schemas import Id, Int, QueryId, QueryInt, Schema, enum_field
 from inspections import policy
-from reports import circular, inspection_report, rankings
+from reports import issued, rankings
 from reports.downloads import content_disposition
 from reports.periods import KIND_LABELS, KINDS, period_of
 
@@ -34,11 +34,11 @@ Weight = lambda: fields.Float(  # noqa: E731
 )
 
 
-def docx_response(document: bytes, filename: str, ascii_fallback: str) -> Response:
+def docx_response(download: issued.Download) -> Response:
     return Response(
-        document,
+        download.content,
         content_type=DOCX,
-        headers={"Content-Disposition": content_disposition(filename, ascii_fallback)},
+        headers={"Content-Disposition": content_disposition(download.filename, download.fallback)},
     )
 
 
@@ -189,17 +189,14 @@ class Circular(MethodView):
 
         按时间段生成的通报文件。The circular as .docx.
         """
-        period = _period(args)
-        document = circular.build_circular(
+        download = issued.circular_download(
             current_user(),
-            period,
+            _period(args),
             finding_ids=args.get("finding_ids"),
             top=args["top"],
             issuer=args.get("issuer"),
         )
-        return docx_response(
-            document, f"通报-{period.label.strip('“”')}.docx", f"circular-{period.slug}.docx"
-        )
+        return docx_response(download)
 
 
 @blp.route("/inspections/<int:inspection_id>/report")
@@ -215,8 +212,4 @@ class InspectionReport(MethodView):
         """
         actor = current_user()
         inspection = policy.visible_inspection(inspection_id, actor)
-        document = inspection_report.build_report(inspection, actor=actor)
-        name = inspection.unit.name
-        return docx_response(
-            document, f"检查报告-{name}-{inspection.id}.docx", f"inspection-{inspection.id}.docx"
-        )
+        return docx_response(issued.report_download(actor, inspection))

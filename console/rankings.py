@@ -19,7 +19,7 @@ from console.views import add_nav, bp
 from core import errors
 from inspections import findings as findings_service
 from inspections import policy
-from reports import circular, inspection_report, picks, rankings
+from reports import circular, issued, picks, rankings
 from reports.periods import KIND_LABELS, KINDS, Period, period_of
 
 SORTS = {
@@ -112,10 +112,7 @@ def circular_download():
         for raw in request.args.getlist("finding_ids")
         if raw.isascii() and raw.isdigit() and len(raw) <= 9
     ][:50]
-    document = circular.build_circular(g.user, period, finding_ids=picked or None)
-    return docx_response(
-        document, f"通报-{period.label.strip('“”')}.docx", f"circular-{period.slug}.docx"
-    )
+    return docx_response(issued.circular_download(g.user, period, finding_ids=picked or None))
 
 
 @bp.post("/findings/<int:finding_id>/circular")
@@ -142,12 +139,7 @@ def pick_for_circular(finding_id: int):
 @requires(*OFFICE_READERS, Role.lead_unit_staff)
 def inspection_report_download(inspection_id: int):
     inspection = policy.visible_inspection(inspection_id, g.user)
-    document = inspection_report.build_report(inspection, actor=g.user)
-    return docx_response(
-        document,
-        f"检查报告-{inspection.unit.name}-{inspection.id}.docx",
-        f"inspection-{inspection.id}.docx",
-    )
+    return docx_response(issued.report_download(g.user, inspection))
 
 
 def init_app(app: Flask) -> None:

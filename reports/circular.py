@@ -159,8 +159,8 @@ def build_circular(
     finding_ids: list[int] | None = None,
     top: int = 10,
     issuer: str | None = None,
-) -> bytes:
-    """The circular as .docx bytes."""
+) -> layout.Built:
+    """The circular as .docx bytes, with the number of units it ranks."""
     issuer = issuer or DEFAULT_ISSUER
     ranking = rankings.ranking(actor, period, top=top, compare=False)
     typical = typical_findings(actor, period, finding_ids)
@@ -236,7 +236,7 @@ def build_circular(
         indent=False,
         align=WD_ALIGN_PARAGRAPH.RIGHT,
     )
-    return layout.to_bytes(doc)
+    return layout.Built(layout.to_bytes(doc), len(ranking.units))
 
 
 NUMERALS = "一二三四五六七八九十"

@@ -10,7 +10,8 @@ every export in the audit trail.
   `/api/v1/reports/exports/{id}` and downloads it within `EXPORT_TTL_SECONDS`; then the
   worker's sweep deletes the file and marks the job expired.
 - Every export is an `ExportJob` row and an audit event (who, which ledger, which
-  filters, how many rows), whether the request or the worker wrote it.
+  filters, how many rows), whether the request or the worker wrote it; so is every
+  circular and inspection report downloaded (`reports.issued`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from core.clock import local, utcnow
 from core.db import db
 from media.storage import current_storage
 from reports import ledger
+from reports.documents.layout import Built
 from reports.models import ExportJob, ExportStatus
 from reports.xlsx import XLSX
 
@@ -139,6 +141,29 @@ def _audit(job: ExportJob, action: str) -> None:
         actor_id=job.actor_id,
         after={"source": job.source, "filters": job.params, "rows": job.rows},
     )
+
+
+def record_document(
+    actor: User, source: str, params: dict[str, Any], built: Built, filename: str
+) -> ExportJob:
+    """A document built in the request (a circular, an inspection report): its export row,
+    done with no stored file (the console's list says 已直接下载), and its audit event."""
+    now = utcnow()
+    job = ExportJob(
+        source=source,
+        params=params,
+        actor_id=actor.id,
+        rows=built.rows,
+        filename=filename[:120],
+        status=ExportStatus.done,
+        started_at=now,
+        finished_at=now,
+        size=len(built.content),
+    )
+    db.session.add(job)
+    db.session.flush()
+    _audit(job, "export")
+    return job
 
 
 # -- reading a job ---------------------------------------------------------------------------

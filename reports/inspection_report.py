@@ -90,7 +90,7 @@ def facts(inspection: Inspection, actor: User) -> list[tuple[str, str]]:
     ]
 
 
-def build_report(inspection: Inspection, *, actor: User) -> bytes:
+def build_report(inspection: Inspection, *, actor: User) -> layout.Built:
     """The report as .docx bytes. A draft has no result yet: 409."""
     if inspection.status == InspectionStatus.draft:
         raise errors.Conflict(
@@ -156,4 +156,4 @@ def build_report(inspection: Inspection, *, actor: User) -> bytes:
         "可据此在系统中核对原始证据。"
         "得分和等级以督查办复核结果为准。",
     )
-    return layout.to_bytes(doc)
+    return layout.Built(layout.to_bytes(doc), len(findings))

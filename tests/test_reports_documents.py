@@ -13,12 +13,15 @@ from sqlalchemy import select
 
 from accounts.models import Role
 from checklists.content import item_numbers
+from core.audit import AuditEvent
 from core.db import db
 from evidence.seal import seal_short
 from inspections.models import Finding, InspectionStatus, VisitKind
 from media.models import Photo
 from rectification.models import RectificationTask
-from tests.conftest import assert_problem
+from reports.models import ExportJob
+from tests.conftest import IsolatedClient, assert_problem
+from tests.console.conftest import ConsoleClient
 from tests.inspection_helpers import ALL_PASS
 from tests.report_support import (
     BADGE,
@@ -260,3 +263,54 @@ def test_text_xml_cannot_carry_is_left_out_not_a_server_error(city, world, clien
     assert "说明含有控制字符" in text
     report = text_of(document(_report(client_for(world.users[Role.unit_staff]), made["a1"])))
     assert "控制字符单位" in report
+
+
+def _document_exports(actor_id: int) -> list[tuple]:
+    """(source, params, rows, audit action and after) of each document `actor_id` took."""
+    db.session.expire_all()
+    jobs = db.session.scalars(
+        select(ExportJob).where(ExportJob.actor_id == actor_id).order_by(ExportJob.id)
+    ).all()
+    out = []
+    for job in jobs:
+        event = db.session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.entity_type == "export_job", AuditEvent.entity_id == job.id
+            )
+        )
+        out.append((job.source, job.params, job.rows, job.status, event.action, event.after))
+    return out
+
+
+def test_every_circular_and_report_downloaded_is_in_the_audit_trail(app, city, world, client_for):
+    """Who took which document, with which parameters and how many units or findings it
+    prints: through the API and the console alike; a refused download records nothing."""
+    _, made = city
+    office = world.users[Role.office_admin]
+    picked = made["a1"].findings[0].id
+    response = client_for(office).get(f"/api/v1/reports/circular?finding_ids={picked}")
+    assert response.status_code == 200
+    app.test_client_class = IsolatedClient
+    console = ConsoleClient(app.test_client())
+    console.sign_in(office.username)
+    report = console.client.get(f"/console/inspections/{made['a2'].id}/report.docx")
+    assert report.status_code == 200
+    staff = world.users[Role.unit_staff]
+    assert _report(client_for(staff), made["a1"]).status_code == 200
+    assert_problem(_report(client_for(staff), made["b"]), 404)
+
+    (circular_job, report_job) = _document_exports(office.id)
+    source, params, rows, status, action, after = circular_job
+    assert (source, status, action) == ("circular", "done", "export")
+    assert params["period"] == "month"
+    assert params["finding_ids"] == [picked]
+    assert rows == 2  # the two units of unit A's sector and region with published results
+    assert after == {"source": "circular", "filters": params, "rows": 2}
+    a2_findings = len(made["a2"].findings)
+    assert report_job[:3] == ("inspection_report", {"inspection_id": made["a2"].id}, a2_findings)
+    assert [j[:3] for j in _document_exports(staff.id)] == [
+        ("inspection_report", {"inspection_id": made["a1"].id}, len(made["a1"].findings))
+    ]
+    # the office's list of its exports shows them, taken directly
+    page = console.get("/console/exports").get_data(as_text=True)
+    assert page.count("（已直接下载）") == 2

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from docx import Document
 from docx.document import Document as DocumentType
@@ -218,6 +219,14 @@ def table(
     repeat.set(qn("w:val"), "true")
     grid._tbl.tr_lst[0].get_or_add_trPr().append(repeat)
     return grid
+
+
+class Built(NamedTuple):
+    """A document as bytes, and how many rows of its subject it prints (units ranked in a
+    circular, findings in a report): what its download's audit event records."""
+
+    content: bytes
+    rows: int
 
 
 def to_bytes(document: DocumentType) -> bytes:
