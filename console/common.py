@@ -296,3 +296,14 @@ def may_open(endpoint: str, user: User, method: str = "GET") -> bool:
     navigation, the dashboard's links and sign-in follow the permissions exactly."""
     policy = policy_of(current_app, endpoint, method)
     return policy == PUBLIC or (policy is not None and user.role in policy)
+
+
+def may_sign_in(user: User) -> bool:
+    """Whether `user` may sign in to the console at all: its front page is the gate."""
+    return may_open("console.dashboard", user)
+
+
+def may_follow(endpoint: str, user: User) -> bool:
+    """Whether a link to the console page `endpoint` works for `user`, outside a request
+    too (the ledgers the worker writes): they may sign in, and the page lets them in."""
+    return may_sign_in(user) and may_open(endpoint, user)

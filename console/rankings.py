@@ -17,8 +17,9 @@ from api.reports_documents import docx_response
 from console.common import act
 from console.views import add_nav, bp
 from core import errors
+from core.db import db
 from inspections import findings as findings_service
-from inspections import policy
+from inspections import plans, policy
 from reports import circular, issued, picks, rankings
 from reports.periods import KIND_LABELS, KINDS, Period, period_of
 
@@ -35,6 +36,9 @@ SORTS = {
     "composite": "综合得分",
     "movement": "较上期",
 }
+
+# The plans the picker offers: the newest of the reader's plans, as the plan list orders them.
+PLAN_CHOICES = 50
 
 
 def _arg_int(name: str, lo: int, hi: int) -> int | None:
@@ -73,6 +77,30 @@ def _period() -> Period:
         return period_of({"period": "month"})
 
 
+def _plan_choices(period: Period) -> list:
+    """The plans the reader may rank by (their scope, as the plan list shows them), newest
+    first and bounded; the plan being shown stays offered even when it is older."""
+    choices = list(db.session.scalars(plans.list_plans(actor=g.user).limit(PLAN_CHOICES)))
+    if period.plan is not None and period.plan not in choices:
+        choices.append(period.plan)
+    return choices
+
+
+def period_args(period: Period) -> dict[str, Any]:
+    """The query that names `period` as the picker does: links from the page (下载通报)
+    cover exactly the period shown, a plan included."""
+    if period.plan is not None:
+        return {"period": "plan", "plan_id": period.plan.id}
+    if period.kind == "custom":
+        return {"period": "custom", "date_from": period.start, "date_to": period.end}
+    args: dict[str, Any] = {"period": period.kind, "year": period.start.year}
+    if period.kind == "month":
+        args["month"] = period.start.month
+    elif period.kind == "quarter":
+        args["quarter"] = (period.start.month - 1) // 3 + 1
+    return args
+
+
 def _sorted(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
     present = [r for r in rows if r.get(key) is not None]
     absent = [r for r in rows if r.get(key) is None]
@@ -96,6 +124,8 @@ def rankings_page():
         descending=descending,
         sorts=SORTS,
         kinds=KIND_LABELS,
+        plan_choices=_plan_choices(period),
+        period_args=period_args(period),
         may_issue=g.user.is_office,
         picked=picks.picks_in(g.user, period, limit=circular.MAX_TYPICAL)
         if g.user.is_office

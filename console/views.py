@@ -37,6 +37,7 @@ from console.common import (
     form_values,
     load_form,
     may_open,
+    may_sign_in,
     page_args,
     refusal_for,
 )
@@ -199,7 +200,7 @@ def login():
     try:
         # The same sign-in, limits included, as the API's (api/throttle.py).
         user, raw, _ = throttle.sign_in_with_password(username, password)
-        if not may_open("console.dashboard", user):
+        if not may_sign_in(user):
             raise errors.Forbidden("控制台仅供督查办和牵头单位使用，请使用小程序")
     except errors.DomainError as exc:
         if exc.keep_changes:

@@ -11,6 +11,9 @@ Rows are streamed: the statement runs with `yield_per` (a server-side cursor on
 PostgreSQL), a batch at a time; what a row needs beyond its own object (findings, replies,
 names, checklist item numbers) is fetched once per batch. Memory holds one batch, and the
 sheet goes to a temporary file as it is written (`reports.xlsx`).
+
+Links to console pages are written only for a reader who can follow them (the pages' own
+`@requires`, and the console's sign-in): a unit's staff get the columns, empty.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy import Select, func, select
 from accounts.models import User
 from checklists.content import SEVERITY_LABELS
 from checklists.models import ChecklistVersion
+from console.common import may_follow
 from core.clock import local, utcnow
 from core.db import db
 from inspections import policy as inspection_policy
@@ -92,6 +96,11 @@ def decode_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- what both ledgers share -------------------------------------------------------------
+
+# The console pages the ledgers link to, by endpoint: whether a reader may open them is the
+# pages' own `@requires` (console.common.may_follow).
+REVIEW_PAGE = "console.review_inspection"
+TASK_PAGE = "console.task"
 
 
 class ItemNumbers:
@@ -162,6 +171,7 @@ INSPECTION_COLUMNS = (
 def inspection_rows(stmt: Select, actor: User, base_url: str) -> Iterator[tuple]:
     """One row per inspection of `stmt`, in its order."""
     numbers = ItemNumbers()
+    link = may_follow(REVIEW_PAGE, actor)
     for batch in _batches(stmt):
         findings = _findings_of(batch, actor, numbers)
         for i in batch:
@@ -187,7 +197,7 @@ def inspection_rows(stmt: Select, actor: User, base_url: str) -> Iterator[tuple]
                 else i.critical_failed,
                 len(findings.get(i.id, ())),
                 "；".join(findings.get(i.id, ())),
-                f"{base_url}/console/inspections/{i.id}",
+                f"{base_url}/console/inspections/{i.id}" if link else "",
             )
 
 
@@ -249,6 +259,8 @@ def task_rows(stmt: Select, actor: User, base_url: str) -> Iterator[tuple]:
     """One row per task of `stmt`, in its order."""
     numbers = ItemNumbers()
     today = local(utcnow()).date()
+    task_link = may_follow(TASK_PAGE, actor)
+    inspection_link = may_follow(REVIEW_PAGE, actor)
     for batch in _batches(stmt):
         ids = [t.id for t in batch]
         inspection_ids = {t.inspection_id for t in batch if t.inspection_id}
@@ -294,8 +306,10 @@ def task_rows(stmt: Select, actor: User, base_url: str) -> Iterator[tuple]:
                 reply.get("verified_at"),
                 t.closed_at,
                 t.fixed_on_spot,
-                f"{base_url}/console/tasks/{t.id}",
-                f"{base_url}/console/inspections/{t.inspection_id}" if t.inspection_id else "",
+                f"{base_url}/console/tasks/{t.id}" if task_link else "",
+                f"{base_url}/console/inspections/{t.inspection_id}"
+                if inspection_link and t.inspection_id
+                else "",
             )
 
 

@@ -438,3 +438,67 @@ def test_a_large_export_runs_in_the_worker_and_is_kept_for_a_while(
     gone = client.get(f"{location}/file")
     assert gone.status_code == 404
     assert gone.get_json()["type"] == "urn:problem:export-expired"
+
+
+LINKS = {INSPECTIONS: ("检查记录与照片",), TASKS: ("整改任务", "检查记录与照片")}
+
+
+def _links(sheet) -> dict[str, list]:
+    """The link columns' cells, by column name."""
+    header = header_of(sheet)
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert rows
+    return {
+        name: [row[header.index(name)] for row in rows]
+        for name in header
+        if name in ("整改任务", "检查记录与照片")
+    }
+
+
+def _assert_links(sheet, url: str, *, followed: bool) -> None:
+    links = _links(sheet)
+    assert set(links) == set(LINKS[url])  # the columns stay, whoever reads
+    for name, cells in links.items():
+        if followed:
+            assert any(cells), name
+            assert all(c.startswith("http://localhost/console/") for c in cells if c), name
+        else:
+            assert cells == [None] * len(cells), name  # no dead links for the unit
+
+
+@pytest.mark.parametrize("url", [INSPECTIONS, TASKS])
+def test_console_links_only_for_readers_who_can_open_them(world, records, client_for, office, url):
+    unit = sheet_of(client_for(world.users[Role.unit_staff]).get(url))
+    office_sheet = sheet_of(office.get(url))
+    assert header_of(unit) == header_of(office_sheet)
+    _assert_links(office_sheet, url, followed=True)
+    _assert_links(unit, url, followed=False)
+
+
+def _exported_in_worker(app, client_for, user, url: str):
+    """The ledger of `url` for `user`, written by the worker (outside any request)."""
+    from accounts import service as accounts
+
+    app.test_client_class = type(client_for(user))
+    raw, _ = accounts.issue_token(user, "password")
+    db.session.commit()
+    client = app.test_client()
+    client.token = raw
+    queued = client.get(url)
+    assert queued.status_code == 202, queued.get_data(as_text=True)
+    with app.app_context():
+        assert run_export_jobs()["exports_done"] == 1
+        db.session.remove()
+    location = queued.headers["Location"]
+    download = client.get(client.get(location).get_json()["download_url"])
+    sheet = sheet_of(download)
+    download.close()
+    return sheet
+
+
+def test_the_worker_writes_console_links_only_for_readers_who_can_open_them(
+    world, records, small_sync, client_for
+):
+    for role, followed in ((Role.unit_staff, False), (Role.office_admin, True)):
+        sheet = _exported_in_worker(small_sync, client_for, world.users[role], TASKS)
+        _assert_links(sheet, TASKS, followed=followed)

@@ -53,3 +53,16 @@ def test_office_marks_a_typical_problem(
     )
     shot(page, f"circular-pick-2-rankings-{size}")
     assert fits(page)
+
+    # the ranking of one plan is chosen in the picker, and 下载通报 follows it
+    form = page.locator("form.filters")
+    form.locator("select[name=period]").select_option("plan")
+    form.locator("select[name=plan_id]").select_option(str(video.inspection.plan_id))
+    submit(page, form.locator("button[type=submit]"))
+    assert f"plan_id={video.inspection.plan_id}" in page.url
+    assert "“测试暗访计划”" in page.locator("h1").inner_text()
+    assert page.locator("table.rankings tbody tr[data-unit]").count() == 1
+    download = page.locator("a", has_text="下载通报").get_attribute("href")
+    assert f"plan_id={video.inspection.plan_id}" in download
+    shot(page, f"circular-pick-3-plan-ranking-{size}")
+    assert fits(page)

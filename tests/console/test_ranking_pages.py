@@ -10,10 +10,11 @@ from docx import Document
 from sqlalchemy import select
 
 from accounts.models import Role
+from console.rankings import PLAN_CHOICES
 from core.clock import local
 from core.db import db
 from inspections.models import Finding
-from tests.inspection_helpers import ALL_PASS
+from tests.inspection_helpers import ALL_PASS, make_plan
 from tests.report_support import CRITICAL, SMOKE, Scene, previous_month_day, this_month_day
 
 
@@ -84,3 +85,72 @@ def test_downloads_from_the_console(office_console, console, world, make_unit, c
     report = console.client.get(f"/console/inspections/{inspection.id}/report.docx")
     assert report.status_code == 200
     assert report.mimetype.endswith("wordprocessingml.document")
+
+
+def _plan_options(page: str) -> dict[str, str]:
+    """The picker's plans: option value → text (no picker: nothing)."""
+    if "data-plan-choices" not in page:
+        return {}
+    picker = page.split("data-plan-choices")[1].split("</select>")[0]
+    return dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', picker))
+
+
+def test_a_plan_is_chosen_in_the_picker(console, office_console, world, make_unit, client_for):
+    scene = Scene(client_for, world.users[Role.inspector], world.users[Role.office_admin])
+    a2 = make_unit(sector_id=world.sector_a.id, region_id=world.region_a, name="第二窗口单位")
+    spring = scene.inspect(world.unit_a, SMOKE, at=this_month_day(3), name="春季暗访")
+    scene.inspect(a2, ALL_PASS, at=this_month_day(4), name="夏季暗访")
+    elsewhere = scene.inspect(world.unit_b, ALL_PASS, at=this_month_day(5), name="外区暗访")
+
+    page = office_console.get("/console/rankings").get_data(as_text=True)
+    options = _plan_options(page)
+    assert '<option value="plan"' in page
+    assert {str(spring.plan_id), str(elsewhere.plan_id)} <= set(options)
+    assert options[str(spring.plan_id)].startswith("春季暗访")
+
+    chosen = office_console.get(f"/console/rankings?period=plan&plan_id={spring.plan_id}")
+    shown = chosen.get_data(as_text=True)
+    assert "“春季暗访”" in shown
+    assert _rows(shown) == [world.unit_a.name]  # the plan's inspections only
+    assert re.search(rf'<option value="{spring.plan_id}" selected>', shown)
+    # 下载通报 covers the plan shown
+    link = re.search(r'href="([^"]*circular\.docx[^"]*)"', shown).group(1).replace("&amp;", "&")
+    assert "period=plan" in link
+    assert f"plan_id={spring.plan_id}" in link
+    circular = office_console.client.get(link)
+    assert circular.status_code == 200
+    assert "春季暗访" in "\n".join(
+        p.text for p in Document(io.BytesIO(circular.get_data())).paragraphs
+    )
+
+    # the plan's own page leads to its ranking
+    plan_page = office_console.get(f"/console/plans/{spring.plan_id}").get_data(as_text=True)
+    ranking_link = re.search(r'id="plan-ranking" href="([^"]+)"', plan_page).group(1)
+    assert ranking_link.replace("&amp;", "&") == (
+        f"/console/rankings?period=plan&plan_id={spring.plan_id}"
+    )
+
+    # a district office is offered only the plans that reach its units
+    console.sign_in(world.scoped_offices[Role.viewer].username)
+    scoped = _plan_options(console.get("/console/rankings").get_data(as_text=True))
+    assert str(spring.plan_id) in scoped
+    assert str(elsewhere.plan_id) not in scoped
+
+    # a lead unit's staff read rankings but no plans: no plan to pick
+    console.sign_in(world.users[Role.lead_unit_staff].username)
+    lead = console.get("/console/rankings").get_data(as_text=True)
+    assert not _plan_options(lead)
+    assert '<option value="plan"' not in lead
+
+
+def test_the_plan_picker_is_bounded_newest_first(office_console, world, make_unit, client_for):
+    made = [
+        make_plan([world.unit_a], [world.users[Role.inspector]], name=f"计划{n}", starts_in_days=n)
+        for n in range(PLAN_CHOICES + 2)
+    ]
+    db.session.commit()
+    # newest first as the plan list orders them: by the start of the plan's period
+    options = list(_plan_options(office_console.get("/console/rankings").get_data(as_text=True)))
+    assert len(options) == PLAN_CHOICES
+    assert options[:2] == [str(made[-1].id), str(made[-2].id)]
+    assert str(made[0].id) not in options
