@@ -229,3 +229,19 @@ class Chase(db.Model):
     due_on: Mapped[date]  # the deadline that had passed
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UnitTaskCount(db.Model):
+    """How many of a unit's tasks are open and how many responded (not yet closed): the
+    dashboard's panels of tasks not closed sum these per sector and region, however many
+    tasks have piled up, and count live only those not yet due (their deadlines are
+    ahead: few whatever the history). Kept by `reports.rollups` in the transaction that
+    changes a task; `flask reports rebuild-rollups` recomputes it."""
+
+    __tablename__ = "unit_task_count"
+
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    tasks: Mapped[int] = mapped_column(default=0)

@@ -66,7 +66,7 @@ from inspections.models import Finding, FindingStatus, Inspection, InspectionSta
 from inspections.policy import inspection_filter
 from org.models import Sector, Unit
 from org.policy import unit_filter
-from rectification.models import RectificationTask, TaskStatus
+from rectification.models import RectificationTask, TaskStatus, UnitTaskCount
 from reports.models import SectorMonth, UnitMonth, UnitMonthItem
 
 # Months after a finding's own whose repeat findings it can change: the default window
@@ -101,6 +101,8 @@ _PENDING = "unit_month_pending"
 _CHANGED = "unit_month_changed"  # rows were updated or deleted, not only inserted
 _PUBLISHED = "unit_month_published"  # a published inspection's rows were among them
 _SECTORS = "sector_month_touched"  # (sector, month) keys of units that moved or went
+_TASK_UNITS = "unit_task_count_touched"  # units whose tasks were added, changed or deleted
+ACTIVE = (TaskStatus.open.value, TaskStatus.responded.value)  # not yet closed
 _TRACKED = (Inspection, Finding, RectificationTask)
 
 
@@ -509,21 +511,51 @@ def recompute(
     recompute_sectors(_sectors_of(keys) | set(sectors), only_added=only_added)
 
 
+_TASK_COUNTS = (
+    select(RectificationTask.unit_id, RectificationTask.status, func.count(RectificationTask.id))
+    .where(RectificationTask.status.in_(ACTIVE))
+    .group_by(RectificationTask.unit_id, RectificationTask.status)
+)
+_TASK_COUNT_NAMES = ["unit_id", "status", "tasks"]
+
+
+def recompute_task_counts(units: Iterable[int]) -> None:
+    """Recompute the open and responded counts of these units' tasks, after the month
+    rows and under their own locks (the last phase of a commit's upkeep)."""
+    units = sorted(set(units))
+    if not units:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        for lock in sorted(_lock_key("unit_task_count", u, date(2000, 1, 1)) for u in units):
+            connection.execute(_ADVISORY_LOCK, {"key": lock})
+    table = UnitTaskCount.__table__
+    for i in range(0, len(units), CHUNK):
+        chunk = units[i : i + CHUNK]
+        connection.execute(delete(table).where(table.c.unit_id.in_(chunk)))
+        rows = _TASK_COUNTS.where(RectificationTask.unit_id.in_(chunk))
+        connection.execute(insert(table).from_select(_TASK_COUNT_NAMES, rows))
+
+
 def rebuild(executor=None, *, sectors: bool = True) -> int:
     """Recompute the whole table (after a bulk load, or to repair): one DELETE and one
     INSERT … SELECT over every month that holds an inspection. Returns the rows written.
     `executor`: a Connection (a migration's) instead of the app's session; `sectors`:
-    false for a migration from before the sector table."""
+    false for a migration from before the sector and task-count tables."""
     executor = executor if executor is not None else db.session
     bind = executor if executor is not db.session else db.session.get_bind()
     if bind.dialect.name == "postgresql":
         # Transactions keeping keys wait; what they commit after this is theirs to write.
-        tables = "unit_month, unit_month_item" + (", sector_month" if sectors else "")
+        later = ", sector_month, unit_task_count" if sectors else ""
+        tables = "unit_month, unit_month_item" + later
         executor.execute(text(f"LOCK TABLE {tables} IN EXCLUSIVE MODE"))
     executor.execute(delete(UnitMonth))
     executor.execute(delete(UnitMonthItem))
     if sectors:
         executor.execute(delete(SectorMonth))
+        executor.execute(delete(UnitTaskCount))
+        table = UnitTaskCount.__table__
+        executor.execute(insert(table).from_select(_TASK_COUNT_NAMES, _TASK_COUNTS))
     first, last = executor.execute(
         select(func.min(Inspection.started_at), func.max(Inspection.started_at)).where(
             Inspection.status != InspectionStatus.draft
@@ -674,9 +706,32 @@ def _moved_units(session: Session) -> None:
             keys.update((s, m) for s in sectors - {None} for m in months)
 
 
+def _task_units(session: Session) -> None:
+    """Units whose tasks this flush adds, changes or deletes (a task's unit as loaded, and
+    the unit it had if that changed)."""
+    units: set[int] = session.info.setdefault(_TASK_UNITS, set())
+    unknown = []
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, RectificationTask):
+            continue
+        history = attributes.get_history(obj, "unit_id", passive=attributes.PASSIVE_NO_INITIALIZE)
+        known = [u for u in (*history.added, *history.unchanged, *history.deleted) if u]
+        units.update(known)
+        identity = attributes.instance_state(obj).identity
+        if identity is not None and not known:
+            unknown.append(identity[0])  # not loaded: its unit as stored, before this flush
+    if unknown:
+        units.update(
+            session.connection().scalars(
+                select(RectificationTask.unit_id).where(RectificationTask.id.in_(unknown))
+            )
+        )
+
+
 def _before_flush(session: Session, flush_context, instances) -> None:
     """Keys the changed and deleted rows count in before this flush."""
     _moved_units(session)
+    _task_units(session)
     before: dict[type, set[int]] = {c: set() for c in _TRACKED}
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, _TRACKED) and not _still_draft(obj):
@@ -710,6 +765,7 @@ def _before_commit(session: Session) -> None:
             _touch(session, Inspection, obj.unit_id, obj.started_at, obj.status)
     touched = session.info.pop(_TOUCHED, set())
     sectors = session.info.pop(_SECTORS, ())
+    task_units = session.info.pop(_TASK_UNITS, ())
     only_added = not session.info.pop(_CHANGED, False)
     items = session.info.pop(_PUBLISHED, False)
     # Nothing but Core-inserted inspections that are submitted (an offline submission:
@@ -725,6 +781,9 @@ def _before_commit(session: Session) -> None:
                 only_submitted=only_submitted,
                 sectors=sectors,
             )
+    if task_units:
+        with session.no_autoflush:
+            recompute_task_counts(task_units)
 
 
 def _forget(session: Session, transaction) -> None:
@@ -736,6 +795,7 @@ def _forget(session: Session, transaction) -> None:
         session.info.pop(_CHANGED, None)
         session.info.pop(_PUBLISHED, None)
         session.info.pop(_SECTORS, None)
+        session.info.pop(_TASK_UNITS, None)
 
 
 _HOOKS = (
@@ -763,7 +823,9 @@ def vacuum(engine) -> None:
     if engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE unit_month, unit_month_item, sector_month"))
+        conn.execute(
+            text("VACUUM ANALYZE unit_month, unit_month_item, sector_month, unit_task_count")
+        )
 
 
 @rollups_command.command("rebuild-rollups")

@@ -24,7 +24,9 @@ from inspections.models import (
     InspectionStatus,
     VisitKind,
 )
-from rectification.models import RectificationTask, TaskStatus
+from org.models import Region, Sector, Unit
+from rectification import queries as task_queries
+from rectification.models import RectificationTask, TaskStatus, UnitTaskCount
 from reports import rankings, rollups
 from reports.models import SectorMonth, UnitMonth, UnitMonthItem
 from reports.periods import Period
@@ -50,7 +52,10 @@ def _rows() -> list[tuple]:
         ("sector", *(getattr(r, n) for n in ["sector_id", *names[1:]]))
         for r in db.session.scalars(select(SectorMonth))
     )
-    return months + items + sectors
+    tasks = sorted(
+        ("tasks", r.unit_id, r.status, r.tasks) for r in db.session.scalars(select(UnitTaskCount))
+    )
+    return months + items + sectors + tasks
 
 
 def _rebuilt() -> list[tuple]:
@@ -203,6 +208,15 @@ def assert_dashboard_matches_raw(readers):
                 assert a[3] == pytest.approx(b[3])
             counts = panels.inspection_counts(period, actor)
             assert counts == panels.inspection_counts_raw(period, actor), (actor.role, key)
+        # Tasks not closed, by sector and region: summed counts and live not-yet-due ones
+        # against the task rows themselves.
+        for column, name, join in (
+            (Sector.id, Sector.name, (Sector, Sector.id == Unit.sector_id)),
+            (Region.id, Region.name, (Region, Region.id == Unit.region_id)),
+        ):
+            rolled = task_queries._open_tasks_by(actor, column, name, join)
+            live = task_queries._open_tasks_by_live(actor, column, name, join)
+            assert sorted(rolled) == sorted(live), actor.role
 
 
 def test_rollups_equal_a_rebuild_and_rankings_and_dashboard_equal_the_raw_figures(
@@ -308,13 +322,14 @@ def test_rebuild_command_recomputes_the_table(app, history):
     db.session.execute(UnitMonth.__table__.delete())
     db.session.execute(UnitMonthItem.__table__.delete())
     db.session.execute(SectorMonth.__table__.delete())
+    db.session.execute(UnitTaskCount.__table__.delete())
     db.session.commit()
     assert _rows() == []
     result = app.test_cli_runner().invoke(args=["reports", "rebuild-rollups"])
     assert result.exit_code == 0, result.output
-    months = [r for r in expected if r[0] not in ("item", "sector")]
+    months = [r for r in expected if r[0] not in ("item", "sector", "tasks")]
     assert f"{len(months)} rows" in result.output
-    assert {r[0] for r in expected} > {"item", "sector"}  # item and sector rows too
+    assert {r[0] for r in expected} > {"item", "sector", "tasks"}  # and the derived rows
     assert _rows() == expected
 
 

@@ -71,7 +71,7 @@ def upgrade():
     # Fill from the rows already there: the same statement as `flask reports rebuild-rollups`.
     from reports.rollups import rebuild
 
-    rebuild(op.get_bind(), sectors=False)  # (sector_month comes in 0024)
+    rebuild(op.get_bind(), sectors=False)  # (sector_month and unit_task_count come later)
 
 
 def downgrade():
