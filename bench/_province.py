@@ -5,9 +5,10 @@ and one photo, as `bench/console.py` measured them before: over the units given,
 minutes apart going back in time (a million reach about ten years back), 2% still
 waiting for review (the rest published), a check-in far from the unit every 97th, the
 photo of every 7th without EXIF, and a rectification task (open, responded or closed in
-turn) for every fifth. Rows are made with `INSERT … SELECT … FROM generate_series`, a
-hundred thousand at a time, never one by one in Python; a column the statement does not
-name gets the model's own default, so the rows are those the application would write.
+turn, due 5 to 34 days after it was issued) for every fifth. Rows are made with
+`INSERT … SELECT … FROM generate_series`, a hundred thousand at a time, never one by one
+in Python; a column the statement does not name gets the model's own default, so the
+rows are those the application would write.
 
 Call `grow` with increasing counts to measure the same pages at each size in one run.
 PostgreSQL only (`generate_series`, `gen_random_uuid`).
@@ -166,7 +167,9 @@ def grow(to: int, *, unit_ids: list[int], inspector_id: int, office_id: int) -> 
             ),
             else_=_value(T, "status", TaskStatus.closed),
         )
-        due = literal(now, DateTime) + (new.c.id % 30 - 10) * literal(timedelta(days=1))
+        # Due 5 to 34 days after the task was issued, as deadlines are set: old open
+        # tasks are long overdue, and only recent ones have their deadline ahead.
+        due = new.c.submitted_at + (new.c.id % 30 + 5) * literal(timedelta(days=1))
         _insert(
             T,
             {

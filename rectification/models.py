@@ -73,6 +73,14 @@ class RectificationTask(db.Model):
             postgresql_where=text("status IN ('open', 'responded')"),
             sqlite_where=text("status IN ('open', 'responded')"),
         ),
+        # The dashboard's figures of a period's tasks not yet closed, by the day issued:
+        # the period's, not every open task that has piled up.
+        Index(
+            "ix_rectification_task_active_created",
+            "created_at",
+            postgresql_where=text("status IN ('open', 'responded')"),
+            sqlite_where=text("status IN ('open', 'responded')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,5 +1,5 @@
 """unit_task_count: each unit's open and responded tasks, for the dashboard's panels of
-tasks not yet closed
+tasks not yet closed; the tasks not yet closed by the day they were issued, for its figures
 
 Revision ID: 0026_unit_task_count
 Revises: 0025_sector_month
@@ -17,7 +17,18 @@ branch_labels = None
 depends_on = None
 
 
+ACTIVE = sa.text("status IN ('open', 'responded')")
+
+
 def upgrade():
+    with op.batch_alter_table("rectification_task", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_rectification_task_active_created",
+            ["created_at"],
+            unique=False,
+            postgresql_where=ACTIVE,
+            sqlite_where=ACTIVE,
+        )
     op.create_table(
         "unit_task_count",
         sa.Column("unit_id", sa.Integer(), nullable=False),
@@ -43,3 +54,5 @@ def upgrade():
 
 def downgrade():
     op.drop_table("unit_task_count")
+    with op.batch_alter_table("rectification_task", schema=None) as batch_op:
+        batch_op.drop_index("ix_rectification_task_active_created")
