@@ -104,6 +104,26 @@ class MonthFigures:
     tasks_on_time: Mapped[int] = mapped_column(default=0)  # closed by their deadline
 
 
+# MonthFigures' figures, in the order the rollups write them.
+FIGURE_COLUMNS = (
+    "inspections",
+    "score_sum",
+    "scored",
+    "percent_sum",
+    "percent_scored",
+    "critical",
+    "grade_excellent",
+    "grade_good",
+    "grade_pass",
+    "grade_fail",
+    "findings",
+    "repeat_findings",
+    "tasks",
+    "tasks_closed",
+    "tasks_on_time",
+)
+
+
 class UnitMonth(MonthFigures, db.Model):
     """One unit's figures of one month and status. Kept by `reports.rollups` in the
     transaction that changes the rows it counts; `flask reports rebuild-rollups`
@@ -116,24 +136,7 @@ class UnitMonth(MonthFigures, db.Model):
             "ix_unit_month_month",
             "month",
             "status",
-            postgresql_include=[
-                "unit_id",
-                "inspections",
-                "score_sum",
-                "scored",
-                "percent_sum",
-                "percent_scored",
-                "critical",
-                "grade_excellent",
-                "grade_good",
-                "grade_pass",
-                "grade_fail",
-                "findings",
-                "repeat_findings",
-                "tasks",
-                "tasks_closed",
-                "tasks_on_time",
-            ],
+            postgresql_include=["unit_id", *FIGURE_COLUMNS],
         ),
     )
 

@@ -67,7 +67,7 @@ from inspections.policy import inspection_filter
 from org.models import Sector, Unit
 from org.policy import unit_filter
 from rectification.models import RectificationTask, TaskStatus, UnitTaskCount
-from reports.models import SectorMonth, UnitMonth, UnitMonthItem
+from reports.models import FIGURE_COLUMNS, SectorMonth, UnitMonth, UnitMonthItem
 
 # Months after a finding's own whose repeat findings it can change: the default window
 # (rankings.DEFAULT_REPEAT_MONTHS = 6 calendar months, counted on UTC instants) plus one
@@ -79,20 +79,8 @@ CHUNK = 500  # keys per statement (bound parameters stay far below SQLite's limi
 GRADE_COLUMNS = dict(
     zip(GRADES, ("grade_excellent", "grade_good", "grade_pass", "grade_fail"), strict=True)
 )
-VALUE_COLUMNS = (
-    "inspections",
-    "score_sum",
-    "scored",
-    "percent_sum",
-    "percent_scored",
-    "critical",
-    *GRADE_COLUMNS.values(),
-    "findings",
-    "repeat_findings",
-    "tasks",
-    "tasks_closed",
-    "tasks_on_time",
-)
+VALUE_COLUMNS = FIGURE_COLUMNS
+assert set(GRADE_COLUMNS.values()) <= set(VALUE_COLUMNS)
 # The columns an inspection's own row decides (the rest count its confirmed findings and
 # its tasks, which a just-submitted inspection has none of).
 INSPECTION_COLUMNS = VALUE_COLUMNS[: VALUE_COLUMNS.index("findings")]

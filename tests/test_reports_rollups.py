@@ -333,6 +333,19 @@ def test_rebuild_command_recomputes_the_table(app, history):
     assert _rows() == expected
 
 
+def _submit_offline(client, unit, at) -> None:
+    """An offline submission at `unit` checked in at `at`, every item passed."""
+    body = {
+        "client_uuid": str(uuid.uuid4()),
+        "unit_id": unit.id,
+        "check_in": check_in(unit) | {"at": at.isoformat()},
+        "answers": ALL_PASS,
+        "photos": PHOTOS,
+    }
+    made = client.post("/api/v1/inspections/submissions", json=body)
+    assert made.status_code == 201, made.get_json()
+
+
 def test_an_offline_submission_keeps_its_months_findings_and_tasks(world, client_for):
     """An offline submission (Core inserts, findings pending) recomputes only its key's
     inspection columns: the confirmed findings and the task another submitted inspection
@@ -371,15 +384,7 @@ def test_an_offline_submission_keeps_its_months_findings_and_tasks(world, client
     key = (unit.id, rollups.month_of(at), "submitted")
     assert {r[:3]: r for r in _rows()}[key][3] == 1
 
-    body = {
-        "client_uuid": str(uuid.uuid4()),
-        "unit_id": unit.id,
-        "check_in": check_in(unit) | {"at": at.isoformat()},
-        "answers": ALL_PASS,
-        "photos": PHOTOS,
-    }
-    made = client_for(inspector).post("/api/v1/inspections/submissions", json=body)
-    assert made.status_code == 201, made.get_json()
+    _submit_offline(client_for(inspector), unit, at)
     row = dict(zip(["unit_id", "month", "status", *rollups.VALUE_COLUMNS],
                    {r[:3]: r for r in _rows()}[key], strict=True))  # fmt: skip
     assert (row["inspections"], row["findings"], row["tasks"]) == (2, 1, 1)
@@ -401,15 +406,7 @@ def test_an_offline_submission_beside_an_unscored_inspection(world, client_for):
         )
     )  # fmt: skip
     db.session.commit()
-    body = {
-        "client_uuid": str(uuid.uuid4()),
-        "unit_id": unit.id,
-        "check_in": check_in(unit) | {"at": at.isoformat()},
-        "answers": ALL_PASS,
-        "photos": PHOTOS,
-    }
-    made = client_for(inspector).post("/api/v1/inspections/submissions", json=body)
-    assert made.status_code == 201, made.get_json()
+    _submit_offline(client_for(inspector), unit, at)
     rows = {r[:3]: r for r in _rows()}
     published = rows[(unit.id, rollups.month_of(at), "published")]
     assert published[3:6] == (1, 0, 0)  # one inspection, no score sum, none scored
