@@ -135,6 +135,13 @@ def test_a_plan_is_chosen_in_the_picker(console, office_console, world, make_uni
     scoped = _plan_options(console.get("/console/rankings").get_data(as_text=True))
     assert str(spring.plan_id) in scoped
     assert str(elsewhere.plan_id) not in scoped
+    # another region's plan, asked for by id, or its circular: missing, as an unknown id
+    for url in (
+        f"/console/rankings?period=plan&plan_id={elsewhere.plan_id}",
+        f"/console/rankings/circular.docx?period=plan&plan_id={elsewhere.plan_id}",
+        "/console/rankings?period=plan&plan_id=987654",
+    ):
+        assert console.client.get(url).status_code == 404, url
 
     # a lead unit's staff read rankings but no plans: no plan to pick
     console.sign_in(world.users[Role.lead_unit_staff].username)
