@@ -35,7 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import canonical
 from core.clock import utcnow
-from core.db import db
+from core.db import Prepared, db
 
 
 class AuditEvent(db.Model):
@@ -60,7 +60,9 @@ class AuditEvent(db.Model):
     hash: Mapped[str | None] = mapped_column(String(64))
 
 
-_INSERT = insert(AuditEvent.__table__)
+_COLUMNS = ["at", "actor_id", "entity_type", "entity_id", "action", "before", "after", "reason",
+            "seq", "prev_hash", "hash"]  # fmt: skip
+_INSERT = Prepared(insert(AuditEvent.__table__), _COLUMNS)
 _TAKE_WRITE_LOCK = update(AuditEvent.__table__).where(false()).values(id=AuditEvent.id)
 _TAILS = "audit_chain_tails"  # session.info: {(entity_type, entity_id): (seq, hash)}
 
@@ -163,8 +165,8 @@ def record(
         "prev_hash": prev_hash,
     }
     values["hash"] = event_hash(values, prev_hash)
-    # (on the session's connection: a Core INSERT needs none of the ORM's execution)
-    db.session.connection().execute(_INSERT, values)
+    # (on the session's connection, prepared: it needs none of the ORM's execution)
+    _INSERT.execute(db.session.connection(), values)
     db.session.info.setdefault(_TAILS, {})[(entity_type, entity_id)] = (
         values["seq"],
         values["hash"],

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, insert, select
 
 from core import canonical
 from core.clock import utcnow
-from core.db import db
+from core.db import Prepared, db
 from evidence.models import EvidenceSeal, SealReason
 from inspections.models import Finding, Inspection, InspectionStatus
 from media.models import Photo, PhotoStatus
@@ -106,7 +106,10 @@ def stored_photos(inspection_id: int) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in rows]
 
 
-_INSERT = insert(EvidenceSeal.__table__)
+_INSERT = Prepared(
+    insert(EvidenceSeal.__table__),
+    ["inspection_id", "number", "reason", "photo_id", "digest", "prev_seal", "seal", "created_at"],
+)
 
 
 def seal_submission(
@@ -152,8 +155,8 @@ def _write_link(
     digest: str,
     prev_seal: str | None,
 ) -> None:
-    db.session.connection().execute(  # Core: none of the ORM's execution needed
-        _INSERT,
+    _INSERT.execute(  # prepared: none of the ORM's execution needed
+        db.session.connection(),
         {
             "inspection_id": inspection_id,
             "number": number,

@@ -27,7 +27,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from accounts.models import User
 from core import audit, errors
 from core.clock import utcnow
-from core.db import db, written_by_core
+from core.db import Prepared, db, written_by_core
 from core.geo import CoordSystem, distance_m
 from evidence import seal
 from inspections import checklist, findings, photos, policy
@@ -84,8 +84,10 @@ class UnitForCheckIn(NamedTuple):
 # The table's columns, not the entity: an ad-hoc submission runs it every time, nothing
 # of the unit beyond these is read, and a Core statement on the session's connection
 # costs a fifth of loading the entity (the same goes for the inserts below).
-_UNIT_FOR_CHECK_IN = select(*(Unit.__table__.c[name] for name in UnitForCheckIn._fields)).where(
-    Unit.__table__.c.id == bindparam("unit_id")
+_UNIT_FOR_CHECK_IN = Prepared(
+    select(*(Unit.__table__.c[name] for name in UnitForCheckIn._fields)).where(
+        Unit.__table__.c.id == bindparam("unit_id")
+    )
 )
 
 
@@ -114,12 +116,8 @@ def _new_inspection(data: dict[str, Any], actor: User) -> NewInspection:
         template_id = visit.plan.checklist_template_id
     elif data.get("unit_id") is not None:
         visit = None
-        row = (
-            db.session.connection()
-            .execute(_UNIT_FOR_CHECK_IN, {"unit_id": data["unit_id"]})
-            .first()
-        )
-        unit = UnitForCheckIn(*row) if row is not None else None
+        rows = _UNIT_FOR_CHECK_IN.rows(db.session.connection(), {"unit_id": data["unit_id"]})
+        unit = UnitForCheckIn(*rows[0]) if rows else None
         if unit is None or not unit.active:
             raise errors.InvalidInput(errors={"unit_id": ["窗口单位不存在或已停用"]})
         if unit.id == actor.unit_id:

@@ -35,6 +35,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import (
+    BigInteger,
     Date,
     Integer,
     and_,
@@ -61,7 +62,7 @@ from sqlalchemy.sql.elements import True_
 from accounts.models import Role, User
 from checklists.content import GRADES
 from core.clock import DISPLAY_TZ, day_start, local
-from core.db import WRITTEN_BY_CORE, UTCDateTime, db
+from core.db import WRITTEN_BY_CORE, Prepared, UTCDateTime, db
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
 from inspections.policy import inspection_filter
 from org.models import Sector, Unit
@@ -326,7 +327,7 @@ def _insert_statements(bounds, dialect: str, *, upsert: bool = False, models=tup
 
 
 @functools.lru_cache(maxsize=8)
-def _submitted_statement(n: int, dialect: str):
+def _submitted_statement(n: int, dialect: str) -> Prepared:
     """The upsert of `n` keys that only gained just-submitted inspections (bound as
     `_key_params`): their inspection columns recomputed from the raw rows; a row it
     creates has no findings or tasks (a key without inspections has none), a row it
@@ -336,10 +337,11 @@ def _submitted_statement(n: int, dialect: str):
     stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(UnitMonth.__table__)
     # (WHERE true: SQLite's parser needs a WHERE before an upsert's ON CONFLICT)
     stmt = stmt.from_select(names, rows.where(true()))
-    return stmt.on_conflict_do_update(
+    stmt = stmt.on_conflict_do_update(
         index_elements=names[:3],
         set_={name: stmt.excluded[name] for name in INSPECTION_COLUMNS},
     )
+    return Prepared(stmt)
 
 
 @functools.lru_cache(maxsize=32)
@@ -374,7 +376,34 @@ def _lock_key(table: str, owner: int, month: date) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key")))
+# A sector row's lock key is arithmetic, not a hash, so that one statement can read a
+# unit's sector and lock that sector's month (`_recompute_one_sector`): a base no hashed
+# key is likely to meet (one that did would only make two writers wait for each other),
+# the sector, the month. Months from 2000 on are distinct for three centuries.
+_SECTOR_LOCKS = 0x5EC7 << 48
+_MONTHS = 4096
+
+
+def _month_index(month: date) -> int:
+    return ((month.year - 2000) * 12 + month.month - 1) % _MONTHS
+
+
+def _sector_lock_key(sector_id: int, month: date) -> int:
+    return _SECTOR_LOCKS + sector_id * _MONTHS + _month_index(month)
+
+
+_ADVISORY_LOCK = Prepared(select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger()))))
+# (PostgreSQL) a unit's sector, with its month's lock taken (none for a unit without one)
+_LOCK_UNIT_SECTOR = Prepared(
+    select(
+        Unit.sector_id,
+        func.pg_advisory_xact_lock(
+            bindparam("base", type_=BigInteger())
+            + cast(Unit.sector_id, BigInteger) * _MONTHS
+            + bindparam("month_index", type_=Integer())
+        ),
+    ).where(Unit.id == bindparam("unit_id", type_=Integer()))
+)
 
 
 _SECTOR_NAMES = ["sector_id", "month", "status", *VALUE_COLUMNS]
@@ -439,7 +468,44 @@ def _sector_statements(n: int, dialect: str):
         index_elements=_SECTOR_NAMES[:3],
         set_={name: upsert.excluded[name] for name in VALUE_COLUMNS},
     )
-    return remove, add, upsert
+    return remove, add, Prepared(upsert)
+
+
+@functools.lru_cache(maxsize=2)
+def _unit_sector_upsert(dialect: str) -> Prepared:
+    """(SQLite) The upsert of the sector row of one unit's month, the sector read by the
+    statement itself (`unit_id`, `smonth`): this transaction holds the write lock, so the
+    unit's sector cannot change before the commit."""
+    sm, owner = SectorMonth.__table__, Unit.__table__.alias("owner")
+    sector = select(owner.c.sector_id).where(owner.c.id == bindparam("unit_id", type_=Integer()))
+    rows = _sector_sums().where(
+        Unit.sector_id == sector.scalar_subquery(),
+        UnitMonth.month == bindparam("smonth", type_=Date()),
+    )
+    upsert = sqlite.insert(sm).from_select(_SECTOR_NAMES, rows)
+    return Prepared(
+        upsert.on_conflict_do_update(
+            index_elements=_SECTOR_NAMES[:3],
+            set_={name: upsert.excluded[name] for name in VALUE_COLUMNS},
+        )
+    )
+
+
+def _recompute_one_sector(connection, unit_id: int, month: date) -> None:
+    """The sector row of one unit's month that only gained rows, in one statement fewer
+    than `recompute_sectors(_sectors_of(...))`: on PostgreSQL the unit's sector is read
+    by the statement that takes its lock (after the unit key's, as there); on SQLite by
+    the upsert itself."""
+    if connection.dialect.name != "postgresql":
+        _unit_sector_upsert(connection.dialect.name).execute(
+            connection, {"unit_id": unit_id, "smonth": month}
+        )
+        return
+    params = {"unit_id": unit_id, "base": _SECTOR_LOCKS, "month_index": _month_index(month)}
+    rows = _LOCK_UNIT_SECTOR.rows(connection, params)
+    if rows and rows[0][0] is not None:
+        upsert = _sector_statements(1, "postgresql")[2]
+        upsert.execute(connection, {"sector_0": rows[0][0], "smonth_0": month})
 
 
 def recompute_sectors(keys: Iterable[tuple[int, date]], *, only_added: bool = False) -> None:
@@ -450,8 +516,8 @@ def recompute_sectors(keys: Iterable[tuple[int, date]], *, only_added: bool = Fa
     connection = db.session.connection()
     dialect = connection.dialect.name
     if dialect == "postgresql":  # after every unit key's lock (see `recompute`)
-        for lock in sorted(_lock_key("sector_month", *k) for k in keys):
-            connection.execute(_ADVISORY_LOCK, {"key": lock})
+        for lock in sorted(_sector_lock_key(*k) for k in keys if k[0] is not None):
+            _ADVISORY_LOCK.execute(connection, {"key": lock})
     for i in range(0, len(keys), CHUNK):
         chunk = keys[i : i + CHUNK]
         params = {}
@@ -459,7 +525,7 @@ def recompute_sectors(keys: Iterable[tuple[int, date]], *, only_added: bool = Fa
             params[f"sector_{n}"], params[f"smonth_{n}"] = sector_id, month
         remove, add, upsert = _sector_statements(len(chunk), dialect)
         if only_added:
-            connection.execute(upsert, params)
+            upsert.execute(connection, params)
         else:
             connection.execute(remove, params)
             connection.execute(add, params)
@@ -487,16 +553,19 @@ def recompute(
     if dialect == "postgresql":
         # One order, unit keys then sector keys, in every transaction: no deadlock.
         for lock in sorted(_lock_key("unit_month", *k) for k in keys):
-            connection.execute(_ADVISORY_LOCK, {"key": lock})
+            _ADVISORY_LOCK.execute(connection, {"key": lock})
     for i in range(0, len(keys), CHUNK):
         chunk = keys[i : i + CHUNK]
         params = _key_params(chunk)
         if only_submitted:
-            connection.execute(_submitted_statement(len(chunk), dialect), params)
+            _submitted_statement(len(chunk), dialect).execute(connection, params)
             continue
         for stmt in _recompute_statements(len(chunk), dialect, only_added, items):
             connection.execute(stmt, params)
-    recompute_sectors(_sectors_of(keys) | set(sectors), only_added=only_added)
+    if only_added and len(keys) == 1 and not sectors:  # a submission's commit
+        _recompute_one_sector(connection, *keys[0])
+    else:
+        recompute_sectors(_sectors_of(keys) | set(sectors), only_added=only_added)
 
 
 _TASK_COUNTS = (
@@ -516,7 +585,7 @@ def recompute_task_counts(units: Iterable[int]) -> None:
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         for lock in sorted(_lock_key("unit_task_count", u, date(2000, 1, 1)) for u in units):
-            connection.execute(_ADVISORY_LOCK, {"key": lock})
+            _ADVISORY_LOCK.execute(connection, {"key": lock})
     table = UnitTaskCount.__table__
     for i in range(0, len(units), CHUNK):
         chunk = units[i : i + CHUNK]

@@ -170,13 +170,14 @@ def counting() -> Iterator[list[str]]:
         event.remove(db.engine, "before_cursor_execute", note)
 
 
-def test_an_offline_submission_runs_nine_statements(app, world, inspector, monkeypatch):
+def test_an_offline_submission_runs_eight_statements(app, world, inspector, monkeypatch):
     """The token, the unit, the inspection, its findings (one statement for all), the
     audit event (a new inspection's chain starts without a lock or a read), its seal
     (link 1, from the findings as the INSERT returned them), its unit's month in the
-    rollups (one upsert: a new row only adds), then the unit's sector and the sector's
-    month (one upsert from the unit rows); on PostgreSQL each upsert after its key's
-    lock: with the checklist choice cached, as it is between requests."""
+    rollups (one upsert: a new row only adds), then the sector's month (one upsert from
+    the unit rows, which reads the unit's sector itself); on PostgreSQL the month's lock
+    before its upsert, and the sector read by the statement that locks the sector's
+    month: with the checklist choice cached, as it is between requests."""
     monkeypatch.setitem(app.config, "CHECKLIST_CACHE_SECONDS", 60)
     monkeypatch.setattr(checklist, "_chosen", {})
     warm = inspector.post(
@@ -200,7 +201,6 @@ def test_an_offline_submission_runs_nine_statements(app, world, inspector, monke
         # PostgreSQL: the month's advisory lock first (reports.rollups.recompute)
         *(["SELECT"] if postgresql else []),
         "INSERT INTO unit_month",
-        "SELECT",  # the unit's sector
-        *(["SELECT"] if postgresql else []),  # the sector's month's lock
+        *(["SELECT"] if postgresql else []),  # the unit's sector, its month's lock taken
         "INSERT INTO sector_month",
     ], statements

@@ -1,0 +1,104 @@
+"""`core.db.Prepared` runs a statement as `Connection.execute` would, on both databases.
+
+The submission's fixed statements (the audit event, the seal link, the unit read at
+check-in, the rollups' upserts and locks) go through it; what they store and read must be
+what the ordinary execution path stores and reads, type conversions included, and each
+must still be a statement of the session's connection (its transaction, its events).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import bindparam, event, func, insert, select
+
+from core.audit import AuditEvent
+from core.clock import utcnow
+from core.db import Prepared, db
+from core.geo import CoordSystem
+from org.models import Unit
+
+EVENT = {
+    "at": utcnow() - timedelta(days=3, microseconds=17),
+    "actor_id": None,
+    "entity_type": "unit",
+    "entity_id": 4711,
+    "action": "check",
+    "before": {"状态": "草稿", "n": [1, 2.5, None]},
+    "after": {"ok": True},
+    "reason": "核对",
+    "seq": 3,
+    "prev_hash": "a" * 64,
+    "hash": "b" * 64,
+}
+COLUMNS = [column.key for column in AuditEvent.__table__.columns if column.key != "id"]
+
+
+def _stored(entity_id: int) -> dict:
+    row = db.session.execute(
+        select(AuditEvent.__table__).where(AuditEvent.entity_id == entity_id)
+    ).one()
+    return {key: value for key, value in row._mapping.items() if key != "id"}
+
+
+def test_an_insert_stores_what_execute_stores(app):
+    statement = insert(AuditEvent.__table__)
+    connection = db.session.connection()
+    connection.execute(statement, EVENT)
+    Prepared(statement, COLUMNS).execute(connection, EVENT | {"entity_id": 4712})
+    assert _stored(4712) == _stored(4711) | {"entity_id": 4712}
+    assert _stored(4712)["at"] == EVENT["at"]  # aware UTC, to the microsecond
+
+
+def test_an_insert_needs_every_column_it_names(app):
+    with pytest.raises(KeyError, match="hash"):
+        Prepared(insert(AuditEvent.__table__), COLUMNS).execute(
+            db.session.connection(), {k: v for k, v in EVENT.items() if k != "hash"}
+        )
+
+
+def test_a_select_reads_what_execute_reads(app, make_unit):
+    unit = make_unit(latitude=23.29263, longitude=116.15451, coord_system=CoordSystem.gcj02)
+    db.session.flush()
+    table = Unit.__table__
+    statement = select(
+        table.c.id, table.c.active, table.c.coord_system, table.c.latitude, table.c.created_at
+    ).where(table.c.id == bindparam("unit_id"))
+    connection = db.session.connection()
+    expected = [tuple(row) for row in connection.execute(statement, {"unit_id": unit.id})]
+    rows = Prepared(statement).rows(connection, {"unit_id": unit.id})
+    assert rows == expected
+    assert rows[0][1] is True
+    assert rows[0][2] is CoordSystem.gcj02
+    assert Prepared(statement).rows(connection, {"unit_id": -1}) == []
+
+
+def test_a_statements_own_literals_are_bound_for_it(app):
+    """A literal inside the statement (COALESCE(x, 7)) is a bound value the caller never
+    names; an unnamed bound value is still refused."""
+    statement = select(func.coalesce(bindparam("x"), 7))
+    connection = db.session.connection()
+    assert Prepared(statement).rows(connection, {"x": None}) == [(7,)]
+    assert Prepared(statement).rows(connection, {"x": 3}) == [(3,)]
+    with pytest.raises(KeyError):
+        Prepared(statement).rows(connection, {})
+
+
+def test_it_runs_in_the_sessions_transaction_and_is_seen_by_its_events(app):
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        Prepared(insert(AuditEvent.__table__), COLUMNS).execute(
+            db.session.connection(), EVENT | {"entity_id": 4713}
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(seen) == 1
+    assert seen[0].startswith("INSERT INTO audit_event")
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).where(AuditEvent.entity_id == 4713)) == 0
