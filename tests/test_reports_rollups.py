@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import random
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
+from threading import Barrier
 
 import pytest
 from sqlalchemy import event, select
@@ -410,4 +412,51 @@ def test_an_offline_submission_beside_an_unscored_inspection(world, client_for):
     rows = {r[:3]: r for r in _rows()}
     published = rows[(unit.id, rollups.month_of(at), "published")]
     assert published[3:6] == (1, 0, 0)  # one inspection, no score sum, none scored
+    assert _rows() == _rebuilt()
+
+
+def test_concurrent_submissions_at_units_of_one_sector_keep_its_rows(
+    app, world, make_unit, client_for
+):
+    """Submissions at different units of one sector, in one month, committing at once:
+    each recomputes the sector's month from the unit rows, so each must see what the
+    others committed (PostgreSQL: the sector month's lock, taken by the statement that
+    reads the unit's sector; SQLite: the single writer). A lost update would leave the
+    sector row short of the unit rows, unequal to a rebuild."""
+    publish_checklist()
+    units = [make_unit(sector_id=world.unit_a.sector_id) for _ in range(6)]
+    db.session.commit()
+    token = client_for(world.users[Role.inspector]).token
+    at = (utcnow() - timedelta(minutes=5)).replace(microsecond=0)
+    copies = 12
+    barrier = Barrier(copies)
+
+    bodies = [
+        {
+            "client_uuid": str(uuid.uuid4()),
+            "unit_id": unit.id,
+            "check_in": check_in(unit) | {"at": at.isoformat()},
+            "answers": ALL_PASS,
+            "photos": PHOTOS,
+        }
+        for unit in units * (copies // len(units))
+    ]
+
+    def one(body: dict) -> int:
+        client = app.test_client()
+        barrier.wait(30)
+        return client.post(
+            "/api/v1/inspections/submissions",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        ).status_code
+
+    with ThreadPoolExecutor(copies) as pool:
+        assert list(pool.map(one, bodies)) == [201] * copies
+    sector = [
+        r
+        for r in _rows()
+        if r[0] == "sector" and r[1] == world.unit_a.sector_id and r[3] == "submitted"
+    ]
+    assert [row[4] for row in sector] == [copies]  # inspections, one month
     assert _rows() == _rebuilt()
