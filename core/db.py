@@ -6,12 +6,12 @@ HTTP edge. `api.extensions` re-exports `db`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, Select, event, func, select
+from sqlalchemy import DateTime, MetaData, Select, Table, event, func, select
 from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.sql import Executable
@@ -116,8 +116,8 @@ class Prepared:
     statement on building the cache key, looking up the compiled form and setting up its
     execution context (bench/submit.py); a submission runs a handful of fixed statements.
 
-    Every bound value must be given (an INSERT names exactly `columns`; Python-side column
-    defaults are not applied), and nothing is expanded. Rows come back as tuples, each
+    Every bound value must be given (an INSERT names exactly `columns`: see `inserting`
+    for the model's defaults), and nothing is expanded. Rows come back as tuples, each
     value through its column's result processor."""
 
     def __init__(self, statement: Executable, columns: Sequence[str] | None = None):
@@ -130,7 +130,8 @@ class Prepared:
         return connection.exec_driver_sql(form.sql, form.parameters(params))
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple]:
-        """A SELECT's rows, each value as `Connection.execute` would have returned it."""
+        """The rows a SELECT or an INSERT … RETURNING gives, each value as
+        `Connection.execute` would have returned it."""
         dialect = connection.dialect
         form = self._form(dialect)
         result = connection.exec_driver_sql(form.sql, form.parameters(params))
@@ -180,8 +181,8 @@ class _Compiled:
             escaped = compiled.escaped_bind_names or {}
             self.order = list(binds.values())
             self.keys = [escaped.get(name, name) for name in binds]
-        statement = prepared.statement
-        self.selected = list(statement.selected_columns) if isinstance(statement, Select) else []
+        # (a SELECT's columns, or an INSERT's RETURNING)
+        self.selected = list(getattr(prepared.statement, "exported_columns", ()))
         self.results: list[Callable | None] | None = None
 
     def parameters(self, params: Mapping[str, Any]) -> tuple | dict:
@@ -190,3 +191,26 @@ class _Compiled:
             value = params[name] if own is _GIVEN or name in params else own
             values.append(process(value) if process else value)
         return tuple(values) if self.positional else dict(zip(self.keys, values, strict=True))
+
+
+def python_defaults(table: Table, named: Iterable[str]) -> tuple[tuple[str, Any], ...]:
+    """(key, default) of each column of `table` not in `named` whose `default=` SQLAlchemy
+    computes in Python (a value or a function of no arguments): what an INSERT naming only
+    `named` must be given besides (`with_defaults`) when it does not go through
+    `Connection.execute`. Server defaults stay the database's."""
+    named = set(named)
+    return tuple(
+        (column.key, column.default)
+        for column in table.columns
+        if column.key not in named
+        and column.default is not None
+        and (column.default.is_scalar or column.default.is_callable)
+    )
+
+
+def with_defaults(values: Mapping[str, Any], defaults: tuple[tuple[str, Any], ...]) -> dict:
+    """`values` and, for each of `defaults`, the value SQLAlchemy would have given."""
+    out = dict(values)
+    for key, default in defaults:
+        out[key] = default.arg if default.is_scalar else default.arg(None)
+    return out

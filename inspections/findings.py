@@ -3,18 +3,19 @@ rectification when the inspection's result is published to the unit."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, bindparam, insert, select
 
 from accounts.models import User
 from checklists.content import item_numbers
 from core import audit, errors, reasons
 from core.clock import utcnow
-from core.db import db
+from core.db import Prepared, db, python_defaults, with_defaults
 from inspections import checklist, photos, policy
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
 
@@ -88,10 +89,23 @@ def make_findings(
     return made
 
 
-# Columns the statement does not name (status, created_at, version, …) get the model's
-# `default=` from Core, as the unit of work would give them (tests/test_submission_rows.py).
-# (Rows in any order: asking for parameter order makes SQLite insert them one by one.)
-_INSERT_FINDINGS = insert(Finding.__table__).returning(*_BRIEF_COLUMNS)
+_OWNER = ("inspection_id", "unit_id")
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_findings(n: int) -> tuple[Prepared, tuple[tuple[str, Any], ...], tuple[str, ...]]:
+    """The INSERT of `n` findings in one statement (multi-row VALUES, bound `<column>_<i>`),
+    returning their brief columns, built once per number of findings; the model's
+    `default=`s of the columns a new finding does not set (status, created_at, version, …)
+    to be given with the values, as the unit of work would give them
+    (tests/test_submission_rows.py). Returns (statement, those defaults, the columns)."""
+    table = Finding.__table__
+    defaults = python_defaults(table, (*_NEW_FINDING_FIELDS, *_OWNER))
+    keys = (*_NEW_FINDING_FIELDS, *_OWNER, *(key for key, _ in defaults))
+    rows = [
+        {key: bindparam(f"{key}_{i}", type_=table.c[key].type) for key in keys} for i in range(n)
+    ]
+    return Prepared(insert(table).values(rows).returning(*_BRIEF_COLUMNS)), defaults, keys
 
 
 def write_findings(inspection: Inspection, made: list[NewFinding]) -> list[FindingBrief]:
@@ -101,11 +115,14 @@ def write_findings(inspection: Inspection, made: list[NewFinding]) -> list[Findi
     one by one on SQLite; the ORM collection loads them from the table when asked."""
     if not made:
         return []
+    statement, defaults, keys = _insert_findings(len(made))
     owner = {"inspection_id": inspection.id, "unit_id": inspection.unit_id}
-    values = [
-        {name: getattr(finding, name) for name in _NEW_FINDING_FIELDS} | owner for finding in made
-    ]
-    rows = db.session.connection().execute(_INSERT_FINDINGS, values)
+    params = {}
+    for i, finding in enumerate(made):
+        given = {name: getattr(finding, name) for name in _NEW_FINDING_FIELDS}
+        values = with_defaults(given | owner, defaults)
+        params.update((f"{key}_{i}", values[key]) for key in keys)
+    rows = statement.rows(db.session.connection(), params)
     return sorted(FindingBrief(*row) for row in rows)  # by id, as `finding_briefs`
 
 

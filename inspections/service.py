@@ -27,7 +27,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from accounts.models import User
 from core import audit, errors
 from core.clock import utcnow
-from core.db import Prepared, db, written_by_core
+from core.db import Prepared, db, python_defaults, with_defaults, written_by_core
 from core.geo import CoordSystem, distance_m
 from evidence import seal
 from inspections import checklist, findings, photos, policy
@@ -192,15 +192,25 @@ def _columns_of(mapper) -> tuple[tuple[str, bool], ...]:
     )
 
 
+class _InsertForm(NamedTuple):
+    statement: Prepared
+    defaults: tuple[tuple[str, Any], ...]  # the model's `default=`s of the unset columns
+    returned: tuple[str, ...]  # the rest (the id, server defaults), returned by the INSERT
+
+
 @functools.cache
-def _insert_statement(dialect: str, named: frozenset[str]):
-    """One statement per dialect and set of columns named (values come as parameters).
-    It returns the columns it does not name, so the object gets the defaults the model's
-    `default=` and the database gave them."""
+def _insert_statement(dialect: str, named: frozenset[str]) -> _InsertForm:
+    """One statement per dialect and set of columns set (values come as parameters). It
+    also names the columns whose model `default=` is computed in Python, given the values
+    SQLAlchemy would have given them, and returns the others (the id, server defaults), so
+    the object holds every column as stored."""
     table = Inspection.__table__
+    defaults = python_defaults(table, named)
+    given = named | {key for key, _ in defaults}
+    returned = [column for column in table.columns if column.key not in given]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    unnamed = [column for column in table.columns if column.key not in named]
-    return insert(table).on_conflict_do_nothing().returning(*unnamed)
+    statement = insert(table).on_conflict_do_nothing().returning(*returned)
+    return _InsertForm(Prepared(statement, sorted(given)), defaults, tuple(c.key for c in returned))
 
 
 def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> tuple[Inspection, bool]:
@@ -215,17 +225,21 @@ def _insert(inspection: Inspection, data: dict[str, Any], actor: User) -> tuple[
     A Core statement rather than the unit of work or an ORM-enabled INSERT … RETURNING
     (under a profiler that one cost more than three times as much): the object is then
     put in the session as if just read back."""
+    connection = db.session.connection()
     values = _set_columns(inspection)
-    stmt = _insert_statement(db.engine.dialect.name, frozenset(values))
-    row = db.session.connection().execute(stmt, values).first()
-    if row is None:
+    form = _insert_statement(connection.dialect.name, frozenset(values))
+    values = with_defaults(values, form.defaults)
+    rows = form.statement.rows(connection, values)
+    if not rows:
         existing = by_uuid(data["client_uuid"])
         if existing is not None:
             return _owned(existing, actor), False
         raise errors.Conflict(
             "同组检查人员已开始本次检查，请在其检查记录中继续", type="urn:problem:teammate-started"
         )
-    for key, value in row._mapping.items():
+    for key, _ in form.defaults:
+        setattr(inspection, key, values[key])
+    for key, value in zip(form.returned, rows[0], strict=True):
         setattr(inspection, key, value)
     audit.chain_starts("inspection", inspection.id)
     make_transient_to_detached(inspection)  # a loaded row now, as if just read back
