@@ -117,10 +117,9 @@ class Prepared:
     execution context (bench/submit.py); a submission runs a handful of fixed statements.
 
     Every bound value must be given (an INSERT names exactly `columns`: `python_defaults`
-    and `with_defaults` give it the model's defaults), and nothing is expanded. The
-    compiled forms are kept per dialect and driver: the app's engines share their
-    settings. Rows come back as tuples, each
-    value through its column's result processor."""
+    and `with_defaults` give it the model's defaults), and nothing is expanded. Rows come
+    back as tuples, each value through its column's result processor. The compiled forms
+    are kept per dialect and driver: the app's engines share their settings."""
 
     def __init__(self, statement: Executable, columns: Sequence[str] | None = None):
         self.statement = statement
