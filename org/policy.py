@@ -47,6 +47,13 @@ def office_scope(user: User, unit_column) -> ColumnElement[bool]:
     return unit_column.in_(units_of_region(user.region_id))
 
 
+def has_unit_scope(actor: User) -> bool:
+    """Whether what `actor` may see is a set of units (and, for a unit's side, their
+    published inspections): an office, a lead unit, a unit. An inspector's is the visits
+    they made, which figures kept per unit (rollups, task counts) cannot tell."""
+    return actor.is_office or actor.role in (Role.lead_unit_staff, Role.unit_staff)
+
+
 def unit_filter(user: User) -> ColumnElement[bool]:
     """A WHERE clause limiting `Unit` rows to those `user` may see."""
     if user.is_office:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy import case, func, select
 
-from accounts.models import Role, User
+from accounts.models import User
 from core.clock import utcnow
 from core.db import db
 from media import queries as photo_queries
 from org.models import Region, Sector, Unit
-from org.policy import unit_filter
+from org.policy import has_unit_scope, unit_filter
 from rectification import photos as task_photos
 from rectification.models import RectificationTask, TaskStatus, UnitTaskCount
 from rectification.policy import task_filter
@@ -46,7 +46,7 @@ def _open_tasks_by(actor: User, column, name_column, join) -> list[tuple[str, in
     a reader whose tasks are their units' (an office, a lead unit, a unit), the tasks
     not closed are summed from `UnitTaskCount` and only those not yet due are counted
     live (deadlines ahead are few whatever has piled up): overdue is the difference."""
-    if not (actor.is_office or actor.role in (Role.lead_unit_staff, Role.unit_staff)):
+    if not has_unit_scope(actor):
         return _open_tasks_by_live(actor, column, name_column, join)
     counts = UnitTaskCount
     active = db.session.execute(

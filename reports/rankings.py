@@ -42,7 +42,7 @@ from inspections.models import (
     visit_inspector,
 )
 from org.models import Region, Sector, Unit
-from org.policy import unit_filter
+from org.policy import has_unit_scope, unit_filter
 from rectification.models import RectificationTask, TaskStatus
 from reports import rollups
 from reports.models import UnitMonth, UnitMonthItem
@@ -373,7 +373,7 @@ def _split(actor: User, period: Period, repeat_months: int):
     if (
         period.plan is not None
         or repeat_months != DEFAULT_REPEAT_MONTHS
-        or not rollups.has_unit_scope(actor)
+        or not has_unit_scope(actor)
         or whole is None
     ):
         return None

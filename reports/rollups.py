@@ -66,7 +66,7 @@ from core.db import WRITTEN_BY_CORE, Prepared, UTCDateTime, db
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
 from inspections.policy import inspection_filter
 from org.models import Sector, Unit
-from org.policy import unit_filter
+from org.policy import has_unit_scope, unit_filter
 from rectification.models import RectificationTask, TaskStatus, UnitTaskCount
 from reports.models import FIGURE_COLUMNS, SectorMonth, UnitMonth, UnitMonthItem
 
@@ -471,8 +471,8 @@ def _sector_statements(n: int, dialect: str):
     return remove, add, Prepared(upsert)
 
 
-@functools.lru_cache(maxsize=2)
-def _unit_sector_upsert(dialect: str) -> Prepared:
+@functools.cache
+def _unit_sector_upsert() -> Prepared:
     """(SQLite) The upsert of the sector row of one unit's month, the sector read by the
     statement itself (`unit_id`, `smonth`): this transaction holds the write lock, so the
     unit's sector cannot change before the commit."""
@@ -497,9 +497,7 @@ def _recompute_one_sector(connection, unit_id: int, month: date) -> None:
     by the statement that takes its lock (after the unit key's, as there); on SQLite by
     the upsert itself."""
     if connection.dialect.name != "postgresql":
-        _unit_sector_upsert(connection.dialect.name).execute(
-            connection, {"unit_id": unit_id, "smonth": month}
-        )
+        _unit_sector_upsert().execute(connection, {"unit_id": unit_id, "smonth": month})
         return
     params = {"unit_id": unit_id, "base": _SECTOR_LOCKS, "month_index": _month_index(month)}
     rows = _LOCK_UNIT_SECTOR.rows(connection, params)
@@ -642,13 +640,6 @@ def whole_months(start: date, end: date) -> tuple[date, date] | None:
     last_day = end.replace(day=1)
     stop = add_months(last_day, 1) if add_months(last_day, 1) - end == _ONE_DAY else last_day
     return (first, stop) if first < stop else None
-
-
-def has_unit_scope(actor: User) -> bool:
-    """Whether what `actor` may see of inspections is a set of units (and, for a unit's
-    side, their published inspections): an office, a lead unit, a unit. An inspector's is
-    the visits they made, which rollups per unit cannot tell."""
-    return actor.is_office or actor.role in (Role.lead_unit_staff, Role.unit_staff)
 
 
 def unit_scope(actor: User, column=UnitMonth.unit_id):
