@@ -18,14 +18,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from accounts.models import Role
+from core.audit import AuditEvent
 from core.clock import utcnow
 from core.db import db
 from inspections import checklist, service
 from inspections import findings as findings_service
 from inspections.models import Finding, Inspection, InspectionStatus, VisitStatus
+from tests.conftest import assert_problem
 from tests.inspection_helpers import ALL_PASS, PHOTOS, check_in, publish_checklist
 
 FAILING = ALL_PASS | {
@@ -204,3 +206,27 @@ def test_an_offline_submission_runs_eight_statements(app, world, inspector, monk
         *(["SELECT"] if postgresql else []),  # the unit's sector, its month's lock taken
         "INSERT INTO sector_month",
     ], statements
+
+
+@pytest.mark.parametrize("which", ["missing", "inactive", "too-large", "text"])
+def test_an_offline_submission_at_no_usable_unit_is_refused_and_stores_nothing(
+    world, inspector, make_unit, which
+):
+    """The unit is read by a prepared statement: a missing or deactivated unit is the same
+    422 naming `unit_id`, an id no column can hold or of the wrong type is a 4xx too, and
+    nothing is written."""
+    unit = world.unit_b
+    unit_id = {
+        "missing": 987654,
+        "inactive": make_unit(active=False).id,
+        "too-large": 10**23,
+        "text": "12",
+    }[which]
+    body = _body(unit, unit_id=unit_id, answers=ALL_PASS, photos=PHOTOS)
+    events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    response = inspector.post("/api/v1/inspections/submissions", json=body)
+    problem = assert_problem(response, 422)
+    # (the service names the field; the schema, for a wrong type or range, under "json")
+    assert "unit_id" in (problem["errors"].get("json") or problem["errors"]), problem
+    assert db.session.scalar(select(func.count()).select_from(Inspection)) == 0
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
