@@ -14,6 +14,8 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from core.sqlite_writers import WriterQueueConnection
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -192,8 +194,11 @@ def from_environment() -> dict:
 
 def engine_options(database_uri: str) -> dict:
     """A server's connections can die under the pool (restarts, idle timeouts): ping them on
-    checkout. A SQLite file's cannot, and the ping would cost every request a round trip."""
-    return {"pool_pre_ping": not database_uri.startswith("sqlite")}
+    checkout. A SQLite file's cannot, and the ping would cost every request a round trip;
+    its writers queue instead of sleeping in SQLite's busy handler (core.sqlite_writers)."""
+    if database_uri.startswith("sqlite"):
+        return {"pool_pre_ping": False, "connect_args": {"factory": WriterQueueConnection}}
+    return {"pool_pre_ping": True}
 
 
 def normalise_database_url(url: str) -> str:

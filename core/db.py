@@ -6,6 +6,7 @@ HTTP edge. `api.extensions` re-exports `db`.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,8 @@ from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
+
+from core import sqlite_writers
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -74,15 +77,15 @@ def written_by_core(obj: Base) -> None:
 
 @event.listens_for(Engine, "connect")
 def _tune_sqlite(dbapi_connection, _record) -> None:
-    """WAL + synchronous=NORMAL doubled write throughput; enforce foreign keys."""
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
+    """WAL + synchronous=NORMAL doubled write throughput; enforce foreign keys. (The
+    app's own connections are `core.sqlite_writers.WriterQueueConnection`s.)"""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(sqlite_writers.BUSY_TIMEOUT_S * 1000)}")
     cursor.close()
 
 
