@@ -182,9 +182,18 @@ class _Compiled:
         if self.positional:
             self.order = [binds[name] for name in compiled.positiontup or ()]
         else:
+            # Only the binds the string names: `compiled.binds` also holds the anonymous
+            # forms of some, and a driver given unused keys does more work (psycopg stops
+            # caching its parse of a statement given over 50).
             escaped = compiled.escaped_bind_names or {}
-            self.order = list(binds.values())
-            self.keys = [escaped.get(name, name) for name in binds]
+            keys = {name: escaped.get(name, name) for name in binds}
+            rendered = {
+                name: key
+                for name, key in keys.items()
+                if compiled.bindtemplate % {"name": key} in self.sql
+            }
+            self.order = [binds[name] for name in rendered]
+            self.keys = list(rendered.values())
         # (a SELECT's columns, or an INSERT's RETURNING)
         self.selected = list(getattr(prepared.statement, "exported_columns", ()))
         self.results: list[Callable | None] | None = None

@@ -8,6 +8,7 @@ must still be a statement of the session's connection (its transaction, its even
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -102,3 +103,35 @@ def test_it_runs_in_the_sessions_transaction_and_is_seen_by_its_events(app):
     assert seen[0].startswith("INSERT INTO audit_event")
     db.session.rollback()
     assert db.session.scalar(select(func.count()).where(AuditEvent.entity_id == 4713)) == 0
+
+
+def test_the_driver_is_given_only_the_parameters_the_statement_names(app):
+    """A statement built from repeated parts (the rollups' upsert: literals in each CASE)
+    gets each parameter once, by the name in its string: `compiled.binds` also holds
+    anonymous forms of some, which the driver would be handed for nothing (psycopg stops
+    caching its parse of a statement given more than 50)."""
+    from reports.rollups import _submitted_statement
+
+    connection = db.session.connection()
+    given: list = []
+
+    def capture(conn, cursor, statement, parameters, *args):
+        given.append((statement, parameters))
+
+    prepared = _submitted_statement(1, connection.dialect.name)
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        prepared.execute(
+            connection,
+            {"unit_0": -1, "month_0": start.date(), "lo_0": start, "hi_0": start},
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    [(statement, parameters)] = given
+    if isinstance(parameters, dict):  # psycopg: %(name)s
+        named = set(re.findall(r"%\((\w+)\)s", statement))
+        assert set(parameters) == named
+    else:  # sqlite3: one ? a value
+        assert len(parameters) == statement.count("?")
+    assert len(parameters) <= 50
