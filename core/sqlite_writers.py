@@ -126,22 +126,21 @@ class WriterQueueConnection(sqlite3.Connection):
             self._leave()
 
     def _leave(self) -> None:
-        self._queued = False
-        fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
+        if self._queued:
+            self._queued = False
+            fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
 
     def commit(self) -> None:
         try:
             super().commit()
         finally:
-            if self._queued:
-                self._leave()
+            self._leave()
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
-            if self._queued:
-                self._leave()
+            self._leave()
 
     def close(self) -> None:
         try:
