@@ -113,7 +113,9 @@ class WriterQueueConnection(sqlite3.Connection):
         return self.cursor().executemany(sql, seq_of_parameters)
 
     def _queue(self, sql: str) -> None:
-        if self._queue_fd is None or self._queued or self.in_transaction:
+        """Before a statement: a transaction's first write takes the queue, however the
+        transaction began (pysqlite's implicit BEGIN, an explicit BEGIN or SAVEPOINT)."""
+        if self._queue_fd is None or self._queued:
             return
         if sql.lstrip()[:7].upper().startswith(_WRITES):
             _take(self._queue_fd)

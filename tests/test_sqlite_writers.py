@@ -82,6 +82,20 @@ def test_a_write_that_opens_no_transaction_leaves_the_queue_at_once(path):
     conn.close()
 
 
+@pytest.mark.parametrize("begin", ["BEGIN", "SAVEPOINT first"])
+def test_a_transaction_begun_by_hand_queues_at_its_first_write(path, begin):
+    conn = connect(path, isolation_level=None)
+    conn.execute(begin)
+    conn.execute("SELECT count(*) FROM t").fetchall()
+    assert not queue_taken(path)
+    conn.execute("INSERT INTO t VALUES (1)")
+    assert queue_taken(path)
+    conn.execute("COMMIT" if begin == "BEGIN" else "RELEASE first")
+    assert not queue_taken(path)
+    assert rows(path) == [1]
+    conn.close()
+
+
 def test_a_failed_statement_inside_a_transaction_keeps_the_queue_to_the_rollback(path):
     conn = connect(path)
     conn.execute("INSERT INTO t VALUES (1)")
