@@ -8,9 +8,12 @@ same sync workers on 127.0.0.1; the load is a fixed number of requests from a fe
 so the run is bounded. PostgreSQL parts run when TEST_DATABASE_URL is set.
 
 Lines: submit_rps (baseline: bare insert req/s), submit_ratio_vs_bare (target ≥ 0.33),
-submit_p50_ms, submit_p99_ms (baseline: bare p99), submit_cpu_ms (the CPU time one
-submission costs inside the worker, without HTTP, gunicorn or the load's own client;
-baseline: the bare insert's), list_100k_p50_ms (baseline: bare page p50),
+submit_p50_ms, submit_p99_ms (baseline: bare p99), submit_busy_share (the share of the
+machine's cores that the servers, the database server and the load kept busy during the
+measured rounds; baseline: the same for the bare app: a share well below the baseline's
+means the submissions waited, for a lock say, rather than computed), submit_cpu_ms (the
+CPU time one submission costs inside the worker, without HTTP, gunicorn or the load's own
+client; baseline: the bare insert's), list_100k_p50_ms (baseline: bare page p50),
 list_100k_p99_ms — each with "backend".
 """
 
@@ -21,6 +24,7 @@ import http.client
 import io
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -96,6 +100,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVERS: dict[int, int] = {}  # port → gunicorn master's pid, while it serves
+
+
 @contextlib.contextmanager
 def gunicorn(app_path: str, env: dict[str, str], ready_path: str) -> Iterator[int]:
     port = _free_port()
@@ -104,6 +111,7 @@ def gunicorn(app_path: str, env: dict[str, str], ready_path: str) -> Iterator[in
         "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_path,
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=os.environ | env)
+    SERVERS[port] = process.pid
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -116,6 +124,7 @@ def gunicorn(app_path: str, env: dict[str, str], ready_path: str) -> Iterator[in
             time.sleep(0.1)
         yield port
     finally:
+        SERVERS.pop(port, None)
         process.terminate()
         try:
             process.wait(10)
@@ -156,6 +165,14 @@ def load(port, method, path, bodies, headers, concurrency=CONCURRENCY) -> dict:
     return merged([send(port, method, path, bodies, headers, concurrency)])
 
 
+def measured(port, method, path, bodies, headers) -> dict:
+    """`send`, and the machine's CPU seconds it took (`machine_cpu`; None without /proc)."""
+    before = machine_cpu(SERVERS[port])
+    result = send(port, method, path, bodies, headers)
+    after = machine_cpu(SERVERS[port])
+    return result | {"cpu": None if before is None else after - before}
+
+
 def send(port, method, path, bodies, headers, concurrency=CONCURRENCY) -> dict:
     """Send every body once from `concurrency` threads; each latency and the time taken."""
     latencies: list[float] = []
@@ -187,6 +204,46 @@ def send(port, method, path, bodies, headers, concurrency=CONCURRENCY) -> dict:
         "seconds": time.perf_counter() - started,
         "failures": failures,
     }
+
+
+# -- how busy the machine was -------------------------------------------------------------
+
+
+def _cpu_seconds(wanted) -> float:
+    """CPU seconds (user + system) used so far by the processes `wanted(pid, ppid, command)`
+    picks, read from /proc."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().split(b"\0")[0].decode()
+        except (OSError, IndexError, UnicodeDecodeError):
+            continue  # ended meanwhile
+        if wanted(int(stat.parent.name), int(fields[1]), command):
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu(server_pid: int) -> float | None:
+    """CPU seconds so far of a gunicorn server (master and workers), of every PostgreSQL
+    process, and of this process (the load's client threads); None without /proc."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    servers = _cpu_seconds(
+        lambda pid, ppid, command: (
+            server_pid in (pid, ppid) or os.path.basename(command).startswith("postgres")
+        )
+    )
+    return servers + own.ru_utime + own.ru_stime
+
+
+def busy_share(rounds: list[dict]) -> float | None:
+    """The share of the cores kept busy over these rounds (None without /proc)."""
+    if any(r["cpu"] is None for r in rounds):
+        return None
+    seconds = sum(r["seconds"] for r in rounds)
+    return sum(r["cpu"] for r in rounds) / (seconds * (os.cpu_count() or 1))
 
 
 # -- databases ----------------------------------------------------------------------------
@@ -287,8 +344,9 @@ def submit_vs_bare(backend: str, database_url: str, tmp: Path) -> Iterator[dict]
         # Alternate rounds so that load from elsewhere on the machine hits both alike.
         bare, ours = [], []
         for _ in range(ROUNDS):
-            bare.append(send(bare_port, "POST", "/rows", bodies(REQUESTS // ROUNDS), {}))
-            ours.append(send(our_port, "POST", path, bodies(REQUESTS // ROUNDS), auth))
+            bare.append(measured(bare_port, "POST", "/rows", bodies(REQUESTS // ROUNDS), {}))
+            ours.append(measured(our_port, "POST", path, bodies(REQUESTS // ROUNDS), auth))
+        busy = {"ours": busy_share(ours), "bare": busy_share(bare)}
         bare, ours = merged(bare), merged(ours)
     inspections, findings = counts(database_url)
     expected = WARMUP + REQUESTS
@@ -306,6 +364,10 @@ def submit_vs_bare(backend: str, database_url: str, tmp: Path) -> Iterator[dict]
            "baseline": round(bare["p50"], 1)} | common  # fmt: skip
     yield {"name": "submit_p99_ms", "value": round(ours["p99"], 1), "unit": "ms",
            "baseline": round(bare["p99"], 1)} | common  # fmt: skip
+    if busy["ours"] is not None:
+        yield {"name": "submit_busy_share", "value": round(busy["ours"], 3),
+               "unit": "share of cores", "baseline": round(busy["bare"], 3),
+               "cores": os.cpu_count()} | common  # fmt: skip
     yield from submit_cpu(backend, database_url, tmp, info)
 
 
