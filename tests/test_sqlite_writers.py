@@ -9,6 +9,7 @@ lock file (its own flock) is refused while a transaction holds the queue.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import gc
 import os
@@ -17,11 +18,13 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
+from accounts.models import ApiToken, Role
 from core import sqlite_writers
 from core.sqlite_writers import WriterQueueConnection
 from org.models import Sector
+from tests.conftest import PASSWORD, assert_problem
 
 
 @pytest.fixture
@@ -184,3 +187,43 @@ def test_the_apps_sqlite_writes_take_the_queue(app, database_url):
     assert queue_taken(database)
     db.session.commit()
     assert not queue_taken(database)
+
+
+@contextlib.contextmanager
+def queue_held(path):
+    """Another process's writer holding the queue (a second open of the lock file)."""
+    fd = os.open(f"{path}{sqlite_writers.LOCK_SUFFIX}", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def test_a_request_that_waits_out_the_queue_is_a_503_and_writes_nothing(
+    app, database_url, world, office, monkeypatch
+):
+    """Each write of the API meets the queue the same way: a sign-in (its token) and an
+    office's new sector, refused while another writer keeps the queue past the timeout,
+    then the same requests once it is free."""
+    if not database_url.startswith("sqlite"):
+        return
+    from core.db import db
+
+    monkeypatch.setattr(sqlite_writers, "BUSY_TIMEOUT_S", 0.2)
+    login = {"username": world.users[Role.inspector].username, "password": PASSWORD}
+    sector = {"code": "queued", "name": "排队"}
+    tokens = db.session.scalar(select(func.count(ApiToken.id)))
+    with queue_held(db.engine.url.database):
+        for response in (
+            app.test_client().post("/api/v1/auth/login", json=login),
+            office.post("/api/v1/sectors", json=sector),
+        ):
+            body = assert_problem(response, 503)
+            assert int(response.headers["Retry-After"]) > 0
+            assert "数据库" in body["detail"]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(ApiToken.id))) == tokens
+    assert db.session.scalar(select(Sector.id).where(Sector.code == "queued")) is None
+    assert app.test_client().post("/api/v1/auth/login", json=login).status_code == 201
+    assert office.post("/api/v1/sectors", json=sector).status_code == 201
