@@ -166,11 +166,15 @@ def load(port, method, path, bodies, headers, concurrency=CONCURRENCY) -> dict:
 
 
 def measured(port, method, path, bodies, headers) -> dict:
-    """`send`, and the machine's CPU seconds it took (`machine_cpu`; None without /proc)."""
-    before = machine_cpu(SERVERS[port])
+    """`send`, and the machine's CPU seconds it took: the server's and PostgreSQL's
+    (`servers_cpu`, None without /proc), this process's (the load's client threads). The
+    /proc reads fall outside this process's span, so their own cost is not counted."""
+    servers = servers_cpu(SERVERS[port])
+    own = _own_cpu()
     result = send(port, method, path, bodies, headers)
-    after = machine_cpu(SERVERS[port])
-    return result | {"cpu": None if before is None else after - before}
+    own = _own_cpu() - own
+    after = servers_cpu(SERVERS[port])
+    return result | {"cpu": None if servers is None else after - servers + own}
 
 
 def send(port, method, path, bodies, headers, concurrency=CONCURRENCY) -> dict:
@@ -224,18 +228,21 @@ def _cpu_seconds(wanted) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def machine_cpu(server_pid: int) -> float | None:
-    """CPU seconds so far of a gunicorn server (master and workers), of every PostgreSQL
-    process, and of this process (the load's client threads); None without /proc."""
+def servers_cpu(server_pid: int) -> float | None:
+    """CPU seconds so far of a gunicorn server (master and workers) and of every PostgreSQL
+    process; None without /proc."""
     if not Path("/proc/self/stat").exists():
         return None
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    servers = _cpu_seconds(
+    return _cpu_seconds(
         lambda pid, ppid, command: (
             server_pid in (pid, ppid) or os.path.basename(command).startswith("postgres")
         )
     )
-    return servers + own.ru_utime + own.ru_stime
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def busy_share(rounds: list[dict]) -> float | None:

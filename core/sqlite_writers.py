@@ -22,6 +22,7 @@ without `fcntl` (Windows) connections work as plain ones, without the queue.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -51,22 +52,18 @@ def lock_path(database: str | bytes | os.PathLike) -> str | None:
 
 
 def _take(fd: int) -> None:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return
-    except BlockingIOError:
-        pass
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    pause = FIRST_RETRY_S
+    deadline, pause = None, FIRST_RETRY_S
     while True:
-        time.sleep(pause)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            deadline = deadline or now + BUSY_TIMEOUT_S
+            if now >= deadline:
                 raise sqlite3.OperationalError("database is locked") from None
-            pause = min(pause * 2, LONGEST_RETRY_S)
+        time.sleep(pause)
+        pause = min(pause * 2, LONGEST_RETRY_S)
 
 
 class _QueuedCursor(sqlite3.Cursor):
@@ -95,12 +92,11 @@ class WriterQueueConnection(sqlite3.Connection):
 
     def __init__(self, database, *args, **kwargs):
         super().__init__(database, *args, **kwargs)
-        path = lock_path(database) if fcntl is not None and not kwargs.get("uri") else None
+        path = lock_path(database) if fcntl is not None else None  # an SQLite URI: none
         if path is not None:
-            try:
+            # (in a read-only folder this fails, and the connection cannot write anyway)
+            with contextlib.suppress(OSError):
                 self._queue_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            except OSError:  # a read-only folder: this connection cannot write anyway
-                self._queue_fd = None
 
     def cursor(self, factory=_QueuedCursor):
         return super().cursor(factory)
