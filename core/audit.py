@@ -145,7 +145,7 @@ def record(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
-    """Write one event now, in the caller's transaction. A plain INSERT rather than an
+    """Write one event in the caller's transaction. A plain INSERT rather than an
     object for the unit of work: events are never read back in the request that writes
     them, and the flush cost more than the rest of a submission's audit (bench/submit.py).
 
@@ -165,8 +165,9 @@ def record(
         "prev_hash": prev_hash,
     }
     values["hash"] = event_hash(values, prev_hash)
-    # (on the session's connection, prepared: it needs none of the ORM's execution)
-    _INSERT.execute(db.session.connection(), values)
+    # (on the session's connection, prepared: it needs none of the ORM's execution; on
+    # PostgreSQL sent with the connection's next statement or its COMMIT)
+    _INSERT.later(db.session.connection(), values)
     db.session.info.setdefault(_TAILS, {})[(entity_type, entity_id)] = (
         values["seq"],
         values["hash"],

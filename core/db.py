@@ -6,7 +6,9 @@ HTTP edge. `api.extensions` re-exports `db`.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, Select, Table, event, func, select
 from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
@@ -133,6 +136,19 @@ class Prepared:
         form = self._form(connection.dialect)
         return connection.exec_driver_sql(form.sql, form.parameters(params))
 
+    def later(self, connection: Connection, params: Mapping[str, Any]) -> None:
+        """Run the statement, whose result nobody reads, with the connection's next round
+        trip. On PostgreSQL it waits in the connection's queue and goes out, in one
+        pipeline, with the next statement the connection runs or with its COMMIT
+        (`_send_later`); its error, if any, is raised there. Elsewhere it runs now."""
+        dialect = connection.dialect
+        if dialect.driver != "psycopg" or not _pipelines(dialect):
+            self.execute(connection, params)
+            return
+        form = self._form(dialect)
+        _watch(connection.engine)
+        _LATER.setdefault(connection, []).append((form.sql, form.parameters(params)))
+
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple]:
         """The rows a SELECT or an INSERT … RETURNING gives, each value as
         `Connection.execute` would have returned it."""
@@ -158,6 +174,68 @@ class Prepared:
 
 
 _GIVEN = object()
+
+
+# -- statements sent later, together (PostgreSQL) -----------------------------------------
+#
+# Each statement on its own is a round trip to the server: a submission's audit event,
+# seal link and rollup upkeep were six of its thirteen (bench/submit.py). `Prepared.later`
+# queues such statements per connection; before any other statement runs on that
+# connection (so every read sees them), or at its COMMIT, the queue goes out in psycopg's
+# pipeline mode: one round trip for all of them, the COMMIT included. A rollback drops it.
+
+_LATER: weakref.WeakKeyDictionary[Connection, list[tuple[str, Any]]] = weakref.WeakKeyDictionary()
+
+
+@functools.cache
+def _pipelines(dialect: Dialect) -> bool:
+    """Whether the driver's libpq has pipeline mode (14 and later; psycopg's own wheels
+    bring one that has)."""
+    return dialect.loaded_dbapi.Pipeline.is_supported()
+
+
+def _watch(engine: Engine) -> None:
+    if not event.contains(engine, "commit", _send_later_with_commit):
+        event.listen(engine, "before_cursor_execute", _send_later_first)
+        event.listen(engine, "commit", _send_later_with_commit)
+        event.listen(engine, "rollback", _drop_later)
+
+
+def _send_later_first(conn: Connection, *_args) -> None:
+    if conn in _LATER:
+        _send_later(conn, commit=False)
+
+
+def _send_later_with_commit(conn: Connection) -> None:
+    if conn in _LATER:
+        _send_later(conn, commit=True)
+
+
+def _drop_later(conn: Connection) -> None:
+    _LATER.pop(conn, None)
+
+
+def _send_later(conn: Connection, *, commit: bool) -> None:
+    """Send the queued statements in one pipeline (and the COMMIT, when it is the
+    COMMIT's turn): still statements of the connection, seen by its events. The queue is
+    taken first, so these statements' own events do not send it again."""
+    queue = _LATER.pop(conn)
+    driver = conn.connection.driver_connection
+    statement, parameters = queue[0]
+    try:
+        with driver.pipeline():
+            for statement, parameters in queue:
+                conn.exec_driver_sql(statement, parameters)
+            if commit:
+                # As a statement, not `driver.commit()`, whose own sync would be a second
+                # round trip; SQLAlchemy's COMMIT then finds no transaction and does nothing.
+                driver.execute("COMMIT")
+    except conn.dialect.loaded_dbapi.Error as exc:  # raised by the pipeline's sync
+        # (as SQLAlchemy would have raised it: an IntegrityError, an OperationalError …;
+        # a dead connection is found by the pool's ping at its next checkout)
+        raise DBAPIError.instance(
+            statement, parameters, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from exc
 
 
 class _Compiled:

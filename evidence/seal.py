@@ -155,7 +155,7 @@ def _write_link(
     digest: str,
     prev_seal: str | None,
 ) -> None:
-    _INSERT.execute(  # prepared: none of the ORM's execution needed
+    _INSERT.later(  # prepared, and sent with the next statement or the COMMIT
         db.session.connection(),
         {
             "inspection_id": inspection_id,

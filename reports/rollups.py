@@ -393,16 +393,22 @@ def _sector_lock_key(sector_id: int, month: date) -> int:
 
 
 _ADVISORY_LOCK = Prepared(select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger()))))
-# (PostgreSQL) a unit's sector, with its month's lock taken (none for a unit without one)
+# (PostgreSQL) the lock of a unit's sector's month, the sector read by the statement itself
+# (none taken for a unit without one: the lock function is strict)
 _LOCK_UNIT_SECTOR = Prepared(
     select(
-        Unit.sector_id,
         func.pg_advisory_xact_lock(
             bindparam("base", type_=BigInteger())
-            + cast(Unit.sector_id, BigInteger) * _MONTHS
+            + cast(
+                select(Unit.sector_id)
+                .where(Unit.id == bindparam("unit_id", type_=Integer()))
+                .scalar_subquery(),
+                BigInteger,
+            )
+            * _MONTHS
             + bindparam("month_index", type_=Integer())
-        ),
-    ).where(Unit.id == bindparam("unit_id", type_=Integer()))
+        )
+    )
 )
 
 
@@ -472,17 +478,18 @@ def _sector_statements(n: int, dialect: str):
 
 
 @functools.cache
-def _unit_sector_upsert() -> Prepared:
-    """(SQLite) The upsert of the sector row of one unit's month, the sector read by the
-    statement itself (`unit_id`, `smonth`): this transaction holds the write lock, so the
-    unit's sector cannot change before the commit."""
+def _unit_sector_upsert(dialect: str) -> Prepared:
+    """The upsert of the sector row of one unit's month, the sector read by the statement
+    itself (`unit_id`, `smonth`). SQLite: this transaction holds the write lock, so the
+    unit's sector cannot change before the commit; PostgreSQL: after `_LOCK_UNIT_SECTOR`."""
     sm, owner = SectorMonth.__table__, Unit.__table__.alias("owner")
     sector = select(owner.c.sector_id).where(owner.c.id == bindparam("unit_id", type_=Integer()))
     rows = _sector_sums().where(
         Unit.sector_id == sector.scalar_subquery(),
         UnitMonth.month == bindparam("smonth", type_=Date()),
     )
-    upsert = sqlite.insert(sm).from_select(_SECTOR_NAMES, rows)
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(sm)
+    upsert = upsert.from_select(_SECTOR_NAMES, rows)
     return Prepared(
         upsert.on_conflict_do_update(
             index_elements=_SECTOR_NAMES[:3],
@@ -492,18 +499,14 @@ def _unit_sector_upsert() -> Prepared:
 
 
 def _recompute_one_sector(connection, unit_id: int, month: date) -> None:
-    """The sector row of one unit's month that only gained rows, in one statement fewer
-    than `recompute_sectors(_sectors_of(...))`: on PostgreSQL the unit's sector is read
-    by the statement that takes its lock (after the unit key's, as there); on SQLite by
-    the upsert itself."""
-    if connection.dialect.name != "postgresql":
-        _unit_sector_upsert().execute(connection, {"unit_id": unit_id, "smonth": month})
-        return
-    params = {"unit_id": unit_id, "base": _SECTOR_LOCKS, "month_index": _month_index(month)}
-    rows = _LOCK_UNIT_SECTOR.rows(connection, params)
-    if rows and rows[0][0] is not None:
-        upsert = _sector_statements(1, "postgresql")[2]
-        upsert.execute(connection, {"sector_0": rows[0][0], "smonth_0": month})
+    """The sector row of one unit's month that only gained rows, in statements that read
+    the unit's sector themselves: on PostgreSQL its month's lock (after the unit key's, as
+    in `recompute`), then the upsert, both sent with the COMMIT (`Prepared.later`)."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        params = {"unit_id": unit_id, "base": _SECTOR_LOCKS, "month_index": _month_index(month)}
+        _LOCK_UNIT_SECTOR.later(connection, params)
+    _unit_sector_upsert(dialect).later(connection, {"unit_id": unit_id, "smonth": month})
 
 
 def recompute_sectors(keys: Iterable[tuple[int, date]], *, only_added: bool = False) -> None:
@@ -515,7 +518,7 @@ def recompute_sectors(keys: Iterable[tuple[int, date]], *, only_added: bool = Fa
     dialect = connection.dialect.name
     if dialect == "postgresql":  # after every unit key's lock (see `recompute`)
         for lock in sorted(_sector_lock_key(*k) for k in keys if k[0] is not None):
-            _ADVISORY_LOCK.execute(connection, {"key": lock})
+            _ADVISORY_LOCK.later(connection, {"key": lock})
     for i in range(0, len(keys), CHUNK):
         chunk = keys[i : i + CHUNK]
         params = {}
@@ -523,7 +526,7 @@ def recompute_sectors(keys: Iterable[tuple[int, date]], *, only_added: bool = Fa
             params[f"sector_{n}"], params[f"smonth_{n}"] = sector_id, month
         remove, add, upsert = _sector_statements(len(chunk), dialect)
         if only_added:
-            upsert.execute(connection, params)
+            upsert.later(connection, params)
         else:
             connection.execute(remove, params)
             connection.execute(add, params)
@@ -551,12 +554,12 @@ def recompute(
     if dialect == "postgresql":
         # One order, unit keys then sector keys, in every transaction: no deadlock.
         for lock in sorted(_lock_key("unit_month", *k) for k in keys):
-            _ADVISORY_LOCK.execute(connection, {"key": lock})
+            _ADVISORY_LOCK.later(connection, {"key": lock})
     for i in range(0, len(keys), CHUNK):
         chunk = keys[i : i + CHUNK]
         params = _key_params(chunk)
         if only_submitted:
-            _submitted_statement(len(chunk), dialect).execute(connection, params)
+            _submitted_statement(len(chunk), dialect).later(connection, params)
             continue
         for stmt in _recompute_statements(len(chunk), dialect, only_added, items):
             connection.execute(stmt, params)
@@ -583,7 +586,7 @@ def recompute_task_counts(units: Iterable[int]) -> None:
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         for lock in sorted(_lock_key("unit_task_count", u, date(2000, 1, 1)) for u in units):
-            _ADVISORY_LOCK.execute(connection, {"key": lock})
+            _ADVISORY_LOCK.later(connection, {"key": lock})
     table = UnitTaskCount.__table__
     for i in range(0, len(units), CHUNK):
         chunk = units[i : i + CHUNK]

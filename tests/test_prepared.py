@@ -13,12 +13,14 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import bindparam, event, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from core.audit import AuditEvent
 from core.clock import utcnow
 from core.db import Prepared, db
 from core.geo import CoordSystem
 from org.models import Unit
+from tests.pg_trace import round_trips
 
 EVENT = {
     "at": utcnow() - timedelta(days=3, microseconds=17),
@@ -135,3 +137,73 @@ def test_the_driver_is_given_only_the_parameters_the_statement_names(app):
     else:  # sqlite3: one ? a value
         assert len(parameters) == statement.count("?")
     assert len(parameters) <= 50
+
+
+# -- statements sent later: with the connection's next statement or its COMMIT ---------
+
+
+def test_a_statement_sent_later_is_seen_by_the_next_statement(app):
+    Prepared(insert(AuditEvent.__table__), COLUMNS).later(
+        db.session.connection(), EVENT | {"entity_id": 4714}
+    )
+    assert _stored(4714) == EVENT | {"entity_id": 4714}  # the ORM's read, same transaction
+
+
+def test_statements_sent_later_are_committed_with_the_transaction(app):
+    prepared = Prepared(insert(AuditEvent.__table__), COLUMNS)
+    for entity_id in (4715, 4716):
+        prepared.later(db.session.connection(), EVENT | {"entity_id": entity_id})
+    db.session.commit()
+    with db.engine.connect() as other:  # another connection sees them: committed
+        stored = other.scalars(
+            select(AuditEvent.entity_id).where(AuditEvent.entity_id.in_([4715, 4716]))
+        ).all()
+    assert sorted(stored) == [4715, 4716]
+
+
+def test_statements_sent_later_are_dropped_by_a_rollback(app):
+    Prepared(insert(AuditEvent.__table__), COLUMNS).later(
+        db.session.connection(), EVENT | {"entity_id": 4717}
+    )
+    db.session.rollback()
+    db.session.execute(select(1))  # a new transaction on the same connection
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).where(AuditEvent.entity_id == 4717)) == 0
+
+
+def test_an_error_in_a_statement_sent_later_is_sqlalchemys_and_rolls_back_its_transaction(app):
+    """A duplicate of the chain's (entity, seq) queued behind a good event: the commit (on
+    PostgreSQL, where both wait for it) or the statement (elsewhere) raises SQLAlchemy's
+    IntegrityError, as the request's edge expects (a 409); nothing of the transaction
+    stays, and the session goes on."""
+    prepared = Prepared(insert(AuditEvent.__table__), COLUMNS)
+
+    def fork_and_commit():
+        prepared.later(db.session.connection(), EVENT | {"entity_id": 4718})
+        prepared.later(db.session.connection(), EVENT | {"entity_id": 4718})
+        db.session.commit()
+
+    with pytest.raises(IntegrityError):
+        fork_and_commit()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).where(AuditEvent.entity_id == 4718)) == 0
+    prepared.later(db.session.connection(), EVENT | {"entity_id": 4719})
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).where(AuditEvent.entity_id == 4719)) == 1
+
+
+def test_on_postgresql_statements_sent_later_and_the_commit_are_one_round_trip(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no round trips: a statement sent later runs at once")
+    connection = db.session.connection()
+    connection.exec_driver_sql("SELECT 1")  # the transaction has begun
+    prepared = Prepared(insert(AuditEvent.__table__), COLUMNS)
+    with round_trips(db.engine, connection.connection.driver_connection) as counted:
+        for entity_id in range(4720, 4725):
+            prepared.later(connection, EVENT | {"entity_id": entity_id})
+        assert counted.count == 0  # nothing sent yet
+        db.session.commit()
+    assert counted.count == 1, counted.messages
+    assert (
+        db.session.scalar(select(func.count()).where(AuditEvent.entity_id.between(4720, 4724))) == 5
+    )
