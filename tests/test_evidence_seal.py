@@ -331,9 +331,7 @@ def test_verify_names_a_photo_whose_recorded_hash_was_changed(submitted, inspect
 # -- demo data and concurrency ---------------------------------------------------------------
 
 
-def test_verify_passes_on_the_demo_data(runner):
-    result = runner.invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
+def test_verify_passes_on_the_demo_data(demo_city, runner):
     output = assert_passes(runner)
     checked = int(output.split("checked ")[1].split(" ")[0])
     assert checked > 0

@@ -64,14 +64,15 @@ def test_office_reads_the_default_checklist(page, live_server, world):
     shot(page, "checklist-version-phone")
 
 
-def test_office_reviews_evidence_and_verifies_rectification_on_demo_data(page, live_server, runner):
+def test_office_reviews_evidence_and_verifies_rectification_on_demo_data(
+    page, live_server, demo_city
+):
     from sqlalchemy import select
 
     from core.db import db
     from inspections.models import Inspection, InspectionStatus
     from rectification.models import RectificationTask, TaskStatus
 
-    assert runner.invoke(args=["demo"]).exit_code == 0
     sign_in(page, live_server, "admin")
     shot(page, "flow-1-dashboard")
 

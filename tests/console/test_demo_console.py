@@ -22,9 +22,8 @@ from rectification.models import RectificationTask, TaskStatus
 
 
 @pytest.fixture
-def demo(runner):
-    result = runner.invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
+def demo(demo_city):
+    """The demo city (`flask demo`'s rows and photos)."""
 
 
 def ids() -> dict[str, int]:

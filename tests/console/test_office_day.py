@@ -43,9 +43,8 @@ def list_total(console, link: str) -> int:
 
 
 @pytest.fixture
-def demo(runner):
-    result = runner.invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
+def demo(demo_city):
+    """The demo city (`flask demo`'s rows and photos)."""
 
 
 def _age_some_rows() -> None:

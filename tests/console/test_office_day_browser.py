@@ -201,10 +201,11 @@ ENUM_WORDS = re.compile(
 )
 
 
-def test_no_english_identifier_in_any_pages_visible_text_on_demo_data(browser, live_server, runner):
+def test_no_english_identifier_in_any_pages_visible_text_on_demo_data(
+    browser, live_server, demo_city
+):
     from tests.console.test_demo_console import console_urls
 
-    assert runner.invoke(args=["demo"]).exit_code == 0
     urls = console_urls()
     usernames = set(db.session.scalars(select(User.username)))
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
