@@ -173,21 +173,28 @@ def counting() -> Iterator[list[str]]:
         event.remove(db.engine, "before_cursor_execute", note)
 
 
-def test_an_offline_submission_runs_eight_statements(app, world, inspector, monkeypatch):
-    """The token, the unit, the inspection, its findings (one statement for all), the
-    audit event (a new inspection's chain starts without a lock or a read), its seal
-    (link 1, from the findings as the INSERT returned them), its unit's month in the
-    rollups (one upsert: a new row only adds), then the sector's month (one upsert from
-    the unit rows, which reads the unit's sector itself); on PostgreSQL the month's lock
-    before its upsert, and the sector read by the statement that locks the sector's
-    month: with the checklist choice cached, as it is between requests."""
+@pytest.fixture
+def second_submission(app, world, inspector, monkeypatch) -> dict:
+    """The body of a submission made after a first one, with the checklist choice cached
+    as it is between requests."""
     monkeypatch.setitem(app.config, "CHECKLIST_CACHE_SECONDS", 60)
     monkeypatch.setattr(checklist, "_chosen", {})
     warm = inspector.post(
         "/api/v1/inspections/submissions", json=_body(world.unit_b, answers=ALL_PASS, photos=PHOTOS)
     )
     assert warm.status_code == 201
-    body = _body(world.unit_b, answers=FAILING, photos=FAILING_PHOTOS)
+    return _body(world.unit_b, answers=FAILING, photos=FAILING_PHOTOS)
+
+
+def test_an_offline_submission_runs_eight_statements(inspector, second_submission):
+    """The token, the unit, the inspection, its findings (one statement for all), the
+    audit event (a new inspection's chain starts without a lock or a read), its seal
+    (link 1, from the findings as the INSERT returned them), its unit's month in the
+    rollups (one upsert: a new row only adds), then the sector's month (one upsert from
+    the unit rows, which reads the unit's sector itself); on PostgreSQL the month's lock
+    before its upsert, and the lock of the sector's month (each statement reads the
+    unit's sector itself)."""
+    body = second_submission
     with counting() as statements:
         made = inspector.post("/api/v1/inspections/submissions", json=body)
     assert made.status_code == 201
@@ -204,26 +211,18 @@ def test_an_offline_submission_runs_eight_statements(app, world, inspector, monk
         # PostgreSQL: the month's advisory lock first (reports.rollups.recompute)
         *(["SELECT"] if postgresql else []),
         "INSERT INTO unit_month",
-        *(["SELECT"] if postgresql else []),  # the unit's sector, its month's lock taken
+        *(["SELECT"] if postgresql else []),  # the lock of the unit's sector's month
         "INSERT INTO sector_month",
     ], statements
 
 
-def test_on_postgresql_an_offline_submission_takes_six_round_trips(
-    app, world, inspector, monkeypatch
-):
+def test_on_postgresql_an_offline_submission_takes_six_round_trips(inspector, second_submission):
     """BEGIN, the token, the unit, the inspection, its findings (each read back); then the
     audit event, the seal, both rollups' locks and upserts and the COMMIT together, in one
     pipeline (`Prepared.later`): six, where each statement on its own took twelve."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no round trips")
-    monkeypatch.setitem(app.config, "CHECKLIST_CACHE_SECONDS", 60)
-    monkeypatch.setattr(checklist, "_chosen", {})
-    warm = inspector.post(
-        "/api/v1/inspections/submissions", json=_body(world.unit_b, answers=ALL_PASS, photos=PHOTOS)
-    )
-    assert warm.status_code == 201
-    body = _body(world.unit_b, answers=FAILING, photos=FAILING_PHOTOS)
+    body = second_submission
     with round_trips(db.engine) as counted:
         made = inspector.post("/api/v1/inspections/submissions", json=body)
     assert made.status_code == 201
