@@ -9,13 +9,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError
 
 from api.auth import public
 from core import errors
 from core.audit import AuditEvent
-from core.db import db
+from core.db import Prepared, db
 from org.models import Sector
 from tests.conftest import PASSWORD, assert_problem
 
@@ -39,10 +39,21 @@ def writer(make_app):
             raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
         if how == "duplicate":
             db.session.add(Sector(code="s_duplicate", name="重复"))
+        if how == "later-duplicate":  # a statement sent with the COMMIT (PostgreSQL)
+            _ADD_SECTOR.later(db.session.connection(), {"code": "s_taken", "name": "重复"})
+        if how == "later-database-gone":
+            connection = db.session.connection()
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            _ADD_SECTOR.later(connection, {"code": "s_late", "name": "迟到"})
+            with db.engine.connect() as other:  # the server drops this request's connection
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
         return {"ok": True}
 
     app.add_url_rule("/write/<how>", "write", write, methods=["POST"])
     return app.test_client()
+
+
+_ADD_SECTOR = Prepared(insert(Sector.__table__), ["code", "name"])
 
 
 def _sector(code: str) -> Sector | None:
@@ -73,6 +84,26 @@ def test_a_constraint_at_commit_is_a_conflict(app, writer):
     db.session.add(Sector(code="s_taken", name="重复"))
     db.session.commit()
     assert_problem(writer.post("/write/duplicate"), 409)
+
+
+def test_a_statement_sent_later_and_refused_at_commit_is_a_conflict_that_keeps_nothing(app, writer):
+    """On PostgreSQL the refused INSERT goes out with the COMMIT (`Prepared.later`); on
+    SQLite it runs at once. Either way: 409, and the request's other write is gone."""
+    db.session.add(Sector(code="s_taken", name="重复"))
+    db.session.commit()
+    assert_problem(writer.post("/write/later-duplicate"), 409)
+    assert _sector("s_later-duplicate") is None
+
+
+def test_the_database_gone_when_statements_sent_later_go_out_is_a_503(app, writer):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a SQLite file has no server to lose")
+    response = writer.post("/write/later-database-gone")
+    assert_problem(response, 503)
+    assert response.headers["Retry-After"]
+    assert _sector("s_later-database-gone") is None
+    assert _sector("s_late") is None
+    assert writer.post("/write/ok").status_code == 200  # the pool recovers
 
 
 def test_a_refused_console_sign_in_keeps_its_audit_event(make_app, make_user):
