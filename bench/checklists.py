@@ -100,7 +100,7 @@ def bench_form() -> Iterator[dict]:
                     "username": "bench",
                     "display_name": "压测",
                     "role": Role.inspector,
-                    "password": "bench password 123",
+                    "password": "checklist-form-7q2k",
                 },
                 actor=None,
             )
