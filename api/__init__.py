@@ -12,6 +12,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 from api import auth, config, errors, photos, throttle
 from api.extensions import api, csrf, db, migrate
 from api.schemas import IdConverter
+from core.db import ping_when_idle
 from wechat.client import WeChatClient
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     # Extensions.
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            ping_when_idle(db.engine, app.config["DATABASE_PING_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
     api.init_app(app)
     csrf.init_app(app)

@@ -49,6 +49,9 @@ def from_environment() -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'inspection.db'}")
         ),
+        # A pooled server connection idle this long is pinged before a request uses it
+        # (0: every time); one given back more recently is taken as alive.
+        "DATABASE_PING_IDLE_SECONDS": float(os.environ.get("DATABASE_PING_IDLE_SECONDS", "0.5")),
         # Photos: file:///path (default) or s3://bucket with the S3_* settings below.
         "STORAGE_URL": os.environ.get("STORAGE_URL", f"file://{INSTANCE / 'photos'}"),
         "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
@@ -193,12 +196,13 @@ def from_environment() -> dict:
 
 
 def engine_options(database_uri: str) -> dict:
-    """A server's connections can die under the pool (restarts, idle timeouts): ping them on
-    checkout. A SQLite file's cannot, and the ping would cost every request a round trip;
-    its writers queue instead of sleeping in SQLite's busy handler (core.sqlite_writers)."""
+    """A SQLite file's writers queue instead of sleeping in SQLite's busy handler
+    (core.sqlite_writers). A server's connections are checked when they have lain idle
+    (`core.db.ping_when_idle`, DATABASE_PING_IDLE_SECONDS), not by `pool_pre_ping` on
+    every checkout."""
     if database_uri.startswith("sqlite"):
-        return {"pool_pre_ping": False, "connect_args": {"factory": WriterQueueConnection}}
-    return {"pool_pre_ping": True}
+        return {"connect_args": {"factory": WriterQueueConnection}}
+    return {}
 
 
 def normalise_database_url(url: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from typing import Any
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, Select, Table, event, func, select
 from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
@@ -90,6 +91,41 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(sqlite_writers.BUSY_TIMEOUT_S * 1000)}")
     cursor.close()
+
+
+# -- pooled connections to a server ------------------------------------------------------
+
+_USED_AT = "used_at"  # in a pooled connection's info: when a request last gave it back
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a server connection before a request takes it from the pool, as SQLAlchemy's
+    `pool_pre_ping` does (an empty statement; a dead one is replaced, unseen by the
+    request), but only when it has lain idle `idle_seconds` or longer. One that a request
+    gave back moments ago is taken as alive, as HikariCP does within its 500 ms
+    `aliveBypassWindowMs`: the ping is a round trip, ≈0.15 ms of a worker's CPU and as
+    much waiting on every request of a busy worker (docs/inspections.md).
+
+    A connection that dies within that window (the server restarted just now) fails its
+    request's first statement instead: that request answers 503 with Retry-After, and
+    the pool drops the connection and every one older than it, so the next request gets
+    a new one. 0 pings on every checkout."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _mark_used(dbapi_connection, record) -> None:
+        if dbapi_connection is not None:  # (None: invalidated on its way back)
+            record.info[_USED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get(_USED_AT, float("-inf")) < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # the pool closes this one and tries a new connection
+            raise DisconnectionError("the pooled connection is gone") from exc
 
 
 def counts_at_most(stmts: list[Select], bound: int) -> list[tuple[int, bool]]:
@@ -232,7 +268,7 @@ def _send_later(conn: Connection, *, commit: bool) -> None:
                 driver.execute("COMMIT")
     except conn.dialect.loaded_dbapi.Error as exc:  # raised by the pipeline's sync
         # (as SQLAlchemy would have raised it: an IntegrityError, an OperationalError …;
-        # a dead connection is found by the pool's ping at its next checkout)
+        # a lost connection is dropped when the request's rollback meets it)
         raise DBAPIError.instance(
             statement, parameters, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
         ) from exc

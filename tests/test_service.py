@@ -139,15 +139,6 @@ def test_demo_loads_a_city_once(runner, client):
     assert signed_in.status_code == 201
 
 
-@pytest.mark.parametrize(
-    ("uri", "ping"),
-    [("sqlite:///x.db", False), ("postgresql+psycopg://db/x", True)],
-)
-def test_connections_are_pinged_only_on_a_database_server(uri, ping):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": uri})
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is ping
-
-
 def test_the_entry_point_puts_the_apps_startup_out_of_the_collectors_sight(tmp_path):
     """gunicorn's workers import `wsgi`. What the app's startup made stays for the worker's
     life, and a full collection would walk all of it again: ~100 ms, a latency spike every
