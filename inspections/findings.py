@@ -93,36 +93,53 @@ _OWNER = ("inspection_id", "unit_id")
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_findings(n: int) -> tuple[Prepared, tuple[tuple[str, Any], ...], tuple[str, ...]]:
+def _insert_findings(
+    n: int, with_ids: bool
+) -> tuple[Prepared, tuple[tuple[str, Any], ...], tuple[str, ...]]:
     """The INSERT of `n` findings in one statement (multi-row VALUES, bound `<column>_<i>`),
-    returning their brief columns, built once per number of findings; the model's
-    `default=`s of the columns a new finding does not set (status, created_at, version, …)
-    to be given with the values, as the unit of work would give them
-    (tests/test_submission_rows.py). Returns (statement, those defaults, the columns)."""
+    built once per number of findings: returning their brief columns, or given their ids
+    (`with_ids`) and returning nothing. With it, the model's `default=`s of the columns a
+    new finding does not set (status, created_at, version, …) to be given with the values,
+    as the unit of work would give them (tests/test_submission_rows.py). Returns
+    (statement, those defaults, the columns)."""
     table = Finding.__table__
     defaults = python_defaults(table, (*_NEW_FINDING_FIELDS, *_OWNER))
     keys = (*_NEW_FINDING_FIELDS, *_OWNER, *(key for key, _ in defaults))
+    if with_ids:
+        keys = ("id", *keys)
     rows = [
         {key: bindparam(f"{key}_{i}", type_=table.c[key].type) for key in keys} for i in range(n)
     ]
-    return Prepared(insert(table).values(rows).returning(*_BRIEF_COLUMNS)), defaults, keys
+    statement = insert(table).values(rows)
+    return Prepared(statement if with_ids else statement.returning(*_BRIEF_COLUMNS)), defaults, keys
 
 
-def write_findings(inspection: Inspection, made: list[NewFinding]) -> list[FindingBrief]:
+def write_findings(
+    inspection: Inspection, made: list[NewFinding], *, ids: list[int] | None = None
+) -> list[FindingBrief]:
     """Insert a submission's findings with one statement; returns them with their ids.
 
     A submission makes several findings at once, and the unit of work would insert them
-    one by one on SQLite; the ORM collection loads them from the table when asked."""
+    one by one on SQLite; the ORM collection loads them from the table when asked. Given
+    their `ids` (drawn on PostgreSQL by the inspection's INSERT), nothing needs to be read
+    back: the statement goes out with the COMMIT (`Prepared.later`)."""
     if not made:
         return []
-    statement, defaults, keys = _insert_findings(len(made))
+    statement, defaults, keys = _insert_findings(len(made), ids is not None)
     owner = {"inspection_id": inspection.id, "unit_id": inspection.unit_id}
     params = {}
+    rows = []
     for i, finding in enumerate(made):
         given = {name: getattr(finding, name) for name in _NEW_FINDING_FIELDS}
         values = with_defaults(given | owner, defaults)
+        if ids is not None:
+            values["id"] = ids[i]
+            rows.append(tuple(values[column.key] for column in _BRIEF_COLUMNS))
         params.update((f"{key}_{i}", values[key]) for key in keys)
-    rows = statement.rows(db.session.connection(), params)
+    if ids is not None:
+        statement.later(db.session.connection(), params)
+    else:
+        rows = statement.rows(db.session.connection(), params)
     return sorted(FindingBrief(*row) for row in rows)  # by id, as `finding_briefs`
 
 
