@@ -24,12 +24,11 @@ class EvidenceSeal(db.Model):
     and this digest; the newest link's seal is the inspection's seal (docs/evidence.md)."""
 
     __tablename__ = "evidence_seal"
+    # (inspection_id, number) also serves every lookup by inspection: no index of its own.
     __table_args__ = (UniqueConstraint("inspection_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    inspection_id: Mapped[int] = mapped_column(
-        ForeignKey("inspection.id", ondelete="CASCADE"), index=True
-    )
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id", ondelete="CASCADE"))
     number: Mapped[int]
     reason: Mapped[SealReason] = mapped_column(Enum(SealReason, native_enum=False, length=10))
     # The photo a `photo` link adds; no foreign key: a photo row deleted later must show
