@@ -71,9 +71,13 @@ def _signal(folder: str, name: str) -> None:
     Path(folder, name).touch()
 
 
-def _wait(folder: str, name: str) -> None:
+def _wait(folder: str, name: str, child: subprocess.Popen | None = None) -> None:
+    """Until `name` appears in `folder`; or an error when `child` (the counted process)
+    ended first or the deadline passed."""
     deadline = time.monotonic() + DEADLINE_S
     while not Path(folder, name).exists():
+        if child is not None and child.poll() is not None:
+            raise RuntimeError(f"the counted process ended before '{name}'")
         if time.monotonic() > deadline:
             raise TimeoutError(name)
         time.sleep(0.05)
@@ -87,25 +91,27 @@ def _count(target: str, database_url: str, tmp: Path) -> float:
         "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
         sys.executable, "-m", "bench.instructions", target, database_url, str(tmp), signals,
     ]  # fmt: skip
-    child = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=Path(__file__).parent.parent,
-    )
+    log = tmp / f"{target}.log"
+    with log.open("wb") as output:
+        child = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, cwd=Path(__file__).parent.parent
+        )
     try:
-        _wait(signals, "ready")
+        _wait(signals, "ready", child)
         subprocess.run(
             ["callgrind_control", "-i", "on", str(child.pid)], check=True, capture_output=True
         )
         _signal(signals, "go")
-        _wait(signals, "done")
+        _wait(signals, "done", child)
         subprocess.run(
             ["callgrind_control", "-i", "off", str(child.pid)], check=True, capture_output=True
         )
         _signal(signals, "exit")
         if child.wait(DEADLINE_S) != 0:
-            raise RuntimeError(f"{target}: the child failed")
+            raise RuntimeError(f"the counted process ended with {child.returncode}")
+    except RuntimeError as exc:
+        tail = log.read_text(errors="replace").splitlines()[-15:]
+        raise RuntimeError(f"{target}: {exc}\n" + "\n".join(tail)) from None
     finally:
         if child.poll() is None:
             child.kill()
