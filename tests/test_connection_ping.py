@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from api.config import engine_options
 from core.db import db
 from tests.conftest import assert_problem
 
@@ -23,9 +24,10 @@ def server_app(make_app, database_url):
         pytest.skip("a SQLite file has no server connection to lose")
 
     def make(idle_seconds: float):
-        return make_app(
-            DATABASE_PING_IDLE_SECONDS=idle_seconds, SQLALCHEMY_ENGINE_OPTIONS=ONE_CONNECTION
-        )
+        # The app's own engine options, with a pool of one: the connection a test kills is
+        # the one its next request gets.
+        options = engine_options(database_url) | ONE_CONNECTION
+        return make_app(DATABASE_PING_IDLE_SECONDS=idle_seconds, SQLALCHEMY_ENGINE_OPTIONS=options)
 
     return make
 
