@@ -63,22 +63,18 @@ def _kill_the_pooled_connection(app) -> None:
     other.dispose()
 
 
-def test_a_connection_given_back_moments_ago_is_not_pinged(server_app, monkeypatch):
-    app = server_app(60)
+@pytest.mark.parametrize(
+    ("idle_seconds", "pings"),
+    [(60, 0), (0, 3)],
+    ids=["given-back-moments-ago-not-pinged", "no-window-every-request-pings"],
+)
+def test_three_requests_in_a_row(server_app, monkeypatch, idle_seconds, pings):
+    app = server_app(idle_seconds)
     pinged = _pings(app, monkeypatch)
     client = app.test_client()
     for _ in range(3):
         assert_problem(client.get("/api/v1/auth/me", headers=A_TOKEN), 401)
-    assert pinged == []
-
-
-def test_with_no_window_every_request_pings(server_app, monkeypatch):
-    app = server_app(0)
-    pinged = _pings(app, monkeypatch)
-    client = app.test_client()
-    for _ in range(3):
-        assert_problem(client.get("/api/v1/auth/me", headers=A_TOKEN), 401)
-    assert len(pinged) == 3
+    assert len(pinged) == pings
 
 
 def test_a_connection_that_died_while_idle_is_replaced_unseen(server_app, monkeypatch):
