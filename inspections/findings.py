@@ -127,19 +127,20 @@ def write_findings(
         return []
     statement, defaults, keys = _insert_findings(len(made), ids is not None)
     owner = {"inspection_id": inspection.id, "unit_id": inspection.unit_id}
-    params = {}
-    rows = []
+    params, inserted = {}, []
     for i, finding in enumerate(made):
         given = {name: getattr(finding, name) for name in _NEW_FINDING_FIELDS}
         values = with_defaults(given | owner, defaults)
         if ids is not None:
             values["id"] = ids[i]
-            rows.append(tuple(values[column.key] for column in _BRIEF_COLUMNS))
         params.update((f"{key}_{i}", values[key]) for key in keys)
-    if ids is not None:
-        statement.later(db.session.connection(), params)
+        inserted.append(values)
+    connection = db.session.connection()
+    if ids is None:
+        rows = statement.rows(connection, params)
     else:
-        rows = statement.rows(db.session.connection(), params)
+        statement.later(connection, params)
+        rows = [tuple(values[column.key] for column in _BRIEF_COLUMNS) for values in inserted]
     return sorted(FindingBrief(*row) for row in rows)  # by id, as `finding_briefs`
 
 

@@ -268,7 +268,8 @@ def _insert(
         )
     for key, _ in form.defaults:
         setattr(inspection, key, values[key])
-    for key, value in zip(form.returned, rows[0], strict=False):  # (then the finding ids)
+    row = rows[0]
+    for key, value in zip(form.returned, row[: len(form.returned)], strict=True):
         setattr(inspection, key, value)
     audit.chain_starts("inspection", inspection.id)
     make_transient_to_detached(inspection)  # a loaded row now, as if just read back
@@ -276,7 +277,7 @@ def _insert(
     written_by_core(inspection)  # an offline submission counts from here (rollups)
     if inspection.visit is not None and inspection.status == InspectionStatus.draft:
         inspection.visit.status = VisitStatus.in_progress
-    return Inserted(inspection, True, rows[0][-1] if finding_ids else None)
+    return Inserted(inspection, True, row[-1] if finding_ids else None)  # (after the columns)
 
 
 def _check_in_facts(inspection: Inspection) -> dict[str, Any]:
