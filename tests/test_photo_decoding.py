@@ -148,9 +148,14 @@ PHONE_PHOTOS = {
 }
 
 
+@functools.cache  # encoded once per test process, not once per database (HEIC: 2 s)
+def _phone_photo(name: str) -> bytes:
+    return PHONE_PHOTOS[name]()
+
+
 @pytest.mark.parametrize("name", list(PHONE_PHOTOS))
 def test_a_phone_photo_in_every_format_is_accepted(world, inspector, client, name):
-    content = PHONE_PHOTOS[name]()
+    content = _phone_photo(name)
     content_type = "image/" + name.split("-")[0].replace("heic", "heic")
     size = (4032, 3024) if name.startswith("png") else (4000, 3000)
     response = upload(inspector, content, world.unit_a.id, content_type)
@@ -389,21 +394,25 @@ def _assert_same_preview(content: bytes) -> pipeline.Processed:
     return processed
 
 
+@functools.cache  # drawn once per size in a test process, not once per case (0.7 s each)
 def _noisy(width: int, height: int, seed: int = 3) -> np.ndarray:
     """Photo-like RGBA pixels (noise, so that every PNG filter type gets chosen somewhere;
-    shapes, so that the perceptual hash is stable), alpha varying across."""
+    shapes, so that the perceptual hash is stable), alpha varying across. Read-only."""
     pixels = np.empty((height, width, 4), np.uint8)
     pixels[..., :3] = np.asarray(images.picture(width, height, seed=seed))
     pixels[..., 3] = 135 + np.arange(width)[None, :] % 120
+    pixels.flags.writeable = False
     return pixels
 
 
-def _in_mode(pixels: np.ndarray, mode: str) -> Image.Image:
-    image = Image.fromarray(pixels, "RGBA")
+@functools.cache  # a median cut of 3 MP takes 1.5 s: each case once per test process
+def _in_mode(size: tuple[int, int], mode: str) -> Image.Image:
+    """`_noisy` at `size` in `mode`; shared, so not to be changed."""
+    image = Image.fromarray(_noisy(*size), "RGBA")
     if mode == "P":
         return image.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=200)
     if mode == "P-tRNS":
-        paletted = image.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=200)
+        paletted = _in_mode(size, "P").copy()
         paletted.info["transparency"] = bytes(range(0, 200))  # every entry its own alpha
         return paletted
     return image.convert(mode)
@@ -415,7 +424,7 @@ def _in_mode(pixels: np.ndarray, mode: str) -> Image.Image:
     "settings", [{"compress_level": 1}, {"optimize": True}], ids=["fast", "optimize"]
 )
 def test_a_png_decoded_in_strips_has_the_preview_of_a_whole_decode(size, mode, settings):
-    image = _in_mode(_noisy(*size), mode)
+    image = _in_mode(size, mode)
     kw = dict(settings)
     if mode == "P-tRNS":
         kw["transparency"] = image.info["transparency"]
