@@ -25,7 +25,11 @@ def replace_content(
 
 
 def _store(version, content, actor, action, detail=None) -> ChecklistVersion:
+    """Store an edited draft, audited; an edit that changes nothing (a resend, a form saved
+    as it was) stores nothing and leaves no event: the draft's revision stays."""
     policy.check_author(actor)  # every draft edit passes here
+    if content == version.content:
+        return version
     version.content = content
     version.content_hash = fmt.content_hash(content)
     service.flush()

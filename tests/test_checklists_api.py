@@ -7,7 +7,7 @@ import contextlib
 import io
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from accounts.models import Role
 from checklists import library, transfer
@@ -128,6 +128,27 @@ def test_stale_and_missing_if_match_on_item_edits(app, office):
     assert (item["points"], item["severity"]) == (2, "major")
     # The old ETag is now stale.
     assert_problem(etagged(office, "PATCH", url, draft, json={"points": 3}), 412)
+
+
+def test_an_edit_that_changes_nothing_stores_nothing(app, office):
+    """A resend, or a form saved as it was: 200 with the draft as it is, the revision and
+    its ETag unchanged, no audit event claiming a change."""
+    _, draft = build_draft(office)
+    url = f"{API}/checklist-versions/{draft['id']}"
+    item = draft["content"]["sections"][0]["items"][0]
+    section = draft["content"]["sections"][0]
+    edits = [
+        (f"{url}/items/{item['code']}", {"points": item["points"]}),
+        (f"{url}/items/{item['code']}", {"title": item["title"], "kind": item["kind"]}),
+        (f"{url}/sections/{section['code']}", {"title": section["title"]}),
+    ]
+    before = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    for path, payload in edits * 2:
+        response = etagged(office, "PATCH", path, draft, json=payload)
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["revision"] == draft["revision"]
+        assert response.headers["ETag"] == f'"{draft["revision"]}"'
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == before
 
 
 def test_item_validation_names_the_path_and_stores_nothing(app, office):
