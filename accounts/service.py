@@ -19,7 +19,7 @@ from accounts.models import ApiToken, BindingCode, Role, User
 from accounts.passwords import check_password
 from core import audit, errors
 from core.clock import utcnow
-from core.db import db
+from core.db import db, lock_for_update
 from org.models import Region, Sector, Unit
 
 # A hash of a random password, checked when the username is unknown so that a miss costs
@@ -249,8 +249,10 @@ def record_sign_in_throttled(
 
 def issue_binding_code(user: User, *, actor: User) -> tuple[str, BindingCode]:
     """A new one-time code for `user`; any code of theirs still unused stops working, so
-    only the code the office gave last can bind (a lost or leaked one dies with it)."""
+    only the code the office gave last can bind (a lost or leaked one dies with it). Codes
+    for one person are issued one at a time (on the person's row), so the last is the one."""
     policy.check_manages_users(actor)
+    lock_for_update(user)
     if not user.active:
         raise errors.Conflict("账号已停用，不能发放绑定码", type="urn:problem:account-disabled")
     revoked = _revoke_binding_codes(user)

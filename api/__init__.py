@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, request, send_from_directory
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import UnsupportedMediaType
 
@@ -164,6 +165,10 @@ def _finish_transaction(response):
         db.session.rollback()
         log.info("commit refused by a constraint", exc_info=True)
         return errors.integrity_conflict()
+    except StaleDataError:
+        db.session.rollback()
+        log.info("commit refused by a version column", exc_info=True)
+        return errors.concurrent_change()
     except Exception as exc:
         if not errors.is_database_down(exc):
             raise

@@ -19,6 +19,7 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from api import problems
@@ -175,6 +176,15 @@ def integrity_conflict() -> Response:
     return problem(409, "数据与已有记录冲突，请刷新后重试", type_="urn:problem:integrity-conflict")
 
 
+CONCURRENT_CHANGE_MESSAGE = "记录刚被他人修改，请刷新后重试"
+
+
+def concurrent_change() -> Response:
+    """A version column refused the write: someone changed the row after this request
+    read it (`StaleDataError`). Their change stands; this request changed nothing."""
+    return problem(409, CONCURRENT_CHANGE_MESSAGE, type_="urn:problem:concurrent-change")
+
+
 def is_database_down(exc: BaseException) -> bool:
     if isinstance(exc, DATABASE_DOWN):
         return True
@@ -220,6 +230,9 @@ def from_unexpected(exc: Exception) -> Response:
         # A race the service's own checks could not see, or a check it lacks (logged).
         log.warning("constraint refused a write: %s", exc)
         return integrity_conflict()
+    if isinstance(exc, StaleDataError):
+        log.info("a version column refused a write: %s", exc)
+        return concurrent_change()
     if isinstance(exc, DataError):
         # A value the database cannot hold that validation let through: the client's data,
         # but also a gap in a schema, so it is logged loudly.

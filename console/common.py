@@ -19,10 +19,12 @@ from typing import Any
 from flask import current_app, flash, g, redirect, request, session
 from marshmallow import Schema, ValidationError, fields
 from sqlalchemy import delete
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from accounts.models import User
 from api.auth import PUBLIC, policy_of
+from api.errors import CONCURRENT_CHANGE_MESSAGE
 from api.schemas import field_label
 from console.models import FormSubmission
 from core import errors
@@ -251,8 +253,11 @@ def act(
         first_answer = _first_copy(done) if once else None
         if first_answer is None:
             change()
-    except (errors.InvalidInput, errors.Conflict, errors.Forbidden) as exc:
+            db.session.flush()  # a write someone else's overtook is refused here, not later
+    except (errors.InvalidInput, errors.Conflict, errors.Forbidden, StaleDataError) as exc:
         db.session.rollback()
+        if isinstance(exc, StaleDataError):
+            exc = errors.Conflict(CONCURRENT_CHANGE_MESSAGE, type="urn:problem:concurrent-change")
         message = describe(exc)
         flash(message, "error")
         if form:

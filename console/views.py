@@ -18,6 +18,7 @@ from flask import (
     session,
     url_for,
 )
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from accounts import policy as accounts_policy
@@ -170,6 +171,12 @@ def _http_error(exc: HTTPException):
 def _unexpected(exc: Exception):
     """The database down is a page saying so (503), like every other console refusal;
     anything else is the API's one answer to the unexpected."""
+    if isinstance(exc, StaleDataError):  # a write overtaken outside a form's `act`
+        problems.rollback_quietly()
+        page = render_template(
+            "console/error.html", status=409, message=problems.CONCURRENT_CHANGE_MESSAGE
+        )
+        return page, 409
     if not problems.is_database_down(exc):
         return problems.from_unexpected(exc)
     problems.note_database_down(exc)

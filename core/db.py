@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, Select, Table, event, func, select
+from sqlalchemy import DateTime, MetaData, Select, Table, event, func, inspect, select, update
 from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, registry
@@ -91,6 +91,42 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(sqlite_writers.BUSY_TIMEOUT_S * 1000)}")
     cursor.close()
+
+
+# -- one writer of a row at a time ------------------------------------------------------
+
+
+def lock_for_update(obj: Base) -> bool:
+    """Hold `obj`'s row until the transaction ends, then read it again: writers of one
+    row (a resent request, two people at once) take turns here, and each sees what the
+    one before it wrote, instead of both checking the old row and one failing at its
+    flush, or both writing. Call it before checking or changing anything of `obj`.
+
+    PostgreSQL: `SELECT … FOR UPDATE`. SQLite: the database's single write lock (queued
+    by `core.sqlite_writers`), taken by an UPDATE that changes nothing; until a write,
+    pysqlite reads outside any transaction, so the read after it sees the latest row.
+
+    Lock a parent to make the writes of its children take turns: a child read before the
+    lock keeps the values this request read, and its version column still refuses a write
+    based on a child someone changed meanwhile (a 409, not a lost update).
+
+    False when the row is gone (deleted by the writer this one waited for)."""
+    state = inspect(obj)
+    mapper = state.mapper
+    (key,) = mapper.primary_key
+    ident = state.identity[0]
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        found = session.execute(select(key).where(key == ident).with_for_update()).first()
+    else:
+        table = mapper.local_table  # a plain column: a key's "change" would check others
+        same = next(c for c in table.columns if not (c.primary_key or c.foreign_keys))
+        changed = update(table).where(key == ident).values({same: same})
+        found = session.execute(changed).rowcount == 1
+    if not found:
+        return False
+    session.refresh(obj)
+    return True
 
 
 # -- pooled connections to a server ------------------------------------------------------

@@ -15,7 +15,7 @@ from accounts.models import User
 from checklists.content import item_numbers
 from core import audit, errors, reasons
 from core.clock import utcnow
-from core.db import Prepared, db, python_defaults, with_defaults
+from core.db import Prepared, db, lock_for_update, python_defaults, with_defaults
 from inspections import checklist, photos, policy
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
 
@@ -223,8 +223,14 @@ def get_finding(finding_id: int, *, actor: User) -> Finding:
 
 
 def review_finding(finding: Finding, data: dict[str, Any], *, actor: User) -> Finding:
-    """Confirm or dismiss a finding, or change its severity or deadline, with a reason."""
+    """Confirm or dismiss a finding, or change its severity or deadline, with a reason.
+
+    The reviews of one inspection's findings and its publication take turns on the
+    inspection's row (each re-scores it; a publication turns findings into tasks). The
+    finding itself is not read again: if someone changed it meanwhile, its version column
+    refuses this write (409)."""
     policy.check_can_review(actor, finding.inspection)
+    lock_for_update(finding.inspection)
     if finding.inspection.status != InspectionStatus.submitted:
         raise errors.Conflict(
             "检查结果已公开，问题不能再修改", type="urn:problem:inspection-published"
@@ -350,8 +356,10 @@ def publish_inspection(
 ) -> Inspection:
     """Release the result to the unit. Every finding must be confirmed or dismissed, and
     every required photo must have arrived unless the office says why it publishes
-    without it; confirmed findings go on to rectification."""
+    without it; confirmed findings go on to rectification. A resent publication waits for
+    the first (and reviews for it, on the inspection's row), then finds it done."""
     policy.check_can_review(actor, inspection)
+    lock_for_update(inspection)
     if inspection.status == InspectionStatus.published:
         return inspection
     if inspection.status != InspectionStatus.submitted:

@@ -16,7 +16,7 @@ from accounts.models import Role, User
 from checklists.models import ChecklistTemplate
 from core import audit, errors
 from core.clock import DISPLAY_TZ, utcnow
-from core.db import db
+from core.db import db, lock_for_update
 from inspections import draw as dr
 from inspections import policy
 from inspections.models import (
@@ -264,8 +264,10 @@ def window_of(plan: Plan) -> tuple[datetime, datetime]:
 
 def draw_plan(plan: Plan, *, seed: str | None, reason: str | None, actor: User) -> Draw:
     """Draw (or redraw) the plan's visits. A redraw replaces the visits of the previous
-    draw, and is refused once any of them has started."""
+    draw, and is refused once any of them has started. Draws of one plan, and the
+    check-ins at its visits, take turns on the plan's row."""
     policy.check_can_edit_plan(actor, plan)
+    lock_for_update(plan)
     if plan.status == PlanStatus.published:
         raise errors.Conflict("计划已公开，不能重新抽取", type="urn:problem:plan-published")
     previous = current_draw(plan)

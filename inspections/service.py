@@ -27,7 +27,14 @@ from sqlalchemy.orm import make_transient_to_detached
 from accounts.models import User
 from core import audit, errors
 from core.clock import utcnow
-from core.db import Prepared, db, python_defaults, with_defaults, written_by_core
+from core.db import (
+    Prepared,
+    db,
+    lock_for_update,
+    python_defaults,
+    with_defaults,
+    written_by_core,
+)
 from core.geo import CoordSystem, distance_m
 from evidence import seal
 from inspections import checklist, findings, photos, policy
@@ -309,9 +316,14 @@ def _owned(inspection: Inspection, actor: User) -> Inspection:
 
 
 def _visit_for_inspector(visit_id: int, actor: User) -> Visit:
-    visit = db.session.scalar(
-        select(Visit).where(Visit.id == visit_id, policy.visit_filter(actor, utcnow()))
-    )
+    """The visit `actor` checks in at, locked with its plan (in that order, as everywhere):
+    a redraw, which replaces the plan's visits, and a reassignment of the visit wait for
+    the check-in or it for them, and it is read again once they are done."""
+    query = select(Visit).where(Visit.id == visit_id, policy.visit_filter(actor, utcnow()))
+    visit = db.session.scalar(query)
+    if visit is not None:
+        locked = lock_for_update(visit.plan) and lock_for_update(visit)
+        visit = db.session.scalar(query) if locked else None  # redrawn or reassigned?
     if visit is None:
         raise errors.InvalidInput(errors={"visit_id": ["检查任务不存在"]})
     return visit
@@ -379,6 +391,7 @@ def save_answers(inspection: Inspection, data: dict[str, Any], *, actor: User) -
     """A partial save: the items given replace what was there; the same save twice leaves
     the same inspection."""
     _owned(inspection, actor)
+    lock_for_update(inspection)  # a resent save waits for the first, then finds it done
     state = _merged(inspection, data)
     if inspection.status != InspectionStatus.draft:
         if _state(inspection) == state:
@@ -396,6 +409,7 @@ def save_answers(inspection: Inspection, data: dict[str, Any], *, actor: User) -
 def submit_inspection(inspection: Inspection, data: dict[str, Any], *, actor: User) -> Inspection:
     """Submit a started inspection, with any last answers."""
     _owned(inspection, actor)
+    lock_for_update(inspection)  # a resent submission waits for the first, then finds it
     return _submit(inspection, _merged(inspection, data), actor=actor)
 
 
@@ -453,6 +467,7 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> Submission:
 def _submitted_before(inspection: Inspection, state: dict[str, Any], actor: User) -> Submission:
     """An offline submission for an inspection that exists: a retry, or the submission of
     one started online."""
+    lock_for_update(inspection)  # copies of one submission take turns
     inspection = _submit(inspection, state, actor=actor)
     return Submission(
         inspection,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from accounts.models import Role, User
 from core import audit, errors
 from core.clock import DISPLAY_TZ
-from core.db import db
+from core.db import db, lock_for_update
 from inspections import plans, policy
 from inspections.models import PlanStatus, Visit, VisitStatus
 from org import hours
@@ -23,9 +23,18 @@ from org import hours
 
 def reassign_visit(visit: Visit, data: dict[str, Any], *, actor: User) -> Visit:
     """Set `visit`'s window (window_start, window_end) and/or team (inspector_ids), with a
-    reason. Only before anyone checked in, and only by an office that owns the plan."""
+    reason. Only before anyone checked in, and only by an office that owns the plan.
+
+    `visit` as the caller checked it against the client's version (If-Match, the console
+    form's): locked with its plan (in that order, as a check-in locks them), a visit
+    changed or removed meanwhile is refused rather than changed again (412)."""
     plan = visit.plan
     policy.check_can_edit_plan(actor, plan)
+    seen = visit.version
+    if not (lock_for_update(plan) and lock_for_update(visit)):
+        raise errors.NotFound()
+    if visit.version != seen:
+        raise errors.PreconditionFailed()
     if plan.status == PlanStatus.published:
         raise errors.Conflict("计划已公开，不能再改派", type="urn:problem:reassign-plan-published")
     if visit.status != VisitStatus.planned:
