@@ -130,8 +130,21 @@ class DrawSchema(Schema):
     id = Id()
     plan_id = Id()
     number = Int()
-    seed = fields.String()
-    algorithm = fields.String()
+    seed = fields.String(metadata={"description": "公开的随机种子：抽取检查对象"})
+    team_seed = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "检查组种子（dr-v2）：服务器随机生成，用于组成检查组；仅制定计划的"
+            "督查办可见，dr-v1 的抽取为空（其检查组也由 seed 决定）"
+        },
+    )
+    team_seed_sha256 = fields.String(
+        allow_none=True,
+        metadata={"description": "检查组种子的 SHA-256（十六进制），与公开结果中的一致"},
+    )
+    algorithm = fields.String(
+        metadata={"description": "抽取算法：dr-v2（检查对象与检查组分用两个种子）或 dr-v1"}
+    )
     current = fields.Boolean()
     drawn_at = fields.DateTime()
     drawn_by_id = Int(allow_none=True)
@@ -164,8 +177,28 @@ class DisclosedPlanSchema(Schema):
 
 class DisclosedDrawSchema(Schema):
     number = Int()
-    seed = fields.String()
-    algorithm = fields.String()
+    seed = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "随机种子，可据以复核抽取的检查对象；暗访且计划未选择公开检查人员、"
+            "按 dr-v1 抽取（种子同时决定检查组）时为空"
+        },
+    )
+    team_seed = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "检查组种子（dr-v2）；暗访且计划未选择公开检查人员时为空，"
+            "检查组无法由公开内容推算"
+        },
+    )
+    team_seed_sha256 = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "检查组种子的 SHA-256（十六进制）：抽取时即已确定，事后出示的"
+            "检查组种子须与之相符；dr-v1 的抽取为空"
+        },
+    )
+    algorithm = fields.String(metadata={"description": "抽取算法：dr-v2 或 dr-v1"})
     drawn_at = fields.DateTime()
     inputs = fields.Dict(
         metadata={"description": "暗访且计划未选择公开时，检查人员池与回避名单只给人数"}

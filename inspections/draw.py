@@ -1,13 +1,23 @@
-"""双随机: the double-random draw, a pure function of its inputs and seed.
+"""双随机: the double-random draw, a pure function of its inputs and seeds.
 
-The same inputs and seed give the same visits on any machine: everything is sorted before
-the random generator touches it, and `random.Random` seeded with a string is stable across
-Python versions (seed version 2, SHA-512 of the string). The office stores the seed and the
-inputs with each draw so that anyone can replay it (`replay`) and check the published result.
+The same inputs and seeds give the same visits on any machine: everything is sorted before
+a random generator touches it, and `random.Random` seeded with a string is stable across
+Python versions (seed version 2, SHA-512 of the string). The office stores the seeds and the
+inputs with each draw so that it can replay it (`replay`) and check the stored result.
+
+Two algorithms, each draw replaying under the one it names:
+
+- "dr-v2" (new draws): the units come from a generator seeded with the public `seed`, the
+  teams from another seeded with a secret `team_seed` (random per draw). The disclosure of
+  a plan that does not name its inspectors publishes the seed and `commitment(team_seed)`
+  only, so anyone can check the units but nobody can compute the 暗访 teams.
+- "dr-v1" (older draws): one generator seeded with `seed` picks the units and then forms the
+  teams, so whoever knows the seed and guesses the inspector pool can compute the teams.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections import defaultdict
@@ -17,7 +27,8 @@ from typing import Any
 
 from org import hours as service_hours
 
-ALGORITHM = "dr-v1"
+ALGORITHM = "dr-v2"
+ALGORITHMS = ("dr-v1", "dr-v2")
 
 
 class DrawError(ValueError):
@@ -59,12 +70,38 @@ def draw(
     team_size: int,
     exclusions: list[dict[str, int]],
     seed: str,
+    team_seed: str | None = None,
+    algorithm: str = ALGORITHM,
 ) -> list[dict[str, Any]]:
-    """[{"unit_id", "inspector_ids"}] sorted by unit id."""
-    # Reproducible on purpose: the seed itself comes from `secrets` and is published.
-    rng = random.Random(f"{ALGORITHM}:{seed}")  # noqa: S311
-    picked = _pick_units(rng, units, sampling)
-    return _assign_teams(rng, picked, inspectors, team_size, exclusions)
+    """[{"unit_id", "inspector_ids"}] sorted by unit id. "dr-v2" needs `team_seed`."""
+    # Reproducible on purpose: the seeds come from `secrets`; `seed` is published.
+    if algorithm == "dr-v1":
+        rng = random.Random(f"dr-v1:{seed}")  # noqa: S311
+        picked = _pick_units(rng, units, sampling)
+        return _assign_teams(rng, picked, inspectors, team_size, exclusions)
+    if algorithm != "dr-v2":
+        raise ValueError(f"unknown draw algorithm {algorithm!r}")
+    if not team_seed:
+        raise ValueError("dr-v2 draws teams from a team seed")
+    picked = pick_units(units, sampling=sampling, seed=seed, algorithm=algorithm)
+    team_rng = random.Random(f"dr-v2:teams:{team_seed}")  # noqa: S311
+    return _assign_teams(team_rng, picked, inspectors, team_size, exclusions)
+
+
+def pick_units(
+    units: list[PoolUnit], *, sampling: dict[str, Any], seed: str, algorithm: str = ALGORITHM
+) -> list[int]:
+    """The units a draw picks, in the order it picked them. Under "dr-v2" they depend on the
+    public seed alone: this is what anyone can check from a disclosure."""
+    if algorithm == "dr-v1":
+        return _pick_units(random.Random(f"dr-v1:{seed}"), units, sampling)  # noqa: S311
+    return _pick_units(random.Random(f"dr-v2:units:{seed}"), units, sampling)  # noqa: S311
+
+
+def commitment(team_seed: str) -> str:
+    """SHA-256 (hex) of the team seed: published before the seed itself may be, so that the
+    seed shown later to whoever may check the teams is provably the one drawn with."""
+    return hashlib.sha256(team_seed.encode()).hexdigest()
 
 
 def _pick_units(rng: random.Random, units: list[PoolUnit], sampling: dict[str, Any]) -> list[int]:
@@ -117,8 +154,14 @@ def _assign_teams(
     return [{"unit_id": u, "inspector_ids": teams[u]} for u in sorted(teams)]
 
 
-def replay(inputs: dict[str, Any], seed: str) -> list[dict[str, Any]]:
-    """Draw again from stored inputs (as `inputs_of` wrote them)."""
+def replay(
+    inputs: dict[str, Any],
+    seed: str,
+    *,
+    team_seed: str | None = None,
+    algorithm: str = ALGORITHM,
+) -> list[dict[str, Any]]:
+    """Draw again from stored inputs (as `inputs_of` wrote them) under `algorithm`."""
     result = draw(
         [PoolUnit(**u) for u in inputs["units"]],
         [PoolInspector(**i) for i in inputs["inspectors"]],
@@ -126,6 +169,8 @@ def replay(inputs: dict[str, Any], seed: str) -> list[dict[str, Any]]:
         team_size=inputs["team_size"],
         exclusions=inputs["exclusions"],
         seed=seed,
+        team_seed=team_seed,
+        algorithm=algorithm,
     )
     if inputs.get("schedule"):
         result = schedule(result, inputs["schedule"], seed)

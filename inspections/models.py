@@ -31,6 +31,7 @@ from checklists.models import ChecklistVersion
 from core.clock import utcnow
 from core.db import db
 from core.geo import CoordSystem
+from inspections import draw as dr
 from org.models import Unit
 
 
@@ -163,7 +164,9 @@ class Plan(db.Model):
 
 
 class Draw(db.Model):
-    """One double-random draw of a plan: its seed and inputs, so anyone can replay it."""
+    """One double-random draw of a plan: its seeds and inputs, so it can be replayed. The
+    public `seed` picks the units; under "dr-v2" the secret `team_seed` forms the teams
+    (null for "dr-v1" draws, whose seed did both)."""
 
     __tablename__ = "draw"
     __table_args__ = (UniqueConstraint("plan_id", "number"),)
@@ -172,6 +175,8 @@ class Draw(db.Model):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
     number: Mapped[int]
     seed: Mapped[str] = mapped_column(String(64))
+    # Never in the disclosure of a plan that does not name its inspectors (`plans.disclosure`).
+    team_seed: Mapped[str | None] = mapped_column(String(64))
     algorithm: Mapped[str] = mapped_column(String(20))
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
     result: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
@@ -179,6 +184,11 @@ class Draw(db.Model):
     drawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
     reason: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def team_seed_sha256(self) -> str | None:
+        """The team seed's commitment (`draw.commitment`), safe to publish."""
+        return dr.commitment(self.team_seed) if self.team_seed else None
 
 
 visit_inspector = Table(

@@ -225,14 +225,17 @@ def list_draws(plan: Plan, *, actor: User) -> list[Draw] | list[dict[str, Any]]:
 
 
 _DRAW_FIELDS = ("id", "plan_id", "number", "seed", "algorithm", "current", "drawn_at")
-_DRAW_FIELDS += ("drawn_by_id", "reason")
+_DRAW_FIELDS += ("drawn_by_id", "reason", "team_seed_sha256")
 
 
 def _part_of(d: Draw, units: set[int]) -> dict[str, Any]:
+    """Without the team seed: with it and the disclosed inputs, the teams of the units
+    outside the office's region could be computed."""
     inputs = dict(d.inputs or {})
     inputs["units"] = [u for u in inputs.get("units", []) if u["id"] in units]
     inputs["exclusions"] = [e for e in inputs.get("exclusions", []) if e["unit_id"] in units]
     return {key: getattr(d, key) for key in _DRAW_FIELDS} | {
+        "team_seed": None,
         "inputs": inputs,
         "result": [row for row in d.result if row["unit_id"] in units],
     }
@@ -287,6 +290,9 @@ def draw_plan(plan: Plan, *, seed: str | None, reason: str | None, actor: User) 
     if not units:
         raise errors.InvalidInput(errors={"pool": ["检查对象范围内没有在用的窗口单位"]})
     seed = seed or secrets.token_hex(16)
+    # Never given by the office, never published unless the plan names its inspectors: the
+    # teams are not computable from the disclosure (docs/inspections.md, "The draw").
+    team_seed = secrets.token_hex(16)
     inputs = dr.inputs_of(
         units,
         inspectors,
@@ -299,7 +305,7 @@ def draw_plan(plan: Plan, *, seed: str | None, reason: str | None, actor: User) 
             (plan.period_start, plan.period_end), _own_hours([u.id for u in units])
         )
     try:
-        result = dr.replay(inputs, seed)
+        result = dr.replay(inputs, seed, team_seed=team_seed, algorithm=dr.ALGORITHM)
     except dr.DrawError as exc:
         raise errors.InvalidInput(str(exc), errors={exc.field: [str(exc)]}) from None
     if previous is not None:
@@ -312,6 +318,7 @@ def draw_plan(plan: Plan, *, seed: str | None, reason: str | None, actor: User) 
         plan_id=plan.id,
         number=number,
         seed=seed,
+        team_seed=team_seed,
         algorithm=dr.ALGORITHM,
         inputs=inputs,
         result=result,
@@ -329,7 +336,12 @@ def draw_plan(plan: Plan, *, seed: str | None, reason: str | None, actor: User) 
         "redraw" if previous else "draw",
         actor_id=actor.id,
         before={"draw": previous.number, "seed": previous.seed} if previous else None,
-        after={"draw": new.number, "seed": seed, "visits": len(result)},
+        after={
+            "draw": new.number,
+            "seed": seed,
+            "team_seed_sha256": new.team_seed_sha256,
+            "visits": len(result),
+        },
         reason=reason,
     )
     return new
@@ -394,8 +406,9 @@ def _make_visits(plan: Plan, new: Draw) -> None:
 
 
 def verify_draw(d: Draw) -> bool:
-    """Replaying the stored inputs with the stored seed gives the stored result."""
-    return dr.replay(d.inputs, d.seed) == d.result
+    """Replaying the stored inputs with the stored seeds, under the draw's own algorithm,
+    gives the stored result."""
+    return dr.replay(d.inputs, d.seed, team_seed=d.team_seed, algorithm=d.algorithm) == d.result
 
 
 def publish_plan(plan: Plan, *, actor: User) -> Plan:
@@ -417,8 +430,10 @@ def publish_plan(plan: Plan, *, actor: User) -> Plan:
 def disclosure(plan_id: int, *, actor: User) -> dict[str, Any]:
     """What 一公开 shows: the plan, the draw's seed and reproducibility, each visit's unit
     and team, and the published results. A 暗访 plan names its inspectors only when it opts
-    in: otherwise each team is 暗访组 with its size, and the draw's inputs keep what makes
-    the choice of units checkable (units, sampling, seed) without the inspector pool."""
+    in: otherwise each team is 暗访组 with its size, and nothing shown lets anyone compute
+    the teams either. The draw's inputs keep what makes the choice of units checkable
+    (units, sampling, seed) without the inspector pool; the team seed is shown only as its
+    SHA-256, and a "dr-v1" draw, whose seed formed the teams too, does not show its seed."""
     plan = policy.disclosed_plan(plan_id, actor)
     named = policy.names_inspectors(None, plan)
     d = current_draw(plan)
@@ -438,10 +453,14 @@ def disclosure(plan_id: int, *, actor: User) -> dict[str, Any]:
     if not named:
         inputs["inspectors"] = len(inputs.get("inspectors") or [])
         inputs["exclusions"] = len(inputs.get("exclusions") or [])
+    shown = {key: getattr(d, key) for key in ("number", "seed", "algorithm", "drawn_at")}
+    shown["team_seed"] = d.team_seed if named else None
+    shown["team_seed_sha256"] = d.team_seed_sha256
+    if not named and d.team_seed is None:
+        shown["seed"] = None  # "dr-v1": this seed formed the teams too
     return {
         "plan": plan,
-        "draw": {key: getattr(d, key) for key in ("number", "seed", "algorithm", "drawn_at")}
-        | {"inputs": inputs},
+        "draw": shown | {"inputs": inputs},
         "reproducible": verify_draw(d),
         "visits": [
             {

@@ -18,19 +18,25 @@ UNITS = [dr.PoolUnit(id=i, sector_id=i % 3, region_id=i % 2) for i in range(1, 6
 INSPECTORS = [dr.PoolInspector(id=100 + i, home_unit_id=i) for i in range(1, 11)]
 
 
-def run(seed="s", **over):
+ALGORITHMS = pytest.mark.parametrize("algorithm", dr.ALGORITHMS)
+
+
+def run(seed="s", algorithm=dr.ALGORITHM, team_seed="t", **over):
     args = {
         "sampling": {"rate": 0.25},
         "team_size": 2,
         "exclusions": [],
         "seed": seed,
+        "team_seed": team_seed,
+        "algorithm": algorithm,
     } | over
     return dr.draw(UNITS, INSPECTORS, **args)
 
 
-def test_same_inputs_and_seed_give_the_same_draw_and_another_seed_does_not():
-    assert run("alpha") == run("alpha")
-    assert run("alpha") != run("beta")
+@ALGORITHMS
+def test_same_inputs_and_seed_give_the_same_draw_and_another_seed_does_not(algorithm):
+    assert run("alpha", algorithm) == run("alpha", algorithm)
+    assert run("alpha", algorithm) != run("beta", algorithm)
     # Input order does not matter: everything is sorted before the generator runs.
     shuffled = dr.draw(
         list(reversed(UNITS)),
@@ -39,8 +45,39 @@ def test_same_inputs_and_seed_give_the_same_draw_and_another_seed_does_not():
         team_size=2,
         exclusions=[],
         seed="alpha",
+        team_seed="t",
+        algorithm=algorithm,
     )
-    assert shuffled == run("alpha")
+    assert shuffled == run("alpha", algorithm)
+    inputs = dr.inputs_of(UNITS, INSPECTORS, sampling={"rate": 0.25}, team_size=2, exclusions=[])
+    assert dr.replay(inputs, "alpha", team_seed="t", algorithm=algorithm) == run("alpha", algorithm)
+
+
+def test_dr_v1_draws_replay_as_they_were_drawn():
+    """Draws stored before dr-v2 keep replaying under their own algorithm: the units and
+    teams the one `dr-v1:<seed>` generator gave (pinned here)."""
+    first = run("alpha", "dr-v1", team_seed=None)[:3]
+    assert first == run("alpha", "dr-v1", team_seed="ignored")[:3]
+    assert first == [
+        {"unit_id": 5, "inspector_ids": [103, 110]},
+        {"unit_id": 7, "inspector_ids": [102, 108]},
+        {"unit_id": 12, "inspector_ids": [103, 109]},
+    ]
+
+
+def test_dr_v2_picks_units_from_the_seed_and_teams_from_the_team_seed():
+    base = run("alpha", team_seed="t1")
+    other_teams = run("alpha", team_seed="t2")
+    assert [r["unit_id"] for r in base] == [r["unit_id"] for r in other_teams]
+    assert [r["inspector_ids"] for r in base] != [r["inspector_ids"] for r in other_teams]
+    units = sorted(dr.pick_units(UNITS, sampling={"rate": 0.25}, seed="alpha"))
+    assert units == [r["unit_id"] for r in base]
+    assert run("alpha", team_seed="t1") == base
+    with pytest.raises(ValueError, match="team seed"):
+        run("alpha", team_seed=None)
+    assert dr.commitment("t1") == (
+        "628b49d96dcde97a430dd4f597705899e09a968f793491e4b704cae33a40dc02"
+    )
 
 
 def test_sample_per_stratum_by_rate_size_and_override():
@@ -56,17 +93,21 @@ def test_sample_per_stratum_by_rate_size_and_override():
     assert sum(by_stratum.values()) == 4 + 5
 
 
-def test_teams_are_balanced_across_inspectors():
-    result = run(sampling={"rate": 1.0})  # 60 visits × 2 = 120 assignments over 10 people
+@ALGORITHMS
+def test_teams_are_balanced_across_inspectors(algorithm):
+    result = run(
+        algorithm=algorithm, sampling={"rate": 1.0}
+    )  # 60 visits × 2 = 120 assignments over 10 people
     load = Counter(i for row in result for i in row["inspector_ids"])
     assert max(load.values()) - min(load.values()) <= 1
     assert all(len(set(row["inspector_ids"])) == 2 for row in result)
 
 
-def test_nobody_inspects_their_own_unit_or_a_unit_they_are_excluded_from():
+@ALGORITHMS
+def test_nobody_inspects_their_own_unit_or_a_unit_they_are_excluded_from(algorithm):
     exclusions = [{"inspector_id": 101, "unit_id": u} for u in range(1, 61) if u % 2]
     for seed in ("a", "b", "c", "d"):
-        result = run(seed, sampling={"rate": 1.0}, exclusions=exclusions)
+        result = run(seed, algorithm, sampling={"rate": 1.0}, exclusions=exclusions)
         for row in result:
             for inspector in row["inspector_ids"]:
                 assert inspector - 100 != row["unit_id"], "inspected own unit"
@@ -83,6 +124,7 @@ def test_too_few_eligible_inspectors_is_refused():
             team_size=2,
             exclusions=exclusions,
             seed="x",
+            team_seed="y",
         )
 
 
@@ -121,8 +163,23 @@ def test_a_stored_draw_replays_to_the_same_visits_and_excludes_conflicts(office,
     a = office.post(f"/api/v1/plans/{first['id']}/draws", json={"seed": "2030q1"})
     b = office.post(f"/api/v1/plans/{second['id']}/draws", json={"seed": "2030q1"})
     assert a.status_code == b.status_code == 201, a.get_json()
-    assert a.get_json()["result"] == b.get_json()["result"]
-    assert len(a.get_json()["result"]) == 4
+    # The same public seed picks the same units; each draw's own secret team seed its teams.
+    a, b = a.get_json(), b.get_json()
+    assert [r["unit_id"] for r in a["result"]] == [r["unit_id"] for r in b["result"]]
+    assert len(a["result"]) == 4
+    assert a["algorithm"] == "dr-v2"
+    assert a["team_seed"] != b["team_seed"]
+    assert a["team_seed_sha256"] == dr.commitment(a["team_seed"])
+    # The office's view of the draws replays everything.
+    (stored,) = office.get(f"/api/v1/plans/{first['id']}/draws").get_json()
+    replayed = dr.replay(
+        stored["inputs"],
+        stored["seed"],
+        team_seed=stored["team_seed"],
+        algorithm=stored["algorithm"],
+    )
+    teams = [{"unit_id": r["unit_id"], "inspector_ids": r["inspector_ids"]} for r in replayed]
+    assert teams == stored["result"] == a["result"]
 
     home = {i.id: i.unit_id for i in inspectors}
     visits = db.session.scalars(db.select(Visit).where(Visit.plan_id == first["id"])).all()
