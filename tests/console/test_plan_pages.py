@@ -10,7 +10,7 @@ from sqlalchemy import select
 from accounts.models import Role
 from core.clock import local, utcnow
 from core.db import db
-from inspections.models import Plan, PlanStatus, Visit, VisitWindows
+from inspections.models import Draw, Plan, PlanStatus, Visit, VisitWindows
 
 
 def plan_form(world, make_user, **over) -> dict:
@@ -48,6 +48,10 @@ def test_create_draw_and_see_the_result(office_console, world, make_user):
     assert "第 1 次抽取完成：2 个窗口单位" in page
     assert "console-test" in page
     assert "结果一致" in page  # the stored draw replays
+    draw = db.session.scalar(select(Draw))
+    assert draw.algorithm == "dr-v2"
+    assert draw.team_seed in page  # the office sees the team seed and its commitment
+    assert draw.team_seed_sha256 in page
     assert world.unit_a.name in page
     assert world.unit_b.name in page
     assert len(db.session.scalars(select(Visit)).all()) == 2
