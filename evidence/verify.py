@@ -69,23 +69,30 @@ def _reviews(finding_ids: list[int]) -> dict[int, list[AuditEvent]]:
     return found
 
 
-def _chained_submit(inspection_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(AuditEvent.id).where(
+# The inspection's own chained events verify reads (never unchained ones: nothing
+# protects them, so they explain nothing).
+MILESTONES = ("submit", "publish", "rescore")
+FIGURES = ("score", "grade", "critical_failed")  # what a rescore sets, as reviewed_*
+
+
+def _milestones(inspection_id: int) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(
                 AuditEvent.entity_type == "inspection",
                 AuditEvent.entity_id == inspection_id,
-                AuditEvent.action == "submit",
+                AuditEvent.action.in_(MILESTONES),
                 AuditEvent.seq.is_not(None),
             )
+            .order_by(AuditEvent.seq)
         )
-        is not None
     )
 
 
 def check_inspection(inspection: Inspection, report: Report) -> None:
-    """Recompute the inspection's seal from its rows as they are now."""
-    name = f"inspection {inspection.id}"
+    """Recompute the inspection's seal from its rows as they are now, and hold its status
+    and reviewed figures to its chain."""
     links = list(
         db.session.scalars(
             select(EvidenceSeal)
@@ -93,12 +100,71 @@ def check_inspection(inspection: Inspection, report: Report) -> None:
             .order_by(EvidenceSeal.number)
         )
     )
+    events = _milestones(inspection.id)
+    sealed = bool(links) or any(event.action == "submit" for event in events)
+    check_status(inspection, sealed, events, report)
+    check_figures(inspection, sealed, events, report)
     if not links:
-        if _chained_submit(inspection.id):
-            report.problems.append(f"{name}: seal missing")
+        if sealed:
+            report.problems.append(f"inspection {inspection.id}: seal missing")
         else:
             report.unsealed += 1
         return
+    check_seal(inspection, links, report)
+
+
+def check_status(
+    inspection: Inspection, sealed: bool, events: list[AuditEvent], report: Report
+) -> None:
+    """A sealed inspection was submitted: it is no draft; it is published exactly when its
+    chain records the publication."""
+    name = f"inspection {inspection.id}"
+    published = any(event.action == "publish" for event in events)
+    if inspection.status == InspectionStatus.draft and sealed:
+        report.problems.append(f"{name}: a draft, though it was sealed at submission")
+    elif inspection.status == InspectionStatus.published and sealed and not published:
+        report.problems.append(f"{name}: published, though its audit chain records no publish")
+    elif published and inspection.status != InspectionStatus.published:
+        report.problems.append(
+            f"{name}: {inspection.status}, though its audit chain records a publish"
+        )
+
+
+def check_figures(
+    inspection: Inspection, sealed: bool, events: list[AuditEvent], report: Report
+) -> None:
+    """The reviewed figures (what units and rankings see) are those of the newest rescore
+    event, or unset when there is none; the figures at submission it names are the
+    inspection's. (Its `dismissed` list is not compared: a later review that leaves the
+    figures as they were writes no rescore.)"""
+    name = f"inspection {inspection.id}"
+    reviewed = {key: getattr(inspection, f"reviewed_{key}") for key in FIGURES}
+    rescores = [event for event in events if event.action == "rescore"]
+    if not rescores:
+        if sealed and any(value is not None for value in reviewed.values()):
+            report.problems.append(f"{name}: reviewed figures set without a rescore")
+        return
+    newest = rescores[-1]
+    after = newest.after or {}
+    expected = {f"reviewed_{key}": after.get(key) for key in FIGURES} | {
+        "score": after.get("submitted_score"),
+        "grade": after.get("submitted_grade"),
+    }
+    differ = [
+        column
+        for column, value in expected.items()
+        if canonical.plain(getattr(inspection, column)) != canonical.plain(value)
+    ]
+    if differ:
+        report.problems.append(
+            f"{name}: {', '.join(differ)} differ(s) from its newest rescore "
+            f"(audit event {newest.id})"
+        )
+
+
+def check_seal(inspection: Inspection, links: list[EvidenceSeal], report: Report) -> None:
+    """The links 1…n, each late photo, and link 1 recomputed from the rows."""
+    name = f"inspection {inspection.id}"
     photos = seal.stored_photos(inspection.id)
     by_id = {p["id"]: p for p in photos}
     late = {link.photo_id for link in links if link.reason == SealReason.photo}
@@ -154,7 +220,21 @@ def check_gone(inspection_id: int | None, report: Report) -> None:
 
 
 def sealed_inspections(inspection_id: int | None) -> Iterator[Inspection]:
-    stmt = select(Inspection).where(Inspection.status != InspectionStatus.draft)
+    """Submitted and published inspections, and any other one that was sealed or whose
+    chain records a submission (a draft now: set back behind the app's back)."""
+    stmt = select(Inspection).where(
+        or_(
+            Inspection.status != InspectionStatus.draft,
+            Inspection.id.in_(select(EvidenceSeal.inspection_id).where(EvidenceSeal.number == 1)),
+            Inspection.id.in_(
+                select(AuditEvent.entity_id).where(
+                    AuditEvent.entity_type == "inspection",
+                    AuditEvent.action == "submit",
+                    AuditEvent.seq.is_not(None),
+                )
+            ),
+        )
+    )
     if inspection_id is not None:
         stmt = stmt.where(Inspection.id == inspection_id)
     after = 0

@@ -328,6 +328,70 @@ def test_verify_names_a_photo_whose_recorded_hash_was_changed(submitted, inspect
     assert f"inspection {submitted['id']}: seal link 2: photo {key} has another SHA-256" in problems
 
 
+@pytest.fixture
+def published(submitted, office) -> dict:
+    """The submission reviewed (one finding dismissed: a rescore) and published."""
+    for n, finding in enumerate(submitted["findings"]):
+        url = f"/api/v1/findings/{finding['id']}"
+        change = {"status": "dismissed", "reason": "照片显示已整改"} if n == 0 else {
+            "status": "confirmed"}  # fmt: skip
+        response = office.patch(
+            url, json=change, headers={"If-Match": office.get(url).headers["ETag"]}
+        )
+        assert response.status_code == 200, response.get_json()
+    response = office.post(
+        f"/api/v1/inspections/{submitted['id']}/publish",
+        json={"missing_photos_reason": "照片由检查组另行报送"},
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_verify_names_a_sealed_inspection_set_back_to_draft(published, runner):
+    assert_passes(runner)
+    raw("UPDATE inspection SET status = 'draft', answers = :a WHERE id = :id",
+        a='{"dress.uniform": {"result": "pass"}}', id=published["id"])  # fmt: skip
+    problems = assert_fails(runner, "--inspection", str(published["id"]))
+    assert f"inspection {published['id']}: a draft, though it was sealed at submission" in problems
+
+
+def test_verify_names_changed_reviewed_figures(published, runner):
+    rescore = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.entity_id == published["id"],
+                                 AuditEvent.action == "rescore"))  # fmt: skip
+    assert rescore is not None
+    assert rescore.after["score"] == published["reviewed_score"]
+    raw("UPDATE inspection SET reviewed_score = 99 WHERE id = :id", id=published["id"])
+    assert assert_fails(runner, "--inspection", str(published["id"])) == [
+        f"inspection {published['id']}: reviewed_score differ(s) from its newest rescore "
+        f"(audit event {rescore.id})"
+    ]
+
+
+def test_verify_names_reviewed_figures_without_a_rescore(submitted, runner):
+    raw("UPDATE inspection SET reviewed_score = 99, reviewed_grade = '优秀' WHERE id = :id",
+        id=submitted["id"])  # fmt: skip
+    assert assert_fails(runner) == [
+        f"inspection {submitted['id']}: reviewed figures set without a rescore"
+    ]
+
+
+def test_verify_names_a_publication_without_its_event(submitted, published, runner):
+    assert_passes(runner)
+    raw("DELETE FROM audit_event WHERE action = 'publish'")  # the chain's newest: no gap
+    raw("UPDATE inspection SET status = 'published' WHERE id = :id", id=submitted["id"])
+    assert assert_fails(runner) == [
+        f"inspection {submitted['id']}: published, though its audit chain records no publish"
+    ]
+
+
+def test_verify_names_an_unpublished_inspection(published, runner):
+    raw("UPDATE inspection SET status = 'submitted' WHERE id = :id", id=published["id"])
+    assert assert_fails(runner) == [
+        f"inspection {published['id']}: submitted, though its audit chain records a publish"
+    ]
+
+
 # -- demo data and concurrency ---------------------------------------------------------------
 
 
