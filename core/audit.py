@@ -60,6 +60,25 @@ class AuditEvent(db.Model):
     hash: Mapped[str | None] = mapped_column(String(64))
 
 
+class AuditChainStart(db.Model):
+    """Where the hash chains began (revision 0017_evidence_seal): only events with an id
+    below `first_event_id` were written before, and only they may be unchained. One row,
+    written by revision 0029_audit_chain_start; with none (the row deleted, or a test's
+    wiped tables), no event may be unchained. Several rows: the smallest counts."""
+
+    __tablename__ = "audit_chain_start"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_event_id: Mapped[int]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def chain_start() -> int | None:
+    """The id of the first chained event; None when nothing was recorded (then no event
+    may be unchained)."""
+    return db.session.scalar(select(func.min(AuditChainStart.first_event_id)))
+
+
 _COLUMNS = ["at", "actor_id", "entity_type", "entity_id", "action", "before", "after", "reason",
             "seq", "prev_hash", "hash"]  # fmt: skip
 _INSERT = Prepared(insert(AuditEvent.__table__), _COLUMNS)

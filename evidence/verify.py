@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from core import canonical
-from core.audit import AuditEvent, event_hash
+from core.audit import AuditEvent, chain_start, event_hash
 from core.db import db
 from evidence import seal
 from evidence.models import EvidenceSeal, SealReason
@@ -30,6 +30,9 @@ class Report:
     unsealed: int = 0  # submitted before sealing began (no chained submit event)
     events: int = 0
     unchained: int = 0  # written before chains began
+    # The id of the first chained event (core.audit.AuditChainStart); None: not recorded,
+    # so no event may be unchained.
+    chain_start: int | None = None
     originals: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -54,6 +57,8 @@ def _as_submitted(finding: dict[str, Any], reviews: list[AuditEvent]) -> dict[st
 
 
 def _reviews(finding_ids: list[int]) -> dict[int, list[AuditEvent]]:
+    """Each finding's chained review events, in chain order (an unchained one explains
+    nothing: see `check_unchained`)."""
     found: dict[int, list[AuditEvent]] = {i: [] for i in finding_ids}
     if finding_ids:
         for event in db.session.scalars(
@@ -62,8 +67,9 @@ def _reviews(finding_ids: list[int]) -> dict[int, list[AuditEvent]]:
                 AuditEvent.entity_type == "finding",
                 AuditEvent.entity_id.in_(finding_ids),
                 AuditEvent.action == "review",
+                AuditEvent.seq.is_not(None),
             )
-            .order_by(AuditEvent.id)
+            .order_by(AuditEvent.entity_id, AuditEvent.seq)
         ):
             found[event.entity_id].append(event)
     return found
@@ -104,6 +110,8 @@ def check_inspection(inspection: Inspection, report: Report) -> None:
     sealed = bool(links) or any(event.action == "submit" for event in events)
     check_status(inspection, sealed, events, report)
     check_figures(inspection, sealed, events, report)
+    if sealed:
+        check_unchained(inspection, links, report)
     if not links:
         if sealed:
             report.problems.append(f"inspection {inspection.id}: seal missing")
@@ -111,6 +119,33 @@ def check_inspection(inspection: Inspection, report: Report) -> None:
             report.unsealed += 1
         return
     check_seal(inspection, links, report)
+
+
+def check_unchained(inspection: Inspection, links: list[EvidenceSeal], report: Report) -> None:
+    """A sealed inspection was submitted after chains began: its findings (written by the
+    submission) and its late photos have no unchained event, nor has it an unchained
+    submission, publication or rescore. (Unchained events from after the start of the
+    chains are named by `check_chains` already.)"""
+    if report.chain_start is None:
+        return  # every unchained event is named by check_chains
+    late = [link.photo_id for link in links if link.reason == SealReason.photo]
+    finding_ids = select(Finding.id).where(Finding.inspection_id == inspection.id)
+    stmt = select(AuditEvent).where(
+        AuditEvent.seq.is_(None),
+        AuditEvent.id < report.chain_start,
+        or_(
+            (AuditEvent.entity_type == "inspection")
+            & (AuditEvent.entity_id == inspection.id)
+            & AuditEvent.action.in_(MILESTONES),
+            (AuditEvent.entity_type == "finding") & AuditEvent.entity_id.in_(finding_ids),
+            (AuditEvent.entity_type == "photo") & AuditEvent.entity_id.in_(late),
+        ),
+    )
+    for event in db.session.scalars(stmt.order_by(AuditEvent.id)):
+        report.problems.append(
+            f"{_name(event)}: not chained, though sealed inspection {inspection.id} "
+            "was submitted after chains began"
+        )
 
 
 def check_status(
@@ -309,9 +344,14 @@ def _values(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+def _name(event: AuditEvent) -> str:
+    return f"audit event {event.id} ({event.entity_type} {event.entity_id} {event.action})"
+
+
 def check_chains(events: Iterable[AuditEvent], report: Report) -> None:
-    """Each subject's events: unchained ones (from before chains began) only first, then
-    seq 1, 2, 3… each naming the hash of the one before and hashing to its own."""
+    """Each subject's events: unchained ones only first, and only older than the first
+    chained event of all (`report.chain_start`: written before chains began); then seq
+    1, 2, 3… each naming the hash of the one before and hashing to its own."""
     subject = None
     seq, prev = 0, None
     for event in events:
@@ -319,13 +359,24 @@ def check_chains(events: Iterable[AuditEvent], report: Report) -> None:
         here = (event.entity_type, event.entity_id)
         if here != subject:
             subject, seq, prev = here, 0, None
-        name = f"audit event {event.id} ({event.entity_type} {event.entity_id} {event.action})"
+        name = _name(event)
+        start = report.chain_start
         if event.seq is None:
             if seq:
                 report.problems.append(f"{name}: not chained, after chained events")
+            elif start is None:
+                report.problems.append(f"{name}: not chained (no record of when chains began)")
+            elif event.id >= start:
+                report.problems.append(
+                    f"{name}: not chained, though written after chains began (event {start})"
+                )
             else:
                 report.unchained += 1
             continue
+        if start is not None and event.id < start:
+            report.problems.append(
+                f"{name}: chained, though older than the start of the chains (event {start})"
+            )
         if event.seq != seq + 1:
             report.problems.append(
                 f"{name}: chain position {event.seq}, expected {seq + 1} "
@@ -366,7 +417,7 @@ def inspection_photos(inspection_id: int) -> list[Photo]:
 def verify(inspection_id: int | None = None) -> Report:
     """Check seals, then audit chains (before re-hashing writes its own events), then
     originals: of one inspection, or of everything."""
-    report = Report()
+    report = Report(chain_start=chain_start())
     for inspection in sealed_inspections(inspection_id):
         report.inspections += 1
         check_inspection(inspection, report)

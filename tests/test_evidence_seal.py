@@ -392,6 +392,77 @@ def test_verify_names_an_unpublished_inspection(published, runner):
     ]
 
 
+def chains_began_at(first_event_id: int) -> None:
+    """What revision 0029_audit_chain_start records (the tests' wipe empties it)."""
+    db.session.add(audit.AuditChainStart(first_event_id=first_event_id))
+    db.session.commit()
+
+
+def test_verify_names_events_unchained_behind_the_apps_back(published, runner):
+    chains_began_at(1)
+    assert_passes(runner)
+    raw("UPDATE audit_event SET seq = NULL, prev_hash = NULL, hash = NULL "
+        "WHERE entity_type = 'inspection' AND entity_id = :id", id=published["id"])  # fmt: skip
+    raw("UPDATE audit_event SET after = '{\"score\": 99}' "
+        "WHERE entity_type = 'inspection' AND entity_id = :id AND action = 'rescore'",
+        id=published["id"])  # fmt: skip
+    events = db.session.execute(
+        select(AuditEvent.id, AuditEvent.action)
+        .where(AuditEvent.entity_type == "inspection", AuditEvent.entity_id == published["id"])
+        .order_by(AuditEvent.id)
+    ).all()
+    assert {action for _, action in events} >= {"submit", "rescore", "publish"}
+    problems = assert_fails(runner, "--inspection", str(published["id"]))
+    for event_id, action in events:
+        assert (
+            f"audit event {event_id} (inspection {published['id']} {action}): not chained, "
+            "though written after chains began (event 1)"
+        ) in problems
+
+
+def test_a_forged_unchained_review_explains_nothing(submitted, runner):
+    """An event forged without a chain, sorted first (a negative id), does not excuse a
+    silent change to a sealed finding."""
+    chains_began_at(1)
+    finding = next(f for f in submitted["findings"] if f["severity"] == "major")
+    raw("INSERT INTO audit_event (id, at, actor_id, entity_type, entity_id, action, "
+        "before, after, seq, prev_hash, hash) VALUES (-1, '2026-11-01 00:00:00', NULL, "
+        "'finding', :id, 'review', '{\"severity\":\"major\"}', "
+        "'{\"severity\":\"general\"}', NULL, NULL, NULL)", id=finding["id"])  # fmt: skip
+    raw("UPDATE finding SET severity = 'general' WHERE id = :id", id=finding["id"])
+    problems = assert_fails(runner)
+    assert (
+        f"audit event -1 (finding {finding['id']} review): not chained, though sealed "
+        f"inspection {submitted['id']} was submitted after chains began"
+    ) in problems
+    assert (
+        f"inspection {submitted['id']}: answers, findings or photos differ from what was "
+        "sealed at submission"
+    ) in problems
+
+
+def test_events_from_before_chains_pass_while_the_recorded_start_holds(submitted, runner):
+    chains_began_at(1)
+    raw("INSERT INTO audit_event (id, at, entity_type, entity_id, action) "
+        "VALUES (0, '2026-10-01 00:00:00', 'plan', 5, 'create')")  # fmt: skip
+    assert "(1 before chaining)" in assert_passes(runner)
+    raw("UPDATE audit_chain_start SET first_event_id = 0")  # lowered: stricter
+    assert assert_fails(runner) == [
+        "audit event 0 (plan 5 create): not chained, though written after chains began (event 0)"
+    ]
+    raw("UPDATE audit_chain_start SET first_event_id = 1000000")  # raised: chained are older
+    problems = assert_fails(runner)
+    submit = db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "submit"))
+    assert (
+        f"audit event {submit} (inspection {submitted['id']} submit): chained, though older "
+        "than the start of the chains (event 1000000)"
+    ) in problems
+    raw("DELETE FROM audit_chain_start")  # gone: no event may be unchained
+    assert assert_fails(runner) == [
+        "audit event 0 (plan 5 create): not chained (no record of when chains began)"
+    ]
+
+
 # -- demo data and concurrency ---------------------------------------------------------------
 
 
