@@ -20,7 +20,7 @@ class SealReason(StrEnum):
 class EvidenceSeal(db.Model):
     """One link of an inspection's seal. Link 1 seals the submission (`digest` is the
     SHA-256 of its canonical content); each later link adds one photo that arrived after
-    it (`digest` is that photo's SHA-256). `seal` = SHA-256 over the previous link's seal
+    it (`digest` seals that photo: see `format`). `seal` = SHA-256 over the previous link's seal
     and this digest; the newest link's seal is the inspection's seal (docs/evidence.md)."""
 
     __tablename__ = "evidence_seal"
@@ -34,6 +34,10 @@ class EvidenceSeal(db.Model):
     # The photo a `photo` link adds; no foreign key: a photo row deleted later must show
     # as a broken seal, not quietly empty this column.
     photo_id: Mapped[int | None] = mapped_column(unique=True)
+    # How `digest` is made (evidence.seal.link_digest): 1 for link 1, and for the photo
+    # links written before revision 0030_seal_link_format (the photo's SHA-256); 2 for the
+    # photo links since (the photo's id, item and SHA-256).
+    format: Mapped[int] = mapped_column(default=1, server_default="1")
     digest: Mapped[str] = mapped_column(String(64))
     prev_seal: Mapped[str | None] = mapped_column(String(64))
     seal: Mapped[str] = mapped_column(String(64))

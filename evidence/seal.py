@@ -3,7 +3,8 @@
 The seal is a chain of links (`EvidenceSeal`). Link 1: the SHA-256 of the submission's
 canonical content (answers, the findings as submitted, the SHA-256 of every photo stored
 by then). Each photo stored after the submission (the phone uploads after an offline
-submit) adds a link: seal n = SHA-256(seal n-1 ‖ photo SHA-256), both as lower-case hex.
+submit) adds a link whose digest seals the photo's id, item and SHA-256 (`photo_digest`):
+seal n = SHA-256(seal n-1 ‖ digest n), both as lower-case hex.
 The newest link's seal is the inspection's seal; its first 12 hex characters are the
 short form printed on the console page and the report (docs/evidence.md).
 """
@@ -28,6 +29,24 @@ OWNER = "inspection"  # media's attachment kind of inspection photos
 # later, and `flask evidence verify` undoes its recorded reviews before comparing.
 FINDING_FIELDS = ("item_code", "title", "fixed_on_spot", "critical", "photos")
 REVIEWED_FIELDS = ("status", "severity", "deadline_days", "description")
+
+
+# The format of the photo links written now (EvidenceSeal.format): 2 seals the photo's id,
+# item and SHA-256; 1 (links written before revision 0030_seal_link_format) its SHA-256.
+PHOTO_LINK_FORMAT = 2
+
+
+def photo_digest(photo: dict[str, Any], format: int = PHOTO_LINK_FORMAT) -> str | None:
+    """The digest of a photo link of `format` (None for a format this code does not know):
+    for format 2 the SHA-256 of the canonical `{v: 2, id, item_code, sha256}`, the facts
+    link 1 seals of each photo stored by the submission."""
+    if format == 1:
+        return photo["sha256"]
+    if format == 2:
+        return canonical.sha256_hex(
+            {"v": 2, "id": photo["id"], "item_code": photo["item_code"], "sha256": photo["sha256"]}
+        )
+    return None
 
 
 def link_seal(prev_seal: str | None, digest: str) -> str:
@@ -106,10 +125,9 @@ def stored_photos(inspection_id: int) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in rows]
 
 
-_INSERT = Prepared(
-    insert(EvidenceSeal.__table__),
-    ["inspection_id", "number", "reason", "photo_id", "digest", "prev_seal", "seal", "created_at"],
-)
+_LINK_COLUMNS = ("inspection_id", "number", "reason", "photo_id", "format", "digest",
+                 "prev_seal", "seal", "created_at")  # fmt: skip
+_INSERT = Prepared(insert(EvidenceSeal.__table__), _LINK_COLUMNS)
 
 
 def seal_submission(
@@ -123,7 +141,7 @@ def seal_submission(
     racing it either committed before (and is read here) or waits and extends the seal."""
     photos = [] if new else stored_photos(inspection.id)
     digest = canonical.sha256_hex(submission_content(inspection, findings, photos))
-    _write_link(inspection.id, 1, SealReason.submit, None, digest, None)
+    _write_link(inspection.id, 1, SealReason.submit, None, 1, digest, None)
     return digest
 
 
@@ -142,8 +160,15 @@ def extend_with_photo(photo: Photo) -> None:
     last = current_link(photo.owner_id)
     if last is None:  # submitted before sealing began: nothing to extend
         return
+    facts = {"id": photo.id, "item_code": photo.item_code, "sha256": photo.sha256}
     _write_link(
-        photo.owner_id, last.number + 1, SealReason.photo, photo.id, photo.sha256, last.seal
+        photo.owner_id,
+        last.number + 1,
+        SealReason.photo,
+        photo.id,
+        PHOTO_LINK_FORMAT,
+        photo_digest(facts),
+        last.seal,
     )
 
 
@@ -152,6 +177,7 @@ def _write_link(
     number: int,
     reason: SealReason,
     photo_id: int | None,
+    format: int,
     digest: str,
     prev_seal: str | None,
 ) -> None:
@@ -162,6 +188,7 @@ def _write_link(
             "number": number,
             "reason": reason,
             "photo_id": photo_id,
+            "format": format,
             "digest": digest,
             "prev_seal": prev_seal,
             "seal": link_seal(prev_seal, digest),

@@ -210,12 +210,21 @@ def check_seal(inspection: Inspection, links: list[EvidenceSeal], report: Report
         if link.number != number or link.reason != expected_reason:
             report.problems.append(f"{where}: out of order (expected link {number})")
             return
+        if link.reason == SealReason.submit and link.format != 1:
+            report.problems.append(f"{where}: unknown format {link.format}")
         if link.reason == SealReason.photo:
             photo = by_id.get(link.photo_id)
+            digest = None if photo is None else seal.photo_digest(photo, link.format)
             if photo is None:
                 report.problems.append(f"{where}: photo {link.photo_id} is gone")
-            elif photo["sha256"] != link.digest:
+            elif digest is None:
+                report.problems.append(f"{where}: unknown format {link.format}")
+            elif link.format == 1 and digest != link.digest:
                 report.problems.append(f"{where}: photo {photo['key']} has another SHA-256")
+            elif digest != link.digest:
+                report.problems.append(
+                    f"{where}: photo {photo['key']} has another item or SHA-256 than sealed"
+                )
         if link.prev_seal != prev or link.seal != seal.link_seal(prev, link.digest):
             report.problems.append(f"{where}: broken (seal does not follow from the links)")
         prev = link.seal

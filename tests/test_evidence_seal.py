@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -109,6 +110,13 @@ def sha256_of(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+def photo_digest(photo: Photo) -> str:
+    """A late photo's link digest (format 2), computed here from docs/evidence.md."""
+    facts = {"v": 2, "id": photo.id, "item_code": photo.item_code, "sha256": photo.sha256}
+    text = json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return sha256_of(text.encode())
+
+
 def test_a_submission_is_sealed_and_the_seal_is_shown(submitted, inspector, office, runner):
     seal = seal_shown(office, submitted["id"])
     assert len(seal["value"]) == 64
@@ -134,7 +142,7 @@ def test_a_late_photo_extends_the_seal(submitted, inspector, office, runner):
     stored = db.session.get(Photo, photo["id"])
     second = seal_shown(office, submitted["id"])
     assert second["links"] == 2
-    expected = hashlib.sha256((first["value"] + stored.sha256).encode()).hexdigest()
+    expected = hashlib.sha256((first["value"] + photo_digest(stored)).encode()).hexdigest()
     assert second["value"] == expected
     upload(inspector, submitted["id"], "smoke.none", seed=2)
     assert seal_shown(office, submitted["id"])["links"] == 3
@@ -325,7 +333,31 @@ def test_verify_names_a_photo_whose_recorded_hash_was_changed(submitted, inspect
     raw("UPDATE photo SET sha256 = :h WHERE id = :id", h="0" * 64, id=photo["id"])
     problems = assert_fails(runner)
     key = db.session.get(Photo, photo["id"]).key
-    assert f"inspection {submitted['id']}: seal link 2: photo {key} has another SHA-256" in problems
+    assert (
+        f"inspection {submitted['id']}: seal link 2: photo {key} has another item or SHA-256 "
+        "than sealed"
+    ) in problems
+
+
+def test_verify_names_a_late_photo_moved_to_another_item(submitted, inspector, runner):
+    """A late photo's link seals its id, item and SHA-256 (format 2); a link written before
+    revision 0029 (format 1) sealed its SHA-256 alone, and still verifies as written."""
+    moved = db.session.get(Photo, upload(inspector, submitted["id"], "video.working")["id"])
+    legacy = db.session.get(Photo, upload(inspector, submitted["id"], "smoke.none", seed=2)["id"])
+    link = db.session.scalar(select(EvidenceSeal).where(EvidenceSeal.number == 3))
+    assert link.format == 2
+    assert link.digest == photo_digest(legacy)
+    old = hashlib.sha256((link.prev_seal + legacy.sha256).encode()).hexdigest()
+    raw("UPDATE evidence_seal SET format = 1, digest = :d, seal = :s WHERE id = :id",
+        d=legacy.sha256, s=old, id=link.id)  # fmt: skip
+    assert_passes(runner)
+    raw("UPDATE photo SET item_code = 'dress.uniform' WHERE id = :id", id=moved.id)
+    raw("UPDATE photo SET sha256 = :h WHERE id = :id", h="0" * 64, id=legacy.id)
+    assert assert_fails(runner, "--inspection", str(submitted["id"]))[:2] == [
+        f"inspection {submitted['id']}: seal link 2: photo {moved.key} has another item or "
+        "SHA-256 than sealed",
+        f"inspection {submitted['id']}: seal link 3: photo {legacy.key} has another SHA-256",
+    ]  # (then the original re-read: its SHA-256 is not the row's)
 
 
 @pytest.fixture
