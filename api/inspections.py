@@ -13,7 +13,7 @@ from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
+from api.schemas import AwareDateTime, Date, Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
 from checklists.content import GRADES, SEVERITIES, SEVERITY_LABELS
 from core.geo import COORD_SYSTEM_LABELS, CoordSystem
 from evidence import seal as evidence_seal
@@ -42,7 +42,7 @@ class CheckInSchema(Schema):
     accuracy_m = fields.Float(
         allow_none=True, allow_nan=False, validate=validate.Range(min=0, max=100_000)
     )
-    at = fields.AwareDateTime(metadata={"description": "手机上的签到时间；不填为服务器时间"})
+    at = AwareDateTime(metadata={"description": "手机上的签到时间；不填为服务器时间"})
     type = enum_field(
         CoordSystem,
         COORD_SYSTEM_LABELS,
@@ -351,8 +351,8 @@ class InspectionFilter(PageArgs):
     status = enum_field(InspectionStatus, INSPECTION_STATUS_LABELS)
     kind = enum_field(VisitKind, VISIT_KIND_LABELS)
     ad_hoc = fields.Boolean()
-    date_from = fields.Date()
-    date_to = fields.Date()
+    date_from = Date()
+    date_to = Date()
     score_min = fields.Float(allow_nan=False)
     score_max = fields.Float(allow_nan=False)
     has_findings = fields.Boolean()

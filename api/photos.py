@@ -17,7 +17,7 @@ from api.etag import sends_etag
 from api.extensions import Blueprint, Parser
 from api.operation_docs import idempotent
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
+from api.schemas import AwareDateTime, Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
 from core import errors
 from core.geo import COORD_SYSTEM_LABELS, CoordSystem
 from inspections import photos as inspection_photos
@@ -99,7 +99,7 @@ class AttachTo(Schema):
     )
     owner_id = Id(required=True)
     item_code = fields.String(validate=validate.Length(min=1, max=64))
-    taken_at = fields.AwareDateTime(metadata={"description": "客户端记录的拍摄时间"})
+    taken_at = AwareDateTime(metadata={"description": "客户端记录的拍摄时间"})
     latitude = Latitude()
     longitude = Longitude()
     coord_system = enum_field(

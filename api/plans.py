@@ -10,7 +10,7 @@ from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent, not_idempotent
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, Schema, enum_field, page_of
+from api.schemas import Date, Id, Int, PageArgs, Schema, enum_field, page_of
 from checklists.content import GRADES
 from inspections import plans
 from inspections.models import (
@@ -68,8 +68,8 @@ class PlanSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=2, max=100))
     kind = enum_field(VisitKind, VISIT_KIND_LABELS, required=True)
     status = enum_field(PlanStatus, PLAN_STATUS_LABELS, dump_only=True)
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True)
+    period_start = Date(required=True)
+    period_end = Date(required=True)
     checklist_template_id = Id(allow_none=True)
     pool = fields.Nested(PoolSchema, load_default=dict)
     sampling = fields.Nested(SamplingSchema, required=True)
@@ -170,8 +170,8 @@ class DisclosedPlanSchema(Schema):
     id = Id()
     name = fields.String()
     kind = enum_field(VisitKind, VISIT_KIND_LABELS)
-    period_start = fields.Date()
-    period_end = fields.Date()
+    period_start = Date()
+    period_end = Date()
     published_at = fields.DateTime()
 
 

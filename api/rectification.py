@@ -14,7 +14,7 @@ from api.extensions import Blueprint
 from api.operation_docs import idempotent
 from api.pagination import paginate
 from api.photos import PhotoSchema
-from api.schemas import Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
+from api.schemas import Date, Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
 from checklists.content import SEVERITIES, SEVERITY_LABELS
 from inspections import policy as inspection_policy
 from rectification import service
@@ -84,9 +84,9 @@ class ReplyCreateSchema(Schema):
 class ExtensionSchema(Schema):
     id = Id()
     status = enum_field(ExtensionStatus, EXTENSION_STATUS_LABELS)
-    requested_due_on = fields.Date()
-    previous_due_on = fields.Date()
-    granted_due_on = fields.Date(allow_none=True)
+    requested_due_on = Date()
+    previous_due_on = Date()
+    granted_due_on = Date(allow_none=True)
     reason = fields.String()
     requested_by_id = Int(allow_none=True)
     requested_at = fields.DateTime()
@@ -97,14 +97,14 @@ class ExtensionSchema(Schema):
 
 class ExtensionCreateSchema(Schema):
     client_id = fields.UUID(required=True)
-    due_on = fields.Date(required=True, metadata={"description": "申请延至的日期"})
+    due_on = Date(required=True, metadata={"description": "申请延至的日期"})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
 class ExtensionDecisionSchema(Schema):
     decision = enum_field(EXTENSION_DECISIONS, EXTENSION_DECISIONS, required=True)
     reason = fields.String(validate=validate.Length(max=500))
-    due_on = fields.Date(metadata={"description": "批准的新期限；缺省为申请的日期"})
+    due_on = Date(metadata={"description": "批准的新期限；缺省为申请的日期"})
 
 
 class ChaseCreateSchema(Schema):
@@ -118,7 +118,7 @@ class ChaseSchema(Schema):
     id = Id()
     task_id = Int()
     message = fields.String()
-    due_on = fields.Date(metadata={"description": "督办时已过的整改期限"})
+    due_on = Date(metadata={"description": "督办时已过的整改期限"})
     sent_by_id = Int(allow_none=True)
     sent_at = fields.DateTime()
 
@@ -126,7 +126,7 @@ class ChaseSchema(Schema):
 class VerificationSchema(Schema):
     decision = enum_field(VERIFY_DECISIONS, VERIFY_DECISIONS, required=True)
     reason = fields.String(validate=validate.Length(max=500))
-    due_on = fields.Date(
+    due_on = Date(
         metadata={"description": "退回时可设新的整改期限（晚于今天，一年以内）；缺省不变"}
     )
 
@@ -152,7 +152,7 @@ class TaskSchema(Schema):
     overdue = fields.Boolean()
     closed_late = fields.Boolean()
     fixed_on_spot = fields.Boolean()
-    due_on = fields.Date()
+    due_on = Date()
     due_at = fields.DateTime()
     deadline_days = Int()
     day_mode = fields.String()
@@ -198,8 +198,8 @@ class TaskFilter(PageArgs):
     inspection_id = QueryId()
     severity = enum_field(SEVERITIES, SEVERITY_LABELS)
     fixed_on_spot = fields.Boolean()
-    due_from = fields.Date()
-    due_to = fields.Date()
+    due_from = Date()
+    due_to = Date()
 
 
 class CountFilter(TaskFilter):

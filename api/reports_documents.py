@@ -11,7 +11,7 @@ from marshmallow import fields, validate, validates_schema
 from accounts.models import Role
 from api.auth import OFFICE_READERS, current_user, requires
 from api.extensions import Blueprint
-from api.schemas import Id, Int, QueryId, QueryInt, Schema, enum_field
+from api.schemas import Date, Id, Int, QueryId, QueryInt, Schema, enum_field
 from inspections import policy
 from reports import issued, rankings
 from reports.downloads import content_disposition
@@ -47,8 +47,8 @@ class PeriodArgs(Schema):
     year = QueryInt(validate=validate.Range(min=2000, max=2100))
     month = QueryInt(validate=validate.Range(min=1, max=12))
     quarter = QueryInt(validate=validate.Range(min=1, max=4))
-    date_from = fields.Date(metadata={"description": "自定义时段的第一天"})
-    date_to = fields.Date(metadata={"description": "自定义时段的最后一天"})
+    date_from = Date(metadata={"description": "自定义时段的第一天"})
+    date_to = Date(metadata={"description": "自定义时段的最后一天"})
     plan_id = QueryId(metadata={"description": "按计划统计时的计划"})
 
     @validates_schema
@@ -110,8 +110,8 @@ class GroupRankSchema(FiguresSchema):
 
 class PeriodSchema(Schema):
     kind = enum_field(KINDS, KIND_LABELS)
-    start = fields.Date()
-    end = fields.Date()
+    start = Date()
+    end = Date()
     label = fields.String()
     plan_id = Id(allow_none=True)
 

@@ -20,7 +20,7 @@ from marshmallow import fields, validate
 from werkzeug.routing import IntegerConverter
 
 from api import problems
-from core import errors
+from core import clock, errors
 
 # The fields people fill in, by the names the schemas and services use, as a form labels
 # them: a refusal names the field in Chinese ("理由：必填字段"), never as `reason`.
@@ -220,6 +220,38 @@ Id = functools.partial(fields.Integer, strict=True, validate=_id_range)
 # "5e-324" still fail), so those locations use the non-strict kind.
 QueryInt = functools.partial(fields.Integer, validate=_int_range)
 QueryId = functools.partial(fields.Integer, validate=_id_range)
+
+
+# Dates and times from outside, in the application's years (core.clock): beyond them a
+# conversion to UTC or to the city's day overflows, and a stored year 1 breaks every later
+# request that reads it. Every schema takes dates and times through these two fields.
+OUT_OF_RANGE_DAY = f"日期超出允许范围（{clock.FIRST_YEAR}—{clock.LAST_YEAR} 年）"
+OUT_OF_RANGE_TIME = f"时间超出允许范围（北京时间 {clock.FIRST_YEAR}—{clock.LAST_YEAR} 年）"
+
+
+class Date(fields.Date):
+    """A YYYY-MM-DD date in the application's years."""
+
+    default_error_messages = {"out_of_range": OUT_OF_RANGE_DAY}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not clock.day_in_range(day):
+            raise self.make_error("out_of_range")
+        return day
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """An ISO-8601 time with its offset, whose moment lies in the application's years
+    (on the city's clock: 2099-12-31T23:59:59-14:00 is already 2100 there)."""
+
+    default_error_messages = {"out_of_range": OUT_OF_RANGE_TIME}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if not clock.instant_in_range(moment):
+            raise self.make_error("out_of_range")
+        return moment
 
 
 def enum_doc(values: Iterable[Any], labels: Mapping[Any, str] | None = None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.pagination import paginate
-from api.schemas import Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
+from api.schemas import AwareDateTime, Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
 from inspections import plans, policy, visits
 from inspections.models import VISIT_KIND_LABELS, VISIT_STATUS_LABELS, VisitKind, VisitStatus
 
@@ -59,12 +59,12 @@ class VisitSchema(Schema):
 
 
 class VisitReassignSchema(Schema):
-    window_start = fields.AwareDateTime(
+    window_start = AwareDateTime(
         metadata={
             "description": "新的检查时段开始（须带时区）；须在计划期内、该单位同一天的办公时间内"
         }
     )
-    window_end = fields.AwareDateTime(metadata={"description": "新的检查时段结束（须带时区）"})
+    window_end = AwareDateTime(metadata={"description": "新的检查时段结束（须带时区）"})
     inspector_ids = fields.List(
         Id(),
         validate=validate.Length(min=1, max=10),

@@ -20,3 +20,27 @@ def local(value: datetime) -> datetime:
 def day_start(day: date) -> datetime:
     """The instant a local calendar day begins (midnight in Asia/Shanghai), in UTC."""
     return datetime.combine(day, time(), tzinfo=DISPLAY_TZ).astimezone(UTC)
+
+
+# The years the application works in, on the city's clock. Every date and time that enters
+# from outside (a plan's period, a check-in, a photo's time, a date filter, a camera's
+# EXIF clock) must lie in them: far wider than any real use, and narrow enough that every
+# conversion made from it (a day's first instant in UTC, the month or period before or
+# after it) stays inside what `datetime` can hold. Near year 1 or 9999 those conversions
+# overflow.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+FIRST_DAY, LAST_DAY = date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31)
+_FIRST_INSTANT = datetime(FIRST_YEAR, 1, 1, tzinfo=DISPLAY_TZ)
+_END_INSTANT = datetime(LAST_YEAR + 1, 1, 1, tzinfo=DISPLAY_TZ)
+
+
+def day_in_range(day: date) -> bool:
+    """The day lies in FIRST_YEAR..LAST_YEAR."""
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def instant_in_range(moment: datetime) -> bool:
+    """The aware moment lies in FIRST_YEAR..LAST_YEAR on the city's clock, whatever offset
+    it was written with. Comparing aware datetimes converts nothing, so it cannot overflow
+    (`astimezone` near the calendar's ends does)."""
+    return _FIRST_INSTANT <= moment < _END_INSTANT
