@@ -225,14 +225,10 @@ QueryId = functools.partial(fields.Integer, validate=_id_range)
 # Dates and times from outside, in the application's years (core.clock): beyond them a
 # conversion to UTC or to the city's day overflows, and a stored year 1 breaks every later
 # request that reads it. Every schema takes dates and times through these two fields.
-OUT_OF_RANGE_DAY = f"日期超出允许范围（{clock.FIRST_YEAR}—{clock.LAST_YEAR} 年）"
-OUT_OF_RANGE_TIME = f"时间超出允许范围（北京时间 {clock.FIRST_YEAR}—{clock.LAST_YEAR} 年）"
-
-
 class Date(fields.Date):
     """A YYYY-MM-DD date in the application's years."""
 
-    default_error_messages = {"out_of_range": OUT_OF_RANGE_DAY}
+    default_error_messages = {"out_of_range": clock.OUT_OF_RANGE_DAY}
 
     def _deserialize(self, value, attr, data, **kwargs):
         day = super()._deserialize(value, attr, data, **kwargs)
@@ -245,7 +241,7 @@ class AwareDateTime(fields.AwareDateTime):
     """An ISO-8601 time with its offset, whose moment lies in the application's years
     (on the city's clock: 2099-12-31T23:59:59-14:00 is already 2100 there)."""
 
-    default_error_messages = {"out_of_range": OUT_OF_RANGE_TIME}
+    default_error_messages = {"out_of_range": clock.OUT_OF_RANGE_TIME}
 
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)

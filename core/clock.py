@@ -30,6 +30,9 @@ def day_start(day: date) -> datetime:
 # overflow.
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 FIRST_DAY, LAST_DAY = date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31)
+# What a person is told when a date or time is outside them.
+OUT_OF_RANGE_DAY = f"日期超出允许范围（{FIRST_YEAR}—{LAST_YEAR} 年）"
+OUT_OF_RANGE_TIME = f"时间超出允许范围（北京时间 {FIRST_YEAR}—{LAST_YEAR} 年）"
 _FIRST_INSTANT = datetime(FIRST_YEAR, 1, 1, tzinfo=DISPLAY_TZ)
 _END_INSTANT = datetime(LAST_YEAR + 1, 1, 1, tzinfo=DISPLAY_TZ)
 
