@@ -15,7 +15,7 @@ from sqlalchemy import Select, delete, exists, select
 from accounts.models import Role, User
 from checklists.models import ChecklistTemplate
 from core import audit, errors
-from core.clock import DISPLAY_TZ, utcnow
+from core.clock import DISPLAY_TZ, OUT_OF_RANGE_DAY, day_in_range, utcnow
 from core.db import db, lock_for_update
 from inspections import draw as dr
 from inspections import policy
@@ -76,10 +76,21 @@ def plan_as_seen_by(plan: Plan, *, actor: User) -> Plan | dict[str, Any]:
     }
 
 
+# A plan covers at most a year (a leap year's 366 days): plans are monthly, quarterly or
+# yearly campaigns; a longer period would draw visits years ahead.
+MAX_PERIOD_DAYS = 366
+
+
 def _check_plan(plan: Plan) -> None:
     problems: dict[str, list[str]] = {}
-    if plan.period_end < plan.period_start:
+    for key in ("period_start", "period_end"):  # the API's fields say so first
+        if not day_in_range(getattr(plan, key)):
+            problems[key] = [OUT_OF_RANGE_DAY]
+    length = (plan.period_end - plan.period_start).days + 1
+    if not problems and length < 1:
         problems["period_end"] = ["结束日期不能早于开始日期"]
+    elif not problems and length > MAX_PERIOD_DAYS:
+        problems["period_end"] = [f"计划期最长 {MAX_PERIOD_DAYS} 天"]
     pool = plan.pool or {}
     # A district or town plan names only its own regions and units: another region's id
     # is answered as a missing one.
