@@ -180,6 +180,9 @@ def from_environment() -> dict:
         # Inspections: check-in farther than this from the unit is flagged; inspectors see
         # their visits this many hours before the window opens (a plan may override it).
         "CHECKIN_RADIUS_M": _int("CHECKIN_RADIUS_M", 500),
+        # An offline submission may reach the server this long after its check-in; an
+        # older check-in time is refused (a phone's clock or queue gone wrong).
+        "CHECKIN_MAX_AGE_DAYS": _int("CHECKIN_MAX_AGE_DAYS", 90),
         "VISIT_LEAD_HOURS": _int("VISIT_LEAD_HOURS", 24),
         # How long a worker reuses its choice of checklist version for new inspections.
         "CHECKLIST_CACHE_SECONDS": _int("CHECKLIST_CACHE_SECONDS", 5),
@@ -225,6 +228,8 @@ def check(config: dict) -> None:
         raise ConfigError(f"RECTIFICATION_VERIFIER must be one of {VERIFIERS}")
     if config.get("RECTIFICATION_DAY_MODE", "working") not in DAY_MODES:
         raise ConfigError(f"RECTIFICATION_DAY_MODE must be one of {DAY_MODES}")
+    if not 1 <= config.get("CHECKIN_MAX_AGE_DAYS", 90) <= 3660:
+        raise ConfigError("CHECKIN_MAX_AGE_DAYS must be between 1 and 3660")
     if config["APP_ENV"] in {"development", "testing"}:
         if not config.get("SECRET_KEY"):
             config["SECRET_KEY"] = instance_secret(INSTANCE)

@@ -113,6 +113,9 @@ def _new_inspection(data: dict[str, Any], actor: User) -> NewInspection:
     at = check_in.get("at") or utcnow()
     if at > utcnow() + CLOCK_SKEW:
         raise errors.InvalidInput(errors={"check_in.at": ["签到时间晚于当前时间"]})
+    max_age = current_app.config["CHECKIN_MAX_AGE_DAYS"]
+    if at < utcnow() - timedelta(days=max_age):
+        raise errors.InvalidInput(errors={"check_in.at": [f"签到时间早于 {max_age} 天前"]})
     if data.get("visit_id") is not None:
         visit = _visit_for_inspector(data["visit_id"], actor)
         if not visit.window_start - CLOCK_SKEW <= at <= visit.window_end + CLOCK_SKEW:
