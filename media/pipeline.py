@@ -42,7 +42,7 @@ import pillow_heif
 from flask import current_app, has_app_context
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from core import errors
+from core import clock, errors
 from media import png
 
 pillow_heif.register_heif_opener()
@@ -546,7 +546,10 @@ def _exif_time(exif: Image.Exif) -> datetime | None:
             tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
         except ValueError:
             tz = CHINA
-    return local.replace(tzinfo=tz).astimezone(UTC)
+    taken = local.replace(tzinfo=tz)
+    # A camera whose clock was never set writes any year: outside the application's years
+    # (where the conversion to UTC may overflow) the photo has no EXIF time, as without one.
+    return taken.astimezone(UTC) if clock.instant_in_range(taken) else None
 
 
 def _exif_gps(exif: Image.Exif) -> tuple[float | None, float | None]:
