@@ -12,6 +12,7 @@ from accounts.models import Role
 from api.auth import OFFICE_READERS, current_user, requires
 from api.extensions import Blueprint
 from api.schemas import Date, Id, Int, QueryId, QueryInt, Schema, enum_field
+from core import clock
 from inspections import policy
 from reports import issued, rankings
 from reports.downloads import content_disposition
@@ -44,7 +45,7 @@ def docx_response(download: issued.Download) -> Response:
 
 class PeriodArgs(Schema):
     period = enum_field(KINDS, KIND_LABELS, load_default="month")
-    year = QueryInt(validate=validate.Range(min=2000, max=2100))
+    year = QueryInt(validate=validate.Range(min=clock.FIRST_YEAR, max=clock.LAST_YEAR))
     month = QueryInt(validate=validate.Range(min=1, max=12))
     quarter = QueryInt(validate=validate.Range(min=1, max=4))
     date_from = Date(metadata={"description": "自定义时段的第一天"})

@@ -27,7 +27,7 @@ from api.auth import PUBLIC, policy_of
 from api.errors import CONCURRENT_CHANGE_MESSAGE
 from api.schemas import field_label
 from console.models import FormSubmission
-from core import errors
+from core import clock, errors
 from core.claims import claim
 from core.clock import utcnow
 from core.db import db
@@ -57,14 +57,16 @@ def arg_choice(name: str, choices, default: str | None = None) -> str | None:
 
 
 def arg_date(name: str) -> date | None:
-    """A YYYY-MM-DD date from the query string; anything else is treated as absent."""
+    """A YYYY-MM-DD date in the application's years (core.clock) from the query string;
+    anything else is treated as absent, as a bad page number is."""
     raw = request.args.get(name, "").strip()
     if len(raw) != 10:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         return None
+    return day if clock.day_in_range(day) else None
 
 
 def page_args(default: int = PER_PAGE) -> tuple[int, int]:
@@ -116,9 +118,12 @@ def form_date(name: str, *, required: bool = False) -> date | None:
             raise errors.InvalidInput(errors={name: ["必填字段"]})
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise errors.InvalidInput(errors={name: ["日期格式应为 YYYY-MM-DD"]}) from None
+    if not clock.day_in_range(day):
+        raise errors.InvalidInput(errors={name: [clock.OUT_OF_RANGE_DAY]})
+    return day
 
 
 STALE = "该记录刚被他人修改，请查看最新内容后重试"

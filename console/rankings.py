@@ -6,7 +6,6 @@ the reader's scope)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Flask, abort, flash, g, render_template, request, url_for
@@ -14,9 +13,9 @@ from flask import Flask, abort, flash, g, render_template, request, url_for
 from accounts.models import Role
 from api.auth import OFFICE, OFFICE_READERS, requires
 from api.reports_documents import docx_response
-from console.common import act
+from console.common import act, arg_date
 from console.views import add_nav, bp
-from core import errors
+from core import clock, errors
 from core.db import db
 from inspections import findings as findings_service
 from inspections import plans, policy
@@ -48,23 +47,16 @@ def _arg_int(name: str, lo: int, hi: int) -> int | None:
     return None
 
 
-def _arg_date(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, "").strip())
-    except ValueError:
-        return None
-
-
 def _period() -> Period:
     """The period the picker names; a half-filled custom span falls back to this month."""
     kind = request.args.get("period", "month")
     args: dict[str, Any] = {
         "period": kind if kind in KINDS else "month",
-        "year": _arg_int("year", 2000, 2100),
+        "year": _arg_int("year", clock.FIRST_YEAR, clock.LAST_YEAR),
         "month": _arg_int("month", 1, 12),
         "quarter": _arg_int("quarter", 1, 4),
-        "date_from": _arg_date("date_from"),
-        "date_to": _arg_date("date_to"),
+        "date_from": arg_date("date_from"),
+        "date_to": arg_date("date_to"),
     }
     plan = None
     if args["period"] == "plan":
