@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
 from accounts.models import Role
 from core.audit import trail
+from core.clock import local, utcnow
 from core.db import db
 from inspections import draw as dr
 from inspections.models import Visit
@@ -196,7 +198,15 @@ def test_redraw_needs_a_reason_is_audited_and_is_refused_once_a_visit_starts(
 ):
     units, inspectors = pool
     # Whole-period windows: the inspector checks in now, whatever day the draw would pick.
-    body = plan_body(units, inspectors, period_start="2020-01-01", visit_windows="period")
+    # (A period around today: a plan covers at most 366 days.)
+    today = local(utcnow()).date()
+    body = plan_body(
+        units,
+        inspectors,
+        period_start=(today - timedelta(days=30)).isoformat(),
+        period_end=(today + timedelta(days=30)).isoformat(),
+        visit_windows="period",
+    )
     plan_id = office.post("/api/v1/plans", json=body).get_json()["id"]
     assert office.post(f"/api/v1/plans/{plan_id}/draws", json={}).status_code == 201
     assert_problem(office.post(f"/api/v1/plans/{plan_id}/draws", json={}), 422)
