@@ -14,7 +14,7 @@ from accounts.passwords import password_problems
 from core import errors
 from core.db import db
 
-USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")  # as the API's UserSchema
+USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,40}$", re.ASCII)  # as the API's UserSchema
 
 
 @click.command("create-admin")
@@ -30,7 +30,7 @@ def create_admin_command(username: str, display_name: str, password_stdin: bool)
     """Create an office administrator (督查办管理员). Refuses a taken username or a weak
     password; changes nothing else, so running it twice is safe."""
     username, display_name = username.strip(), display_name.strip()
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):
         raise click.ClickException("username must be 3-40 characters of A-Z a-z 0-9 _ . -")
     if not display_name or len(display_name) > 40:
         raise click.ClickException("display name must be 1-40 characters")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.schemas import Id, Int, PageArgs, Schema, enum_doc, enum_field
+from api.schemas import Id, Int, PageArgs, Pattern, Schema, enum_doc, enum_field
 from checklists import content as fmt
 from checklists.models import STATUS_LABELS
 
-CODE = validate.Regexp(fmt.CODE_RE.pattern)
+CODE = Pattern(fmt.CODE_RE.pattern)
 
 
 class TemplateSchema(Schema):

@@ -11,7 +11,16 @@ from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent
 from api.pagination import paginate
-from api.schemas import Id, PageArgs, QueryId, Schema, enum_field, page_of, partial_of
+from api.schemas import (
+    Id,
+    PageArgs,
+    Pattern,
+    QueryId,
+    Schema,
+    enum_field,
+    page_of,
+    partial_of,
+)
 from core.geo import COORD_SYSTEM_LABELS, CoordSystem
 from org import hours, importer
 from org import service as org
@@ -34,7 +43,7 @@ def Name(max_length: int) -> fields.String:
 
 class RegionSchema(Schema):
     id = Id(dump_only=True)
-    code = fields.String(required=True, validate=validate.Regexp(r"^\d{6,12}$"))
+    code = fields.String(required=True, validate=Pattern(r"^[0-9]{6,12}$"))
     name = Name(60)
     level = enum_field(RegionLevel, REGION_LEVEL_LABELS, required=True)
     parent_id = Id(allow_none=True)
@@ -50,7 +59,7 @@ class RegionFilter(PageArgs):
 
 class SectorSchema(Schema):
     id = Id(dump_only=True)
-    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{2,32}$"))
+    code = fields.String(required=True, validate=Pattern(r"^[a-z0-9_]{2,32}$"))
     name = Name(40)
 
 

@@ -17,7 +17,17 @@ from api.etag import sends_etag
 from api.extensions import Blueprint, Parser
 from api.operation_docs import idempotent
 from api.pagination import paginate
-from api.schemas import AwareDateTime, Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
+from api.schemas import (
+    AwareDateTime,
+    Id,
+    Int,
+    PageArgs,
+    Pattern,
+    QueryId,
+    Schema,
+    enum_field,
+    page_of,
+)
 from core import errors
 from core.geo import COORD_SYSTEM_LABELS, CoordSystem
 from inspections import photos as inspection_photos
@@ -46,7 +56,7 @@ blp = PhotoBlueprint(
 )
 
 UPLOADERS = (Role.office_admin, Role.inspector, Role.unit_staff)
-SHA256 = validate.Regexp(r"^[0-9a-fA-F]{64}$")
+SHA256 = Pattern(r"^[0-9a-fA-F]{64}$")
 
 
 def init_app(app: Flask) -> None:

@@ -10,7 +10,7 @@ from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent, not_idempotent
 from api.pagination import paginate
-from api.schemas import Date, Id, Int, PageArgs, Schema, enum_field, page_of
+from api.schemas import Date, Id, Int, PageArgs, Pattern, Schema, enum_field, page_of
 from checklists.content import GRADES
 from inspections import plans
 from inspections.models import (
@@ -113,9 +113,7 @@ class PlanFilter(PageArgs):
 
 class DrawArgs(Schema):
     seed = fields.String(
-        validate=validate.Regexp(
-            r"^[A-Za-z0-9_-]{1,64}$", error="只能包含字母、数字、- 和 _，至多 64 个"
-        ),
+        validate=Pattern(r"^[A-Za-z0-9_-]{1,64}$", error="只能包含字母、数字、- 和 _，至多 64 个"),
         metadata={"description": "随机种子；不填则由服务器生成"},
     )
     reason = fields.String(validate=validate.Length(max=500))

@@ -17,14 +17,23 @@ from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent, not_idempotent
 from api.pagination import paginate
-from api.schemas import Id, PageArgs, QueryId, Schema, enum_field, page_of, partial_of
+from api.schemas import (
+    Id,
+    PageArgs,
+    Pattern,
+    QueryId,
+    Schema,
+    enum_field,
+    page_of,
+    partial_of,
+)
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="人员与角色")
 
 
 class UserSchema(Schema):
     id = Id(dump_only=True)
-    username = fields.String(allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,40}$"))
+    username = fields.String(allow_none=True, validate=Pattern(r"^[A-Za-z0-9_.-]{3,40}$"))
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=40))
     role = enum_field(Role, ROLE_LABELS, required=True)
     unit_id = Id(allow_none=True)

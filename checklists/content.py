@@ -38,7 +38,8 @@ SCORING_METHODS = ("deduction", "weighted")
 GRADES = ("优秀", "良好", "合格", "不合格")
 DEFAULT_BANDS = {"excellent": 90, "good": 80, "pass": 60}
 
-CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+# Checked with fullmatch (a bare `$` also matches before a final "\n"); ASCII only.
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$", re.ASCII)
 MAX_SECTIONS = 50
 MAX_ITEMS = 500
 MAX_OPTIONS = 30
@@ -165,7 +166,7 @@ class _Checker:
 
     def code(self, field: str = "code") -> str | None:
         value = self.data.get(field)
-        if not isinstance(value, str) or not CODE_RE.match(value):
+        if not isinstance(value, str) or not CODE_RE.fullmatch(value):
             self.add(field, "编码应为 1–40 位小写字母、数字或 _ . -，以字母或数字开头")
             return None
         return value

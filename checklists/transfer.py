@@ -65,7 +65,7 @@ def read_document(document: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     if document.get("format_version") != EXPORT_FORMAT_VERSION:
         problems.setdefault("format_version", []).append(f"应为 {EXPORT_FORMAT_VERSION}")
     code = document.get("code")
-    if not isinstance(code, str) or not fmt.CODE_RE.match(code):
+    if not isinstance(code, str) or not fmt.CODE_RE.fullmatch(code):
         problems.setdefault("code", []).append("编码应为 1–40 位小写字母、数字或 _ . -")
     all_sectors = document.get("all_sectors", False)
     if not isinstance(all_sectors, bool):

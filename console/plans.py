@@ -73,10 +73,10 @@ def _number(raw: str):
     """A form's text as the JSON number the API takes; other text is passed on as it is,
     for the schema to refuse with its own message."""
     raw = raw.strip()
-    if re.fullmatch(r"-?\d{1,12}", raw):
+    if re.fullmatch(r"-?[0-9]{1,12}", raw):
         return int(raw)
     try:
-        return float(raw) if re.fullmatch(r"-?\d+(\.\d+)?", raw) else raw
+        return float(raw) if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", raw) else raw
     except ValueError:
         return raw
 

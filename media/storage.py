@@ -33,7 +33,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from core import errors
 
 CHUNK = 1024 * 1024
-_KEY = re.compile(r"^[a-z0-9][a-z0-9/_.-]{0,199}$")
+_KEY = re.compile(r"[a-z0-9][a-z0-9/_.-]{0,199}", re.ASCII)
 
 
 class ObjectExists(errors.Conflict):
@@ -74,7 +74,7 @@ class Storage(Protocol):
 
 
 def check_key(key: str) -> str:
-    if not _KEY.match(key) or ".." in key or "//" in key:
+    if not _KEY.fullmatch(key) or ".." in key or "//" in key:
         raise ValueError(f"unsafe storage key: {key!r}")
     return key
 

@@ -28,11 +28,11 @@ DEFAULT: dict[str, list[list[str]]] = {day: _WORKDAY for day in DAYS[:5]}
 
 Hours = dict[str, list[list[str]]]
 
-_CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
+_CLOCK = re.compile(r"([01]?[0-9]|2[0-4]):([0-5][0-9])", re.ASCII)
 
 
 def _minutes(text: Any) -> int | None:
-    match = _CLOCK.match(text) if isinstance(text, str) else None
+    match = _CLOCK.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         return None
     value = int(match[1]) * 60 + int(match[2])
