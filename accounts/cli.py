@@ -13,6 +13,7 @@ from accounts.models import Role
 from accounts.passwords import password_problems
 from core import errors
 from core.db import db
+from core.text import trim, visible_length
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,40}$", re.ASCII)  # as the API's UserSchema
 
@@ -29,10 +30,10 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,40}$", re.ASCII)  # as the API's UserS
 def create_admin_command(username: str, display_name: str, password_stdin: bool) -> None:
     """Create an office administrator (督查办管理员). Refuses a taken username or a weak
     password; changes nothing else, so running it twice is safe."""
-    username, display_name = username.strip(), display_name.strip()
+    username, display_name = username.strip(), trim(display_name)
     if not USERNAME.fullmatch(username):
         raise click.ClickException("username must be 3-40 characters of A-Z a-z 0-9 _ . -")
-    if not display_name or len(display_name) > 40:
+    if not visible_length(display_name) or len(display_name) > 40:
         raise click.ClickException("display name must be 1-40 characters")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.schemas import Id, Int, PageArgs, Pattern, Schema, enum_doc, enum_field
+from api.schemas import Id, Int, PageArgs, Pattern, Schema, Text, enum_doc, enum_field
 from checklists import content as fmt
 from checklists.models import STATUS_LABELS
 
@@ -14,7 +14,7 @@ CODE = Pattern(fmt.CODE_RE.pattern)
 class TemplateSchema(Schema):
     id = Id(dump_only=True)
     code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Text(required=True, max_length=100)
     description = fields.String(validate=validate.Length(max=2000))
     all_sectors = fields.Boolean(metadata={"description": "适用于所有行业领域"})
     sector_ids = fields.List(Id(), metadata={"description": "适用的行业领域"})
@@ -25,7 +25,7 @@ class TemplateSchema(Schema):
 
 
 class TemplateUpdateSchema(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=100))
+    name = Text(max_length=100)
     description = fields.String(validate=validate.Length(max=2000))
     all_sectors = fields.Boolean()
     sector_ids = fields.List(Id())

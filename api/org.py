@@ -17,6 +17,7 @@ from api.schemas import (
     Pattern,
     QueryId,
     Schema,
+    Text,
     enum_field,
     page_of,
     partial_of,
@@ -35,7 +36,7 @@ blp = Blueprint(
 
 
 def Name(max_length: int) -> fields.String:
-    return fields.String(required=True, validate=validate.Length(min=1, max=max_length))
+    return Text(required=True, max_length=max_length)
 
 
 # -- schemas ------------------------------------------------------------------------------
@@ -77,7 +78,7 @@ LeadUnitUpdateSchema = partial_of(LeadUnitSchema)
 
 class UnitSchema(Schema):
     id = Id(dump_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=2, max=100))
+    name = Text(required=True, min_length=2, max_length=100)
     address = fields.String(validate=validate.Length(max=200))
     latitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-90, 90))
     longitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-180, 180))

@@ -10,7 +10,7 @@ from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent, not_idempotent
 from api.pagination import paginate
-from api.schemas import Date, Id, Int, PageArgs, Pattern, Schema, enum_field, page_of
+from api.schemas import Date, Id, Int, PageArgs, Pattern, Schema, Text, enum_field, page_of
 from checklists.content import GRADES
 from inspections import plans
 from inspections.models import (
@@ -65,7 +65,7 @@ class ExclusionSchema(Schema):
 
 class PlanSchema(Schema):
     id = Id(dump_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=2, max=100))
+    name = Text(required=True, min_length=2, max_length=100)
     kind = enum_field(VisitKind, VISIT_KIND_LABELS, required=True)
     status = enum_field(PlanStatus, PLAN_STATUS_LABELS, dump_only=True)
     period_start = Date(required=True)

@@ -14,7 +14,7 @@ from api.extensions import Blueprint
 from api.operation_docs import idempotent
 from api.pagination import paginate
 from api.photos import PhotoSchema
-from api.schemas import Date, Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
+from api.schemas import Date, Id, Int, PageArgs, QueryId, Schema, Text, enum_field, page_of
 from checklists.content import SEVERITIES, SEVERITY_LABELS
 from inspections import policy as inspection_policy
 from rectification import service
@@ -69,7 +69,7 @@ class ReplySchema(Schema):
 
 class ReplyCreateSchema(Schema):
     client_id = fields.UUID(required=True, metadata={"description": "客户端生成，重试时不变"})
-    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    description = Text(required=True, max_length=2000)
     photo_ids = fields.List(
         Id(),
         required=True,
@@ -98,7 +98,7 @@ class ExtensionSchema(Schema):
 class ExtensionCreateSchema(Schema):
     client_id = fields.UUID(required=True)
     due_on = Date(required=True, metadata={"description": "申请延至的日期"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = Text(required=True, max_length=500)
 
 
 class ExtensionDecisionSchema(Schema):

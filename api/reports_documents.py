@@ -11,7 +11,7 @@ from marshmallow import fields, validate, validates_schema
 from accounts.models import Role
 from api.auth import OFFICE_READERS, current_user, requires
 from api.extensions import Blueprint
-from api.schemas import Date, Id, Int, QueryId, QueryInt, Schema, enum_field
+from api.schemas import Date, Id, Int, QueryId, QueryInt, Schema, Text, enum_field
 from core import clock
 from inspections import policy
 from reports import issued, rankings
@@ -144,9 +144,7 @@ class CircularArgs(PeriodArgs):
         },
     )
     top = QueryInt(load_default=10, validate=validate.Range(min=1, max=100))
-    issuer = fields.String(
-        validate=validate.Length(min=1, max=60), metadata={"description": "发文机关署名"}
-    )
+    issuer = Text(max_length=60, metadata={"description": "发文机关署名"})
 
 
 def _period(args):

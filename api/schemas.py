@@ -21,6 +21,7 @@ from werkzeug.routing import IntegerConverter
 
 from api import problems
 from core import clock, errors
+from core.text import trim, visible_length
 
 # The fields people fill in, by the names the schemas and services use, as a form labels
 # them: a refusal names the field in Chinese ("理由：必填字段"), never as `reason`.
@@ -307,6 +308,34 @@ class Pattern(validate.Regexp):
         if self.regex.fullmatch(value) is None:
             raise ma.ValidationError(self._format_error(value))
         return value
+
+
+class VisibleLength(validate.Length):
+    """`Length` counting what a reader sees (`core.text.visible_length`) for the minimum:
+    "   " or four zero-width spaces are no name and no reason. The maximum stays the
+    stored length (the column's)."""
+
+    def __call__(self, value: str) -> str:
+        seen = visible_length(value)
+        if self.min is not None and seen < self.min:
+            message = self._format_error(value, self.message_min) if seen else "不能为空"
+            raise ma.ValidationError(message)
+        if self.max is not None and len(value) > self.max:
+            raise ma.ValidationError(self._format_error(value, self.message_max))
+        return value
+
+
+class Text(fields.String):
+    """Text a person writes (a name, title, description, reason): loaded trimmed of
+    leading and trailing whitespace and invisible characters (`core.text.trim`, as the
+    console and the checklist format store it), and at least `min_length` visible
+    characters long. The one field for every required name or reason."""
+
+    def __init__(self, *, min_length: int = 1, max_length: int, **kwargs: Any):
+        super().__init__(validate=VisibleLength(min=min_length, max=max_length), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return trim(super()._deserialize(value, attr, data, **kwargs))
 
 
 class Schema(ma.Schema):

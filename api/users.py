@@ -23,6 +23,7 @@ from api.schemas import (
     Pattern,
     QueryId,
     Schema,
+    Text,
     enum_field,
     page_of,
     partial_of,
@@ -34,7 +35,7 @@ blp = Blueprint("users", __name__, url_prefix="/api/v1", description="人员与�
 class UserSchema(Schema):
     id = Id(dump_only=True)
     username = fields.String(allow_none=True, validate=Pattern(r"^[A-Za-z0-9_.-]{3,40}$"))
-    display_name = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    display_name = Text(required=True, max_length=40)
     role = enum_field(Role, ROLE_LABELS, required=True)
     unit_id = Id(allow_none=True)
     sector_id = Id(allow_none=True)

@@ -11,7 +11,7 @@ from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.pagination import paginate
-from api.schemas import AwareDateTime, Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
+from api.schemas import AwareDateTime, Id, Int, PageArgs, QueryId, Schema, Text, enum_field, page_of
 from inspections import plans, policy, visits
 from inspections.models import VISIT_KIND_LABELS, VISIT_STATUS_LABELS, VisitKind, VisitStatus
 
@@ -70,7 +70,7 @@ class VisitReassignSchema(Schema):
         validate=validate.Length(min=1, max=10),
         metadata={"description": "新的检查组：本计划的检查人员，人数等于每组人数，回避规则同抽取"},
     )
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = Text(required=True, max_length=500)
 
 
 class VisitFilter(PageArgs):

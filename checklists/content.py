@@ -14,6 +14,8 @@ import math
 import re
 from typing import Any
 
+from core.text import trim, visible_length
+
 KINDS = ("pass_fail", "score", "single_choice", "multi_choice", "number", "text", "photo")
 KIND_LABELS = {
     "pass_fail": "是否符合",
@@ -157,8 +159,8 @@ class _Checker:
         if not isinstance(value, str):
             self.add(field, "应为字符串")
             return default
-        value = value.strip()
-        if required and not value:
+        value = trim(value)
+        if required and not visible_length(value):
             self.add(field, "不能为空")
         if len(value) > max_len:
             self.add(field, f"长度不能超过 {max_len}")

@@ -16,6 +16,7 @@ from checklists.content import item_numbers
 from core import audit, errors, reasons
 from core.clock import utcnow
 from core.db import Prepared, db, lock_for_update, python_defaults, with_defaults
+from core.text import trim, visible_length
 from inspections import checklist, photos, policy
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus
 
@@ -235,7 +236,7 @@ def review_finding(finding: Finding, data: dict[str, Any], *, actor: User) -> Fi
         raise errors.Conflict(
             "检查结果已公开，问题不能再修改", type="urn:problem:inspection-published"
         )
-    reason = (data.get("reason") or "").strip()
+    reason = trim(data.get("reason") or "")
     changes = {
         key: data[key]
         for key in ("status", "severity", "deadline_days", "description")
@@ -402,8 +403,8 @@ def _missing_photos_reason(missing: list[dict[str, str]], given: str | None) -> 
     that names each missing item."""
     if not missing:
         return None
-    reason = (given or "").strip()
-    if not reason:
+    reason = trim(given or "")
+    if not visible_length(reason):
         titles = "、".join(m["label"] for m in missing)
         raise errors.Conflict(
             f"还有 {len(missing)} 个检查项的照片尚未上传：{titles}。"
@@ -411,7 +412,7 @@ def _missing_photos_reason(missing: list[dict[str, str]], given: str | None) -> 
             type="urn:problem:missing-photos",
             missing_photos=missing,
         )
-    if len(reason) < MISSING_PHOTOS_REASON_MIN:
+    if visible_length(reason) < MISSING_PHOTOS_REASON_MIN:
         raise errors.InvalidInput(
             errors={
                 "missing_photos_reason": [

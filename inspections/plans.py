@@ -17,6 +17,7 @@ from checklists.models import ChecklistTemplate
 from core import audit, errors
 from core.clock import DISPLAY_TZ, OUT_OF_RANGE_DAY, day_in_range, utcnow
 from core.db import db, lock_for_update
+from core.text import visible_length
 from inspections import draw as dr
 from inspections import policy
 from inspections.models import (
@@ -295,7 +296,7 @@ def draw_plan(plan: Plan, *, seed: str | None, reason: str | None, actor: User) 
             raise errors.Conflict(
                 "已有检查开始，不能重新抽取", type="urn:problem:inspections-started"
             )
-        if not (reason or "").strip():
+        if not visible_length(reason or ""):
             raise errors.InvalidInput(errors={"reason": ["重新抽取必须说明原因"]})
     units, inspectors = resolve_pool(plan)
     if not units:

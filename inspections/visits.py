@@ -16,6 +16,7 @@ from accounts.models import Role, User
 from core import audit, errors
 from core.clock import DISPLAY_TZ
 from core.db import db, lock_for_update
+from core.text import trim, visible_length
 from inspections import plans, policy
 from inspections.models import PlanStatus, Visit, VisitStatus
 from org import hours
@@ -39,9 +40,9 @@ def reassign_visit(visit: Visit, data: dict[str, Any], *, actor: User) -> Visit:
         raise errors.Conflict("计划已公开，不能再改派", type="urn:problem:reassign-plan-published")
     if visit.status != VisitStatus.planned:
         raise errors.Conflict("检查已开始，不能再改派", type="urn:problem:reassign-visit-started")
-    reason = (data.get("reason") or "").strip()
+    reason = trim(data.get("reason") or "")
     problems: dict[str, list[str]] = {}
-    if not reason:
+    if not visible_length(reason):
         problems["reason"] = ["改派必须说明原因"]
     start = data.get("window_start", visit.window_start)
     end = data.get("window_end", visit.window_end)

@@ -20,6 +20,7 @@ from accounts.models import User
 from core import audit, errors
 from core.db import db
 from core.geo import CoordSystem
+from core.text import trim, visible_length
 from org import hours, policy
 from org.models import LeadUnit, Region, Sector, Unit
 
@@ -93,7 +94,7 @@ def read_rows(filename: str, stream: IO[bytes]) -> list[tuple[int, dict[str, str
         if not any(str(v or "").strip() for v in values):
             continue
         row = {
-            col: str(v).strip() if v is not None else ""
+            col: trim(str(v)) if v is not None else ""
             for col, v in zip(header, values, strict=False)
             if col
         }
@@ -281,9 +282,11 @@ def import_units(rows: list[tuple[int, dict[str, str]]], *, actor: User) -> Impo
 def _build(row: dict[str, str], lookup: _Lookup, reasons: list[tuple[str, str]]) -> Unit | None:
     """The row as a unit, or None with (column label, problem) pairs added to `reasons`."""
     for col in REQUIRED:
-        if not row.get(col):
+        if not visible_length(row.get(col, "")):
             reasons.append((_label(col), f"{_label(col)}不能为空"))
     name = row.get("name", "")
+    if 0 < visible_length(name) < 2:  # as the API's unit schema
+        reasons.append((_label("name"), f"{_label('name')}至少 2 个字"))
     for col, limit in LENGTHS.items():
         if len(row.get(col, "")) > limit:
             reasons.append((_label(col), f"{_label(col)}超过 {limit} 字"))

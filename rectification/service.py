@@ -23,6 +23,7 @@ from accounts.models import User
 from core import claims, errors, reasons
 from core.clock import day_start, local, utcnow
 from core.db import counts_at_most, db
+from core.text import trim
 from org.models import Unit
 from rectification import notify, photos, policy, states
 from rectification.deadlines import end_of_day
@@ -447,7 +448,7 @@ def chase(task: RectificationTask, data: dict[str, Any], *, actor: User) -> tupl
     if earlier is not None:
         return earlier, False
     states.check(task, Action.chase, actor, verifier=_verifier())
-    message = (data.get("message") or "").strip()
+    message = trim(data.get("message") or "")
     row = Chase(
         task_id=task.id,
         client_id=client_id,

@@ -1,0 +1,214 @@
+"""Required names, titles, descriptions and reasons need text a reader sees: only spaces,
+tabs, line breaks, no-break or ideographic spaces, or invisible format characters
+(U+200B, U+200E, U+FEFF …) are refused as missing (core.text), and what is stored is
+trimmed."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import marshmallow as ma
+import pytest
+from marshmallow import fields, validate
+
+from accounts.models import Role
+from api.schemas import Text, VisibleLength
+from checklists import content as checklist_content
+from core import errors, reasons
+from core.db import db
+from core.text import trim, visible_length
+from inspections import findings as findings_service
+from org.models import Unit
+from tests.conftest import assert_problem
+from tests.inspection_helpers import ALL_PASS, make_visit, publish_checklist, submitted
+from tests.rectification_support import after_photos, open_task
+
+API = "/api/v1"
+BLANKS = [
+    "   ",
+    "\t\n",
+    "\u00a0\u3000",
+    "\u200b\u200b\u200b\u200b",
+    "\u200e\ufeff\u2060",
+    "\r\n\x0b",
+]
+
+# Required text fields that are not prose: passwords may hold spaces, codes are patterns,
+# a sign-in name is looked up as typed.
+NOT_PROSE = {"username", "password", "code", "binding_code", "owner_type", "item_code"}
+
+
+def _all_schemas(cls=ma.Schema):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_schemas(sub)
+
+
+def _text_fields():
+    for schema in _all_schemas():
+        for name, field in schema._declared_fields.items():
+            yield schema, name, field
+
+
+def test_the_shared_rule():
+    for blank in BLANKS:
+        assert visible_length(blank) == 0
+        assert trim(blank) == ""
+    assert trim("\u3000 普宁\u200b站 \ufeff\n") == "普宁\u200b站"
+    assert visible_length("照\u200b片\u200b模\u200b糊") == 4
+    for blank in BLANKS:
+        with pytest.raises(errors.InvalidInput):
+            reasons.check(blank, "须说明理由")
+    assert reasons.check("  照片模糊\u3000", "须说明理由") == "照片模糊"
+
+
+def test_every_required_prose_field_is_a_text_field(app):
+    """A field people must fill in with at least one character counts visible ones: a
+    new String with Length(min>=1) that is not prose is listed in NOT_PROSE."""
+    plain = [
+        f"{schema.__name__}.{name}"
+        for schema, name, field in _text_fields()
+        if isinstance(field, fields.String)
+        and not isinstance(field, Text)
+        and name not in NOT_PROSE
+        and any(
+            isinstance(v, validate.Length) and not isinstance(v, VisibleLength) and (v.min or 0) > 0
+            for v in field.validators
+        )
+    ]
+    assert plain == []
+
+
+def test_every_text_field_refuses_blanks_and_stores_trimmed(app):
+    checked = 0
+    for _, _, field in _text_fields():
+        if not isinstance(field, Text):
+            continue
+        for blank in BLANKS:
+            with pytest.raises(ma.ValidationError) as refused:
+                field.deserialize(blank)
+            assert refused.value.messages == ["不能为空"]
+        assert field.deserialize("\u3000 普宁站\u200b \n") == "普宁站"
+        checked += 1
+    assert checked >= 10
+
+
+def test_checklist_format_refuses_blank_titles():
+    for blank in BLANKS:
+        content = {
+            "name": blank,
+            "sections": [{"code": "s", "title": blank, "items": []}],
+        }
+        _, problems = checklist_content.normalise(content)
+        assert problems["name"] == ["不能为空"]
+        assert problems["sections[0].title"] == ["不能为空"]
+
+
+# -- the audit's examples, through the API on each database -----------------------------
+
+
+@pytest.mark.parametrize("name", BLANKS)
+def test_a_unit_needs_a_visible_name(office, world, name):
+    body = {"name": name, "sector_id": world.sector_a.id, "region_id": world.region_a}
+    problem = assert_problem(office.post(f"{API}/units", json=body), 422)
+    assert problem["errors"]["json"]["name"] == ["不能为空"]
+    # Two characters of which one is a zero-width space is one character.
+    short = office.post(f"{API}/units", json=body | {"name": "站\u200b"})
+    assert "name" in assert_problem(short, 422)["errors"]["json"]
+
+
+def test_names_are_stored_trimmed(office, world):
+    body = {
+        "name": "\u3000 新窗口\u200b ",
+        "sector_id": world.sector_a.id,
+        "region_id": world.region_a,
+    }
+    created = office.post(f"{API}/units", json=body)
+    assert created.status_code == 201, created.get_json()
+    assert db.session.get(Unit, created.get_json()["id"]).name == "新窗口"
+    sector = office.post(f"{API}/sectors", json={"code": "audit", "name": "  审计 "})
+    assert sector.get_json()["name"] == "审计"
+
+
+@pytest.mark.parametrize("name", ["   ", "\u200b\u200b\u200b\u200b"])
+def test_other_required_names_need_visible_text(office, world, name):
+    for url, body in [
+        ("/sectors", {"code": "blank", "name": name}),
+        ("/regions", {"code": "445281998", "name": name, "level": "township"}),
+        ("/lead-units", {"name": name, "sector_id": world.sector_a.id}),
+        ("/users", {"display_name": name, "role": "inspector", "username": "blank_one"}),
+        ("/checklist-templates", {"code": "blank", "name": name, "all_sectors": True}),
+    ]:
+        problem = assert_problem(office.post(f"{API}{url}", json=body), 422)
+        assert set(problem["errors"]["json"]) == {"name" if "name" in body else "display_name"}
+
+
+def test_a_plan_needs_a_visible_name(app, office, world):
+    publish_checklist()
+    db.session.commit()
+    body = {
+        "name": "   ",
+        "kind": "unannounced",
+        "period_start": "2030-01-01",
+        "period_end": "2030-01-07",
+        "pool": {"unit_ids": [world.unit_a.id]},
+        "sampling": {"rate": 1.0},
+        "inspector_ids": [world.users[Role.inspector].id],
+        "team_size": 1,
+    }
+    for name in ("   ", "\u200b\u200b\u200b\u200b", "\u3000计\u200b"):
+        problem = assert_problem(office.post(f"{API}/plans", json=body | {"name": name}), 422)
+        assert "name" in problem["errors"]["json"]
+
+
+@pytest.mark.parametrize("text", ["   ", "\u200b\u200b\u200b\u200b", "\u00a0\u3000"])
+def test_a_rectification_reply_needs_a_visible_description(app, world, client_for, text):
+    task = open_task(world.unit_a)
+    staff = world.users[Role.unit_staff]
+    response = client_for(staff).post(
+        f"{API}/rectification/tasks/{task.id}/replies",
+        json={
+            "client_id": str(uuid.uuid4()),
+            "description": text,
+            "photo_ids": after_photos(task, staff),
+        },
+    )
+    assert assert_problem(response, 422)["errors"]["json"]["description"] == ["不能为空"]
+
+
+def test_a_finding_review_reason_needs_visible_characters(app, office, world, make_user):
+    publish_checklist()
+    db.session.commit()
+    inspector = world.users[Role.inspector]
+    visit = make_visit(world.unit_a, [inspector, make_user(Role.inspector)], starts_in_days=-1)
+    failing = ALL_PASS | {"dress.badge": {"result": "fail", "note": "未佩戴"}}
+    finding = submitted(visit, inspector, failing).findings[0]
+    url = f"{API}/findings/{finding.id}"
+    for reason in ("\u200b\u200b\u200b\u200b", "\u3000\u3000\u3000\u3000", "照\u200b\u200b\u200b"):
+        response = office.patch(
+            url,
+            json={"status": "dismissed", "reason": reason},
+            headers={"If-Match": office.get(url).headers["ETag"]},
+        )
+        assert "reason" in assert_problem(response, 422)["errors"]
+    missing = [{"label": "1.1 着装"}]
+    with pytest.raises(errors.Conflict):  # as if no reason was given
+        findings_service._missing_photos_reason(missing, "\u200b" * 8)
+    with pytest.raises(errors.InvalidInput):
+        findings_service._missing_photos_reason(missing, "照\u200b\u200b\u200b\u200b\u200b")
+
+
+def test_the_unit_import_refuses_blank_names(office, world):
+    csv = (
+        "名称,行业领域,所属区域\n"
+        f"\u200b\u200b\u200b,{world.sector_a.code},{world.unit_a.region.code}\n"
+        f"\u200e\ufeff,{world.sector_a.code},{world.unit_a.region.code}\n"
+    )
+    response = office.post(
+        f"{API}/units/import",
+        data={"file": (io.BytesIO(csv.encode()), "units.csv")},
+        content_type="multipart/form-data",
+    )
+    problem = assert_problem(response, 422)
+    assert "不能为空" in str(problem)
