@@ -42,7 +42,8 @@ def list_templates(*, sector_id: int | None = None, q: str | None = None) -> Sel
             ChecklistTemplate.all_sectors.is_(True) | ChecklistTemplate.id.in_(specific)
         )
     if q:
-        stmt = stmt.where(ChecklistTemplate.name.like(f"%{q}%"))
+        # A search for text, not a pattern: "%" and "_" are the characters themselves.
+        stmt = stmt.where(ChecklistTemplate.name.contains(q, autoescape=True))
     return stmt
 
 

@@ -110,8 +110,11 @@ def units_query(actor: User, filters: dict[str, Any]) -> Select:
     if filters.get("active") is not None:
         stmt = stmt.where(Unit.active.is_(filters["active"]))
     if filters.get("q"):
-        like = f"%{filters['q']}%"
-        stmt = stmt.where(or_(Unit.name.like(like), Unit.address.like(like)))
+        # A search for text, not a pattern: "%" and "_" are the characters themselves.
+        q = filters["q"]
+        stmt = stmt.where(
+            or_(Unit.name.contains(q, autoescape=True), Unit.address.contains(q, autoescape=True))
+        )
     return stmt
 
 
