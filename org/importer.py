@@ -303,6 +303,8 @@ def _build(row: dict[str, str], lookup: _Lookup, reasons: list[tuple[str, str]])
         lead = lookup.leads.get(row["lead_unit"])
         if lead is None:
             reasons.append(("牵头单位", f"牵头单位“{row['lead_unit']}”不存在"))
+        elif sector is not None and lead.sector_id != sector.id:
+            reasons.append(("牵头单位", f"牵头单位“{row['lead_unit']}”不负责该行业领域"))
     coords = {}
     for col, bound in (("latitude", 90), ("longitude", 180)):
         raw = row.get(col, "")

@@ -92,6 +92,13 @@ def save_lead_unit(
     policy.check_maintains_reference_data(actor)
     if "sector_id" in data and db.session.get(Sector, data["sector_id"]) is None:
         raise errors.InvalidInput(errors={"sector_id": ["行业领域不存在"]})
+    if lead_unit is not None and data.get("sector_id", lead_unit.sector_id) != lead_unit.sector_id:
+        # Its units are of its sector: moving it would leave them led from another.
+        led = select(Unit.id).where(Unit.lead_unit_id == lead_unit.id).limit(1)
+        if db.session.scalar(led) is not None:
+            raise errors.InvalidInput(
+                errors={"sector_id": ["该牵头单位下还有窗口单位，不能改到其他行业领域"]}
+            )
     return _save(LeadUnit, lead_unit, data, unique=("name",), actor=actor)
 
 
@@ -133,7 +140,7 @@ def get_unit(unit_id: int, *, actor: User) -> Unit:
     return policy.visible_unit(unit_id, actor)
 
 
-def _check_unit_refs(data: dict[str, Any], actor: User) -> None:
+def _check_unit_refs(data: dict[str, Any], actor: User, unit: Unit | None = None) -> None:
     if data.get("service_hours") is not None:
         data["service_hours"] = hours.normalise(data["service_hours"])
     problems: dict[str, list[str]] = {}
@@ -146,6 +153,13 @@ def _check_unit_refs(data: dict[str, Any], actor: User) -> None:
         lead = db.session.get(LeadUnit, data["lead_unit_id"])
         if lead is None:
             problems["lead_unit_id"] = ["牵头单位不存在"]
+    # A lead unit supervises one sector: the unit's (as changed, or as it stands).
+    lead_id = data.get("lead_unit_id", unit.lead_unit_id if unit else None)
+    sector_id = data.get("sector_id", unit.sector_id if unit else None)
+    if lead_id is not None and "lead_unit_id" not in problems and "sector_id" not in problems:
+        lead = db.session.get(LeadUnit, lead_id)
+        if lead is not None and lead.sector_id != sector_id:
+            problems["lead_unit_id"] = ["牵头单位不负责该单位的行业领域"]
     if problems:
         raise errors.InvalidInput(errors=problems)
 
@@ -173,7 +187,7 @@ def create_unit(data: dict[str, Any], *, actor: User) -> Unit:
 
 
 def update_unit(unit: Unit, data: dict[str, Any], *, actor: User) -> Unit:
-    _check_unit_refs(data, actor)
+    _check_unit_refs(data, actor, unit)
     if "name" in data or "region_id" in data:
         _check_unit_name(
             data.get("name", unit.name), data.get("region_id", unit.region_id), exclude_id=unit.id
