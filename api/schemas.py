@@ -317,11 +317,14 @@ class VisibleLength(validate.Length):
 
     def __call__(self, value: str) -> str:
         seen = visible_length(value)
-        if self.min is not None and seen < self.min:
-            message = self._format_error(value, self.message_min) if seen else "不能为空"
-            raise ma.ValidationError(message)
-        if self.max is not None and len(value) > self.max:
-            raise ma.ValidationError(self._format_error(value, self.message_max))
+        if self.min is not None and seen == 0:
+            raise ma.ValidationError("不能为空")
+        short = self.min is not None and seen < self.min
+        if short or (self.max is not None and len(value) > self.max):
+            # Length's own messages: "长度应在 2 到 100 之间" when both bounds are set.
+            both = self.min is not None and self.max is not None
+            message = self.message_all if both else self.message_min if short else self.message_max
+            raise ma.ValidationError(self._format_error(value, message))
         return value
 
 
