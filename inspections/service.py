@@ -70,7 +70,7 @@ def start_inspection(data: dict[str, Any], *, actor: User) -> tuple[Inspection, 
     a retry with the same `client_uuid` returns the first inspection."""
     existing = by_uuid(data["client_uuid"])
     if existing is not None:
-        return _owned(existing, actor), False
+        return _same_start(_owned(existing, actor), data), False
     inspection, created, _ = _insert(_new_inspection(data, actor).inspection, data, actor)
     if created:
         _record_check_in(inspection, actor)
@@ -272,7 +272,7 @@ def _insert(
     if not rows:
         existing = by_uuid(data["client_uuid"])
         if existing is not None:
-            return Inserted(_owned(existing, actor), False)
+            return Inserted(_same_start(_owned(existing, actor), data), False)
         raise errors.Conflict(
             "同组检查人员已开始本次检查，请在其检查记录中继续", type="urn:problem:teammate-started"
         )
@@ -316,6 +316,38 @@ def _owned(inspection: Inspection, actor: User) -> Inspection:
         # A UUID is the phone's own; another person's is as good as missing.
         raise errors.NotFound()
     return inspection
+
+
+def _same_start(existing: Inspection, data: dict[str, Any]) -> Inspection:
+    """`existing`, made by a request with this `client_uuid`, if `data` starts the same
+    inspection: the same visit (or, ad hoc, unit) and the same reading. A resend carries
+    the reading the phone took; another unit, visit or place under the same UUID is a bug
+    in the app that must not be answered with someone else's inspection (409). The time
+    is not compared: an inspection checked in online without one (the server's clock) is
+    completed by an offline submission that names it."""
+    check_in = data["check_in"]
+    if data.get("visit_id") is not None:
+        same_place = existing.visit_id == data["visit_id"]
+    else:
+        same_place = existing.visit_id is None and existing.unit_id == data.get("unit_id")
+    reading = (
+        check_in["latitude"],
+        check_in["longitude"],
+        check_in.get("accuracy_m"),
+        CoordSystem(check_in.get("type") or CoordSystem.wgs84),
+    )
+    stored = (
+        existing.checkin_latitude,
+        existing.checkin_longitude,
+        existing.checkin_accuracy_m,
+        existing.checkin_coord_system,
+    )
+    if not same_place or reading != stored:
+        raise errors.Conflict(
+            "该 client_uuid 已用于另一次签到（单位、检查任务或位置不同），请为新的检查生成新编号",
+            type="urn:problem:client-id-reused",
+        )
+    return existing
 
 
 def _visit_for_inspector(visit_id: int, actor: User) -> Visit:
@@ -444,7 +476,7 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> Submission:
         existing = by_uuid(data["client_uuid"])
         if existing is None:
             raise
-        return _submitted_before(_owned(existing, actor), state, actor)
+        return _submitted_before(_same_start(_owned(existing, actor), data), state, actor)
     # Most submissions are new: the insert itself tells a retry (nothing inserted).
     inspection, created, finding_ids = _insert(
         new.inspection, data, actor, findings=len(scored.findings)

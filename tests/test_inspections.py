@@ -229,6 +229,39 @@ def test_offline_submission_completes_an_inspection_started_online(inspector, vi
     assert done.get_json()["status"] == "submitted"
 
 
+def _moved(reading: dict, **change) -> dict:
+    return reading | change
+
+
+@pytest.mark.parametrize("path", ["/api/v1/inspections", "/api/v1/inspections/submissions"])
+def test_a_uuid_reused_for_another_place_is_409_not_the_first_inspection(
+    inspector, visit, world, team, path
+):
+    """A resend carries the same reading; the same UUID with another unit, another visit
+    or another reading is an app's bug, not a retry: 409, and the first stays as it was."""
+    body = offline(visit)
+    if path.endswith("/inspections"):
+        body = {k: body[k] for k in ("client_uuid", "visit_id", "check_in")}
+    first = inspector.post(path, json=body)
+    assert first.status_code == 201, first.get_json()
+    reading = body["check_in"]
+    other_visit = make_visit(world.unit_b, [team[0]])
+    others = [
+        {k: v for k, v in body.items() if k != "visit_id"} | {"unit_id": world.unit_b.id},
+        body | {"visit_id": other_visit.id, "check_in": check_in(world.unit_b)},
+        body | {"check_in": _moved(reading, latitude=reading["latitude"] + 0.01)},
+        body | {"check_in": _moved(reading, accuracy_m=65.0)},
+        body | {"check_in": _moved(reading, type="wgs84")},
+    ]
+    for other in others:
+        problem = assert_problem(inspector.post(path, json=other), 409)
+        assert problem["type"] == "urn:problem:client-id-reused", other
+    again = inspector.post(path, json=body)
+    assert again.status_code == 200
+    assert again.get_json() == first.get_json()
+    assert count_inspections() == 1
+
+
 def test_another_inspectors_uuid_is_not_found(inspector, visit, make_user, client_for):
     body = offline(visit)
     inspector.post("/api/v1/inspections/submissions", json=body)
