@@ -26,7 +26,7 @@ from tests.conftest import assert_problem
 from tests.inspection_helpers import ALL_PASS, PHOTOS, check_in, publish_checklist
 from tests.media_helpers import multipart
 from tests.test_draw import plan_body, pool  # noqa: F401 - the pool fixture
-from tests.test_fuzz_bodies import _console_client
+from tests.test_fuzz_bodies import _console_client, console_pages
 from tests.test_policy_matrix import PARAMS
 
 EDGE_DATES = ["0001-01-01", "1899-12-31", "1999-12-31", "2100-01-01", "9999-12-31"]
@@ -392,16 +392,7 @@ def test_console_pages_ignore_date_filters_outside_the_window(app, world):
     world.inspections  # noqa: B018 - pages with rows to show
     console = _console_client(app, world.users[Role.office_admin])
     failures, checked = [], 0
-    from api.auth import route_methods
-
-    for rule, method, _ in route_methods(app):
-        if method != "GET" or not rule.startswith("/console") or "static" in rule:
-            continue
-        url = re.sub(
-            r"<(?:[^:>]+:)?([^>]+)>",
-            lambda m: str(PARAMS[m.group(1)].own(world)) if m.group(1) in PARAMS else "1",
-            rule,
-        )
+    for rule, url in console_pages(app, world):
         for value in EDGE_FILTERS:
             for period in ("custom", "month"):
                 args = {"period": period, "date_from": value, "date_to": value}

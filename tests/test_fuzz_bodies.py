@@ -175,12 +175,9 @@ def _console_client(app, user):
     return client
 
 
-def test_hostile_query_strings_on_console_pages(app, world):
-    """Every console page: huge numbers (OverflowError on SQLite), digits int() refuses,
-    NUL and long text, in every argument at once and in `page` alone: never a 5xx."""
-    world.inspections  # noqa: B018 - pages with rows to show
-    console = _console_client(app, world.users[Role.office_admin])
-    failures, checked = [], 0
+def console_pages(app, world) -> list[tuple[str, str]]:
+    """(rule, url) of every console page a GET opens, with the world's own ids in it."""
+    pages = []
     for rule, method, _ in route_methods(app):
         if method != "GET" or not rule.startswith("/console") or "static" in rule:
             continue
@@ -189,6 +186,17 @@ def test_hostile_query_strings_on_console_pages(app, world):
             lambda m: str(PARAMS[m.group(1)].own(world)) if m.group(1) in PARAMS else "1",
             rule,
         )
+        pages.append((rule, url))
+    return pages
+
+
+def test_hostile_query_strings_on_console_pages(app, world):
+    """Every console page: huge numbers (OverflowError on SQLite), digits int() refuses,
+    NUL and long text, in every argument at once and in `page` alone: never a 5xx."""
+    world.inspections  # noqa: B018 - pages with rows to show
+    console = _console_client(app, world.users[Role.office_admin])
+    failures, checked = [], 0
+    for rule, url in console_pages(app, world):
         for value in CONSOLE_HOSTILE:
             for args in ({name: value for name in CONSOLE_ARGS}, {"page": value}):
                 response = console.get(url, query_string=args)
