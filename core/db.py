@@ -106,9 +106,10 @@ def lock_for_update(obj: Base) -> bool:
     by `core.sqlite_writers`), taken by an UPDATE that changes nothing; until a write,
     pysqlite reads outside any transaction, so the read after it sees the latest row.
 
-    Lock a parent to make the writes of its children take turns: a child read before the
-    lock keeps the values this request read, and its version column still refuses a write
-    based on a child someone changed meanwhile (a 409, not a lost update).
+    Lock a parent to make the writes of its children take turns. Reading the parent again
+    may read its loaded children again too: a caller that checked a child's version before
+    the lock (If-Match) compares it again after, as `inspections.findings.review_finding`
+    does, rather than counting on the child's version column to notice.
 
     False when the row is gone (deleted by the writer this one waited for)."""
     state = inspect(obj)

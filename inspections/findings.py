@@ -226,12 +226,18 @@ def get_finding(finding_id: int, *, actor: User) -> Finding:
 def review_finding(finding: Finding, data: dict[str, Any], *, actor: User) -> Finding:
     """Confirm or dismiss a finding, or change its severity or deadline, with a reason.
 
-    The reviews of one inspection's findings and its publication take turns on the
-    inspection's row (each re-scores it; a publication turns findings into tasks). The
-    finding itself is not read again: if someone changed it meanwhile, its version column
-    refuses this write (409)."""
+    `finding` as the caller checked it against the client's version (If-Match, the console
+    form's). The reviews of one inspection's findings and its publication take turns on the
+    inspection's row (each re-scores it; a publication turns findings into tasks); a
+    finding someone reviewed meanwhile is refused, not reviewed again on top (409)."""
     policy.check_can_review(actor, finding.inspection)
+    seen = finding.version
     lock_for_update(finding.inspection)
+    db.session.refresh(finding)
+    if finding.version != seen:
+        raise errors.Conflict(
+            "该问题刚被他人审核，请刷新后重试", type="urn:problem:concurrent-change"
+        )
     if finding.inspection.status != InspectionStatus.submitted:
         raise errors.Conflict(
             "检查结果已公开，问题不能再修改", type="urn:problem:inspection-published"

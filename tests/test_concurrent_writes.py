@@ -426,3 +426,52 @@ def test_console_reviews_sent_at_once_all_answer_the_page(app, visit, inspector,
     db.session.expire_all()
     assert db.session.get(Finding, finding_id).status == FindingStatus.confirmed
     assert events("finding", finding_id, "review") == 1
+
+
+def test_console_bulk_reviews_overlapping_on_a_finding_take_one_form(
+    app, visit, inspector, make_user
+):
+    """Two offices' 确认所选 / 不予认定所选 forms, sent at once, sharing one finding: one
+    form stands whole, the other is refused whole (all in one transaction), and the shared
+    finding has one review."""
+    answers = _two_failures() | {"dress.badge": FAIL}
+    inspection = submitted(visit, inspector, answers, photos=_photos())
+    a, b, c = sorted((f.id, f.version) for f in inspection.findings)
+    inspection_id = inspection.id
+    users = [admin().username, make_user(Role.office_admin).username]
+    db.session.commit()
+    forms = [
+        {"decision": "confirm", "finding": [a[0], b[0]], "reason": ""},
+        {"decision": "dismiss", "finding": [b[0], c[0]], "reason": "现场照片显示并无此问题"},
+    ]
+    for form, chosen in zip(forms, ([a, b], [b, c]), strict=True):
+        form |= {f"version-{ident}": str(version) for ident, version in chosen}
+        form["client_id"] = str(uuid.uuid4())
+
+    def console_client(username):
+        client = app.test_client()
+        page = client.get("/console/login").get_data(as_text=True)
+        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        form = {"username": username, "password": PASSWORD, "csrf_token": token}
+        assert client.post("/console/login", data=form).status_code == 302
+        page = client.get(f"/console/inspections/{inspection_id}").get_data(as_text=True)
+        return client, page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+    clients = [console_client(name) for name in users]
+    barrier = threading.Barrier(2)
+
+    def one(pair):
+        (client, csrf), form = pair
+        barrier.wait(30)
+        url = f"/console/inspections/{inspection_id}/findings/review"
+        return client.post(url, data=form | {"csrf_token": csrf}).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(one, zip(clients, forms, strict=True))) == [303, 303]
+    db.session.expire_all()
+    statuses = [db.session.get(Finding, ident).status for ident, _ in (a, b, c)]
+    assert statuses in (
+        [FindingStatus.confirmed, FindingStatus.confirmed, FindingStatus.pending],
+        [FindingStatus.pending, FindingStatus.dismissed, FindingStatus.dismissed],
+    ), statuses
+    assert events("finding", b[0], "review") == 1
