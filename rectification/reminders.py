@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from core import audit
 from core.clock import utcnow
-from core.db import db
+from core.db import db, lock_for_update
 from rectification import notify
 from rectification.models import RectificationTask, TaskStatus
 
@@ -30,9 +30,17 @@ T = RectificationTask
 
 
 def _each(stmt, handle: Callable[[RectificationTask], bool]) -> int:
+    """`handle` each task `stmt` picks, one transaction each. A task is held (its row
+    locked) and asked again before it is handled: an extension approved, a reply sent or
+    another worker's scan since the list was read leaves it out, so a task whose deadline
+    just moved never gets the old deadline's notice nor the new one's marker."""
     done = 0
-    for task_id in list(db.session.scalars(stmt.with_only_columns(T.id).limit(500))):
-        task = db.session.get(T, task_id, populate_existing=True)
+    ids = stmt.with_only_columns(T.id)
+    for task_id in list(db.session.scalars(ids.limit(500))):
+        task = db.session.get(T, task_id)
+        if not (task and lock_for_update(task) and db.session.scalar(ids.where(T.id == task_id))):
+            db.session.rollback()
+            continue
         try:
             if handle(task):
                 done += 1

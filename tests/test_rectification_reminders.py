@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from accounts.models import Role
+from accounts.models import Role, User
 from core.audit import trail
 from core.clock import utcnow
 from core.db import db
 from notifications.models import Notification
-from rectification import service
+from rectification import reminders, service
+from rectification.models import ExtensionRequest, RectificationTask
 from rectification.reminders import scan_deadlines
 from tests.rectification_support import after_photos, open_task
 
@@ -74,6 +76,49 @@ def test_an_extension_starts_the_cycle_again(app, world):
     db.session.commit()
     assert scan_deadlines(task.due_at - timedelta(days=1))["reminders"] == 1
     assert [kind for kind, _ in _kinds()].count("reminder") == 2
+
+
+def test_a_deadline_moved_while_the_scan_runs_gets_no_old_notice(app, world, monkeypatch):
+    """The scan lists the overdue tasks, then handles them one by one: an extension
+    approved in between (another request, committed) takes the task out of the overdue
+    list — no notice, and no marker for the new deadline that would silence the real one."""
+    staff, office = world.users[Role.unit_staff], world.users[Role.office_admin]
+    task = open_task(world.unit_a)
+    new_due = task.due_on + timedelta(days=30)
+    extension, _ = service.request_extension(
+        task, {"client_id": uuid.uuid4(), "due_on": new_due, "reason": "x"}, actor=staff
+    )
+    db.session.commit()
+    task_id, extension_id, office_id = task.id, extension.id, office.id
+    overdue_at = task.due_at + timedelta(minutes=1)
+
+    def approve_elsewhere():
+        with app.app_context():  # its own session and connection, as another request
+            service.decide_extension(
+                db.session.get(RectificationTask, task_id),
+                db.session.get(ExtensionRequest, extension_id),
+                approve=True,
+                reason=None,
+                due_on=None,
+                actor=db.session.get(User, office_id),
+            )
+            db.session.commit()
+
+    real_lock = reminders.lock_for_update
+
+    def lock_after_the_approval(obj):
+        thread = threading.Thread(target=approve_elsewhere)
+        thread.start()
+        thread.join()
+        return real_lock(obj)
+
+    monkeypatch.setattr(reminders, "lock_for_update", lock_after_the_approval)
+    assert scan_deadlines(overdue_at)["overdue"] == 0
+    db.session.expire_all()
+    stored = db.session.get(RectificationTask, task_id)
+    assert stored.due_on == new_due
+    assert stored.overdue_notified_for is None
+    assert "overdue" not in [kind for kind, _ in _kinds()]
 
 
 def test_replied_and_closed_tasks_are_not_chased(app, world):
