@@ -58,8 +58,8 @@ def read_document(document: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         raise errors.InvalidInput(errors={"": ["应为 JSON 对象"]})
     problems: fmt.Errors = {}
     for key in document:
-        if key not in IMPORT_FIELDS:
-            problems.setdefault(key, []).append("未知字段")
+        if key not in IMPORT_FIELDS:  # (YAML keys may be dates, numbers, null: named as text)
+            problems.setdefault(str(key), []).append("未知字段")
     if document.get("format") != EXPORT_FORMAT:
         problems.setdefault("format", []).append(f"应为 {EXPORT_FORMAT}")
     if document.get("format_version") != EXPORT_FORMAT_VERSION:

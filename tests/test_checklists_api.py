@@ -502,6 +502,23 @@ def upload(office, name: str, data: bytes):
     )
 
 
+@pytest.mark.parametrize(
+    "extra", ["2026-01-01: 1", "2026-01-01 10:00:00: 1", "1: 1\nzzz: 2", "null: 1\ntrue: 2"]
+)
+def test_yaml_keys_that_are_not_text_are_named_not_a_server_error(app, office, extra):
+    """YAML keys may be dates, numbers, null or booleans: each unknown one is named, as text."""
+    version = library.install_default()
+    db.session.commit()
+    text = office.get(f"{API}/checklist-versions/{version.id}/export?format=yaml").get_data(
+        as_text=True
+    )
+    text = text.replace("code: window_service", "code: window_keys", 1) + extra + "\n"
+    problem = assert_problem(upload(office, "keys.yaml", text.encode()), 422)
+    named = problem["errors"]
+    named = named.get("json", named)
+    assert any(key not in ("format", "code") for key in named), named
+
+
 def test_yaml_export_imports_back_to_the_same_hash(app, office):
     version = library.install_default()
     db.session.commit()
