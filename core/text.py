@@ -34,6 +34,23 @@ def trim(text: str) -> str:
     return text[start:end]
 
 
+# Marks (Mn, Mc, Me: U+0301 combining acute, U+20DD enclosing circle …) only change the
+# character before them; fillers are letters or symbols drawn as blank.
+MARK_CATEGORIES = frozenset({"Mn", "Mc", "Me"})
+FILLERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
 def visible_length(text: str) -> int:
-    """How many characters of `text` a reader sees: "　a\u200bb " counts 2."""
-    return sum(1 for ch in text if not (ch.isspace() or invisible(ch)))
+    """How many characters of `text` a reader sees: "　a\u200bb " counts 2, and so does
+    "a\u0301b" (a mark is part of its letter); marks alone and fillers (U+3164 Hangul
+    filler, U+2800 blank Braille pattern) count nothing."""
+    return sum(
+        1
+        for ch in text
+        if not (
+            ch.isspace()
+            or invisible(ch)
+            or ch in FILLERS
+            or unicodedata.category(ch) in MARK_CATEGORIES
+        )
+    )

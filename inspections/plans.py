@@ -14,10 +14,9 @@ from sqlalchemy import Select, delete, exists, select
 
 from accounts.models import Role, User
 from checklists.models import ChecklistTemplate
-from core import audit, errors
+from core import audit, errors, reasons
 from core.clock import DISPLAY_TZ, OUT_OF_RANGE_DAY, day_in_range, utcnow
 from core.db import db, lock_for_update
-from core.text import visible_length
 from inspections import draw as dr
 from inspections import policy
 from inspections.models import (
@@ -296,8 +295,7 @@ def draw_plan(plan: Plan, *, seed: str | None, reason: str | None, actor: User) 
             raise errors.Conflict(
                 "已有检查开始，不能重新抽取", type="urn:problem:inspections-started"
             )
-        if not visible_length(reason or ""):
-            raise errors.InvalidInput(errors={"reason": ["重新抽取必须说明原因"]})
+        reasons.check(reason, "重新抽取必须说明原因")
     units, inspectors = resolve_pool(plan)
     if not units:
         raise errors.InvalidInput(errors={"pool": ["检查对象范围内没有在用的窗口单位"]})

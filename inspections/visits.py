@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from accounts.models import Role, User
-from core import audit, errors
+from core import audit, errors, reasons
 from core.clock import DISPLAY_TZ
 from core.db import db, lock_for_update
 from core.text import trim, visible_length
@@ -42,8 +42,10 @@ def reassign_visit(visit: Visit, data: dict[str, Any], *, actor: User) -> Visit:
         raise errors.Conflict("检查已开始，不能再改派", type="urn:problem:reassign-visit-started")
     reason = trim(data.get("reason") or "")
     problems: dict[str, list[str]] = {}
-    if not visible_length(reason):
+    if not reasons.given(reason):
         problems["reason"] = ["改派必须说明原因"]
+    elif visible_length(reason) < reasons.MIN_LENGTH:
+        problems["reason"] = [reasons.TOO_SHORT]
     start = data.get("window_start", visit.window_start)
     end = data.get("window_end", visit.window_end)
     team = None

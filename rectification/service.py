@@ -367,6 +367,7 @@ def request_extension(
     if earlier is not None:
         return earlier, False
     states.check(task, Action.request_extension, actor, verifier=_verifier())
+    reason = reasons.check(data.get("reason"), "申请延期需要说明理由")
     if data["due_on"] <= task.due_on:
         raise errors.InvalidInput(errors={"due_on": [f"应晚于当前期限 {task.due_on}"]})
     if data["due_on"] > task.due_on + MAX_EXTENSION:
@@ -377,7 +378,7 @@ def request_extension(
         client_id=client_id,
         requested_due_on=data["due_on"],
         previous_due_on=task.due_on,
-        reason=data["reason"],
+        reason=reason,
         requested_by_id=actor.id,
         requested_at=utcnow(),
     )
@@ -386,7 +387,7 @@ def request_extension(
     db.session.expire(task, ["extensions"])
     task.extension_pending = True
     _flush()
-    _record(task, Action.request_extension.value, actor, before, reason=data["reason"])
+    _record(task, Action.request_extension.value, actor, before, reason=reason)
     notify.extension_requested(task, extension.id)
     return extension, True
 

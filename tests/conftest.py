@@ -510,7 +510,11 @@ class World:
 
         extension, _ = service.request_extension(
             task,
-            {"client_id": uuid.uuid4(), "due_on": task.due_on + timedelta(days=7), "reason": "x"},
+            {
+                "client_id": uuid.uuid4(),
+                "due_on": task.due_on + timedelta(days=7),
+                "reason": "材料尚未备齐",
+            },
             actor=staff,
         )
         db.session.commit()

@@ -235,7 +235,11 @@ def extension(world, actor) -> dict:
     found = open_task(world.unit_a, inspector_id=world.users[Role.inspector].id)
     made, _ = rectification.request_extension(
         found,
-        {"client_id": uuid.uuid4(), "due_on": found.due_on + timedelta(days=7), "reason": "x"},
+        {
+            "client_id": uuid.uuid4(),
+            "due_on": found.due_on + timedelta(days=7),
+            "reason": "材料尚未备齐",
+        },
         actor=world.users[Role.unit_staff],
     )
     db.session.commit()

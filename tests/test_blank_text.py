@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import timedelta
 
 import marshmallow as ma
 import pytest
@@ -103,6 +104,27 @@ def test_checklist_format_refuses_blank_titles():
         _, problems = checklist_content.normalise(content)
         assert problems["name"] == ["不能为空"]
         assert problems["sections[0].title"] == ["不能为空"]
+
+
+# Drawn as nothing, though neither space nor format character: marks with no letter to sit
+# on, and the fillers (Hangul filler, blank Braille pattern).
+LOOKS_BLANK = ["\u0301\u0301", "\u20dd", "\u3164\u3164", "\u2800", "\u1160\uffa0"]
+
+
+def test_marks_alone_and_fillers_count_nothing():
+    for blank in LOOKS_BLANK:
+        assert visible_length(blank) == 0, ascii(blank)
+        with pytest.raises(errors.InvalidInput):
+            reasons.check(blank * 4, "须说明理由")
+    assert visible_length("e\u0301te\u0301") == 3  # a mark is part of its letter
+    assert visible_length("照片\u20dd模糊") == 4
+
+
+@pytest.mark.parametrize("name", LOOKS_BLANK)
+def test_a_name_of_marks_or_fillers_is_refused(office, world, name):
+    body = {"name": name * 3, "sector_id": world.sector_a.id, "region_id": world.region_a}
+    problem = assert_problem(office.post(f"{API}/units", json=body), 422)
+    assert "name" in problem["errors"]["json"]
 
 
 # -- the audit's examples, through the API on each database -----------------------------
@@ -212,3 +234,28 @@ def test_the_unit_import_refuses_blank_names(office, world):
     )
     problem = assert_problem(response, 422)
     assert "不能为空" in str(problem)
+
+
+@pytest.mark.parametrize("reason", ["n", "  n \u3000", "改期", "\u0301\u0301\u0301\u0301"])
+def test_every_reason_needs_four_visible_characters(office, world, client_for, reason):
+    """An extension request, a reassignment and a redraw say why, as every other reason:
+    at least four characters a reader sees."""
+    staff = client_for(world.users[Role.unit_staff])
+    task = open_task(world.unit_a)
+    publish_checklist()
+    db.session.commit()
+    visit = make_visit(world.unit_b, [world.users[Role.inspector]])
+    later = task.due_on + timedelta(days=10)
+    ask = {"client_id": str(uuid.uuid4()), "due_on": str(later), "reason": reason}
+    refused = [
+        staff.post(f"{API}/rectification/tasks/{task.id}/extensions", json=ask),
+        office.patch(
+            f"{API}/visits/{visit.id}",
+            json={"inspector_ids": [world.users[Role.inspector].id], "reason": reason},
+            headers={"If-Match": f'"{visit.version}"'},
+        ),
+        office.post(f"{API}/plans/{visit.plan_id}/draws", json={"reason": reason}),
+    ]
+    for response in refused:
+        named = assert_problem(response, 422)["errors"]
+        assert "reason" in named.get("json", named), named

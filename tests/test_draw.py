@@ -250,7 +250,9 @@ def test_disclosure_after_the_period_shows_the_seed_and_proves_the_draw(
     assert body["reproducible"] is True
     assert body["draw"]["seed"] == "public"
     assert len(body["visits"]) == 4
-    assert_problem(office.post(f"/api/v1/plans/{plan_id}/draws", json={"reason": "x"}), 409)
+    assert_problem(
+        office.post(f"/api/v1/plans/{plan_id}/draws", json={"reason": "材料尚未备齐"}), 409
+    )
 
 
 def test_publishing_before_the_period_ends_is_refused(office, pool):

@@ -139,7 +139,7 @@ def test_a_replayed_reply_or_extension_is_200_with_the_first_body(world, staff):
     extension = {
         "client_id": str(uuid.uuid4()),
         "due_on": (other.due_on + timedelta(days=3)).isoformat(),
-        "reason": "x",
+        "reason": "材料尚未备齐",
     }
     first = client.post(f"{TASKS}/{other.id}/extensions", json=extension)
     again = client.post(f"{TASKS}/{other.id}/extensions", json=extension)

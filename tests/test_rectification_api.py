@@ -186,7 +186,11 @@ def test_a_stale_if_match_is_refused(app, world, client_for):
     etag = unit.get(f"{TASKS}/{task.id}").headers["ETag"]
     service.request_extension(
         task,
-        {"client_id": uuid.uuid4(), "due_on": task.due_on + timedelta(days=3), "reason": "x"},
+        {
+            "client_id": uuid.uuid4(),
+            "due_on": task.due_on + timedelta(days=3),
+            "reason": "材料尚未备齐",
+        },
         actor=world.users[Role.unit_staff],
     )
     db.session.commit()
@@ -210,7 +214,11 @@ def test_extension_approved_moves_the_deadline(app, world, client_for):
     unit = client_for(world.users[Role.unit_staff])
     office = client_for(world.users[Role.office_admin])
     old_due = task.due_on
-    too_early = {"client_id": str(uuid.uuid4()), "due_on": old_due.isoformat(), "reason": "x"}
+    too_early = {
+        "client_id": str(uuid.uuid4()),
+        "due_on": old_due.isoformat(),
+        "reason": "材料尚未备齐",
+    }
     assert_problem(unit.post(f"{TASKS}/{task.id}/extensions", json=too_early), 422)
     too_late = too_early | {"due_on": (old_due + timedelta(days=400)).isoformat()}
     assert_problem(unit.post(f"{TASKS}/{task.id}/extensions", json=too_late), 422)
@@ -250,7 +258,7 @@ def test_an_extension_is_denied_only_with_a_reason(app, world, client_for):
     assert_problem(
         office.post(
             f"{TASKS}/{other.id}/extensions/{ext.id}/decision",
-            json={"decision": "deny", "reason": "x"},
+            json={"decision": "deny", "reason": "材料尚未备齐"},
         ),
         404,
     )
@@ -266,7 +274,7 @@ def test_a_unit_cannot_read_reply_to_or_count_another_units_tasks(app, world, cl
     for path in ("", "/audit", "/replies"):
         assert_problem(unit_b.get(f"{TASKS}/{task_a.id}{path}"), 404)
     assert_problem(_reply(unit_b, task_a.id, after_photos(task_a, world.unit_staff_b)), 404)
-    extension = {"client_id": str(uuid.uuid4()), "due_on": "2099-01-01", "reason": "x"}
+    extension = {"client_id": str(uuid.uuid4()), "due_on": "2099-01-01", "reason": "材料尚未备齐"}
     assert_problem(unit_b.post(f"{TASKS}/{task_a.id}/extensions", json=extension), 404)
     assert_problem(unit_b.get(f"{TASKS}/counts", query_string={"unit_id": world.unit_a.id}), 404)
     assert_problem(unit_b.get(TASKS, query_string={"unit_id": world.unit_a.id}), 404)

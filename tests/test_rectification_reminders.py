@@ -69,7 +69,11 @@ def test_an_extension_starts_the_cycle_again(app, world):
     scan_deadlines(task.due_at - timedelta(days=1))
     extension, _ = service.request_extension(
         task,
-        {"client_id": uuid.uuid4(), "due_on": task.due_on + timedelta(days=10), "reason": "x"},
+        {
+            "client_id": uuid.uuid4(),
+            "due_on": task.due_on + timedelta(days=10),
+            "reason": "材料尚未备齐",
+        },
         actor=staff,
     )
     service.decide_extension(task, extension, approve=True, reason=None, due_on=None, actor=office)
@@ -86,7 +90,7 @@ def test_a_deadline_moved_while_the_scan_runs_gets_no_old_notice(app, world, mon
     task = open_task(world.unit_a)
     new_due = task.due_on + timedelta(days=30)
     extension, _ = service.request_extension(
-        task, {"client_id": uuid.uuid4(), "due_on": new_due, "reason": "x"}, actor=staff
+        task, {"client_id": uuid.uuid4(), "due_on": new_due, "reason": "材料尚未备齐"}, actor=staff
     )
     db.session.commit()
     task_id, extension_id, office_id = task.id, extension.id, office.id

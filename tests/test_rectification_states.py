@@ -47,7 +47,11 @@ def _arrange(world, state: str, make_user) -> tuple[RectificationTask, dict]:
     def ask_extension():
         return service.request_extension(
             task,
-            {"client_id": uuid.uuid4(), "due_on": task.due_on + timedelta(days=5), "reason": "x"},
+            {
+                "client_id": uuid.uuid4(),
+                "due_on": task.due_on + timedelta(days=5),
+                "reason": "材料尚未备齐",
+            },
             actor=unit_staff,
         )[0]
 
@@ -211,6 +215,8 @@ def test_who_verifies_is_configuration(
             assert response.status_code == (200 if may else 403), (who, response.get_json())
             if inspector_may:  # only the inspector who made the finding, never another
                 other = client_for(people["other_inspector"])
-                assert_problem(other.post(url, json={"decision": "reject", "reason": "x"}), 404)
+                assert_problem(
+                    other.post(url, json={"decision": "reject", "reason": "材料尚未备齐"}), 404
+                )
     finally:
         app.config["RECTIFICATION_VERIFIER"] = "office"

@@ -206,7 +206,7 @@ def _foreign_and_missing(scene):
             "post",
             f"/plans/{b.plan_b.id}/draws",
             f"/plans/{MISSING}/draws",
-            {"reason": "重抽"},
+            {"reason": "检查人员需要重抽"},
             False,
         ),
         ("post", f"/plans/{b.plan_b.id}/publish", f"/plans/{MISSING}/publish", None, False),

@@ -258,7 +258,11 @@ def test_the_office_moves_one_visit_within_the_period_and_hours(app, office, pla
     etag = office.get(f"/api/v1/visits/{visit.id}").headers["ETag"]
     no_header = office.patch(
         f"/api/v1/visits/{visit.id}",
-        json={"window_start": start.isoformat(), "window_end": end.isoformat(), "reason": "x"},
+        json={
+            "window_start": start.isoformat(),
+            "window_end": end.isoformat(),
+            "reason": "材料尚未备齐",
+        },
     )
     assert_problem(no_header, 428)
 
@@ -299,14 +303,19 @@ def test_the_office_moves_one_visit_within_the_period_and_hours(app, office, pla
 def test_a_window_outside_the_period_or_hours_is_refused(office, planned, window, field):
     visit, _ = planned
     start, end = window(weekday_of_plan(visit))
-    body = {"window_start": start.isoformat(), "window_end": end.isoformat(), "reason": "改期"}
+    body = {"window_start": start.isoformat(), "window_end": end.isoformat()}
+    body["reason"] = "单位临时改期"
     assert field in assert_problem(patch(office, visit.id, body), 422)["errors"]
 
 
 def test_a_window_without_a_timezone_or_reason_is_refused(office, planned):
     visit, _ = planned
     day = weekday_of_plan(visit)
-    naive = {"window_start": f"{day}T09:00:00", "window_end": f"{day}T10:00:00", "reason": "x"}
+    naive = {
+        "window_start": f"{day}T09:00:00",
+        "window_end": f"{day}T10:00:00",
+        "reason": "材料尚未备齐",
+    }
     assert "window_start" in str(assert_problem(patch(office, visit.id, naive), 422)["errors"])
     aware = {k: f"{v}+08:00" for k, v in naive.items() if k != "reason"}
     assert "reason" in str(assert_problem(patch(office, visit.id, aware | {"reason": " "}), 422))
@@ -324,9 +333,11 @@ def test_the_office_gives_one_visit_another_team(office, planned, world, make_us
     assert event.after["inspector_ids"] == sorted([kept.id, spare.id])
 
     stranger = make_user(Role.inspector)  # not one of the plan's inspectors
-    refused = patch(office, visit.id, {"inspector_ids": [kept.id, stranger.id], "reason": "x"})
+    refused = patch(
+        office, visit.id, {"inspector_ids": [kept.id, stranger.id], "reason": "材料尚未备齐"}
+    )
     assert str(stranger.id) in str(assert_problem(refused, 422)["errors"]["inspector_ids"])
-    too_few = patch(office, visit.id, {"inspector_ids": [kept.id], "reason": "x"})
+    too_few = patch(office, visit.id, {"inspector_ids": [kept.id], "reason": "材料尚未备齐"})
     assert "2" in str(assert_problem(too_few, 422)["errors"]["inspector_ids"])
 
 
@@ -338,7 +349,7 @@ def test_an_inspector_of_the_unit_itself_cannot_be_sent(office, world, make_user
     plans.draw_plan(plan, seed="fixed", reason=None, actor=admin())
     db.session.commit()
     visit = db.session.scalar(db.select(Visit).where(Visit.plan_id == plan.id))
-    body = {"inspector_ids": [team[0].id, own_staff.id], "reason": "x"}
+    body = {"inspector_ids": [team[0].id, own_staff.id], "reason": "材料尚未备齐"}
     assert "回避" in str(assert_problem(patch(office, visit.id, body), 422)["errors"])
 
 
@@ -355,7 +366,9 @@ def test_a_started_visit_is_not_reassigned(office, world, make_user, client_for)
         },
     )
     assert started.status_code == 201
-    assert_problem(patch(office, visit.id, {"inspector_ids": [inspector.id], "reason": "x"}), 409)
+    assert_problem(
+        patch(office, visit.id, {"inspector_ids": [inspector.id], "reason": "材料尚未备齐"}), 409
+    )
 
 
 def test_the_unit_does_not_learn_a_moved_secret_visit(office, planned, world, client_for):
@@ -364,7 +377,7 @@ def test_the_unit_does_not_learn_a_moved_secret_visit(office, planned, world, cl
     body = {
         "window_start": shanghai(day, 9).isoformat(),
         "window_end": shanghai(day, 10).isoformat(),
-        "reason": "改期",
+        "reason": "单位临时改期",
     }
     assert patch(office, visit.id, body).status_code == 200
     for role in (Role.unit_staff, Role.lead_unit_staff):
