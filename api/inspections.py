@@ -13,7 +13,18 @@ from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent
 from api.pagination import paginate
-from api.schemas import AwareDateTime, Date, Id, Int, PageArgs, QueryId, Schema, enum_field, page_of
+from api.schemas import (
+    AwareDateTime,
+    Date,
+    Float,
+    Id,
+    Int,
+    PageArgs,
+    QueryId,
+    Schema,
+    enum_field,
+    page_of,
+)
 from checklists.content import GRADES, SEVERITIES, SEVERITY_LABELS
 from core.geo import COORD_SYSTEM_LABELS, CoordSystem
 from evidence import seal as evidence_seal
@@ -37,9 +48,9 @@ ANSWER_RESULTS = {"pass": "符合", "fail": "不符合", "na": "不适用"}
 
 
 class CheckInSchema(Schema):
-    latitude = fields.Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
-    longitude = fields.Float(required=True, allow_nan=False, validate=validate.Range(-180, 180))
-    accuracy_m = fields.Float(
+    latitude = Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
+    longitude = Float(required=True, allow_nan=False, validate=validate.Range(-180, 180))
+    accuracy_m = Float(
         allow_none=True, allow_nan=False, validate=validate.Range(min=0, max=100_000)
     )
     at = AwareDateTime(metadata={"description": "手机上的签到时间；不填为服务器时间"})
@@ -100,9 +111,7 @@ class AnswerSchema(Schema):
             ],
         },
     )
-    total = fields.Float(
-        metadata={"description": "带 total_label 的 number 项：总数（如安装的摄像头数）"}
-    )
+    total = Float(metadata={"description": "带 total_label 的 number 项：总数（如安装的摄像头数）"})
     note = fields.String(
         validate=validate.Length(max=1000), metadata={"description": "备注，任何项均可带"}
     )
@@ -222,17 +231,17 @@ class InspectionSchema(Schema):
     )
     status = enum_field(InspectionStatus, INSPECTION_STATUS_LABELS)
     started_at = fields.DateTime()
-    checkin_distance_m = fields.Float(allow_none=True)
+    checkin_distance_m = Float(allow_none=True)
     checkin_far = fields.Boolean(metadata={"description": "远离单位：距离超过签到半径"})
     checkin_imprecise = fields.Boolean(
         metadata={"description": "定位精度不足：accuracy_m 大于签到半径，不能判断是否在单位"}
     )
     submitted_at = fields.DateTime(allow_none=True)
-    score = fields.Float(allow_none=True, metadata={"description": "提交时得分"})
-    max_score = fields.Float(allow_none=True)
+    score = Float(allow_none=True, metadata={"description": "提交时得分"})
+    max_score = Float(allow_none=True)
     grade = enum_field(GRADES, allow_none=True, description="提交时评级")
     critical_failed = fields.Boolean()
-    reviewed_score = fields.Float(
+    reviewed_score = Float(
         allow_none=True,
         metadata={"description": "复核后得分：被驳回问题的检查项按符合计；尚未复核为 null"},
     )
@@ -251,9 +260,9 @@ class InspectionSchema(Schema):
 
 class InspectionDetailSchema(InspectionSchema):
     checklist_version_id = Int(allow_none=True)
-    checkin_latitude = fields.Float(allow_none=True)
-    checkin_longitude = fields.Float(allow_none=True)
-    checkin_accuracy_m = fields.Float(allow_none=True)
+    checkin_latitude = Float(allow_none=True)
+    checkin_longitude = Float(allow_none=True)
+    checkin_accuracy_m = Float(allow_none=True)
     checkin_coord_system = enum_field(
         CoordSystem, COORD_SYSTEM_LABELS, metadata={"description": "签到坐标的坐标系"}
     )
@@ -319,14 +328,14 @@ class SubmissionSchema(Schema):
     unit_id = Id()
     ad_hoc = fields.Boolean()
     status = enum_field(InspectionStatus, INSPECTION_STATUS_LABELS)
-    checkin_distance_m = fields.Float(allow_none=True)
+    checkin_distance_m = Float(allow_none=True)
     checkin_far = fields.Boolean(metadata={"description": "远离单位：距离超过签到半径"})
     checkin_imprecise = fields.Boolean(
         metadata={"description": "定位精度不足：accuracy_m 大于签到半径，不能判断是否在单位"}
     )
     submitted_at = fields.DateTime(allow_none=True)
-    score = fields.Float(allow_none=True)
-    max_score = fields.Float(allow_none=True)
+    score = Float(allow_none=True)
+    max_score = Float(allow_none=True)
     grade = enum_field(GRADES, allow_none=True)
     critical_failed = fields.Boolean()
     findings_count = Int()
@@ -353,8 +362,8 @@ class InspectionFilter(PageArgs):
     ad_hoc = fields.Boolean()
     date_from = Date()
     date_to = Date()
-    score_min = fields.Float(allow_nan=False)
-    score_max = fields.Float(allow_nan=False)
+    score_min = Float(allow_nan=False)
+    score_max = Float(allow_nan=False)
     has_findings = fields.Boolean()
 
 

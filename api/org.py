@@ -12,7 +12,9 @@ from api.extensions import Blueprint
 from api.operation_docs import idempotent
 from api.pagination import paginate
 from api.schemas import (
+    Float,
     Id,
+    Integer,
     PageArgs,
     Pattern,
     QueryId,
@@ -80,8 +82,8 @@ class UnitSchema(Schema):
     id = Id(dump_only=True)
     name = Text(required=True, min_length=2, max_length=100)
     address = fields.String(validate=validate.Length(max=200))
-    latitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-90, 90))
-    longitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(-180, 180))
+    latitude = Float(allow_none=True, allow_nan=False, validate=validate.Range(-90, 90))
+    longitude = Float(allow_none=True, allow_nan=False, validate=validate.Range(-180, 180))
     coord_system = enum_field(
         CoordSystem,
         COORD_SYSTEM_LABELS,
@@ -114,7 +116,7 @@ class UnitSchema(Schema):
     sector_name = fields.String(attribute="sector.name", dump_only=True)
     region_name = fields.String(attribute="region.name", dump_only=True)
     lead_unit_name = fields.String(attribute="lead_unit.name", dump_only=True, allow_none=True)
-    version = fields.Integer(dump_only=True)
+    version = Integer(dump_only=True)
 
 
 UnitUpdateSchema = partial_of(UnitSchema)
@@ -133,7 +135,7 @@ class ImportFileSchema(Schema):
 
 
 class ImportResultSchema(Schema):
-    created = fields.Integer()
+    created = Integer()
 
 
 # -- regions, sectors, lead units --------------------------------------------------------

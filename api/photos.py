@@ -19,8 +19,10 @@ from api.operation_docs import idempotent
 from api.pagination import paginate
 from api.schemas import (
     AwareDateTime,
+    Float,
     Id,
     Int,
+    Integer,
     PageArgs,
     Pattern,
     QueryId,
@@ -137,7 +139,7 @@ class UploadForm(AttachTo):
 
 class DirectUploadSchema(AttachTo):
     content_type = enum_field(sorted(ACCEPTED_TYPES), required=True)
-    size = fields.Integer(
+    size = Integer(
         strict=True,
         required=True,
         validate=validate.Range(min=1, error="应为正整数（字节数）"),
@@ -168,16 +170,16 @@ class PhotoSchema(Schema):
     sha256 = fields.String(allow_none=True)
     phash = fields.String(allow_none=True)
     exif_taken_at = fields.DateTime(allow_none=True)
-    exif_latitude = fields.Float(allow_none=True)
-    exif_longitude = fields.Float(allow_none=True)
+    exif_latitude = Float(allow_none=True)
+    exif_longitude = Float(allow_none=True)
     client_taken_at = fields.DateTime(allow_none=True)
-    client_latitude = fields.Float(allow_none=True)
-    client_longitude = fields.Float(allow_none=True)
+    client_latitude = Float(allow_none=True)
+    client_longitude = Float(allow_none=True)
     client_coord_system = enum_field(CoordSystem, COORD_SYSTEM_LABELS)
     received_at = fields.DateTime(allow_none=True)
     uploaded_by_id = Int(allow_none=True, metadata={"description": "暗访不公开检查人员时为空"})
     flags = fields.Function(media.flags_of, metadata={"description": "证据提示，仅供参考"})
-    distance_m = fields.Float(allow_none=True, metadata={"description": "距单位位置（米）"})
+    distance_m = Float(allow_none=True, metadata={"description": "距单位位置（米）"})
     near_duplicate_of_id = Int(allow_none=True)
     urls = fields.Function(
         lambda photo: {variant: media.signed_url(photo, variant) for variant in media.VARIANTS},

@@ -10,7 +10,19 @@ from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.operation_docs import idempotent, not_idempotent
 from api.pagination import paginate
-from api.schemas import Date, Id, Int, PageArgs, Pattern, Schema, Text, enum_field, page_of
+from api.schemas import (
+    Date,
+    Float,
+    Id,
+    Int,
+    Integer,
+    PageArgs,
+    Pattern,
+    Schema,
+    Text,
+    enum_field,
+    page_of,
+)
 from checklists.content import GRADES
 from inspections import plans
 from inspections.models import (
@@ -45,7 +57,7 @@ class StratumSchema(Schema):
 
 class SamplingSchema(Schema):
     size = Int(validate=validate.Range(min=0, max=10_000), metadata={"description": "每层抽取数"})
-    rate = fields.Float(
+    rate = Float(
         allow_nan=False,
         validate=validate.Range(min=0, max=1),
         metadata={"description": "每层抽取比例（向上取整）"},
@@ -98,7 +110,7 @@ class PlanSchema(Schema):
     )
     created_at = fields.DateTime(dump_only=True)
     published_at = fields.DateTime(dump_only=True, allow_none=True)
-    version = fields.Integer(dump_only=True)
+    version = Integer(dump_only=True)
 
 
 class PlanUpdateSchema(PlanSchema):
@@ -160,7 +172,7 @@ class DisclosedVisitSchema(Schema):
     team_label = fields.String(metadata={"description": "检查组：检查人员姓名，或「暗访组」"})
     team_size = Int()
     status = enum_field(VisitStatus, VISIT_STATUS_LABELS)
-    score = fields.Float(allow_none=True)
+    score = Float(allow_none=True)
     grade = enum_field(GRADES, allow_none=True)
 
 

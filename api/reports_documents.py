@@ -11,7 +11,7 @@ from marshmallow import fields, validate, validates_schema
 from accounts.models import Role
 from api.auth import OFFICE_READERS, current_user, requires
 from api.extensions import Blueprint
-from api.schemas import Date, Id, Int, QueryId, QueryInt, Schema, Text, enum_field
+from api.schemas import Date, Float, Id, Int, QueryId, QueryInt, Schema, Text, enum_field
 from core import clock
 from inspections import policy
 from reports import issued, rankings
@@ -30,7 +30,7 @@ DOCX_RESPONSE = {
     "description": "Word 文档（.docx），Content-Disposition 带中文文件名（RFC 5987）",
     "content": {DOCX: {"schema": {"type": "string", "format": "binary"}}},
 }
-Weight = lambda: fields.Float(  # noqa: E731
+Weight = lambda: Float(  # noqa: E731
     allow_nan=False, validate=validate.Range(min=0, max=10)
 )
 
@@ -76,16 +76,16 @@ class RankingArgs(PeriodArgs):
 
 class FiguresSchema(Schema):
     inspections = Int()
-    avg_score = fields.Float(allow_none=True, metadata={"description": "平均复核得分（百分制）"})
+    avg_score = Float(allow_none=True, metadata={"description": "平均复核得分（百分制）"})
     grades = fields.Dict(keys=fields.String(), values=Int())
     critical_failed = Int(metadata={"description": "一票否决次数"})
     findings = Int()
-    findings_per_inspection = fields.Float(allow_none=True)
+    findings_per_inspection = Float(allow_none=True)
     repeat_findings = Int()
     tasks = Int()
-    on_time_rate = fields.Float(allow_none=True, metadata={"description": "按期整改率（0–1）"})
+    on_time_rate = Float(allow_none=True, metadata={"description": "按期整改率（0–1）"})
     overdue_tasks = Int()
-    composite = fields.Float(allow_none=True, metadata={"description": "综合得分"})
+    composite = Float(allow_none=True, metadata={"description": "综合得分"})
 
 
 class UnitRankSchema(FiguresSchema):
@@ -120,7 +120,7 @@ class PeriodSchema(Schema):
 class RankingSchema(Schema):
     period = fields.Nested(PeriodSchema)
     previous_period = fields.Nested(PeriodSchema, allow_none=True)
-    weights = fields.Dict(keys=fields.String(), values=fields.Float())
+    weights = fields.Dict(keys=fields.String(), values=Float())
     repeat_months = Int()
     summary = fields.Nested(type("SummarySchema", (FiguresSchema,), {"units": Int()}))
     units = fields.List(fields.Nested(UnitRankSchema))

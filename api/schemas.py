@@ -215,12 +215,33 @@ def _storable(text: str) -> bool:
     return True
 
 
-Int = functools.partial(fields.Integer, strict=True, validate=_int_range)
-Id = functools.partial(fields.Integer, strict=True, validate=_id_range)
+# A number written as text (a query string, a form, a JSON string) in ASCII: Python's
+# int() and float() also read full-width and Arabic-Indic digits and underscores ("１２",
+# "٢٣.٥", "1_0"), which no one types as a number on purpose.
+_ASCII_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")
+_ASCII_NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
+
+
+class Integer(fields.Integer):
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, str) and not _ASCII_INTEGER.fullmatch(value):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+class Float(fields.Float):
+    def _validated(self, value: Any) -> float:
+        if isinstance(value, str) and not _ASCII_NUMBER.fullmatch(value):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+Int = functools.partial(Integer, strict=True, validate=_int_range)
+Id = functools.partial(Integer, strict=True, validate=_id_range)
 # Query strings and form fields are text: "2" is how an integer arrives there ("2.5" and
 # "5e-324" still fail), so those locations use the non-strict kind.
-QueryInt = functools.partial(fields.Integer, validate=_int_range)
-QueryId = functools.partial(fields.Integer, validate=_id_range)
+QueryInt = functools.partial(Integer, validate=_int_range)
+QueryId = functools.partial(Integer, validate=_id_range)
 
 
 # Dates and times from outside, in the application's years (core.clock): beyond them a

@@ -19,6 +19,7 @@ from api.operation_docs import idempotent, not_idempotent
 from api.pagination import paginate
 from api.schemas import (
     Id,
+    Integer,
     PageArgs,
     Pattern,
     QueryId,
@@ -46,7 +47,7 @@ class UserSchema(Schema):
     password = fields.String(load_only=True, validate=validate.Length(max=128))
     active = fields.Boolean()
     wechat_bound = fields.Function(lambda u: u.wechat_openid is not None, dump_only=True)
-    version = fields.Integer(dump_only=True)
+    version = Integer(dump_only=True)
 
 
 UserUpdateSchema = partial_of(UserSchema)

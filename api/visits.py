@@ -11,7 +11,18 @@ from api.auth import EVERYONE, OFFICE, current_user, requires
 from api.etag import check_if_match, etag_of, if_match, sends_etag
 from api.extensions import Blueprint
 from api.pagination import paginate
-from api.schemas import AwareDateTime, Id, Int, PageArgs, QueryId, Schema, Text, enum_field, page_of
+from api.schemas import (
+    AwareDateTime,
+    Float,
+    Id,
+    Int,
+    PageArgs,
+    QueryId,
+    Schema,
+    Text,
+    enum_field,
+    page_of,
+)
 from inspections import plans, policy, visits
 from inspections.models import VISIT_KIND_LABELS, VISIT_STATUS_LABELS, VisitKind, VisitStatus
 
@@ -30,8 +41,8 @@ class VisitSchema(Schema):
     unit_id = Id()
     unit_name = fields.String(attribute="unit.name")
     unit_address = fields.String(attribute="unit.address")
-    unit_latitude = fields.Float(attribute="unit.latitude", allow_none=True)
-    unit_longitude = fields.Float(attribute="unit.longitude", allow_none=True)
+    unit_latitude = Float(attribute="unit.latitude", allow_none=True)
+    unit_longitude = Float(attribute="unit.longitude", allow_none=True)
     kind = enum_field(VisitKind, VISIT_KIND_LABELS)
     status = enum_field(VisitStatus, VISIT_STATUS_LABELS)
     window_start = fields.DateTime(

@@ -111,6 +111,8 @@ def _number(name: str) -> Any:
     if _NUMBER.fullmatch(raw):
         value = float(raw)
         return int(value) if value.is_integer() and "." not in raw else value
+    if not (raw.isascii() and "_" not in raw):  # float() reads "１２" and "1_0" too
+        return raw
     try:
         value = float(raw)
     except ValueError:

@@ -312,6 +312,8 @@ def _build(row: dict[str, str], lookup: _Lookup, reasons: list[tuple[str, str]])
             coords[col] = None
             continue
         try:
+            if not raw.isascii() or "_" in raw:  # float() reads "２３.５" and "1_16" too
+                raise ValueError(raw)
             value = float(raw)
         except ValueError:
             reasons.append((_label(col), f"{_label(col)}“{raw}”不是数字"))
@@ -319,6 +321,8 @@ def _build(row: dict[str, str], lookup: _Lookup, reasons: list[tuple[str, str]])
         if not -bound <= value <= bound:
             reasons.append((_label(col), f"{_label(col)}超出范围"))
         coords[col] = value
+    if len(coords) == 2 and (coords["latitude"] is None) != (coords["longitude"] is None):
+        reasons.append(("经纬度", "经度和纬度须同时填写（或同时留空）"))
     system = row.get("coord_system", "")
     coords["coord_system"] = COORD_SYSTEMS.get(system.lower(), CoordSystem.gcj02)
     if system and system.lower() not in COORD_SYSTEMS:

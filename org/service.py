@@ -160,6 +160,12 @@ def _check_unit_refs(data: dict[str, Any], actor: User, unit: Unit | None = None
         lead = db.session.get(LeadUnit, lead_id)
         if lead is not None and lead.sector_id != sector_id:
             problems["lead_unit_id"] = ["牵头单位不负责该单位的行业领域"]
+    # A spot is both coordinates or none: one alone silently turns off every distance check.
+    latitude = data.get("latitude", unit.latitude if unit else None)
+    longitude = data.get("longitude", unit.longitude if unit else None)
+    if (latitude is None) != (longitude is None):
+        missing = "latitude" if latitude is None else "longitude"
+        problems[missing] = ["经度和纬度须同时填写（或同时留空）"]
     if problems:
         raise errors.InvalidInput(errors=problems)
 
