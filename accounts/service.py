@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts import policy
@@ -64,9 +64,12 @@ def _check_binding(
 
 
 def _check_username_free(username: str | None, user: User | None = None) -> None:
+    """Usernames are ASCII (api.users) and unique whatever their case: "ADMIN" beside
+    "admin" would be another account that reads as the administrator's."""
     if not username:
         return
-    taken = db.session.scalar(select(User.id).where(User.username == username))
+    same = func.lower(User.username) == username.lower()
+    taken = db.session.scalar(select(User.id).where(same).limit(1))
     if taken is not None and (user is None or taken != user.id):
         raise errors.Conflict(
             "用户名已被使用",

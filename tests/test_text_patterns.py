@@ -9,9 +9,11 @@ import pytest
 from marshmallow import validate
 
 from accounts.cli import USERNAME
+from accounts.models import Role
 from checklists import content as checklist_content
 from checklists import library
 from core import errors
+from core.db import db
 from org import hours
 from tests.conftest import assert_problem
 
@@ -109,6 +111,27 @@ def test_a_username_with_a_trailing_newline_is_refused(office):
     }
     problem = assert_problem(office.post(f"{API}/users", json=body), 422)
     assert "username" in problem["errors"]["json"]
+
+
+@pytest.mark.parametrize("taken", ["ADMIN", "Admin", "aDmIn"])
+def test_a_username_differing_only_in_case_is_taken(office, world, taken):
+    """ "ADMIN" beside "admin" would be another account that reads as the administrator's."""
+    world.users[Role.office_admin].username = "admin"
+    db.session.commit()
+    body = {
+        "username": taken,
+        "display_name": "另一个管理员",
+        "role": "viewer",
+        "password": "another-long-pass-1",
+    }
+    problem = assert_problem(office.post(f"{API}/users", json=body), 409)
+    assert problem["type"] == "urn:problem:username-taken"
+    other = world.users[Role.viewer]
+    tag = office.get(f"{API}/users/{other.id}").headers["ETag"]
+    renamed = office.patch(
+        f"{API}/users/{other.id}", json={"username": taken}, headers={"If-Match": tag}
+    )
+    assert assert_problem(renamed, 409)["type"] == "urn:problem:username-taken"
 
 
 @pytest.mark.parametrize(
