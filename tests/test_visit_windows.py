@@ -199,9 +199,12 @@ def test_the_draw_gives_each_visit_a_day_and_a_session_of_its_unit(app, office, 
     assert local(saturday_unit.window_start).weekday() == 5
     assert (local(saturday_unit.window_start).hour, local(saturday_unit.window_end).hour) == (9, 12)
 
+    # Another public seed, other days and sessions. (Not other teams, necessarily: they
+    # come from each draw's own random team seed, and may happen to match.)
     another = office.post("/api/v1/plans", json=plan_body(units, inspectors)).get_json()
     other_seed = office.post(f"/api/v1/plans/{another['id']}/draws", json={"seed": "feb"})
-    assert other_seed.get_json()["result"] != drawn[0].get_json()["result"]
+    other = db.session.get(Draw, other_seed.get_json()["id"])
+    assert [(r["date"], r["window"]) for r in other.result] != [w[1:] for w in when]
 
 
 def test_a_unit_closed_for_the_whole_period_cannot_be_drawn(office, pool):
