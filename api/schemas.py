@@ -222,18 +222,23 @@ _ASCII_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")
 _ASCII_NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
 
 
-class Integer(fields.Integer):
-    def _validated(self, value: Any) -> int:
-        if isinstance(value, str) and not _ASCII_INTEGER.fullmatch(value):
+class _AsciiWritten:
+    """A number field that refuses a number written as text unless it is `written`."""
+
+    written: re.Pattern[str]
+
+    def _validated(self, value: Any) -> Any:
+        if isinstance(value, str) and not self.written.fullmatch(value):
             raise self.make_error("invalid", input=value)
         return super()._validated(value)
 
 
-class Float(fields.Float):
-    def _validated(self, value: Any) -> float:
-        if isinstance(value, str) and not _ASCII_NUMBER.fullmatch(value):
-            raise self.make_error("invalid", input=value)
-        return super()._validated(value)
+class Integer(_AsciiWritten, fields.Integer):
+    written = _ASCII_INTEGER
+
+
+class Float(_AsciiWritten, fields.Float):
+    written = _ASCII_NUMBER
 
 
 Int = functools.partial(Integer, strict=True, validate=_int_range)

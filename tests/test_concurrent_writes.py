@@ -8,6 +8,7 @@ Overlapping copies of the creates keyed by a client id: tests/test_overlapping_r
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -23,7 +24,6 @@ from core.clock import DISPLAY_TZ, local, utcnow
 from core.db import db
 from inspections.models import Draw, Finding, FindingStatus, Inspection, Visit, VisitStatus
 from rectification.models import RectificationTask
-from tests.conftest import PASSWORD
 from tests.inspection_helpers import (
     ALL_PASS,
     PHOTOS,
@@ -34,6 +34,7 @@ from tests.inspection_helpers import (
     publish_checklist,
     submitted,
 )
+from tests.test_fuzz_bodies import _console_client
 from tests.test_overlapping_retries import COPIES, overlapping
 
 API = "/api/v1"
@@ -370,6 +371,13 @@ def test_binding_codes_issued_at_once_leave_one_live(app, world, office):
     assert last["code"]
 
 
+def _console_on(app, user, inspection_id: int):
+    """A console client signed in as `user`, and the CSRF token of the inspection's page."""
+    client = _console_client(app, user)
+    page = client.get(f"/console/inspections/{inspection_id}").get_data(as_text=True)
+    return client, re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
 # -- a write overtaken by another: 409, never a 500 ---------------------------------------
 
 
@@ -397,19 +405,10 @@ def test_edits_overtaken_by_an_edit_are_refused_not_a_server_error(app, world, o
 def test_console_reviews_sent_at_once_all_answer_the_page(app, visit, inspector, world):
     inspection = submitted(visit, inspector, _two_failures(), photos=_photos())
     finding_id, version = inspection.findings[0].id, inspection.findings[0].version
-    inspection_id, username = inspection.id, admin().username
+    inspection_id, office = inspection.id, admin()
     db.session.commit()
 
-    def console_client():
-        client = app.test_client()
-        page = client.get("/console/login").get_data(as_text=True)
-        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        form = {"username": username, "password": PASSWORD, "csrf_token": token}
-        assert client.post("/console/login", data=form).status_code == 302
-        page = client.get(f"/console/inspections/{inspection_id}").get_data(as_text=True)
-        return client, page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-
-    clients = [console_client() for _ in range(10)]
+    clients = [_console_on(app, office, inspection_id) for _ in range(10)]
     barrier = threading.Barrier(len(clients))
 
     def one(pair):
@@ -438,7 +437,7 @@ def test_console_bulk_reviews_overlapping_on_a_finding_take_one_form(
     inspection = submitted(visit, inspector, answers, photos=_photos())
     a, b, c = sorted((f.id, f.version) for f in inspection.findings)
     inspection_id = inspection.id
-    users = [admin().username, make_user(Role.office_admin).username]
+    users = [admin(), make_user(Role.office_admin)]
     db.session.commit()
     forms = [
         {"decision": "confirm", "finding": [a[0], b[0]], "reason": ""},
@@ -448,16 +447,7 @@ def test_console_bulk_reviews_overlapping_on_a_finding_take_one_form(
         form |= {f"version-{ident}": str(version) for ident, version in chosen}
         form["client_id"] = str(uuid.uuid4())
 
-    def console_client(username):
-        client = app.test_client()
-        page = client.get("/console/login").get_data(as_text=True)
-        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        form = {"username": username, "password": PASSWORD, "csrf_token": token}
-        assert client.post("/console/login", data=form).status_code == 302
-        page = client.get(f"/console/inspections/{inspection_id}").get_data(as_text=True)
-        return client, page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-
-    clients = [console_client(name) for name in users]
+    clients = [_console_on(app, user, inspection_id) for user in users]
     barrier = threading.Barrier(2)
 
     def one(pair):
