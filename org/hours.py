@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -111,37 +112,124 @@ def within(hours: Hours | None, start: datetime, end: datetime) -> bool:
 
 # -- text ---------------------------------------------------------------------------------
 
-_DAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6}
-_DAY_PART = r"(?:周|星期)([一二三四五六日天七])"
-_RANGE = re.compile(rf"{_DAY_PART}\s*(?:[至到~～—–-]\s*{_DAY_PART})?")
-_TIMES = re.compile(r"(\d{1,2})[:：](\d{2})\s*[-–—~～至到]\s*(\d{1,2})[:：](\d{2})")
+_WEEKDAY = "一二三四五六日天七"
+_DAY_NUMBER = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6}
+_TO = r"\s*[至到~～—–-]\s*"
+# What people write, one token at a time. Digits are ASCII after NFKC (full-width digits and
+# colons become ASCII; other scripts' digits stay and are not read as times).
+_TOKEN = re.compile(
+    rf"""
+    (?P<days>(?:周|星期|礼拜)(?P<first>[{_WEEKDAY}])(?:{_TO}(?:周|星期|礼拜)?(?P<last>[{_WEEKDAY}]))?)
+    | (?P<every>每天|每日|天天|全天|全周|全年无休)
+    | (?P<workdays>工作日)
+    | (?P<weekend>周末|双休日)
+    | (?P<closed>休息|闭馆|不办公|不对外办公|关闭)
+    | (?P<half>上午|中午|下午|晚上)
+    | (?P<times>(?P<h1>[0-9]{{1,2}}):(?P<m1>[0-9]{{2}}){_TO}(?P<h2>[0-9]{{1,2}}):(?P<m2>[0-9]{{2}}))
+    | (?P<note>[(\[][^()\[\]0-9:]*[)\]])
+    | (?P<gap>[\s,、/和及与:。]+)
+    """,
+    re.VERBOSE | re.ASCII,
+)
+_SEPARATORS = re.compile(r"[;\n]+")
+_NOTE_WORDS = re.compile(r"周|星期|礼拜|每天|每日|天天|工作日|双休日")
 
 
 def parse_text(text: str) -> Hours:
     """Hours from what people write: "周一至周五 08:30-12:00, 14:00-17:30；周六 9:00-12:00",
-    "每天 00:00-24:00". Parts are separated by ；, ; or a new line; InvalidInput when a part
-    cannot be read."""
+    "工作日 上午8:30-12:00 下午2:00-5:30", "每天 00:00-24:00", "周日休息".
+
+    Days come before their times, and one part may name several groups of days in turn
+    ("周一至周五 08:30-17:30，周六 09:00-12:00"). Parts may also be separated by ；, ; or a
+    new line. 下午 or 晚上 before a time under 12 means the afternoon or evening. A note in
+    brackets without days or times, such as "（法定节假日除外）", is passed over. Anything
+    else is refused, naming the text that could not be read: hours are evidence that a
+    visit was in a unit's opening time, so nothing written is silently dropped."""
     raw: Hours = {}
-    for part in re.split(r"[;；\n]+", text.strip()):
+    closed: set[str] = set()
+    for part in _SEPARATORS.split(unicodedata.normalize("NFKC", text).strip()):
         part = part.strip()
-        if not part:
-            continue
-        times = _TIMES.findall(part)
-        head = _TIMES.split(part)[0] if times else part
-        days: list[int] = []
-        if re.search(r"每天|每日|全天|全周", head):
-            days = list(range(7))
-        for first, last in _RANGE.findall(head):
-            a, b = _DAY[first], _DAY[last or first]
-            days.extend(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
-        if not days or not times:
-            raise errors.InvalidInput(
-                errors={"service_hours": [f"无法识别“{part}”，请写作如“周一至周五 08:30-12:00”"]}
-            )
-        spans = [[f"{int(h1):02d}:{m1}", f"{int(h2):02d}:{m2}"] for h1, m1, h2, m2 in times]
-        for day in days:
-            raw.setdefault(DAYS[day], []).extend(spans)
+        if part:
+            _read_part(part, raw, closed)
+    both = [day for day in DAYS if day in closed and day in raw]
+    if both:
+        raise _unreadable(f"{'、'.join(map(_name, both))}既写了时段又写了休息")
     return normalise(raw)
+
+
+def _read_part(part: str, raw: Hours, closed: set[str]) -> None:
+    """Groups of days, each followed by its times, from one part into `raw`."""
+    days: list[int] = []  # the group being read
+    named = ""  # its days as written, for messages
+    spans: list[list[str]] = []  # its times
+    afternoon = False
+    at = 0
+    while at < len(part):
+        token = _TOKEN.match(part, at)
+        if token is None:
+            rest = part[at:]
+            raise _unreadable(f"无法识别“{rest if len(rest) <= 20 else rest[:20] + '…'}”")
+        at, kind, written = token.end(), token.lastgroup, token[token.lastgroup]
+        if kind in ("days", "every", "workdays", "weekend"):
+            if spans:  # the last group's times are done: a new group begins
+                _add(raw, days, spans, named)
+                days, named, spans = [], "", []
+            days.extend(_days_of(token, kind))
+            named += written
+            afternoon = False
+        elif kind == "closed":
+            if not days or spans:
+                raise _unreadable(f"“{written}”前应写明哪几天")
+            closed.update(DAYS[day] for day in days)
+            days, named = [], ""
+        elif kind == "half":
+            afternoon = written in ("下午", "晚上")
+        elif kind == "times":
+            if not days:
+                raise _unreadable(f"时段“{written}”前应写明哪几天")
+            spans.append(_span(token))
+            if afternoon:
+                spans[-1] = [_afternoon(clock) for clock in spans[-1]]
+        elif kind == "note" and _NOTE_WORDS.search(written):
+            raise _unreadable(f"括号里的“{written}”请写在括号外")
+    _add(raw, days, spans, named)
+
+
+def _add(raw: Hours, days: list[int], spans: list[list[str]], named: str) -> None:
+    if days and not spans:
+        raise _unreadable(f"“{named}”后面没有时段")
+    for day in days:
+        raw.setdefault(DAYS[day], []).extend(spans)
+
+
+def _days_of(token: re.Match, kind: str) -> list[int]:
+    if kind == "every":
+        return list(range(7))
+    if kind == "workdays":
+        return list(range(5))
+    if kind == "weekend":
+        return [5, 6]
+    a, b = _DAY_NUMBER[token["first"]], _DAY_NUMBER[token["last"] or token["first"]]
+    return list(range(a, b + 1)) if a <= b else [*range(a, 7), *range(0, b + 1)]
+
+
+def _span(token: re.Match) -> list[str]:
+    start, end = f"{token['h1']}:{token['m1']}", f"{token['h2']}:{token['m2']}"
+    if _minutes(start) is None or _minutes(end) is None:
+        raise _unreadable(f"时间“{token['times']}”不是有效的时刻")
+    return [_clock(_minutes(start)), _clock(_minutes(end))]
+
+
+def _afternoon(clock: str) -> str:
+    """下午 2:00 is 14:00; 下午 14:00 stays."""
+    minutes = _minutes(clock)
+    return _clock(minutes + 12 * 60) if minutes < 12 * 60 else clock
+
+
+def _unreadable(why: str) -> errors.InvalidInput:
+    return errors.InvalidInput(
+        errors={"service_hours": [f"{why}，请写作如“周一至周五 08:30-12:00”"]}
+    )
 
 
 def as_text(hours: Hours | None) -> str:
