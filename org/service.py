@@ -10,7 +10,7 @@ from accounts.models import User
 from core import audit, errors
 from core.db import db
 from org import hours, policy
-from org.models import LeadUnit, Region, Sector, Unit
+from org.models import REGION_LEVEL_LABELS, LeadUnit, Region, RegionLevel, Sector, Unit
 
 # -- reference data -----------------------------------------------------------------------
 
@@ -63,14 +63,41 @@ def _save(model, obj, data: dict[str, Any], *, unique: tuple[str, ...], actor: U
 
 def save_region(data: dict[str, Any], *, actor: User, region: Region | None = None) -> Region:
     policy.check_maintains_reference_data(actor)
+    if region is None or "parent_id" in data or "level" in data:
+        _check_place_in_tree(data, region)
+    return _save(Region, region, data, unique=("code",), actor=actor)
+
+
+_DEPTH = {level: depth for depth, level in enumerate(RegionLevel)}
+
+
+def _check_place_in_tree(data: dict[str, Any], region: Region | None) -> None:
+    """A region sits below one of a higher level, up to a city at the top: a district that
+    lost its city, or a community hung under another community, would fall out of the
+    offices' scopes and the rankings by area."""
+    level = RegionLevel(data.get("level", region.level if region else None))
     parent_id = data.get("parent_id", region.parent_id if region else None)
-    if parent_id is not None:
+    label = REGION_LEVEL_LABELS[level]
+    if parent_id is None:
+        if level != RegionLevel.city:
+            raise errors.InvalidInput(errors={"parent_id": [f"{label}级区域需要上级区域"]})
+    else:
         parent = db.session.get(Region, parent_id)
         if parent is None:
             raise errors.InvalidInput(errors={"parent_id": ["上级区域不存在"]})
         if region is not None and _is_descendant(parent, region):
             raise errors.InvalidInput(errors={"parent_id": ["不能把区域挂到自己或下级之下"]})
-    return _save(Region, region, data, unique=("code",), actor=actor)
+        if _DEPTH[parent.level] >= _DEPTH[level]:
+            above = REGION_LEVEL_LABELS[parent.level]
+            raise errors.InvalidInput(
+                errors={"parent_id": [f"{label}级区域不能挂在{above}级区域“{parent.name}”之下"]}
+            )
+    if region is not None:
+        children = select(Region.level).where(Region.parent_id == region.id).distinct()
+        if any(_DEPTH[child] <= _DEPTH[level] for child in db.session.scalars(children)):
+            raise errors.InvalidInput(
+                errors={"level": [f"该区域的下级区域层级不低于{label}，请先调整下级区域"]}
+            )
 
 
 def _is_descendant(node: Region, ancestor: Region) -> bool:

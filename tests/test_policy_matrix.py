@@ -517,8 +517,8 @@ BODIES: dict[tuple[str, str], Callable[[Call], dict]] = {
     ("PATCH", f"{A}/users/<int:user_id>"): lambda c: {"display_name": "改名的人员"},
     ("POST", f"{A}/regions"): lambda c: {
         "code": f"44{uuid.uuid4().int % 10**7:07d}",
-        "name": fresh.unique("矩阵街道"),
-        "level": "township",
+        "name": fresh.unique("矩阵社区"),
+        "level": "community",
         "parent_id": c.world.region_a,
     },
     ("PATCH", f"{A}/regions/<int:region_id>"): lambda c: {"name": fresh.unique("改名街道")},
