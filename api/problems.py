@@ -80,6 +80,7 @@ _TYPES = [
     ProblemType("urn:problem:reassign-visit-started", 409, "检查已开始，不能改派", "Someone checked in for this visit: it can no longer be moved or reassigned."),
     ProblemType("urn:problem:outside-visit-window", 409, "不在检查时间窗口内", "Check-in is outside the visit's time window."),
     ProblemType("urn:problem:own-unit-recusal", 409, "须回避本人单位", "An inspector may not inspect the unit they work in."),
+    ProblemType("urn:problem:unit-inactive", 409, "窗口单位已停用", "The visit's unit was deactivated after the draw: nobody checks in there."),
     ProblemType("urn:problem:teammate-started", 409, "同组人员已开始检查", "A teammate already started this visit: continue in their inspection."),
     ProblemType("urn:problem:inspection-submitted", 409, "检查已提交", "The inspection was submitted: answers and photos can no longer change."),
     ProblemType("urn:problem:submission-differs", 409, "重复提交内容不一致", "This client_uuid was already submitted with other content; a replay must send the same body."),

@@ -258,7 +258,9 @@ def review_finding(finding: Finding, data: dict[str, Any], *, actor: User) -> Fi
     before = {key: _plain(getattr(finding, key)) for key in changes}
     for key, value in changes.items():
         setattr(finding, key, value)
-    finding.reason = reason or finding.reason
+    # The reason explains this review: a dismissal's reason does not stay on a finding
+    # confirmed again (the audit trail keeps every earlier one).
+    finding.reason = reason or (None if "status" in changes else finding.reason)
     finding.reviewed_by_id = actor.id
     finding.reviewed_at = utcnow()
     db.session.flush()

@@ -124,6 +124,15 @@ def _new_inspection(data: dict[str, Any], actor: User) -> NewInspection:
             )
         unit, plan_id, kind = visit.unit, visit.plan_id, visit.kind
         template_id = visit.plan.checklist_template_id
+        # Drawn before the unit was closed, or before the inspector joined it.
+        if not unit.active:
+            raise errors.Conflict(
+                "窗口单位已停用，本次检查不能签到，请联系办公室", type="urn:problem:unit-inactive"
+            )
+        if unit.id == actor.unit_id:
+            raise errors.Conflict(
+                "检查人员须回避本人所在单位，请联系办公室改派", type="urn:problem:own-unit-recusal"
+            )
     elif data.get("unit_id") is not None:
         visit = None
         rows = _UNIT_FOR_CHECK_IN.rows(db.session.connection(), {"unit_id": data["unit_id"]})
@@ -399,7 +408,11 @@ def _digest(state: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _check_state(content: dict[str, Any], state: dict[str, Any]) -> dict[str, list[str]]:
+def _check_state(
+    content: dict[str, Any], state: dict[str, Any], *, submitting: bool = False
+) -> dict[str, list[str]]:
+    """What is wrong with a saved or submitted state, by field. An item fixed on the spot
+    (立行立改) must be one that failed: once answered while a draft, and at submission."""
     items = checklist.items_of(content)
     problems = {
         f"answers.{path}": messages
@@ -413,6 +426,10 @@ def _check_state(content: dict[str, Any], state: dict[str, Any]) -> dict[str, li
             problems[f"fixed_on_spot.{code}"] = ["未知检查项"]
         elif not items[code].get("fix_on_spot"):
             problems[f"fixed_on_spot.{code}"] = ["此检查项不支持立行立改"]
+        elif (submitting or code in state["answers"]) and not checklist.is_failed(
+            items[code], state["answers"].get(code)
+        ):
+            problems[f"fixed_on_spot.{code}"] = ["此检查项未判为不合格，不能标记立行立改"]
     return problems
 
 
@@ -548,7 +565,7 @@ def _score(inspection: Inspection, state: dict[str, Any], content: dict[str, Any
     """Check the state is complete, then apply it to the inspection (score, grade). All of
     it runs before the submission's first write: on SQLite the write lock is held from the
     first INSERT to the commit."""
-    problems = _check_state(content, state)
+    problems = _check_state(content, state, submitting=True)
     if problems:
         raise errors.InvalidInput(errors=problems)
     result = checklist.score(content, state["answers"], None)
