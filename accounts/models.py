@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
@@ -30,6 +30,9 @@ ROLE_LABELS = {
 
 class User(db.Model):
     __tablename__ = "user"
+    # "ADMIN" beside "admin" would be another account that reads as the administrator's:
+    # usernames (ASCII, api.users) are unique whatever their case, in the database too.
+    __table_args__ = (Index("uq_user_username_lower", func.lower("username"), unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str | None] = mapped_column(String(40), unique=True)

@@ -1,10 +1,18 @@
 """The schema is made by migrations, and the migrations match the models."""
 
+import os
+from collections.abc import Iterator
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
+from flask_migrate import upgrade
+from sqlalchemy.exc import IntegrityError
 
+from accounts.models import Role, User
+from bench._postgres import temporary_database
 from core.db import db
 
 
@@ -14,8 +22,49 @@ def test_single_migration_head(app):
     assert len(heads) == 1, f"several migration heads: {heads}; merge them"
 
 
+# SQLite does not reflect expression indexes (user's lower(username)); PostgreSQL does.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_migrated_schema_matches_models(app):
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models and migrations differ; add a revision: {diff}"
+
+
+# -- usernames unique whatever their case (0031) ------------------------------------------
+
+
+@pytest.fixture
+def empty_database(database_url, tmp_path) -> Iterator[str]:
+    """Another database on the test's server, with no schema yet."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+    else:
+        with temporary_database(os.environ["TEST_DATABASE_URL"], "inspection_migration") as url:
+            yield url
+
+
+def test_usernames_differing_in_case_stop_the_upgrade_until_renamed(
+    make_app, empty_database, caplog
+):
+    with make_app(SQLALCHEMY_DATABASE_URI=empty_database).app_context():
+        upgrade(revision="0030_seal_link_format")
+        pair = [
+            User(username=name, display_name="管理员", role=Role.viewer)
+            for name in ("Admin", "admin")
+        ]
+        db.session.add_all(pair)
+        db.session.commit()
+        with pytest.raises(SystemExit):  # `flask db upgrade` prints the error, exits 1
+            upgrade()
+        assert f"{pair[0].id}:Admin, {pair[1].id}:admin" in caplog.text
+        db.session.rollback()
+        pair[0].username = "admin2"
+        db.session.commit()
+        upgrade()
+        db.session.add(User(username="ADMIN", display_name="冒名", role=Role.office_admin))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        db.session.remove()
