@@ -187,9 +187,18 @@ SECURITY_HEADERS = {
 FRAME_ANCESTORS = "frame-ancestors 'none'"
 
 
+def _is_static(endpoint: str | None) -> bool:
+    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
+
+
 def _security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if "Cache-Control" not in response.headers and not _is_static(request.endpoint):
+        # Answers are someone's data (a console page, a 通报 marked internal, a task):
+        # kept by no cache, neither a proxy's nor the browser of a shared office PC after
+        # sign-out. Routes that may be cached say so themselves (photo URLs, checklists).
+        response.headers["Cache-Control"] = "no-store"
     policy = response.headers.get("Content-Security-Policy")
     if not policy:
         response.headers["Content-Security-Policy"] = FRAME_ANCESTORS

@@ -245,6 +245,11 @@ def _part_of(d: Draw, units: set[int]) -> dict[str, Any]:
     inputs = dict(d.inputs or {})
     inputs["units"] = [u for u in inputs.get("units", []) if u["id"] in units]
     inputs["exclusions"] = [e for e in inputs.get("exclusions", []) if e["unit_id"] in units]
+    if inputs.get("schedule"):  # the pooled units' service hours, keyed by unit id
+        hours = inputs["schedule"].get("unit_hours") or {}
+        inputs["schedule"] = inputs["schedule"] | {
+            "unit_hours": {key: h for key, h in hours.items() if int(key) in units}
+        }
     return {key: getattr(d, key) for key in _DRAW_FIELDS} | {
         "team_seed": None,
         "inputs": inputs,

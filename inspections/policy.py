@@ -246,6 +246,16 @@ def names_inspectors(user: User | None, work: Inspection | Visit | Plan) -> bool
     return plan is not None and plan.disclose_inspectors
 
 
+def named_inspections(user: User) -> ColumnElement[bool]:
+    """`names_inspectors` in SQL: the inspections whose inspectors `user` may learn. A
+    filter or sort by inspector applies only to these, or it would answer "did N do this
+    暗访?" with a count, though every row reads `COVERT_TEAM`."""
+    if sees_unreviewed_findings(user):
+        return true()
+    disclosed = select(Plan.id).where(Plan.disclose_inspectors == true())
+    return or_(Inspection.kind == VisitKind.announced, Inspection.plan_id.in_(disclosed))
+
+
 def team_ids(work: Inspection | Visit) -> set[int]:
     """Everyone who inspected: the visit's team and whoever started the inspection."""
     if isinstance(work, Visit):

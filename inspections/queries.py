@@ -33,9 +33,12 @@ def _day_start(day: date) -> datetime:
 def inspections_query(user: User, f: dict[str, Any]) -> Select:
     """The inspections `user` may see, filtered; ordered newest first."""
     stmt = select(Inspection).where(policy.inspection_filter(user))
-    for key in ("plan_id", "visit_id", "unit_id", "inspector_id", "status", "kind", "ad_hoc"):
+    for key in ("plan_id", "visit_id", "unit_id", "status", "kind", "ad_hoc"):
         if f.get(key) is not None:
             stmt = stmt.where(getattr(Inspection, key) == f[key])
+    if f.get("inspector_id") is not None:
+        named = policy.named_inspections(user)
+        stmt = stmt.where(Inspection.inspector_id == f["inspector_id"], named)
     if f.get("sector_id") is not None:
         stmt = stmt.where(
             Inspection.unit_id.in_(select(Unit.id).where(Unit.sector_id == f["sector_id"]))

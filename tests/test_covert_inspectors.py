@@ -5,10 +5,12 @@ plan opts in (`disclose_inspectors`). Announced visits name their inspectors as 
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 
 import pytest
+from openpyxl import load_workbook
 
 from accounts.models import Role
 from core.db import db
@@ -259,3 +261,53 @@ def test_the_plan_opts_in_through_the_api(office, world, make_user):
     assert changed.status_code == 200
     assert changed.get_json()["disclose_inspectors"] is True
     assert office.get(f"/api/v1/plans/{plan_id}").get_json()["disclose_inspectors"] is True
+
+
+def _found_by_inspector(client, inspector_id: int, inspection_id: int) -> dict[str, bool]:
+    """Whether the list, and the ledger built from it, find the inspection by inspector."""
+    listed = client.get(f"/api/v1/inspections?inspector_id={inspector_id}&per_page=100")
+    ledger = client.get(f"/api/v1/reports/ledgers/inspections.xlsx?inspector_id={inspector_id}")
+    assert listed.status_code == ledger.status_code == 200
+    header, *rows = load_workbook(io.BytesIO(ledger.data)).active.iter_rows(values_only=True)
+    column = header.index("检查编号")
+    return {
+        "list": inspection_id in [i["id"] for i in listed.get_json()["items"]],
+        "ledger": inspection_id in [row[column] for row in rows],
+    }
+
+
+@pytest.mark.parametrize("role", SCOPED)
+def test_a_filter_by_inspector_does_not_tell_who_did_a_covert_visit(
+    role, world, covert, client_for
+):
+    """Every row reads 暗访组, but a count by inspector id would answer "did N do it?"."""
+    client = client_for(world.users[role])
+    for person in (*covert.team, world.users[Role.inspector]):
+        assert _found_by_inspector(client, person.id, covert.inspection.id) == {
+            "list": False,
+            "ledger": False,
+        }, person
+    # The same unit still finds the inspection without the filter.
+    listed = client.get(f"/api/v1/inspections?visit_id={covert.visit.id}").get_json()
+    assert [i["id"] for i in listed["items"]] == [covert.inspection.id]
+
+
+@pytest.mark.parametrize(
+    ("kind", "disclose"),
+    [(VisitKind.unannounced, True), (VisitKind.announced, False)],
+    ids=["unannounced-opted-in", "announced"],
+)
+def test_the_filter_by_inspector_works_where_names_are_shown(
+    kind, disclose, world, make_user, client_for
+):
+    case = Case(world, make_user, kind, disclose)
+    starter = case.team[0]
+    for reader in (world.users[Role.unit_staff], world.users[Role.office_admin]):
+        found = _found_by_inspector(client_for(reader), starter.id, case.inspection.id)
+        assert found == {"list": True, "ledger": True}, reader.role
+
+
+def test_offices_filter_covert_visits_by_inspector(world, covert, client_for):
+    office = client_for(world.users[Role.office_admin])
+    found = _found_by_inspector(office, covert.team[0].id, covert.inspection.id)
+    assert found == {"list": True, "ledger": True}

@@ -31,7 +31,7 @@ FAILING = ALL_PASS | {"dress.badge": {"result": "fail", "note": "未佩戴工作
 REASON = "测试数据：照片不在本测试范围"
 
 
-def _plan(actor, units, inspectors, name, *, pool=None):
+def _plan(actor, units, inspectors, name, *, pool=None, windows=VisitWindows.period):
     today = local(utcnow()).date() - timedelta(days=1)
     data = {
         "name": name,
@@ -44,7 +44,7 @@ def _plan(actor, units, inspectors, name, *, pool=None):
         "team_size": len(inspectors),
         "exclusions": [],
         "checklist_template_id": publish_checklist().template_id,
-        "visit_windows": VisitWindows.period,  # the tests check in now
+        "visit_windows": windows,  # period by default: the tests check in now
     }
     plan = plans.save_plan(data, actor=actor)
     plans.draw_plan(plan, seed="fixed", reason=None, actor=actor)
@@ -190,6 +190,32 @@ def test_a_city_plan_shows_a_scoped_office_its_regions_part(scene, client_for):
     assert city["pool"]["unit_ids"] == [scene.unit_a.id]
     whole = client_for(scene.city_admin).get(f"/api/v1/plans/{scene.city_plan.id}").get_json()
     assert set(whole["pool"]["unit_ids"]) == {scene.unit_a.id, scene.unit_b.id}
+
+
+def test_a_city_plans_drawn_windows_show_a_scoped_office_only_its_units_hours(scene, client_for):
+    """The draw's schedule holds every pooled unit's service hours, keyed by unit id: a
+    town office must not learn which other units the city's 暗访 pools, nor their hours."""
+    every_day = {
+        day: [["07:00", "21:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    }
+    for unit in (scene.unit_a, scene.unit_b):
+        unit.service_hours = every_day
+    db.session.commit()
+    team = [scene.inspector]
+    plan = _plan(
+        scene.city_admin,
+        [scene.unit_a, scene.unit_b],
+        team,
+        "全市暗访（分时段）",
+        windows=VisitWindows.drawn,
+    )
+
+    def hours_keys(client):
+        draws = client.get(f"/api/v1/plans/{plan.id}/draws").get_json()
+        return set(draws[0]["inputs"]["schedule"]["unit_hours"])
+
+    assert hours_keys(client_for(scene.office_a)) == {str(scene.unit_a.id)}
+    assert hours_keys(client_for(scene.city_admin)) == {str(scene.unit_a.id), str(scene.unit_b.id)}
 
 
 # -- another region's ids ----------------------------------------------------------------------

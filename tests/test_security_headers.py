@@ -1,5 +1,7 @@
 """Every answer forbids framing and MIME sniffing and keeps the referrer to the site:
-pages, JSON, problems, 404s, static files, photo files and the health check alike."""
+pages, JSON, problems, 404s, static files, photo files and the health check alike. And
+every answer of a route is kept by no shared cache: someone's data, a 通报 marked internal,
+must not outlive the sign-out in a proxy or an office PC's browser cache."""
 
 from __future__ import annotations
 
@@ -29,6 +31,12 @@ def _check(response, where) -> list:
     if "frame-ancestors 'none'" not in response.headers.get("Content-Security-Policy", ""):
         wrong.append((where, response.status_code, "Content-Security-Policy"))
     return wrong
+
+
+def _cache_private(response) -> bool:
+    """`no-store`, or a route's own `private` policy (photo URLs, checklists)."""
+    policy = response.headers.get("Cache-Control", "")
+    return "no-store" in policy or "private" in policy
 
 
 def _url(rule: str, world) -> str:
@@ -63,6 +71,9 @@ def test_every_route_sends_the_headers(app, world, client, client_for):
                 kwargs = {"data": {}} if method == "POST" else {}
             response = caller.open(url, method=method, buffered=True, **kwargs)
             wrong += _check(response, f"{method} {rule}")
+            static = rule.endswith("<path:filename>")  # files of the console and the docs
+            if not _cache_private(response) and not static:
+                wrong.append((f"{method} {rule}", response.status_code, "Cache-Control"))
             checked += 1
     assert not wrong, wrong[:10]
     assert checked > 150
@@ -112,3 +123,24 @@ def test_a_photo_file_keeps_its_own_policy_and_is_not_framed(app, client):
     assert not _check(response, url)
     policy = response.headers["Content-Security-Policy"]
     assert "default-src 'none'" in policy
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/healthz",
+        "/no/such/page",
+        "/api/v1/no-such-thing",
+        "/api/v1/units",
+        "/console/login",
+        "/api/v1/openapi.json",
+    ],
+)
+def test_answers_are_not_cached(client, url):
+    assert client.get(url, buffered=True).headers["Cache-Control"] == "no-store"
+
+
+def test_static_files_may_be_cached(client):
+    response = client.get("/console/static/console.css", buffered=True)
+    assert response.status_code == 200
+    assert "no-store" not in response.headers.get("Cache-Control", "")
