@@ -15,7 +15,7 @@ class TemplateSchema(Schema):
     id = Id(dump_only=True)
     code = fields.String(required=True, validate=CODE)
     name = Text(required=True, max_length=100)
-    description = fields.String(validate=validate.Length(max=2000))
+    description = Text(min_length=0, max_length=2000)
     all_sectors = fields.Boolean(metadata={"description": "适用于所有行业领域"})
     sector_ids = fields.List(Id(), metadata={"description": "适用的行业领域"})
     sector_codes = fields.List(fields.String(), dump_only=True)
@@ -26,7 +26,7 @@ class TemplateSchema(Schema):
 
 class TemplateUpdateSchema(Schema):
     name = Text(max_length=100)
-    description = fields.String(validate=validate.Length(max=2000))
+    description = Text(min_length=0, max_length=2000)
     all_sectors = fields.Boolean()
     sector_ids = fields.List(Id())
 

@@ -22,6 +22,7 @@ from api.schemas import (
     PageArgs,
     QueryId,
     Schema,
+    Text,
     enum_field,
     page_of,
 )
@@ -192,7 +193,7 @@ class FindingReviewSchema(Schema):
         validate=validate.Range(min=0, max=365),
         metadata={"description": "整改期限天数；0 为当天结束前（问题转入整改的当天 24 时）"},
     )
-    description = fields.String(validate=validate.Length(max=2000))
+    description = Text(max_length=2000)
     reason = fields.String(validate=validate.Length(max=500))
 
 

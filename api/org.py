@@ -81,7 +81,7 @@ LeadUnitUpdateSchema = partial_of(LeadUnitSchema)
 class UnitSchema(Schema):
     id = Id(dump_only=True)
     name = Text(required=True, min_length=2, max_length=100)
-    address = fields.String(validate=validate.Length(max=200))
+    address = Text(min_length=0, max_length=200)
     latitude = Float(allow_none=True, allow_nan=False, validate=validate.Range(-90, 90))
     longitude = Float(allow_none=True, allow_nan=False, validate=validate.Range(-180, 180))
     coord_system = enum_field(
@@ -95,7 +95,7 @@ class UnitSchema(Schema):
     sector_id = Id(required=True)
     region_id = Id(required=True)
     lead_unit_id = Id(allow_none=True)
-    contact_name = fields.String(validate=validate.Length(max=40))
+    contact_name = Text(min_length=0, max_length=40)
     contact_phone = fields.String(validate=validate.Length(max=30))
     service_hours = fields.Dict(
         keys=enum_field(hours.DAYS),

@@ -343,7 +343,7 @@ class VisibleLength(validate.Length):
 
     def __call__(self, value: str) -> str:
         seen = visible_length(value)
-        if self.min is not None and seen == 0:
+        if self.min and seen == 0:
             raise ma.ValidationError("不能为空")
         short = self.min is not None and seen < self.min
         if short or (self.max is not None and len(value) > self.max):
@@ -358,7 +358,8 @@ class Text(fields.String):
     """Text a person writes (a name, title, description, reason): loaded trimmed of
     leading and trailing whitespace and invisible characters (`core.text.trim`, as the
     console and the checklist format store it), and at least `min_length` visible
-    characters long. The one field for every required name or reason."""
+    characters long. The one field for every required name or reason, and, with
+    `min_length=0`, for optional prose (an address, a description), which may be empty."""
 
     def __init__(self, *, min_length: int = 1, max_length: int, **kwargs: Any):
         super().__init__(validate=VisibleLength(min=min_length, max=max_length), **kwargs)

@@ -23,6 +23,7 @@ from inspections import findings as findings_service
 from org.models import Unit
 from tests.conftest import assert_problem
 from tests.inspection_helpers import ALL_PASS, make_visit, publish_checklist, submitted
+from tests.openapi_support import document, operations
 from tests.rectification_support import after_photos, open_task
 
 API = "/api/v1"
@@ -81,10 +82,83 @@ def test_every_required_prose_field_is_a_text_field(app):
     assert plain == []
 
 
+# Prose a person writes, by field name: loaded through Text (trimmed; required or not).
+PROSE = {"name", "title", "description", "address", "contact_name", "display_name"}
+# Prose a schema only documents: answers are checked and sealed as sent (checklists.scoring).
+DOCUMENTED_ONLY = {"AnswerSchema.note"}
+
+
+def test_every_prose_field_a_client_sends_is_a_text_field(app):
+    """Optional prose too: an address or a description sent with spaces or zero-width
+    characters around it is stored trimmed, as the console stores it."""
+    loaded = _request_body_schemas(app)
+    assert {"Unit", "UnitUpdate", "FindingReview", "Template"} <= loaded
+    plain = [
+        f"{schema.__name__}.{name}"
+        for schema, name, field in _text_fields()
+        if name in PROSE
+        and isinstance(field, fields.String)
+        and not isinstance(field, Text)
+        and not field.dump_only
+        and schema.__name__.removesuffix("Schema") in loaded
+        and f"{schema.__name__}.{name}" not in DOCUMENTED_ONLY
+    ]
+    assert plain == []
+
+
+def _request_body_schemas(app) -> set[str]:
+    """The component names of every schema a request body is loaded with."""
+    names = set()
+    for _, _, operation in operations(document(app)):
+        for media in operation.get("requestBody", {}).get("content", {}).values():
+            names.add(media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1])
+    return names
+
+
+def test_optional_prose_is_stored_trimmed(office, world, make_user):
+    url = f"{API}/units/{world.unit_a.id}"
+    etag = office.get(url).headers["ETag"]
+    changed = office.patch(
+        url,
+        json={"address": "\u3000 流沙大道 1 号\u200b ", "contact_name": " 张三\n"},
+        headers={"If-Match": etag},
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert (changed.get_json()["address"], changed.get_json()["contact_name"]) == (
+        "流沙大道 1 号",
+        "张三",
+    )
+    etag = changed.headers["ETag"]
+    cleared = office.patch(url, json={"address": " \u200b "}, headers={"If-Match": etag})
+    assert cleared.status_code == 200, cleared.get_json()
+    assert cleared.get_json()["address"] == ""
+    publish_checklist()
+    db.session.commit()
+    inspector = world.users[Role.inspector]
+    visit = make_visit(world.unit_a, [inspector, make_user(Role.inspector)], starts_in_days=-1)
+    failing = ALL_PASS | {"dress.badge": {"result": "fail", "note": "未佩戴"}}
+    finding = submitted(visit, inspector, failing).findings[0]
+    url = f"{API}/findings/{finding.id}"
+    for blank in ("\u200b\u200b", "\u3000 "):
+        refused = office.patch(
+            url, json={"description": blank}, headers={"If-Match": office.get(url).headers["ETag"]}
+        )
+        assert "description" in assert_problem(refused, 422)["errors"]["json"]
+    described = office.patch(
+        url,
+        json={"description": " 两名工作人员未佩戴工作牌\u3000", "reason": "复看照片补充描述"},
+        headers={"If-Match": office.get(url).headers["ETag"]},
+    )
+    assert described.get_json()["description"] == "两名工作人员未佩戴工作牌"
+
+
 def test_every_text_field_refuses_blanks_and_stores_trimmed(app):
     checked = 0
     for _, _, field in _text_fields():
         if not isinstance(field, Text):
+            continue
+        if not field.validators[0].min:  # optional prose: blanks are empty
+            assert [field.deserialize(blank) for blank in BLANKS] == [""] * len(BLANKS)
             continue
         for blank in BLANKS:
             with pytest.raises(ma.ValidationError) as refused:
