@@ -248,7 +248,12 @@ class InspectionSchema(Schema):
     )
     reviewed_grade = enum_field(GRADES, allow_none=True, description="复核后评级")
     reviewed_critical_failed = fields.Boolean(allow_none=True)
-    findings_count = Int()
+    findings_count = Int(
+        metadata={
+            "description": "问题数：未被不予认定的问题（待审核与已确认）；公开后即已确认的问题数。"
+            "不含不予认定的问题（督查办在 findings 中仍可见到，标为不予认定）"
+        }
+    )
     published_at = fields.DateTime(allow_none=True)
     version = Int()
 

@@ -4,7 +4,7 @@ rectification when the inspection's result is published to the unit."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -202,6 +202,18 @@ def missing_photos(inspection: Inspection) -> list[dict[str, str]]:
     ]
 
 
+def is_problem(finding: Finding) -> bool:
+    """A problem (问题) is a finding the office did not dismiss: confirmed, or pending its
+    review. Once the result is published every finding is confirmed or dismissed, so a
+    published inspection's problems are its confirmed findings."""
+    return finding.status != FindingStatus.dismissed
+
+
+def count_problems(findings: Iterable[Finding]) -> int:
+    """`Inspection.findings_count`: how many of these findings are problems."""
+    return sum(is_problem(f) for f in findings)
+
+
 def visible_findings(inspection: Inspection, user: User) -> list[Finding]:
     """Units and lead units see only confirmed findings (of published inspections)."""
     return policy.visible_findings(inspection, user)
@@ -263,6 +275,8 @@ def review_finding(finding: Finding, data: dict[str, Any], *, actor: User) -> Fi
     finding.reason = reason or (None if "status" in changes else finding.reason)
     finding.reviewed_by_id = actor.id
     finding.reviewed_at = utcnow()
+    if "status" in changes:
+        finding.inspection.findings_count = count_problems(finding.inspection.findings)
     db.session.flush()
     audit.record(
         "finding",

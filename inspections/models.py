@@ -310,6 +310,9 @@ class Inspection(db.Model):
     max_score: Mapped[float | None]
     grade: Mapped[str | None] = mapped_column(String(20))
     critical_failed: Mapped[bool] = mapped_column(default=False)
+    # The problems (问题): findings not dismissed (不予认定). Set on submit (all pending)
+    # and kept by the office's review (inspections.findings.review_finding), so once the
+    # result is published it is the confirmed findings: the count every reader is shown.
     findings_count: Mapped[int] = mapped_column(default=0)
     # Set by the office's review of the findings (None until the first review): the
     # figures with the dismissed findings' items counted as passed. The figures above
