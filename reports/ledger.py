@@ -34,9 +34,11 @@ from core.clock import local, utcnow
 from core.db import db
 from inspections import policy as inspection_policy
 from inspections.models import (
+    FINDING_STATUS_LABELS,
     INSPECTION_STATUS_LABELS,
     VISIT_KIND_LABELS,
     Finding,
+    FindingStatus,
     Inspection,
 )
 from rectification.models import STATUS_LABELS as TASK_STATUS_LABELS
@@ -164,6 +166,7 @@ INSPECTION_COLUMNS = (
     Column("一票否决", 9),
     Column("问题数", 8, "int"),
     Column("问题（检查项，严重程度）", 48),
+    Column("不予认定（检查项，严重程度）", 36),
     Column("检查记录与照片", 42, "url"),
 )
 
@@ -195,26 +198,48 @@ def inspection_rows(stmt: Select, actor: User, base_url: str) -> Iterator[tuple]
                 bool(i.reviewed_critical_failed)
                 if i.reviewed_critical_failed is not None
                 else i.critical_failed,
-                len(findings.get(i.id, ())),
-                "；".join(findings.get(i.id, ())),
+                len(findings.problems.get(i.id, ())),
+                "；".join(findings.problems.get(i.id, ())),
+                "；".join(findings.dismissed.get(i.id, ())),
                 f"{base_url}/console/inspections/{i.id}" if link else "",
             )
 
 
-def _findings_of(batch: list[Inspection], actor: User, numbers: ItemNumbers):
-    """The findings this reader may see, per inspection of the batch (one query)."""
+@dataclass
+class LedgerFindings:
+    """Per inspection id, the cells of its findings: `problems` (问题: confirmed, and pending
+    the office's review, marked 待审核) and `dismissed` (不予认定, never a problem)."""
+
+    problems: dict[int, list[str]]
+    dismissed: dict[int, list[str]]
+
+
+def _findings_of(batch: list[Inspection], actor: User, numbers: ItemNumbers) -> LedgerFindings:
+    """The findings this reader may see, per inspection of the batch (one query).
+
+    A unit and a lead unit see confirmed findings only, so their `dismissed` stays empty:
+    the ledger never tells them how many findings were dismissed. Offices and inspectors
+    see every finding; the dismissed ones go to their own column, out of 问题数."""
     versions = {i.id: i.checklist_version_id for i in batch}
     rows = db.session.execute(
-        select(Finding.inspection_id, Finding.item_code, Finding.title, Finding.severity)
+        select(
+            Finding.inspection_id,
+            Finding.item_code,
+            Finding.title,
+            Finding.severity,
+            Finding.status,
+        )
         .where(Finding.inspection_id.in_(versions), inspection_policy.finding_filter(actor))
         .order_by(Finding.inspection_id, Finding.id)
     )
-    found: dict[int, list[str]] = {}
-    for inspection_id, code, title, severity in rows:
+    found = LedgerFindings({}, {})
+    for inspection_id, code, title, severity, status in rows:
         item = numbers.label(versions[inspection_id], code, title)
-        found.setdefault(inspection_id, []).append(
-            f"{item}（{SEVERITY_LABELS.get(severity, severity)}）"
-        )
+        marks = SEVERITY_LABELS.get(severity, severity)
+        if status == FindingStatus.pending:
+            marks += f"，{FINDING_STATUS_LABELS[status]}"
+        into = found.dismissed if status == FindingStatus.dismissed else found.problems
+        into.setdefault(inspection_id, []).append(f"{item}（{marks}）")
     return found
 
 

@@ -224,7 +224,7 @@ def test_the_inspection_ledger_carries_the_stored_figures(world, records, office
     sheet = sheet_of(office.get(INSPECTIONS))
     assert header_of(sheet)[:5] == ["检查编号", "被检查单位", "行业领域", "区域", "督查计划"]
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:S{1 + 27}"
+    assert sheet.auto_filter.ref == f"A1:T{1 + 27}"
     assert sheet.column_dimensions["B"].width == 28
     stored = {i.id: i for i in db.session.scalars(select(Inspection))}
     for cells in sheet.iter_rows(min_row=2):
@@ -247,15 +247,20 @@ def test_the_inspection_ledger_carries_the_stored_figures(world, records, office
         assert started.value.replace(second=0, microsecond=0) == expected
         assert cells[12].data_type == "n"
         assert row[12] == inspection.score
-        assert row[16] == len(inspection.findings)
+        assert row[16] == len(inspection.findings)  # none dismissed here
+        # a finding still to review is a problem, marked so
+        pending = [f for f in inspection.findings if f.status == FindingStatus.pending]
+        mark = "，待审核" if pending else ""
         if inspection.findings and inspection.checklist_version_id:
-            assert row[17] == "2.1 服务区域无人吸烟（较重）"  # number and title, not the code
+            # number and title, not the code
+            assert row[17] == f"2.1 服务区域无人吸烟（较重{mark}）"
         elif inspection.findings:  # no checklist to number the item by: the title alone
             (finding,) = inspection.findings
-            assert row[17] == f"{finding.title}（较重）".replace(
+            assert row[17] == f"{finding.title}（较重{mark}）".replace(
                 "较重", {"general": "一般", "major": "较重", "severe": "严重"}[finding.severity]
             )
-        assert row[18] == f"http://localhost/console/inspections/{inspection.id}"
+        assert row[18] is None  # 不予认定: none
+        assert row[19] == f"http://localhost/console/inspections/{inspection.id}"
 
 
 def test_the_rectification_ledger_carries_the_stored_figures(world, records, office):

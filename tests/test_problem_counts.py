@@ -13,11 +13,24 @@ from __future__ import annotations
 
 import pytest
 
+from accounts import service as accounts
 from accounts.models import Role
 from core.db import db
 from inspections.models import Inspection
+from reports.downloads import run_export_jobs
 from tests.inspection_helpers import publish_checklist
-from tests.problem_support import READERS, THREE, make_scene, reader, review, submit
+from tests.problem_support import (
+    DISMISSED,
+    INSPECTIONS,
+    READERS,
+    THREE,
+    assert_ledger_counts_problems,
+    ledger_rows,
+    make_scene,
+    reader,
+    review,
+    submit,
+)
 
 
 @pytest.fixture
@@ -72,6 +85,51 @@ def test_before_publication_the_office_counts_the_findings_still_to_review(
     assert office.get(url).json["findings_count"] == 2
     # the unit's side sees nothing before publication
     assert client_for(world.users[Role.unit_staff]).get(url).status_code == 404
+
+
+# -- 检查台账 -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", READERS)
+def test_the_ledger_counts_the_problems_and_marks_the_dismissed_apart(
+    world, scene, client_for, name
+):
+    client = client_for(reader(world, name))
+    rows = ledger_rows(client.get(f"{INSPECTIONS}?status=published"))
+    assert_ledger_counts_problems(rows, scene, name)
+
+
+@pytest.mark.parametrize("name", READERS)
+def test_the_workers_ledger_counts_the_same(world, scene, client_for, make_app, name):
+    small = make_app(LEDGER_SYNC_MAX_ROWS=1)
+    small.test_client_class = type(client_for(world.users[Role.viewer]))
+    raw, _ = accounts.issue_token(reader(world, name), "password")
+    db.session.commit()
+    client = small.test_client()
+    client.token = raw
+    response = client.get(f"{INSPECTIONS}?status=published")
+    assert response.status_code == 202, response.get_data(as_text=True)
+    with small.app_context():
+        assert run_export_jobs()["exports_done"] == 1
+        db.session.remove()
+    polled = client.get(response.headers["Location"]).get_json()
+    download = client.get(polled["download_url"])
+    assert_ledger_counts_problems(ledger_rows(download), scene, name)
+    download.close()
+
+
+def test_a_ledger_before_review_counts_the_findings_to_review_marked(world, client_for, office):
+    publish_checklist()
+    db.session.commit()
+    result = submit(client_for, world, THREE)
+    review(office, result, "dress.badge", "dismissed")
+    review(office, result, "smoke.none", "confirmed")
+    row = ledger_rows(office.get(f"{INSPECTIONS}?status=submitted"))[result["id"]]
+    assert row["问题数"] == 2
+    assert row["问题（检查项，严重程度）"] == (
+        "1.1 工作人员统一着装（一般，待审核）；2.1 服务区域无人吸烟（较重）"
+    )
+    assert row["不予认定（检查项，严重程度）"] == DISMISSED
 
 
 def test_the_stored_count_is_what_the_migration_recounts(scene):
