@@ -328,12 +328,17 @@ def review_inspection(inspection_id: int):
     shown = findings_service.visible_findings(inspection, g.user)
     office = policy.sees_unreviewed_findings(g.user)
     pending = [f for f in shown if f.status == FindingStatus.pending]
+    # 问题 are the findings not dismissed (what every list and ledger counts); the office
+    # also reads how many it dismissed, the lead unit never sees one (confirmed only).
+    problem_count = findings_service.count_problems(shown)
     team = inspection.visit.inspectors if inspection.visit else [inspection.inspector]
     return render_template(
         "console/review_inspection.html",
         inspection=inspection,
         sections=_sections(inspection, photos, shown),
         findings=shown,
+        problem_count=problem_count,
+        dismissed_count=len(shown) - problem_count,
         photo_count=len(photos),
         pending=pending,
         can_review=policy.can_review(g.user, inspection),

@@ -4,7 +4,8 @@ decides who sees the inspection at all; this module decides what the reader may 
 
 - inspectors are named as the plan's disclosure allows: a 暗访 team reads 暗访组 to the
   units' side unless the plan opts in (`policy.names_inspectors`);
-- the units' side reads the confirmed findings only (`policy.visible_findings`);
+- the units' side reads the confirmed findings only (`policy.visible_findings`); the
+  heading counts the problems (not dismissed), an office's also the dismissed, apart;
 - the score and grade are the reviewed ones (`Inspection.effective_score`).
 """
 
@@ -19,6 +20,7 @@ from core.clock import local
 from core.db import db
 from evidence import seal
 from inspections import policy
+from inspections.findings import count_problems, is_problem
 from inspections.models import (
     CHECKIN_FLAG_LABELS,
     FINDING_STATUS_LABELS,
@@ -96,7 +98,8 @@ def build_report(inspection: Inspection, *, actor: User) -> layout.Built:
         raise errors.Conflict(
             "检查尚未提交，暂无检查报告", type="urn:problem:inspection-not-submitted"
         )
-    findings = policy.visible_findings(inspection, actor)
+    # The problems first, then (offices only) the dismissed findings.
+    findings = sorted(policy.visible_findings(inspection, actor), key=lambda f: not is_problem(f))
     tasks = {
         t.finding_id: t
         for t in db.session.scalars(
@@ -115,7 +118,12 @@ def build_report(inspection: Inspection, *, actor: User) -> layout.Built:
         layout.note(doc, "本报告对应的检查结果尚未公开，仅供督查办内部审核。")
     layout.table(doc, ("项目", "内容"), facts(inspection, actor))
 
-    layout.heading(doc, f"一、发现的问题（{len(findings)}个）")
+    # The heading counts the problems, as every list does; an office's report also prints
+    # the dismissed findings (marked 不予认定), counted apart.
+    problems = count_problems(findings)
+    dismissed = len(findings) - problems
+    counted = f"{problems}个" + (f"，另有{dismissed}个不予认定" if dismissed else "")
+    layout.heading(doc, f"一、发现的问题（{counted}）")
     if not findings:
         layout.body(doc, "本次检查未发现问题。")
     figure = 0

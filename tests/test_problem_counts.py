@@ -31,6 +31,7 @@ from tests.problem_support import (
     review,
     submit,
 )
+from tests.report_support import document, text_of
 
 
 @pytest.fixture
@@ -130,6 +131,38 @@ def test_a_ledger_before_review_counts_the_findings_to_review_marked(world, clie
         "1.1 工作人员统一着装（一般，待审核）；2.1 服务区域无人吸烟（较重）"
     )
     assert row["不予认定（检查项，严重程度）"] == DISMISSED
+
+
+# -- documents and rankings -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", READERS)
+def test_the_inspection_report_counts_the_problems(world, scene, client_for, name):
+    three, _ = scene
+    text = text_of(
+        document(client_for(reader(world, name)).get(f"/api/v1/inspections/{three}/report"))
+    )
+    if name == "office":
+        assert "一、发现的问题（2个，另有1个不予认定）" in text
+        # the problems first, then the dismissed finding, marked
+        assert text.index("（2）2.1 服务区域无人吸烟") < text.index("（3）1.2 佩戴工作牌")
+    else:
+        assert "一、发现的问题（2个）" in text
+        assert "佩戴工作牌" not in text
+        assert "不予认定" not in text
+
+
+def test_rankings_and_the_circular_count_the_same_problems(world, scene, office, client_for):
+    ranking = office.get("/api/v1/reports/rankings").get_json()
+    (unit,) = [u for u in ranking["units"] if u["id"] == world.unit_a.id]
+    assert unit["findings"] == 2
+    lead = client_for(world.users[Role.lead_unit_staff]).get("/api/v1/reports/rankings").json
+    assert [u["findings"] for u in lead["units"] if u["id"] == world.unit_a.id] == [2]
+    doc = document(office.get("/api/v1/reports/circular"))
+    rows = [[c.text for c in row.cells] for row in doc.tables[0].rows[1:]]
+    (row,) = [r for r in rows if r[1] == world.unit_a.name]
+    assert row[6] == "2"
+    assert "佩戴工作牌" not in text_of(doc)
 
 
 def test_the_stored_count_is_what_the_migration_recounts(scene):
