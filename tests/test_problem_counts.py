@@ -166,11 +166,11 @@ def test_rankings_and_the_circular_count_the_same_problems(world, scene, office,
 
 
 def test_the_stored_count_is_what_the_migration_recounts(scene):
-    """The recount of revision 0031 gives what the review keeps (and undoes to the count
+    """The recount of revision 0032 gives what the review keeps (and undoes to the count
     at submission on downgrade)."""
     from flask_migrate import downgrade, upgrade
 
-    downgrade(revision="0030_seal_link_format")
+    downgrade(revision="0031_username_case_unique")
     db.session.expire_all()
     assert [db.session.get(Inspection, i).findings_count for i in scene] == [3, 1]
     db.session.remove()

@@ -6,8 +6,8 @@ disagreed with the findings listed, the rankings and the 通报. The office's re
 it (inspections.findings.review_finding); this recounts the inspections reviewed before,
 with a new version for each one changed (its representation, and its ETag, changed).
 
-Revision ID: 0031_findings_count_problems
-Revises: 0030_seal_link_format
+Revision ID: 0032_findings_count_problems
+Revises: 0031_username_case_unique
 Create Date: 2026-12-03 10:00:00.000000
 
 """
@@ -15,8 +15,8 @@ Create Date: 2026-12-03 10:00:00.000000
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0031_findings_count_problems"
-down_revision = "0030_seal_link_format"
+revision = "0032_findings_count_problems"
+down_revision = "0031_username_case_unique"
 branch_labels = None
 depends_on = None
 
