@@ -97,14 +97,22 @@ class ExtensionSchema(Schema):
 
 class ExtensionCreateSchema(Schema):
     client_id = fields.UUID(required=True)
-    due_on = Date(required=True, metadata={"description": "申请延至的日期"})
+    due_on = Date(
+        required=True,
+        metadata={"description": "申请延至的日期：晚于当前期限，也晚于今天（北京时间），一年以内"},
+    )
     reason = Text(required=True, max_length=500)
 
 
 class ExtensionDecisionSchema(Schema):
     decision = enum_field(EXTENSION_DECISIONS, EXTENSION_DECISIONS, required=True)
     reason = fields.String(validate=validate.Length(max=500))
-    due_on = Date(metadata={"description": "批准的新期限；缺省为申请的日期"})
+    due_on = Date(
+        metadata={
+            "description": "批准的新期限（晚于当前期限，也晚于今天）；缺省为申请的日期，"
+            "该日期已到时须另定"
+        }
+    )
 
 
 class ChaseCreateSchema(Schema):

@@ -273,9 +273,7 @@ def verify(
     if due_on is not None:
         if accept:
             raise errors.InvalidInput(errors={"due_on": ["复查通过时不设新期限"]})
-        today = local(utcnow()).date()
-        if due_on <= today:
-            raise errors.InvalidInput(errors={"due_on": [f"应晚于今天 {today}"]})
+        today = _check_after_today(due_on)
         if due_on > today + MAX_EXTENSION:
             raise errors.InvalidInput(errors={"due_on": ["新期限不能超过一年"]})
     before = task.snapshot()
@@ -355,6 +353,30 @@ def accept_opened(task: RectificationTask, *, actor: User) -> RectificationTask:
     return verify(task, accept=True, reason=None, actor=actor)
 
 
+# -- new deadlines -------------------------------------------------------------------------
+
+
+def _check_after_today(day: date, *, prefix: str = "") -> date:
+    """A new deadline leaves the unit time: it lies after today on the city's clock (a day
+    already due would make the task overdue the moment it is set). Returns today.
+    `prefix` opens the message when the day was not the caller's own choice."""
+    today = local(utcnow()).date()
+    if day <= today:
+        raise errors.InvalidInput(errors={"due_on": [f"{prefix}应晚于今天 {today}"]})
+    return today
+
+
+def _check_extended(task: RectificationTask, day: date, *, prefix: str = "") -> None:
+    """An extension's day: after the current deadline and after today, at most a year
+    past the deadline. When both lower bounds fail the later one is named, so one
+    correction is enough (an overdue task's deadline is behind today)."""
+    if day <= task.due_on and task.due_on >= local(utcnow()).date():
+        raise errors.InvalidInput(errors={"due_on": [f"应晚于当前期限 {task.due_on}"]})
+    _check_after_today(day, prefix=prefix)
+    if day > task.due_on + MAX_EXTENSION:
+        raise errors.InvalidInput(errors={"due_on": ["一次延期不能超过一年"]})
+
+
 # -- extensions ----------------------------------------------------------------------------
 
 
@@ -368,10 +390,7 @@ def request_extension(
         return earlier, False
     states.check(task, Action.request_extension, actor, verifier=_verifier())
     reason = reasons.check(data.get("reason"), "申请延期需要说明理由")
-    if data["due_on"] <= task.due_on:
-        raise errors.InvalidInput(errors={"due_on": [f"应晚于当前期限 {task.due_on}"]})
-    if data["due_on"] > task.due_on + MAX_EXTENSION:
-        raise errors.InvalidInput(errors={"due_on": ["一次延期不能超过一年"]})
+    _check_extended(task, data["due_on"])
     before = task.snapshot()
     extension = ExtensionRequest(
         task_id=task.id,
@@ -417,10 +436,10 @@ def decide_extension(
     if not approve:
         reason = reasons.check(reason, "驳回延期需要说明理由")
     granted = due_on or extension.requested_due_on
-    if approve and granted <= task.due_on:
-        raise errors.InvalidInput(errors={"due_on": [f"应晚于当前期限 {task.due_on}"]})
-    if approve and granted > task.due_on + MAX_EXTENSION:
-        raise errors.InvalidInput(errors={"due_on": ["一次延期不能超过一年"]})
+    if approve:
+        # Approving as asked, on a day that has come since: the office must name a date.
+        prefix = "" if due_on else f"申请延至的日期 {granted} 已到期，请另定期限，"
+        _check_extended(task, granted, prefix=prefix)
     before = task.snapshot()
     extension.status = ExtensionStatus.approved if approve else ExtensionStatus.denied
     extension.decided_by_id = actor.id

@@ -8,19 +8,21 @@ import itertools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 
 from sqlalchemy import event
 
 from accounts import service as accounts
 from accounts.models import Role, User
-from core.clock import utcnow
+from core.clock import local, utcnow
 from core.db import db
 from inspections.models import Finding, FindingStatus, Inspection, InspectionStatus, VisitKind
 from media.models import Photo, PhotoStatus
 from notifications.models import Channel, InboxMessage, Notification
 from org.models import Unit
 from rectification import service
-from rectification.models import RectificationTask
+from rectification.deadlines import end_of_day
+from rectification.models import ExtensionRequest, RectificationTask
 from rectification.photos import INSPECTION_KIND, KIND
 
 _seq = itertools.count(1)
@@ -152,3 +154,34 @@ def counting() -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+
+
+def local_today() -> date:
+    """Today on the city's clock (Asia/Shanghai), as the deadline rules count days."""
+    return local(utcnow()).date()
+
+
+def overdue_task(unit: Unit, days: int = 7, **over) -> RectificationTask:
+    """An open task of `unit` whose deadline passed `days` local days ago."""
+    task = open_task(unit, **over)
+    task.due_on = local_today() - timedelta(days=days)
+    task.due_at = end_of_day(task.due_on)
+    db.session.commit()
+    return task
+
+
+def pending_extension(task: RectificationTask, staff: User, asked: date) -> ExtensionRequest:
+    """A request for `asked` the unit filed while that day was still ahead (stored as is:
+    the office decides later)."""
+    extension, _ = service.request_extension(
+        task,
+        {
+            "client_id": uuid.uuid4(),
+            "due_on": max(task.due_on, local_today()) + timedelta(days=5),
+            "reason": "需要采购设备",
+        },
+        actor=staff,
+    )
+    extension.requested_due_on = asked
+    db.session.commit()
+    return extension
