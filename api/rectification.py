@@ -392,7 +392,8 @@ class TaskVerification(MethodView):
     def post(self, data, task_id):
         """复查：通过（销号）或退回（需说明理由，下一次回复进入新一轮）
 
-        通过：任务销号（关闭）；退回：任务回到待整改，可设新期限。记入操作记录并通知单位。Closes or
+        通过：任务销号（关闭），尚待审批的延期申请随之失效（lapsed）；退回：任务回到待整改，
+        可设新期限。记入操作记录并通知单位。Closes (a pending extension request lapses) or
         returns the task.
         """
         task = _task_for_update(task_id)

@@ -37,12 +37,15 @@ class ExtensionStatus(StrEnum):
     pending = "pending"
     approved = "approved"
     denied = "denied"
+    # The task closed while the request waited: nothing left to extend, nobody decided it.
+    lapsed = "lapsed"
 
 
 EXTENSION_STATUS_LABELS = {
     ExtensionStatus.pending: "待审批",
     ExtensionStatus.approved: "已批准",
     ExtensionStatus.denied: "已驳回",  # 驳回 is for requests; a finding is 不予认定
+    ExtensionStatus.lapsed: "已失效",
 }
 
 
@@ -196,7 +199,8 @@ class ReplyView(db.Model):
 
 
 class ExtensionRequest(db.Model):
-    """延期申请: the unit asks for a later deadline; the office approves or denies."""
+    """延期申请: the unit asks for a later deadline; the office approves or denies. A request
+    still pending when its task closes lapses (`lapsed`, with the reason)."""
 
     __tablename__ = "rectification_extension"
 

@@ -165,9 +165,15 @@ def responded(task: RectificationTask) -> None:
     )
 
 
-def verified(task: RectificationTask, accepted: bool, round_: int, reason: str | None) -> None:
+def verified(
+    task: RectificationTask, accepted: bool, round_: int, reason: str | None, *, lapsed=False
+) -> None:
+    """The verdict, to the unit. An extension request the closing settled (`lapsed`) is
+    told in the same message: a one-time WeChat subscription allows one."""
     if accepted:
         title, body, status = "整改已销号", f"整改任务「{task.title}」复查通过，已销号。", "已销号"
+        if lapsed:
+            body += "延期申请随之失效，无需再审批。"
     else:
         title = "整改复查未通过"
         body = f"整改任务「{task.title}」第{round_}轮回复未通过复查：{reason}。请重新整改后回复。"

@@ -44,6 +44,8 @@ from rectification.opening import open_tasks_for_findings as open_tasks_for_find
 from rectification.states import Action
 
 MAX_EXTENSION = timedelta(days=365)
+# A request still pending when its task closes: settled, with this reason.
+LAPSED_REASON = "任务已销号，无需延期"
 
 
 def _verifier() -> str:
@@ -295,9 +297,12 @@ def verify(
         if due_on is not None:
             task.due_on = due_on
             task.due_at = end_of_day(due_on)
+    # One event for the transition: a lapsed request shows as extension_pending true →
+    # false in it, and the request row keeps the reason.
+    lapsed = accept and _lapse_extensions(task, actor, now)
     _flush()
     _record(task, action.value, actor, before, reason=reason)
-    notify.verified(task, accept, round_, reason)
+    notify.verified(task, accept, round_, reason, lapsed=lapsed)
     return task
 
 
@@ -409,6 +414,22 @@ def request_extension(
     _record(task, Action.request_extension.value, actor, before, reason=reason)
     notify.extension_requested(task, extension.id)
     return extension, True
+
+
+def _lapse_extensions(task: RectificationTask, actor: User, now) -> bool:
+    """A task that closes settles the request still waiting: there is nothing left to
+    extend, and a closed task allows no decision, so it would wait for ever. It lapses,
+    with the reason, as of the change that closed the task and by its author. Returns
+    whether one did."""
+    with db.session.no_autoflush:  # loading them must not write the task (version + 1) early
+        waiting = [e for e in task.extensions if e.status == ExtensionStatus.pending]
+    for extension in waiting:
+        extension.status = ExtensionStatus.lapsed
+        extension.decided_by_id = actor.id
+        extension.decided_at = now
+        extension.decision_reason = LAPSED_REASON
+    task.extension_pending = False
+    return bool(waiting)
 
 
 def get_extension(task: RectificationTask, extension_id: int, *, actor: User) -> ExtensionRequest:

@@ -5,6 +5,7 @@
       └──────reject───────┘   (a reason; the next reply opens round n+1)
 
     open ──request_extension──► (extension pending) ──approve (new deadline) | deny
+                                        └── the task closes: the request lapses (service)
 
     overdue (open or responded, past the deadline) ──chase──► (督办: the status stays)
 

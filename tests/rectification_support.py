@@ -185,3 +185,21 @@ def pending_extension(task: RectificationTask, staff: User, asked: date) -> Exte
     extension.requested_due_on = asked
     db.session.commit()
     return extension
+
+
+def replied_while_extension_waits(unit: Unit, staff: User, **over):
+    """(task, extension): the unit asked for more time, then replied before the office
+    decided: the reply awaits verification and the request is still pending."""
+    task = open_task(unit, **over)
+    extension = pending_extension(task, staff, task.due_on + timedelta(days=7))
+    service.respond(
+        task,
+        {
+            "client_id": uuid.uuid4(),
+            "description": "已整改完毕",
+            "photo_ids": after_photos(task, staff),
+        },
+        actor=staff,
+    )
+    db.session.commit()
+    return task, extension
