@@ -8,12 +8,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Role, User
 from bench._postgres import temporary_database
+from core.clock import utcnow
 from core.db import db
+from rectification.models import ExtensionRequest, ExtensionStatus, RectificationTask, TaskStatus
+from tests.rectification_support import replied_while_extension_waits
 
 
 def test_single_migration_head(app):
@@ -68,3 +71,44 @@ def test_usernames_differing_in_case_stop_the_upgrade_until_renamed(
             db.session.commit()
         db.session.rollback()
         db.session.remove()
+
+
+# -- extension requests left pending on closed tasks (0033) -------------------------------
+
+
+def test_0033_settles_requests_left_pending_on_closed_tasks(app, world):
+    """Before 0033 a task could close with its extension request pending (and so marked
+    「延期待审批」 for ever): the migration settles those as the code now does, and leaves
+    a request of a task still open alone. Downgrading puts them back to pending."""
+    staff, office_id = world.users[Role.unit_staff], world.users[Role.office_admin].id
+    closed, left = replied_while_extension_waits(world.unit_a, staff)
+    still_open, waiting = replied_while_extension_waits(world.unit_a, staff)
+    closed_at = utcnow()
+    # As the code before closed a task: the request untouched.
+    closed.status, closed.closed_at, closed.closed_by_id = TaskStatus.closed, closed_at, office_id
+    db.session.commit()
+    ids = closed.id, left.id, still_open.id, waiting.id
+    db.session.remove()
+
+    def states():
+        task_id, left_id, open_id, waiting_id = ids
+        settled = db.session.get(ExtensionRequest, left_id)
+        found = (
+            (settled.status, settled.decision_reason, settled.decided_by_id, settled.decided_at),
+            db.session.get(RectificationTask, task_id).extension_pending,
+            db.session.get(ExtensionRequest, waiting_id).status,
+            db.session.get(RectificationTask, open_id).extension_pending,
+        )
+        db.session.remove()
+        return found
+
+    downgrade(revision="0032_findings_count_problems")
+    upgrade()
+    lapsed = (ExtensionStatus.lapsed, "任务已销号，无需延期", office_id, closed_at)
+    assert states() == (lapsed, False, ExtensionStatus.pending, True)
+    downgrade(revision="0032_findings_count_problems")
+    try:
+        pending = (ExtensionStatus.pending, None, None, None)
+        assert states() == (pending, True, ExtensionStatus.pending, True)
+    finally:
+        upgrade()
