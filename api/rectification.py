@@ -94,6 +94,13 @@ class ExtensionSchema(Schema):
     decided_at = fields.DateTime(allow_none=True)
     decision_reason = fields.String(allow_none=True)
 
+    @post_dump(pass_original=True)
+    def _covert(self, data, extension, **_):
+        # An inspector who verifies settles the request a closing lapses (decided_by_id).
+        if extension.decided_by_id in _covert_ids(extension.task):
+            data["decided_by_id"] = None
+        return data
+
 
 class ExtensionCreateSchema(Schema):
     client_id = fields.UUID(required=True)

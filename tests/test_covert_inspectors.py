@@ -28,7 +28,15 @@ SCOPED = (Role.unit_staff, Role.lead_unit_staff)
 TEAM = "暗访组"
 FAILING = ALL_PASS | {"dress.badge": {"result": "fail", "note": "未佩戴"}}
 # Fields that name a person by id: none may carry a covert team member's id.
-PERSON_KEYS = ("inspector", "uploaded_by", "actor", "verified_by", "author", "drawn_by")
+PERSON_KEYS = (
+    "inspector",
+    "uploaded_by",
+    "actor",
+    "verified_by",
+    "decided_by",
+    "author",
+    "drawn_by",
+)
 
 
 class Case:

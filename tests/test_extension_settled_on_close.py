@@ -10,12 +10,14 @@ and the unit's 销号 message says so."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from accounts.models import Role
 from core.db import db
+from inspections.models import VisitKind
 from notifications.models import Notification
 from rectification import service
 from rectification.models import ExtensionRequest, ExtensionStatus
@@ -23,8 +25,10 @@ from tests.conftest import assert_problem
 from tests.rectification_support import (
     after_photos,
     open_task,
+    pending_extension,
     replied_while_extension_waits,
 )
+from tests.test_covert_inspectors import Case
 from tests.test_extension_dates import actions, fresh
 
 TASKS = "/api/v1/rectification/tasks"
@@ -170,3 +174,28 @@ def test_an_inspector_accepting_settles_it_too(app, world, client_for, verifier)
     assert (body["status"], body["extension_pending"]) == ("closed", False)
     (settled,) = body["extensions"]
     assert (settled["status"], settled["decided_by_id"]) == ("lapsed", inspector.id)
+
+
+def test_a_covert_inspector_who_settles_it_stays_unnamed(app, world, make_user, client_for):
+    """An unannounced visit's team is never named to the unit (tests/test_covert_inspectors.py):
+    nor as the one whose acceptance lapsed the request. The office still sees who."""
+    case = Case(world, make_user, VisitKind.unannounced, disclose=False)
+    staff, inspector = world.users[Role.unit_staff], case.team[0]
+    task = case.task
+    pending_extension(task, staff, task.due_on + timedelta(days=7))
+    reply = {
+        "client_id": uuid.uuid4(),
+        "description": "已整改",
+        "photo_ids": after_photos(task, staff),
+    }
+    service.respond(task, reply, actor=staff)
+    db.session.commit()
+    app.config["RECTIFICATION_VERIFIER"] = "inspector"
+    try:
+        url = f"{TASKS}/{task.id}/verification"
+        assert client_for(inspector).post(url, json={"decision": "accept"}).status_code == 200
+    finally:
+        app.config["RECTIFICATION_VERIFIER"] = "office"
+    for who, named in ((staff, None), (world.users[Role.office_admin], inspector.id)):
+        (settled,) = client_for(who).get(f"{TASKS}/{task.id}").get_json()["extensions"]
+        assert (settled["status"], settled["decided_by_id"]) == ("lapsed", named)
