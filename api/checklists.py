@@ -29,6 +29,7 @@ from api.pagination import paginate
 from api.schemas import page_of
 from checklists import content as fmt
 from checklists import drafts, transfer
+from checklists import policy as checklist_policy
 from checklists import service as checklists
 from checklists.models import ChecklistVersion
 from org import service as org
@@ -50,11 +51,20 @@ def _version_out(version: ChecklistVersion, status: int = 200):
 
 
 def _editable(version_id: int) -> ChecklistVersion:
-    """A draft the office may change, proven current by If-Match (409, 428, 412)."""
+    """A draft the office may change, proven current by If-Match: 404, 403 for who may not
+    author, 409 for a published version, then 428 or 412 (permission before the version)."""
     version = checklists.get_version(version_id, actor=current_user())
+    checklist_policy.check_author(current_user())
     checklists.require_draft(version)
     check_if_match(version.revision)
     return version
+
+
+def _authored(found):
+    """A template or version the caller may author (403 before If-Match: 428, 412)."""
+    checklist_policy.check_author(current_user())
+    check_if_match(found.revision)
+    return found
 
 
 # -- templates ----------------------------------------------------------------------------
@@ -152,8 +162,7 @@ class TemplateById(MethodView):
 
         只改给出的字段。Changes the fields given.
         """
-        template = checklists.get_template(template_id, actor=current_user())
-        check_if_match(template.revision)
+        template = _authored(checklists.get_template(template_id, actor=current_user()))
         return _template_out(checklists.update_template(template, data, actor=current_user()))
 
     @requires(*OFFICE)
@@ -164,8 +173,7 @@ class TemplateById(MethodView):
 
         删除模板及其全部草稿。Deletes the template and its drafts.
         """
-        template = checklists.get_template(template_id, actor=current_user())
-        check_if_match(template.revision)
+        template = _authored(checklists.get_template(template_id, actor=current_user()))
         checklists.delete_template(template, actor=current_user())
 
 
@@ -275,8 +283,7 @@ class VersionRetire(MethodView):
 
         版本状态改为已停用；新检查不再使用它。Retires the version.
         """
-        version = checklists.get_version(version_id, actor=current_user())
-        check_if_match(version.revision)
+        version = _authored(checklists.get_version(version_id, actor=current_user()))
         return _version_out(checklists.retire(version, actor=current_user()))
 
 

@@ -550,6 +550,7 @@ class FindingById(MethodView):
         改问题的状态、严重程度、期限或说明，记入复核记录；驳回的问题不计扣分。Reviews one finding.
         """
         finding = findings_service.get_finding(finding_id, actor=current_user())
+        policy.check_can_review(current_user(), finding.inspection)  # 403 before 428/412
         check_if_match(finding.version)
         finding = findings_service.review_finding(finding, data, actor=current_user())
         return finding, 200, {"ETag": etag_of(finding.version)}

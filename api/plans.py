@@ -24,7 +24,7 @@ from api.schemas import (
     page_of,
 )
 from checklists.content import GRADES
-from inspections import plans
+from inspections import plans, policy
 from inspections.models import (
     PLAN_STATUS_LABELS,
     VISIT_KIND_LABELS,
@@ -280,6 +280,7 @@ class PlanById(MethodView):
         只改给出的字段；抽取后只能改名称和说明。Changes the fields given.
         """
         plan = plans.get_plan(plan_id, actor=current_user())
+        policy.check_can_edit_plan(current_user(), plan)  # 403 before 428/412
         check_if_match(plan.version)
         plan = plans.save_plan(data, actor=current_user(), plan=plan)
         return plan, 200, {"ETag": etag_of(plan.version)}

@@ -281,12 +281,19 @@ def _detail(task: RectificationTask) -> RectificationTask:
     return task
 
 
-def _task_for_update(task_id: int) -> RectificationTask:
-    """The task, checked against If-Match when the client sends one (412 when stale).
-    Transitions are guarded by the state machine, so If-Match is optional here."""
-    task = service.get_task(task_id, actor=current_user())
+def _task_for_update(task_id: int, action: Action, extension_id: int | None = None):
+    """The task (and its extension), checked against If-Match when the client sends one
+    (412 when stale): after the lookups (404) and `actor`'s right to `action` (403), so a
+    refused caller never hears about versions. Transitions are guarded by the state
+    machine, so If-Match is optional here."""
+    actor = current_user()
+    task = service.get_task(task_id, actor=actor)
+    extension = None
+    if extension_id is not None:
+        extension = service.get_extension(task, extension_id, actor=actor)
+    service.check_may(task, action, actor=actor)
     check_if_match(task.version)  # optional: see @if_match(required=False) below
-    return task
+    return task, extension
 
 
 # -- routes -------------------------------------------------------------------------------
@@ -371,15 +378,18 @@ class TaskReplies(MethodView):
         上传。Adds this round's reply; the task awaits verification.
         """
         task = service.get_task(task_id, actor=current_user())
-        return _once(task, service.earlier_reply(task, data["client_id"]), service.respond, data)
+        earlier = service.earlier_reply(task, data["client_id"])
+        return _once(task, earlier, service.respond, Action.respond, data)
 
 
-def _once(task, earlier, create, data):
+def _once(task, earlier, create, action: Action, data):
     """A create keyed by client_id on a task: a retry gets the first result (200) before
     If-Match is looked at, since it carries the ETag the first copy was sent with; a new
-    one needs a current If-Match, and a copy racing the first also answers 200."""
+    one needs the caller's right to `action` (403), then a current If-Match, and a copy
+    racing the first also answers 200."""
     if earlier is not None:
         return earlier, 200, {"ETag": etag_of(task.version)}
+    service.check_may(task, action, actor=current_user())
     check_if_match(task.version)
     made, created = create(task, data, actor=current_user())
     return made, 201 if created else 200, {"ETag": etag_of(task.version)}
@@ -403,7 +413,8 @@ class TaskVerification(MethodView):
         可设新期限。记入操作记录并通知单位。Closes (a pending extension request lapses) or
         returns the task.
         """
-        task = _task_for_update(task_id)
+        action = Action.accept if data["decision"] == "accept" else Action.reject
+        task, _ = _task_for_update(task_id, action)
         service.verify(
             task,
             accept=data["decision"] == "accept",
@@ -429,7 +440,7 @@ class TaskExtensions(MethodView):
         """
         task = service.get_task(task_id, actor=current_user())
         earlier = service.earlier_extension(task, data["client_id"])
-        return _once(task, earlier, service.request_extension, data)
+        return _once(task, earlier, service.request_extension, Action.request_extension, data)
 
 
 @blp.route("/tasks/<int:task_id>/extensions/<int:extension_id>/decision")
@@ -446,12 +457,13 @@ class ExtensionDecision(MethodView):
         批准时任务期限改为新日期；驳回时不变。记入操作记录并通知单位。Approves (moves the deadline)
         or denies.
         """
-        task = _task_for_update(task_id)
-        extension = service.get_extension(task, extension_id, actor=current_user())
+        approve = data["decision"] == "approve"
+        action = Action.approve_extension if approve else Action.deny_extension
+        task, extension = _task_for_update(task_id, action, extension_id)
         extension = service.decide_extension(
             task,
             extension,
-            approve=data["decision"] == "approve",
+            approve=approve,
             reason=data.get("reason"),
             due_on=data.get("due_on"),
             actor=current_user(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import fields, validate
 
+from accounts import policy as accounts_policy
 from accounts import service as accounts
 from accounts.models import ROLE_LABELS, Role, User
 from api.auth import OFFICE, OFFICE_READERS, current_user, requires
@@ -69,6 +70,15 @@ def _user_or_404(user_id: int) -> User:
     return accounts.get_user(user_id, actor=current_user())
 
 
+def _user_to_change(user_id: int) -> User:
+    """The account, for a caller who manages accounts, proven current by If-Match: 404,
+    then 403, then 428 or 412 (a refused caller never hears about versions)."""
+    user = _user_or_404(user_id)
+    accounts_policy.check_manages_users(current_user())
+    check_if_match(user.version)
+    return user
+
+
 @blp.route("/users")
 class Users(MethodView):
     @requires(*OFFICE_READERS)
@@ -121,8 +131,7 @@ class UserById(MethodView):
         只改给出的字段；停用时吊销此人全部令牌。Changes the fields given; disabling revokes every
         token.
         """
-        user = _user_or_404(user_id)
-        check_if_match(user.version)
+        user = _user_to_change(user_id)
         user = accounts.update_user(user, data, actor=current_user())
         return user, 200, {"ETag": etag_of(user.version)}
 
@@ -156,7 +165,6 @@ class UserWeChat(MethodView):
 
         清除账号的 openid，吊销其微信登录令牌。Removes the WeChat binding and revokes its tokens.
         """
-        user = _user_or_404(user_id)
-        check_if_match(user.version)
+        user = _user_to_change(user_id)
         user = accounts.unbind_wechat(user, actor=current_user())
         return user, 200, {"ETag": etag_of(user.version)}

@@ -131,6 +131,7 @@ class VisitById(MethodView):
         audited.
         """
         visit = plans.get_visit(visit_id, actor=current_user())
+        policy.check_can_edit_plan(current_user(), visit.plan)  # 403 before 428/412
         check_if_match(visit.version)
         visit = visits.reassign_visit(visit, data, actor=current_user())
         return visit, 200, {"ETag": etag_of(visit.version)}

@@ -432,6 +432,11 @@ def _lapse_extensions(task: RectificationTask, actor: User, now) -> bool:
     return bool(waiting)
 
 
+def check_may(task: RectificationTask, action: Action, *, actor: User) -> None:
+    """403 unless `actor` may do `action` on `task` in some state (`states.check_may`)."""
+    states.check_may(task, action, actor, verifier=_verifier())
+
+
 def get_extension(task: RectificationTask, extension_id: int, *, actor: User) -> ExtensionRequest:
     """An extension request of `task` the actor may see, else the same 404 as a missing id."""
     return policy.visible_extension(extension_id, actor, task=task)

@@ -88,11 +88,17 @@ def may(task: RectificationTask, action: Action, user: User, *, verifier: str) -
     return policy.may_act(user, task, roles)
 
 
+def check_may(task: RectificationTask, action: Action, user: User, *, verifier: str) -> None:
+    """Raise Forbidden unless `user` may do `action` on `task` at all (whatever its state):
+    what the API checks before If-Match, so a refused caller never learns the version."""
+    if not may(task, action, user, verifier=verifier):
+        raise errors.Forbidden(f"当前账号无权{ACTION_LABELS[action]}")
+
+
 def check(task: RectificationTask, action: Action, user: User, *, verifier: str) -> Rule:
     """Raise Forbidden or Conflict unless `user` may do `action` on `task` now."""
     rule = RULES[action]
-    if not may(task, action, user, verifier=verifier):
-        raise errors.Forbidden(f"当前账号无权{ACTION_LABELS[action]}")
+    check_may(task, action, user, verifier=verifier)
     if rule.overdue and not task.is_overdue():
         raise errors.Conflict(
             "任务未逾期，不能督办",

@@ -773,10 +773,17 @@ def test_signed_out_callers_are_asked_to_sign_in(method, rule, client):
 # -- calling -------------------------------------------------------------------------------
 
 
-class Caller:
-    """One actor's clients: the API with a bearer token, the console with a session."""
+AS_READ = "as read"  # Caller.if_match: the ETag the office reads just before the call
 
-    def __init__(self, app, world: World, actor: str, client_for):
+
+class Caller:
+    """One actor's clients: the API with a bearer token, the console with a session.
+
+    `if_match`: what an API write sends as If-Match: the resource's current ETag
+    (AS_READ), a given value, or nothing (None)."""
+
+    def __init__(self, app, world: World, actor: str, client_for, if_match=AS_READ):
+        self.if_match = if_match
         self.app, self.world, self.actor = app, world, actor
         self.user = _user(world, actor)
         self.api = client_for(self.user)
@@ -821,7 +828,10 @@ class Caller:
             client.token = raw
         headers = {}
         resource = re.match(r"^/api/v1/[a-z-]+/\d+", url)
-        if method != "GET" and resource:
+        if method != "GET" and self.if_match is not AS_READ:
+            if self.if_match is not None:
+                headers["If-Match"] = self.if_match
+        elif method != "GET" and resource:
             etag = self.office.get(resource.group(0)).headers.get("ETag")
             if etag:
                 headers["If-Match"] = etag
