@@ -26,6 +26,7 @@ from api.schemas import (
 )
 from core.geo import COORD_SYSTEM_LABELS, CoordSystem
 from org import hours, importer
+from org import policy as org_policy
 from org import service as org
 from org.models import REGION_LEVEL_LABELS, LeadUnit, Region, RegionLevel, Sector
 
@@ -50,6 +51,7 @@ class RegionSchema(Schema):
     name = Name(60)
     level = enum_field(RegionLevel, REGION_LEVEL_LABELS, required=True)
     parent_id = Id(allow_none=True)
+    version = Integer(dump_only=True)
 
 
 RegionUpdateSchema = partial_of(RegionSchema)
@@ -64,6 +66,7 @@ class SectorSchema(Schema):
     id = Id(dump_only=True)
     code = fields.String(required=True, validate=Pattern(r"^[a-z0-9_]{2,32}$"))
     name = Name(40)
+    version = Integer(dump_only=True)
 
 
 SectorUpdateSchema = partial_of(SectorSchema)
@@ -73,6 +76,7 @@ class LeadUnitSchema(Schema):
     id = Id(dump_only=True)
     name = Name(80)
     sector_id = Id(required=True)
+    version = Integer(dump_only=True)
 
 
 LeadUnitUpdateSchema = partial_of(LeadUnitSchema)
@@ -141,6 +145,19 @@ class ImportResultSchema(Schema):
 # -- regions, sectors, lead units --------------------------------------------------------
 
 
+def _with_etag(row, status: int = 200):
+    return row, status, {"ETag": etag_of(row.version)}
+
+
+def _reference_to_change(model, ident: int):
+    """A region, sector or lead unit to change: 404, then 403 for an office that does not
+    keep reference data, then 428/412 (permission before the version)."""
+    row = org.get_or_404(model, ident)
+    org_policy.check_maintains_reference_data(current_user())
+    check_if_match(row.version)
+    return row
+
+
 @blp.route("/regions")
 class Regions(MethodView):
     @requires(*EVERYONE)
@@ -159,6 +176,7 @@ class Regions(MethodView):
         "区域编码唯一：重发已成功的请求得到 409 urn:problem:already-exists / the code is unique: a"
         " resend gets 409."
     )
+    @sends_etag
     @blp.arguments(RegionSchema)
     @blp.response(201, RegionSchema)
     def post(self, data):
@@ -166,29 +184,33 @@ class Regions(MethodView):
 
         在上级区域下新建一个区域。Creates one region.
         """
-        return org.save_region(data, actor=current_user())
+        return _with_etag(org.save_region(data, actor=current_user()), 201)
 
 
 @blp.route("/regions/<int:region_id>")
 class RegionById(MethodView):
     @requires(*EVERYONE)
+    @sends_etag
     @blp.response(200, RegionSchema)
     def get(self, region_id):
         """查看区域
 
         一个区域。One region.
         """
-        return org.get_or_404(Region, region_id)
+        return _with_etag(org.get_or_404(Region, region_id))
 
     @requires(*OFFICE)
+    @sends_etag
     @blp.arguments(RegionUpdateSchema)
     @blp.response(200, RegionSchema)
+    @if_match
     def patch(self, data, region_id):
-        """修改区域
+        """修改区域（需 If-Match；改上级区域会带走其下全部窗口单位）
 
-        只改给出的字段。Changes the fields given.
+        只改给出的字段，版本号加一。Changes the fields given.
         """
-        return org.save_region(data, actor=current_user(), region=org.get_or_404(Region, region_id))
+        region = _reference_to_change(Region, region_id)
+        return _with_etag(org.save_region(data, actor=current_user(), region=region))
 
 
 @blp.route("/sectors")
@@ -207,6 +229,7 @@ class Sectors(MethodView):
         "编码与名称唯一：重发已成功的请求得到 409 urn:problem:already-exists / code and name are "
         "unique: a resend gets 409."
     )
+    @sends_etag
     @blp.arguments(SectorSchema)
     @blp.response(201, SectorSchema)
     def post(self, data):
@@ -214,29 +237,33 @@ class Sectors(MethodView):
 
         新建一个行业领域。Creates one sector.
         """
-        return org.save_sector(data, actor=current_user())
+        return _with_etag(org.save_sector(data, actor=current_user()), 201)
 
 
 @blp.route("/sectors/<int:sector_id>")
 class SectorById(MethodView):
     @requires(*EVERYONE)
+    @sends_etag
     @blp.response(200, SectorSchema)
     def get(self, sector_id):
         """查看行业领域
 
         一个行业领域。One sector.
         """
-        return org.get_or_404(Sector, sector_id)
+        return _with_etag(org.get_or_404(Sector, sector_id))
 
     @requires(*OFFICE)
+    @sends_etag
     @blp.arguments(SectorUpdateSchema)
     @blp.response(200, SectorSchema)
+    @if_match
     def patch(self, data, sector_id):
-        """修改行业领域
+        """修改行业领域（需 If-Match）
 
-        只改给出的字段。Changes the fields given.
+        只改给出的字段，版本号加一。Changes the fields given.
         """
-        return org.save_sector(data, actor=current_user(), sector=org.get_or_404(Sector, sector_id))
+        sector = _reference_to_change(Sector, sector_id)
+        return _with_etag(org.save_sector(data, actor=current_user(), sector=sector))
 
 
 @blp.route("/lead-units")
@@ -255,6 +282,7 @@ class LeadUnits(MethodView):
         "名称唯一：重发已成功的请求得到 409 urn:problem:already-exists / the name is unique: a "
         "resend gets 409."
     )
+    @sends_etag
     @blp.arguments(LeadUnitSchema)
     @blp.response(201, LeadUnitSchema)
     def post(self, data):
@@ -262,31 +290,33 @@ class LeadUnits(MethodView):
 
         新建一个牵头单位（负责一个行业领域）。Creates one lead unit.
         """
-        return org.save_lead_unit(data, actor=current_user())
+        return _with_etag(org.save_lead_unit(data, actor=current_user()), 201)
 
 
 @blp.route("/lead-units/<int:lead_unit_id>")
 class LeadUnitById(MethodView):
     @requires(*EVERYONE)
+    @sends_etag
     @blp.response(200, LeadUnitSchema)
     def get(self, lead_unit_id):
         """查看牵头单位
 
         一个牵头单位。One lead unit.
         """
-        return org.get_or_404(LeadUnit, lead_unit_id)
+        return _with_etag(org.get_or_404(LeadUnit, lead_unit_id))
 
     @requires(*OFFICE)
+    @sends_etag
     @blp.arguments(LeadUnitUpdateSchema)
     @blp.response(200, LeadUnitSchema)
+    @if_match
     def patch(self, data, lead_unit_id):
-        """修改牵头单位
+        """修改牵头单位（需 If-Match）
 
-        只改给出的字段。Changes the fields given.
+        只改给出的字段，版本号加一。Changes the fields given.
         """
-        return org.save_lead_unit(
-            data, actor=current_user(), lead_unit=org.get_or_404(LeadUnit, lead_unit_id)
-        )
+        lead_unit = _reference_to_change(LeadUnit, lead_unit_id)
+        return _with_etag(org.save_lead_unit(data, actor=current_user(), lead_unit=lead_unit))
 
 
 # -- units --------------------------------------------------------------------------------

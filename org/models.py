@@ -43,8 +43,14 @@ class Region(db.Model):
     name: Mapped[str] = mapped_column(String(60))
     level: Mapped[RegionLevel] = mapped_column(Enum(RegionLevel, native_enum=False, length=12))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    # The ETag: PATCH needs If-Match (re-parenting moves every unit below), and two
+    # overlapping changes cannot both pass on one version. server_default: rows older
+    # than the column, and bulk SQL.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     parent: Mapped[Region | None] = relationship(remote_side=[id])
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Sector(db.Model):
@@ -55,6 +61,9 @@ class Sector(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(40), unique=True)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # the ETag
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class LeadUnit(db.Model):
@@ -65,8 +74,11 @@ class LeadUnit(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     sector_id: Mapped[int] = mapped_column(ForeignKey("sector.id"), index=True)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # the ETag
 
     sector: Mapped[Sector] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Unit(db.Model):

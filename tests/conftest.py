@@ -605,6 +605,12 @@ def office(world, client_for) -> ApiClient:
     return client_for(world.users[Role.office_admin])
 
 
+def patch_as_read(client, url: str, body: dict):
+    """PATCH `url` with If-Match set to the ETag a GET of it answers just before."""
+    etag = client.get(url).headers["ETag"]
+    return client.patch(url, json=body, headers={"If-Match": etag})
+
+
 def assert_problem(response, status: int) -> dict:
     """The response is an RFC 9457 problem with `status`; returns its body."""
     assert response.status_code == status, response.get_data(as_text=True)

@@ -7,7 +7,7 @@ import io
 
 from core.db import db
 from org.models import LeadUnit, Unit
-from tests.conftest import assert_problem
+from tests.conftest import assert_problem, patch_as_read
 
 API = "/api/v1"
 
@@ -57,5 +57,5 @@ def test_the_import_checks_the_lead_units_sector(office, world):
 
 def test_a_lead_unit_with_units_keeps_its_sector(office, world):
     url = f"{API}/lead-units/{world.lead_unit_a.id}"
-    moved = office.patch(url, json={"sector_id": world.sector_b.id})
+    moved = patch_as_read(office, url, {"sector_id": world.sector_b.id})
     assert "sector_id" in assert_problem(moved, 422)["errors"]

@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 from accounts.models import Role, User
 from core.audit import AuditEvent
 from core.db import db
-from org.models import Unit
-from tests.conftest import assert_problem
+from org.models import LeadUnit, Region, Sector, Unit
+from tests.conftest import assert_problem, patch_as_read
 
 
 def test_office_creates_and_reads_a_unit(office, world):
@@ -113,7 +113,7 @@ def test_per_page_is_bounded(office, world):
 def test_region_cannot_become_its_own_ancestor(office, make_region):
     parent = make_region()
     child = make_region(parent_id=parent.id)
-    response = office.patch(f"/api/v1/regions/{parent.id}", json={"parent_id": child.id})
+    response = patch_as_read(office, f"/api/v1/regions/{parent.id}", {"parent_id": child.id})
     assert_problem(response, 422)
 
 
@@ -167,3 +167,73 @@ def test_renaming_a_user_to_a_taken_username_is_a_conflict(office, world):
     # Keeping one's own name is no conflict.
     response = office.patch(url, json={"username": viewer.username}, headers={"If-Match": etag})
     assert response.status_code == 200
+
+
+# -- regions, sectors and lead units take If-Match like every other update --------------
+
+REFERENCE = {
+    "regions": (
+        lambda w: w.unit_a.region_id,
+        {"name": "改名街道"},
+        {"name": "另一个名字"},
+        Region,
+    ),
+    "sectors": (lambda w: w.sector_a.id, {"name": "改名领域"}, {"name": "另一个领域"}, Sector),
+    "lead-units": (
+        lambda w: w.lead_unit_a.id,
+        {"name": "改名牵头单位"},
+        {"name": "另一个牵头单位"},
+        LeadUnit,
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REFERENCE))
+def test_reference_data_updates_need_the_current_etag(office, world, kind):
+    """Re-parenting a region moves every unit below it; renaming a sector or lead unit
+    changes every ledger: two offices editing at once must not silently overwrite."""
+    ident, first, second, model = REFERENCE[kind]
+    url = f"/api/v1/{kind}/{ident(world)}"
+    read = office.get(url)
+    etag = read.headers["ETag"]
+    assert etag == f'"{read.get_json()["version"]}"'
+    assert_problem(office.patch(url, json=first), 428)
+    assert_problem(office.patch(url, json=first, headers={"If-Match": '"99"'}), 412)
+    updated = office.patch(url, json=first, headers={"If-Match": etag})
+    assert updated.status_code == 200
+    assert updated.headers["ETag"] not in (None, etag)
+    assert updated.headers["ETag"] == office.get(url).headers["ETag"]
+    # A second writer who read before the first wrote loses, loudly, and changes nothing.
+    assert_problem(office.patch(url, json=second, headers={"If-Match": etag}), 412)
+    db.session.expire_all()
+    assert db.session.get(model, ident(world)).name == first["name"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        ("regions", lambda w: {"code": "445299001", "name": "新社区", "level": "community"}),
+        ("sectors", lambda w: {"code": "tax", "name": "税务"}),
+        ("lead-units", lambda w: {"name": "市税务局", "sector_id": w.sector_a.id}),
+    ],
+)
+def test_a_new_reference_row_answers_its_etag(office, world, kind, body):
+    data = body(world)
+    if kind == "regions":
+        data["parent_id"] = world.unit_a.region_id
+    created = office.post(f"/api/v1/{kind}", json=data)
+    assert created.status_code == 201, created.get_json()
+    assert created.headers["ETag"] == '"1"'
+    assert created.get_json()["version"] == 1
+    url = f"/api/v1/{kind}/{created.get_json()['id']}"
+    assert office.get(url).headers["ETag"] == created.headers["ETag"]
+
+
+def test_the_docs_list_if_match_on_the_reference_updates(office):
+    spec = office.get("/api/v1/openapi.json").get_json()
+    for path in ("/regions/{region_id}", "/sectors/{sector_id}", "/lead-units/{lead_unit_id}"):
+        patch = spec["paths"][f"/api/v1{path}"]["patch"]
+        assert {"$ref": "#/components/parameters/IF_MATCH"} in patch["parameters"], path
+        assert {"412", "428"} <= set(patch["responses"]), path
+        get = spec["paths"][f"/api/v1{path}"]["get"]
+        assert "ETag" in get["responses"]["200"].get("headers", {}), path

@@ -47,7 +47,7 @@ def test_the_walk_knows_the_if_match_routes():
     """The walk below covers what the audit named, and every route it walks is in the
     policy matrix (which also proves each answers 2xx with the current ETag)."""
     names = {(m, r) for m, r, _ in IF_MATCH_ROUTES}
-    for rule in ("plans/<int:plan_id>", "visits/<int:visit_id>"):
+    for rule in ("plans/<int:plan_id>", "visits/<int:visit_id>", "regions/<int:region_id>"):
         assert ("PATCH", f"{A}/{rule}") in names
     assert names <= set(EXPECT)
 

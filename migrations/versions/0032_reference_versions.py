@@ -1,0 +1,33 @@
+"""region, sector, lead_unit: a version column each (their ETag). PATCH on them needs
+If-Match like every other update that can race; existing rows start at version 1.
+
+Revision ID: 0032_reference_versions
+Revises: 0031_username_case_unique
+Create Date: 2026-12-09 12:00:00.000000
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0032_reference_versions"
+down_revision = "0031_username_case_unique"
+branch_labels = None
+depends_on = None
+
+TABLES = ("region", "sector", "lead_unit")
+
+
+def upgrade():
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(
+                sa.Column("version", sa.Integer(), nullable=False, server_default="1")
+            )
+
+
+def downgrade():
+    for table in reversed(TABLES):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("version")
