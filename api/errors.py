@@ -9,7 +9,16 @@ from http import HTTPStatus
 from typing import Any
 
 import psycopg
-from flask import Flask, Response, current_app, g, has_app_context, json, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    json,
+    request,
+)
 from sqlalchemy.exc import (
     DataError,
     DBAPIError,
@@ -121,7 +130,25 @@ def problem(
     response = Response(text, status=status, mimetype=PROBLEM_MIME)
     for name, value in (headers or {}).items():
         response.headers[name] = value
+    if status == 401:
+        response.headers.setdefault("WWW-Authenticate", bearer_challenge(urn))
     return response
+
+
+BAD_CREDENTIALS = "urn:problem:bad-credentials"
+
+
+def bearer_challenge(urn: str) -> str:
+    """The challenge every 401 carries (RFC 9110 §15.5.2): the API takes bearer tokens.
+    A token that was sent but is unknown, expired or revoked adds `error="invalid_token"`
+    (RFC 6750 §3); a request without one gets the bare challenge (§3.1: no error code when
+    the request lacked credentials). A failed password sign-in is judged on its body, not on
+    a token: it gets the bare challenge too, naming the scheme to use once signed in."""
+    if urn != BAD_CREDENTIALS and has_request_context():
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return 'Bearer error="invalid_token"'
+    return "Bearer"
 
 
 def status_of(exc: domain.DomainError) -> int:

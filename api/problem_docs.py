@@ -35,7 +35,16 @@ RETRY_AFTER = {
     "description": "重试前应等待的秒数",
     "schema": {"type": "integer", "minimum": 0},
 }
-HEADERS = {429: {"Retry-After": RETRY_AFTER}, 503: {"Retry-After": RETRY_AFTER}}
+WWW_AUTHENTICATE = {
+    "description": '认证方式 / the challenge: `Bearer`, or `Bearer error="invalid_token"` when '
+    "the token sent is unknown, expired or revoked (RFC 6750)",
+    "schema": {"type": "string"},
+}
+HEADERS = {
+    401: {"WWW-Authenticate": WWW_AUTHENTICATE},
+    429: {"Retry-After": RETRY_AFTER},
+    503: {"Retry-After": RETRY_AFTER},
+}
 
 
 def response_name(status: int) -> str:

@@ -155,6 +155,19 @@ def test_etag_location_and_retry_after_are_documented(spec):
             assert "Retry-After" in resolve(spec, response)["headers"], (method, path, code)
 
 
+def test_every_401_documents_its_challenge(spec):
+    """Every 401 answer carries WWW-Authenticate (the sign-in's bad credentials too)."""
+    seen = 0
+    for path, method, operation in operations(spec):
+        response = operation["responses"].get("401")
+        if response is None:
+            continue
+        seen += 1
+        assert "WWW-Authenticate" in resolve(spec, response)["headers"], (method, path)
+    assert seen > 50
+    assert "401" in spec["paths"]["/api/v1/auth/login"]["post"]["responses"]
+
+
 def test_the_etag_sent_is_the_one_documented(spec, client_for, world):
     """The office reads a unit: the answer's ETag header is there, as documented."""
     office = client_for(world.users[Role.office_admin])

@@ -762,12 +762,20 @@ def test_open_routes_do_not_ask_for_sign_in(method, rule, client):
 
 @pytest.mark.parametrize(("method", "rule"), CHECKED)
 def test_signed_out_callers_are_asked_to_sign_in(method, rule, client):
+    """Without a token: 401 and the challenge (RFC 9110 §15.5.2), with no error code (RFC
+    6750 §3.1); with a token the API does not know: `error="invalid_token"`."""
     url = _url(rule, {p: PARAMS[p].missing for p in _params(rule)})
     response = client.open(url, method=method, buffered=True)
     if rule.startswith(C):
         assert response.status_code in (302, 400), response.status_code  # 400: no CSRF token
-    else:
-        assert_problem(response, 401)
+        return
+    assert_problem(response, 401)
+    assert response.headers.get("WWW-Authenticate") == "Bearer"
+    bad = client.open(
+        url, method=method, buffered=True, headers={"Authorization": "Bearer not-a-token"}
+    )
+    assert_problem(bad, 401)
+    assert bad.headers.get("WWW-Authenticate") == 'Bearer error="invalid_token"'
 
 
 # -- calling -------------------------------------------------------------------------------

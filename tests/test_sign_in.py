@@ -10,6 +10,8 @@ from core.clock import utcnow
 from core.db import db
 from tests.conftest import PASSWORD, assert_problem
 
+INVALID_TOKEN = 'Bearer error="invalid_token"'
+
 
 def login(client, username, password=PASSWORD):
     return client.post("/api/v1/auth/login", json={"username": username, "password": password})
@@ -34,8 +36,11 @@ def test_password_sign_in_gives_a_working_token(client, make_user):
 def test_wrong_credentials_look_the_same(client, make_user, username):
     make_user(username="existing")
     name = "existing" if username == "EXISTING" else username
-    body = assert_problem(login(client, name, "wrong password"), 401)
+    refused = login(client, name, "wrong password")
+    body = assert_problem(refused, 401)
     assert body["detail"] == "用户名或密码错误"
+    # Every 401 carries a challenge (RFC 9110 §15.5.2); no token was judged, so no error.
+    assert refused.headers["WWW-Authenticate"] == "Bearer"
 
 
 def test_failures_never_lock_the_account(client, make_user):
@@ -51,7 +56,9 @@ def test_sign_out_revokes_the_token(client, make_user):
     token = login(client, make_user().username).get_json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
-    assert_problem(client.get("/api/v1/auth/me", headers=headers), 401)
+    revoked = client.get("/api/v1/auth/me", headers=headers)
+    assert_problem(revoked, 401)
+    assert revoked.headers["WWW-Authenticate"] == INVALID_TOKEN
 
 
 def test_disabling_a_user_kills_their_tokens(client_for, make_user, office):
@@ -63,7 +70,9 @@ def test_disabling_a_user_kills_their_tokens(client_for, make_user, office):
         f"/api/v1/users/{user.id}", json={"active": False}, headers={"If-Match": etag}
     )
     assert response.status_code == 200, response.get_json()
-    assert_problem(theirs.get("/api/v1/auth/me"), 401)
+    refused = theirs.get("/api/v1/auth/me")
+    assert_problem(refused, 401)
+    assert refused.headers["WWW-Authenticate"] == INVALID_TOKEN
     # The right password of a disabled account is not confirmed: the same 401 as a wrong one.
     body = assert_problem(login(theirs, user.username), 401)
     assert body["detail"] == "用户名或密码错误"
@@ -74,12 +83,36 @@ def test_expired_token_is_refused(client_for, make_user):
     token = db.session.scalar(select(ApiToken))
     token.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert_problem(theirs.get("/api/v1/auth/me"), 401)
+    expired = theirs.get("/api/v1/auth/me")
+    assert_problem(expired, 401)
+    assert expired.headers["WWW-Authenticate"] == INVALID_TOKEN
 
 
-@pytest.mark.parametrize("header", ["Bearer", "Bearer   ", "Basic abc", "Bearer not-a-token"])
-def test_malformed_or_unknown_tokens(client, header):
-    assert_problem(client.get("/api/v1/auth/me", headers={"Authorization": header}), 401)
+@pytest.mark.parametrize(
+    ("header", "challenge"),
+    [
+        ("Bearer", "Bearer"),  # no token at all: the bare challenge (RFC 6750 §3.1)
+        ("Bearer   ", "Bearer"),
+        ("Basic abc", "Bearer"),  # another scheme: this one is what the API takes
+        ("Bearer not-a-token", INVALID_TOKEN),
+    ],
+)
+def test_malformed_or_unknown_tokens(client, header, challenge):
+    response = client.get("/api/v1/auth/me", headers={"Authorization": header})
+    assert_problem(response, 401)
+    assert response.headers["WWW-Authenticate"] == challenge
+
+
+def test_a_failed_sign_in_with_an_old_token_is_about_the_password(client, make_user):
+    """The bad-credentials 401 judges the body, not the Authorization header a client may
+    still send: the challenge names no token error."""
+    refused = client.post(
+        "/api/v1/auth/login",
+        json={"username": make_user().username, "password": "wrong"},
+        headers={"Authorization": "Bearer an-old-token"},
+    )
+    assert assert_problem(refused, 401)["type"] == "urn:problem:bad-credentials"
+    assert refused.headers["WWW-Authenticate"] == "Bearer"
 
 
 # -- WeChat ---------------------------------------------------------------------------------
