@@ -8,9 +8,8 @@ from flask import Flask, request, send_from_directory
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from swagger_ui_bundle import swagger_ui_path
-from werkzeug.exceptions import UnsupportedMediaType
 
-from api import auth, config, errors, photos, throttle
+from api import auth, config, errors, media_types, photos, throttle
 from api.extensions import api, csrf, db, migrate
 from api.schemas import IdConverter
 from core.db import ping_when_idle
@@ -58,6 +57,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     _register_blueprints(app)
     _init_packages(app)
+    media_types.init_app(app)  # which body each API route reads (415 for any other)
 
     # Last: refuse to start if any route skipped the permission policy.
     auth.verify_policies(app)
@@ -138,18 +138,10 @@ def _docs_asset(filename: str):
     return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
 
-BODY_TYPES = {"application/json", "multipart/form-data"}
-
-
 def _authenticate() -> None:
     if not request.path.startswith("/api/"):
         return
-    if request.content_length and not (
-        request.mimetype in BODY_TYPES or request.mimetype.endswith("+json")
-    ):
-        raise UnsupportedMediaType(
-            "请求体须为 JSON（application/json）或文件上传（multipart/form-data）"
-        )
+    media_types.check_body()  # a body of a type the route does not read: 415, before any work
     auth.load_user()
 
 

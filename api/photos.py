@@ -15,6 +15,7 @@ from api import examples, health
 from api.auth import EVERYONE, current_user, public, requires
 from api.etag import sends_etag
 from api.extensions import Blueprint, Parser
+from api.media_types import MULTIPART, accepts
 from api.operation_docs import idempotent
 from api.pagination import paginate
 from api.schemas import (
@@ -362,6 +363,7 @@ class MediaFile(MethodView):
 class MediaUpload(MethodView):
     @public
     @idempotent("重发覆盖前一次上传的文件，结果相同 / a resend replaces the earlier bytes.")
+    @accepts(*MULTIPART)
     def post(self, token):
         """直传目标（本地存储时代替 S3 的预签名 POST）
 

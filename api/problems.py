@@ -34,7 +34,7 @@ _TYPES = [
     ProblemType("urn:problem:conflict", 409, "状态冲突", "Generic state conflict. Code must name a precise type; a test refuses a 409 without one."),
     ProblemType("urn:problem:stale-version", 412, "数据已变更", "If-Match does not match the current ETag: read again, then retry."),
     ProblemType("urn:problem:payload-too-large", 413, "请求体过大", "The body exceeds the size allowed for this route."),
-    ProblemType("urn:problem:unsupported-media-type", 415, "不支持的内容类型", "Send application/json or multipart/form-data (photos: JPEG, PNG, HEIC, WebP)."),
+    ProblemType("urn:problem:unsupported-media-type", 415, "不支持的内容类型", "The body is not of the type this operation reads (JSON in UTF-8, or multipart/form-data; `detail` names it), or a photo is not JPEG, PNG, HEIC or WebP."),
     ProblemType("urn:problem:invalid-input", 422, "数据校验未通过", "Field-level validation failed; `errors` maps location → field → messages."),
     ProblemType("urn:problem:if-match-required", 428, "缺少前置条件", "This update needs an If-Match header with the ETag you last read."),
     ProblemType("urn:problem:too-many-requests", 429, "请求过于频繁", "Rate limited; wait Retry-After seconds."),

@@ -121,6 +121,7 @@ class IdConverter(IntegerConverter):
 # walk); so is text no database column can store.
 MAX_JSON_DEPTH = 32
 BAD_TEXT = "含有无法保存的字符（NUL 或不成对的 Unicode 代理项）"
+NOT_UTF8 = "请求体须为 UTF-8 编码的 JSON（不接受 UTF-16、GBK 等编码）"
 
 
 def load_json_body(data: bytes) -> Any:
@@ -128,8 +129,9 @@ def load_json_body(data: bytes) -> Any:
     parser's own 400) and a problem naming the reason for what JSON allows but we do not."""
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise json.JSONDecodeError(f"not UTF-8: {exc.reason}", "?", exc.start) from exc
+    except UnicodeDecodeError:
+        # JSON travels as UTF-8 (RFC 8259 §8.1): a UTF-16 or GBK body is not read as one.
+        raise errors.MalformedInput(NOT_UTF8) from None
     try:
         value = json.loads(text)
     except RecursionError:
