@@ -1,8 +1,8 @@
 """region, sector, lead_unit: a version column each (their ETag). PATCH on them needs
 If-Match like every other update that can race; existing rows start at version 1.
 
-Revision ID: 0032_reference_versions
-Revises: 0031_username_case_unique
+Revision ID: 0034_reference_versions
+Revises: 0033_lapsed_extensions
 Create Date: 2026-12-09 12:00:00.000000
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0032_reference_versions"
-down_revision = "0031_username_case_unique"
+revision = "0034_reference_versions"
+down_revision = "0033_lapsed_extensions"
 branch_labels = None
 depends_on = None
 
