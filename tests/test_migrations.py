@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_migrate import downgrade, upgrade
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Role, User
@@ -91,13 +92,26 @@ def test_0033_settles_requests_left_pending_on_closed_tasks(app, world):
     db.session.remove()
 
     def states():
+        """Read by the tables' columns: the models may be ahead of the downgraded schema."""
         task_id, left_id, open_id, waiting_id = ids
-        settled = db.session.get(ExtensionRequest, left_id)
+        ext, task = ExtensionRequest.__table__, RectificationTask.__table__
+
+        def row(*columns, where):
+            return db.session.execute(select(*columns).where(where)).one()
+
         found = (
-            (settled.status, settled.decision_reason, settled.decided_by_id, settled.decided_at),
-            db.session.get(RectificationTask, task_id).extension_pending,
-            db.session.get(ExtensionRequest, waiting_id).status,
-            db.session.get(RectificationTask, open_id).extension_pending,
+            tuple(
+                row(
+                    ext.c.status,
+                    ext.c.decision_reason,
+                    ext.c.decided_by_id,
+                    ext.c.decided_at,
+                    where=ext.c.id == left_id,
+                )
+            ),
+            row(task.c.extension_pending, where=task.c.id == task_id)[0],
+            row(ext.c.status, where=ext.c.id == waiting_id)[0],
+            row(task.c.extension_pending, where=task.c.id == open_id)[0],
         )
         db.session.remove()
         return found

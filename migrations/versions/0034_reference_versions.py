@@ -28,6 +28,7 @@ def upgrade():
 
 
 def downgrade():
+    # ALTER TABLE … DROP COLUMN on both databases (SQLite ≥ 3.35): a batch rebuild would drop
+    # and re-create the tables, which the foreign keys that point at them refuse.
     for table in reversed(TABLES):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column("version")
+        op.drop_column(table, "version")
