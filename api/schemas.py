@@ -12,6 +12,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC
 from enum import Enum
 from typing import Any
 
@@ -268,7 +269,9 @@ class Date(fields.Date):
 
 class AwareDateTime(fields.AwareDateTime):
     """An ISO-8601 time with its offset, whose moment lies in the application's years
-    (on the city's clock: 2099-12-31T23:59:59-14:00 is already 2100 there)."""
+    (on the city's clock: 2099-12-31T23:59:59-14:00 is already 2100 there). Loaded as
+    UTC, as it is stored: the answer to the first request and to its retry, read back from
+    the row, write the same moment the same way."""
 
     default_error_messages = {"out_of_range": clock.OUT_OF_RANGE_TIME}
 
@@ -276,7 +279,7 @@ class AwareDateTime(fields.AwareDateTime):
         moment = super()._deserialize(value, attr, data, **kwargs)
         if not clock.instant_in_range(moment):
             raise self.make_error("out_of_range")
-        return moment
+        return moment.astimezone(UTC)
 
 
 def enum_doc(values: Iterable[Any], labels: Mapping[Any, str] | None = None) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from accounts.models import User
 from core import audit, errors
-from core.clock import utcnow
+from core.clock import local, utcnow
 from core.db import (
     Prepared,
     db,
@@ -120,7 +120,8 @@ def _new_inspection(data: dict[str, Any], actor: User) -> NewInspection:
         visit = _visit_for_inspector(data["visit_id"], actor)
         if not visit.window_start - CLOCK_SKEW <= at <= visit.window_end + CLOCK_SKEW:
             raise errors.Conflict(
-                "不在本次检查的时间窗口内，不能签到", type="urn:problem:outside-visit-window"
+                f"不在本次检查的时间窗口内（{_window_text(visit)}，北京时间），不能签到",
+                type="urn:problem:outside-visit-window",
             )
         unit, plan_id, kind = visit.unit, visit.plan_id, visit.kind
         template_id = visit.plan.checklist_template_id
@@ -164,6 +165,14 @@ def _new_inspection(data: dict[str, Any], actor: User) -> NewInspection:
     )
     _place_check_in(inspection, unit)
     return NewInspection(inspection, content)
+
+
+def _window_text(visit: Visit) -> str:
+    """ "12月1日 09:00至12:00", or with both dates when the window spans days."""
+    start, end = local(visit.window_start), local(visit.window_end)
+    same_day = start.date() == end.date()
+    last = f"{end:%H:%M}" if same_day else f"{end.month}月{end.day}日 {end:%H:%M}"
+    return f"{start.month}月{start.day}日 {start:%H:%M}至{last}"
 
 
 def _place_check_in(inspection: Inspection, unit: Unit | UnitForCheckIn) -> None:
@@ -518,12 +527,13 @@ def submit_offline(data: dict[str, Any], *, actor: User) -> Submission:
 
 def _submitted_before(inspection: Inspection, state: dict[str, Any], actor: User) -> Submission:
     """An offline submission for an inspection that exists: a retry, or the submission of
-    one started online."""
+    one started online (which this request makes: `created`, answered 201 like a new one)."""
     lock_for_update(inspection)  # copies of one submission take turns
+    submitting = inspection.status == InspectionStatus.draft  # else a retry
     inspection = _submit(inspection, state, actor=actor)
     return Submission(
         inspection,
-        False,
+        submitting,
         findings.finding_briefs(inspection),
         findings.missing_photo_codes(inspection),
     )

@@ -223,10 +223,13 @@ def test_offline_submission_is_one_request_and_retries_return_the_first_result(i
 def test_offline_submission_completes_an_inspection_started_online(inspector, visit):
     key = str(uuid.uuid4())
     started = start(inspector, visit, client_uuid=key).get_json()
-    done = inspector.post("/api/v1/inspections/submissions", json=offline(visit, client_uuid=key))
-    assert done.status_code == 200
+    body = offline(visit, client_uuid=key)
+    done = inspector.post("/api/v1/inspections/submissions", json=body)
+    assert done.status_code == 201  # this request submitted it
     assert done.get_json()["id"] == started["id"]
     assert done.get_json()["status"] == "submitted"
+    again = inspector.post("/api/v1/inspections/submissions", json=body)
+    assert (again.status_code, again.get_json()) == (200, done.get_json())  # a retry
 
 
 def _moved(reading: dict, **change) -> dict:

@@ -6,12 +6,14 @@ failed items, and a reviewer's reason belongs to the review that gave it."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from accounts.models import Role
 from core.audit import trail
+from core.clock import local
 from core.db import db
 from inspections.models import Inspection, Visit, VisitStatus
 from tests.conftest import assert_problem
@@ -182,3 +184,47 @@ def test_a_finding_confirmed_again_loses_the_dismissal_reason(visit, team, clien
         "复核后确认存在问题",
         "屡查屡犯升级",
     ]
+
+
+# -- the window a refused check-in names --------------------------------------------------
+
+
+@pytest.mark.parametrize("send", [start, submit_offline], ids=["check-in", "offline"])
+def test_a_check_in_outside_the_window_names_the_window(visit, team, client_for, send):
+    """The phone shows `detail`: the inspector learns when to come, in Beijing time."""
+    early = (visit.window_start - timedelta(days=2)).isoformat()
+    body_at = check_in(visit.unit, at=early)
+    client = client_for(team[0])
+    if send is start:
+        refused = client.post(
+            "/api/v1/inspections",
+            json={"client_uuid": str(uuid.uuid4()), "visit_id": visit.id, "check_in": body_at},
+        )
+    else:
+        refused = submit_offline(client, visit, check_in=body_at)
+    problem = assert_problem(refused, 409)
+    assert problem["type"] == "urn:problem:outside-visit-window"
+    first, last = local(visit.window_start), local(visit.window_end)
+    window = f"{first.month}月{first.day}日 00:00至{last.month}月{last.day}日 00:00"
+    assert f"（{window}，北京时间）" in problem["detail"]
+    assert inspections_of(visit) == 0
+
+
+def test_a_retry_answers_the_first_body_whatever_offset_the_time_was_sent_with(
+    visit, team, client_for
+):
+    """Times are loaded as UTC, as stored: the 201 and the replayed 200 write the moment
+    the same way (the first answer used to echo +08:00, the replay +00:00)."""
+    at = local(visit.window_start + timedelta(hours=1)).isoformat()
+    assert at.endswith("+08:00")
+    body = {
+        "client_uuid": str(uuid.uuid4()),
+        "visit_id": visit.id,
+        "check_in": check_in(visit.unit, at=at),
+    }
+    client = client_for(team[0])
+    first = client.post("/api/v1/inspections", json=body)
+    again = client.post("/api/v1/inspections", json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.get_json() == again.get_json()
+    assert first.get_json()["started_at"].endswith("+00:00")
