@@ -99,17 +99,18 @@ def check(task: RectificationTask, action: Action, user: User, *, verifier: str)
     """Raise Forbidden or Conflict unless `user` may do `action` on `task` now."""
     rule = RULES[action]
     check_may(task, action, user, verifier=verifier)
-    if rule.overdue and not task.is_overdue():
-        raise errors.Conflict(
-            "任务未逾期，不能督办",
-            type="urn:problem:task-not-overdue",
-            state=task.status.value,
-            action=action.value,
-        )
+    # The state first: a closed task is not "not overdue", it is closed.
     if task.status not in rule.sources:
         raise errors.Conflict(
             f"任务当前为「{STATUS_LABELS[task.status]}」，不能{ACTION_LABELS[action]}",
             type="urn:problem:illegal-transition",
+            state=task.status.value,
+            action=action.value,
+        )
+    if rule.overdue and not task.is_overdue():
+        raise errors.Conflict(
+            "任务未逾期，不能督办",
+            type="urn:problem:task-not-overdue",
             state=task.status.value,
             action=action.value,
         )

@@ -384,7 +384,10 @@ def test_a_closed_task_is_not_chased(scene, client_for):
     service.verify(task, accept=True, reason=None, actor=scene.city)
     db.session.commit()
     refused = client_for(scene.lead).post(chase_url(task), json={"client_id": str(uuid.uuid4())})
-    assert assert_problem(refused, 409)["type"] == "urn:problem:task-not-overdue"
+    problem = assert_problem(refused, 409)
+    # It says why: the task is closed (销号), not that it is not yet overdue.
+    assert (problem["type"], problem["state"]) == ("urn:problem:illegal-transition", "closed")
+    assert problem["detail"] == "任务当前为「已销号」，不能督办"
 
 
 # -- the console --------------------------------------------------------------------------
