@@ -83,7 +83,11 @@ class FiguresSchema(Schema):
     findings_per_inspection = Float(allow_none=True)
     repeat_findings = Int()
     tasks = Int()
-    on_time_rate = Float(allow_none=True, metadata={"description": "按期整改率（0–1）"})
+    tasks_due = Int(metadata={"description": "到期的整改任务（已销号或已过期限）"})
+    tasks_on_time = Int(metadata={"description": "其中按期销号的"})
+    on_time_rate = Float(
+        allow_none=True, metadata={"description": "按期整改率（0–1）：tasks_on_time ÷ tasks_due"}
+    )
     overdue_tasks = Int()
     composite = Float(allow_none=True, metadata={"description": "综合得分"})
 
@@ -126,8 +130,20 @@ class RankingSchema(Schema):
     units = fields.List(fields.Nested(UnitRankSchema))
     sectors = fields.List(fields.Nested(GroupRankSchema))
     regions = fields.List(fields.Nested(GroupRankSchema))
-    red_list = fields.List(fields.Nested(UnitRankSchema), metadata={"description": "红榜"})
-    black_list = fields.List(fields.Nested(UnitRankSchema), metadata={"description": "黑榜"})
+    list_size = Int(
+        metadata={
+            "description": "红榜、黑榜各自最多的单位数：top，且不超过参与排名单位数的一半"
+            "（向下取整），两榜不重复"
+        }
+    )
+    red_list = fields.List(
+        fields.Nested(UnitRankSchema),
+        metadata={"description": "红榜：综合得分前 list_size 名，一票否决或评为不合格的单位不列入"},
+    )
+    black_list = fields.List(
+        fields.Nested(UnitRankSchema),
+        metadata={"description": "黑榜：综合得分后 list_size 名，最差的在前"},
+    )
     most_failed_items = fields.List(fields.Dict())
     inspector_workload = fields.List(
         fields.Dict(), allow_none=True, metadata={"description": "督查人员工作量（仅督查办）"}

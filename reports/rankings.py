@@ -59,6 +59,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 DEFAULT_REPEAT_MONTHS = 6
 DEFAULT_TOP = 10
+FAILING_GRADE = "不合格"
 
 
 class months_before(FunctionElement):
@@ -167,6 +168,8 @@ class Figures:
             "findings_per_inspection": self.findings_per_inspection,
             "repeat_findings": self.repeat_findings,
             "tasks": self.tasks,
+            "tasks_due": self.tasks_due,
+            "tasks_on_time": self.on_time,
             "on_time_rate": self.on_time_rate,
             "overdue_tasks": self.overdue,
             "composite": self.composite(weights, avg_score),
@@ -182,6 +185,7 @@ class Ranking:
     units: list[dict[str, Any]]
     sectors: list[dict[str, Any]]
     regions: list[dict[str, Any]]
+    list_size: int  # how many units each of 红榜/黑榜 may take (`list_size`)
     red_list: list[dict[str, Any]]
     black_list: list[dict[str, Any]]
     most_failed_items: list[dict[str, Any]]
@@ -198,6 +202,7 @@ class Ranking:
             "units": self.units,
             "sectors": self.sectors,
             "regions": self.regions,
+            "list_size": self.list_size,
             "red_list": self.red_list,
             "black_list": self.black_list,
             "most_failed_items": self.most_failed_items,
@@ -632,6 +637,30 @@ def _workload(scope) -> list[dict[str, Any]]:
     return [{"id": uid, "name": name, "inspections": int(n)} for uid, name, n in rows]
 
 
+def list_size(ranked: int, top: int) -> int:
+    """How many units each of 红榜 and 黑榜 may take: `top`, but at most half of the ranked
+    units (rounded down), so the two lists never name the same unit."""
+    return max(0, min(top, ranked // 2))
+
+
+def failed(row: dict[str, Any]) -> bool:
+    """A unit failed in the period: an inspection failed by 一票否决 or graded 不合格."""
+    return bool(row["critical_failed"]) or bool(row["grades"].get(FAILING_GRADE))
+
+
+def honour_lists(
+    ranked: list[dict[str, Any]], top: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(红榜, 黑榜) from the ranked units, best first: 红榜 the best `list_size` units but
+    any that `failed` (a unit failed by 一票否决 or graded 不合格 is never praised, so 红榜
+    may be shorter); 黑榜 the worst `list_size`, the worst first. Disjoint: each takes at
+    most half of the ranking, from its own end."""
+    size = list_size(len(ranked), top)
+    if not size:
+        return [], []
+    return [r for r in ranked[:size] if not failed(r)], list(reversed(ranked[-size:]))
+
+
 def ranking(
     actor: User,
     period: Period,
@@ -659,6 +688,7 @@ def ranking(
             r["movement"] = None if r["previous_rank"] is None else r["previous_rank"] - r["rank"]
 
     ranked = [r for r in units if r["composite"] is not None]
+    red_list, black_list = honour_lists(ranked, top)
     return Ranking(
         period=period,
         previous=previous,
@@ -668,8 +698,9 @@ def ranking(
         units=units,
         sectors=_rollup(units, figures, weights, "sector_id", "sector"),
         regions=_rollup(units, figures, weights, "region_id", "region"),
-        red_list=ranked[:top],
-        black_list=list(reversed(ranked[-top:])) if ranked else [],
+        list_size=list_size(len(ranked), top),
+        red_list=red_list,
+        black_list=black_list,
         most_failed_items=most_failed(actor, period, top),
         # Who inspected is the office's to know (暗访组 are not named to units' side).
         inspector_workload=_workload(scope) if actor.is_office else None,
