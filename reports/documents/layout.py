@@ -61,6 +61,16 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+def cn_date(day) -> str:
+    """ "2026年12月7日": the one way documents write a date (no zero padding)."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_datetime(moment) -> str:
+    """ "2026年12月7日 09:05": a date as `cn_date`, then the time of day."""
+    return f"{cn_date(moment)} {moment:%H:%M}"
+
+
 def set_fonts(run_or_style, east_asia: str, size=None, *, bold: bool | None = None) -> None:
     """Name the Latin and the East Asian font of a run or a style (w:rFonts)."""
     font = run_or_style.font
@@ -187,7 +197,8 @@ def table(
     rows: Iterable[Iterable],
     widths_mm: Sequence[float] | None = None,
 ) -> Table:
-    """A grid table in 小4号仿宋 with a bold header row that repeats on every page;
+    """A grid table in 小4号仿宋 with a bold header row that repeats on every page, no row
+    split across two pages (`w:cantSplit`: a unit's row reads whole on one page);
     `widths_mm`: each column's width (the type area is 156 mm wide), else equal columns.
 
     Made at its full size and filled through the XML elements: python-docx's `add_row`,
@@ -215,6 +226,10 @@ def table(
         for tr in grid._tbl.tr_lst:
             for tc, width in zip(tr.tc_lst, widths, strict=True):
                 tc.width = width
+    for tr in grid._tbl.tr_lst:
+        whole = OxmlElement("w:cantSplit")
+        whole.set(qn("w:val"), "true")
+        tr.get_or_add_trPr().append(whole)
     repeat = OxmlElement("w:tblHeader")
     repeat.set(qn("w:val"), "true")
     grid._tbl.tr_lst[0].get_or_add_trPr().append(repeat)
