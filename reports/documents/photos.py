@@ -16,6 +16,7 @@ from core.clock import local
 from core.db import db
 from media.models import PHOTO_FLAG_LABELS, Photo, PhotoStatus
 from media.storage import current_storage
+from reports.documents import layout
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,9 @@ class Print:
 
     @property
     def taken_at(self) -> datetime | None:
-        return self.photo.exif_taken_at or self.photo.client_taken_at or self.photo.received_at
+        """When the photo was taken, as its EXIF or the phone says; None when neither does
+        (the server's receipt is not when it was taken)."""
+        return self.photo.exif_taken_at or self.photo.client_taken_at
 
     @property
     def flags(self) -> list[str]:
@@ -40,7 +43,13 @@ class Print:
 
     def caption(self, number: int, unit: str, item: str) -> str:
         taken = self.taken_at
-        when = f"{local(taken):%Y-%m-%d %H:%M}" if taken else "拍摄时间不详"
+        if taken is not None:
+            when = layout.cn_datetime(local(taken))
+        else:
+            received = self.photo.received_at
+            when = "拍摄时间不详" + (
+                f"（上传于{layout.cn_datetime(local(received))}）" if received else ""
+            )
         digest = (self.photo.sha256 or "")[:HASH_PREFIX] or "—"
         text = f"图{number}　{unit}｜{item}｜{when}｜SHA-256 {digest}"
         if self.flags:
