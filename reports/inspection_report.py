@@ -30,15 +30,15 @@ from inspections.models import (
     InspectionStatus,
 )
 from rectification.models import STATUS_LABELS, RectificationTask
-from reports.circular import item_label
-from reports.documents import layout
+from reports.circular import item_label, problem_text
+from reports.documents import layout, wording
 from reports.documents.photos import previews_of
 
 PHOTOS_PER_FINDING = 4
 
 
 def _when(moment) -> str:
-    return f"{local(moment):%Y-%m-%d %H:%M}" if moment else "—"
+    return layout.cn_datetime(local(moment)) if moment else "—"
 
 
 def inspectors_text(inspection: Inspection, actor: User) -> str:
@@ -111,6 +111,7 @@ def build_report(inspection: Inspection, *, actor: User) -> layout.Built:
     prints = previews_of(
         ((inspection.id, f.item_code) for f in findings), per_item=PHOTOS_PER_FINDING
     )
+    missing = wording.photos_missing([inspection])[inspection.id] if findings else set()
 
     doc = layout.new_document()
     layout.title(doc, "窗口单位明察暗访检查报告")
@@ -138,18 +139,24 @@ def build_report(inspection: Inspection, *, actor: User) -> layout.Built:
             marks.append(FINDING_STATUS_LABELS[finding.status])
             if finding.status == FindingStatus.dismissed:
                 marks.append("不计扣分")
-        paragraph = layout.heading(doc, f"（{number}）{item}", level=2)
+        # A problem reads as the requirement it failed; a dismissed finding is no problem:
+        # its item, marked 不予认定.
+        what = problem_text(inspection, finding) if is_problem(finding) else item
+        paragraph = layout.heading(doc, f"（{number}）{what}", level=2)
         layout.add(paragraph, f"（{'，'.join(marks)}）")
         if finding.description:
             layout.body(doc, f"情况说明：{finding.description}")
         task = tasks.get(finding.id)
         if task is not None:
             state = "已逾期" if task.is_overdue() else STATUS_LABELS[task.status]
-            text = f"整改任务：{state}，整改期限{task.due_on:%Y年%m月%d日}，第{task.round}轮"
+            text = f"整改任务：{state}，整改期限{layout.cn_date(task.due_on)}，第{task.round}轮"
             if task.closed_at:
                 text += f"，{_when(task.closed_at)}销号"
             layout.body(doc, text + "。")
-        for shot in prints.get((inspection.id, finding.item_code), []):
+        shots = prints.get((inspection.id, finding.item_code), [])
+        if not shots and finding.item_code in missing:
+            layout.body(doc, wording.photos_missing_line(inspection))
+        for shot in shots:
             figure += 1
             caption = shot.caption(figure, inspection.unit.name, item)
             if shot.jpeg is None:
@@ -161,7 +168,7 @@ def build_report(inspection: Inspection, *, actor: User) -> layout.Built:
     layout.body(
         doc,
         "照片下方注明单位、检查项、拍摄时间及原始照片 SHA-256 摘要前 12 位，"
-        "可据此在系统中核对原始证据。"
+        "可据此在系统中核对原始证据；应拍照片未上传的检查项，注明照片缺失及督查办记录的原因。"
         "得分和等级以督查办复核结果为准。",
     )
     return layout.Built(layout.to_bytes(doc), len(findings))

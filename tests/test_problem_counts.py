@@ -145,8 +145,11 @@ def test_the_inspection_report_counts_the_problems(world, scene, client_for, nam
     )
     if name == "office":
         assert "一、发现的问题（2个，另有1个不予认定）" in text
-        # the problems first, then the dismissed finding, marked
-        assert text.index("（2）2.1 服务区域无人吸烟") < text.index("（3）1.2 佩戴工作牌")
+        # the problems first (each as the requirement it failed), then the dismissed
+        # finding: no problem, so its item as such, marked
+        assert text.index("（2）不符合第2.1项“服务区域无人吸烟”的要求") < text.index(
+            "（3）1.2 佩戴工作牌（一般，不予认定"
+        )
     else:
         assert "一、发现的问题（2个）" in text
         assert "佩戴工作牌" not in text

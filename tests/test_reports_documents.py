@@ -19,6 +19,7 @@ from evidence.seal import seal_short
 from inspections.models import Finding, InspectionStatus, VisitKind
 from media.models import Photo
 from rectification.models import RectificationTask
+from reports.documents.layout import cn_date
 from reports.models import ExportJob
 from tests.conftest import IsolatedClient, assert_problem
 from tests.console.conftest import ConsoleClient
@@ -111,8 +112,8 @@ def test_the_circular_has_the_official_layout_and_the_rankings_figures(city, off
     # the units ordered to rectify, with their deadlines from the stored tasks
     for task in db.session.scalars(select(RectificationTask)).all():
         if task.unit_id != world.unit_b.id:
-            assert f"{task.due_on:%Y年%m月%d日}" in text
-    assert "附件：" in text
+            assert cn_date(task.due_on) in text
+    assert "附件" not in text  # nothing is attached: the tables are sections of the body
 
 
 def test_typical_problems_print_the_previews_with_their_hashes(city, office, world):
@@ -195,9 +196,11 @@ def test_the_unit_downloads_its_published_report(city, world, client_for):
         select(RectificationTask).where(RectificationTask.finding_id == finding.id)
     )
     number = item_numbers(inspection.checklist_version.content)[finding.item_code]
-    assert f"{number} {finding.title}" in text  # as people number it, never its code
+    # as people number it, never its code; the problem as the requirement it failed
+    assert f"不符合第{number}项“{finding.title}”的要求" in text
+    assert f"{number} {finding.title}" in text  # the photos' captions name the item
     assert finding.item_code not in text
-    assert f"整改期限{task.due_on:%Y年%m月%d日}" in text
+    assert f"整改期限{cn_date(task.due_on)}" in text
     photos = _photos(inspection, "smoke.none")
     assert embedded_images(doc) == [preview_bytes(p) for p in photos]
     for photo in photos:
