@@ -132,13 +132,7 @@ def test_optional_prose_is_stored_trimmed(office, world, make_user):
     cleared = office.patch(url, json={"address": " \u200b "}, headers={"If-Match": etag})
     assert cleared.status_code == 200, cleared.get_json()
     assert cleared.get_json()["address"] == ""
-    publish_checklist()
-    db.session.commit()
-    inspector = world.users[Role.inspector]
-    visit = make_visit(world.unit_a, [inspector, make_user(Role.inspector)], starts_in_days=-1)
-    failing = ALL_PASS | {"dress.badge": {"result": "fail", "note": "未佩戴"}}
-    finding = submitted(visit, inspector, failing).findings[0]
-    url = f"{API}/findings/{finding.id}"
+    url = f"{API}/findings/{_a_finding(world, make_user).id}"
     for blank in ("\u200b\u200b", "\u3000 "):
         refused = office.patch(
             url, json={"description": blank}, headers={"If-Match": office.get(url).headers["ETag"]}
@@ -273,14 +267,18 @@ def test_a_rectification_reply_needs_a_visible_description(app, world, client_fo
     assert assert_problem(response, 422)["errors"]["json"]["description"] == ["不能为空"]
 
 
-def test_a_finding_review_reason_needs_visible_characters(app, office, world, make_user):
+def _a_finding(world, make_user):
+    """A pending finding of a submitted inspection of unit A."""
     publish_checklist()
     db.session.commit()
     inspector = world.users[Role.inspector]
     visit = make_visit(world.unit_a, [inspector, make_user(Role.inspector)], starts_in_days=-1)
     failing = ALL_PASS | {"dress.badge": {"result": "fail", "note": "未佩戴"}}
-    finding = submitted(visit, inspector, failing).findings[0]
-    url = f"{API}/findings/{finding.id}"
+    return submitted(visit, inspector, failing).findings[0]
+
+
+def test_a_finding_review_reason_needs_visible_characters(app, office, world, make_user):
+    url = f"{API}/findings/{_a_finding(world, make_user).id}"
     for reason in ("\u200b\u200b\u200b\u200b", "\u3000\u3000\u3000\u3000", "照\u200b\u200b\u200b"):
         response = office.patch(
             url,
