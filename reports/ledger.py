@@ -27,7 +27,7 @@ from flask import Flask, current_app
 from sqlalchemy import Select, func, select
 
 from accounts.models import User
-from checklists.content import SEVERITY_LABELS
+from checklists.content import GRADES, SEVERITY_LABELS
 from checklists.models import ChecklistVersion
 from console.common import may_follow
 from core.clock import local, utcnow
@@ -147,27 +147,30 @@ def _names(ids) -> dict[int, str]:
 
 # -- 检查台账 ----------------------------------------------------------------------------
 
+YES_NO = ("是", "否")
+SEVERITIES = tuple(SEVERITY_LABELS.values())
+
 INSPECTION_COLUMNS = (
-    Column("检查编号", 10, "int"),
-    Column("被检查单位", 28),
-    Column("行业领域", 12),
-    Column("区域", 14),
-    Column("督查计划", 22),
-    Column("检查方式", 9),
-    Column("临时检查", 9),
-    Column("检查人员", 14),
-    Column("状态", 9),
-    Column("签到时间", 17, "datetime"),
-    Column("提交时间", 17, "datetime"),
-    Column("公开时间", 17, "datetime"),
-    Column("得分", 8, "float"),
-    Column("满分", 8, "float"),
-    Column("评级", 8),
-    Column("一票否决", 9),
-    Column("问题数", 8, "int"),
-    Column("问题（检查项，严重程度）", 48),
-    Column("不予认定（检查项，严重程度）", 36),
-    Column("检查记录与照片", 42, "url"),
+    Column("检查编号", kind="int"),
+    Column("被检查单位", 18, wrap=True),
+    Column("行业领域", 10, wrap=True),
+    Column("区域", 10, wrap=True),
+    Column("督查计划", 16, wrap=True),
+    Column("检查方式", labels=tuple(VISIT_KIND_LABELS.values())),
+    Column("临时检查", labels=YES_NO),
+    Column("检查人员", 10, wrap=True, labels=(inspection_policy.COVERT_TEAM,)),
+    Column("状态", labels=tuple(INSPECTION_STATUS_LABELS.values())),
+    Column("签到时间", kind="datetime"),
+    Column("提交时间", kind="datetime"),
+    Column("公开时间", kind="datetime"),
+    Column("得分", kind="float", labels=("100.00",)),
+    Column("满分", kind="float", labels=("100.00",)),
+    Column("评级", labels=GRADES),
+    Column("一票否决", labels=YES_NO),
+    Column("问题数", kind="int"),
+    Column("问题（检查项，严重程度）", 36, wrap=True),
+    Column("不予认定（检查项，严重程度）", 22, wrap=True),
+    Column("检查记录与照片", 20, "url", wrap=True),
 )
 
 
@@ -245,28 +248,34 @@ def _findings_of(batch: list[Inspection], actor: User, numbers: ItemNumbers) -> 
 
 # -- 整改台账 ----------------------------------------------------------------------------
 
+# 状态 as the ledger writes it: the task's status, marked （逾期） when past its deadline.
+OVERDUE_MARK = "（逾期）"
+TASK_STATUSES = tuple(
+    label + mark for label in TASK_STATUS_LABELS.values() for mark in ("", OVERDUE_MARK)
+)
+
 TASK_COLUMNS = (
-    Column("任务编号", 10, "int"),
-    Column("被检查单位", 28),
-    Column("行业领域", 12),
-    Column("区域", 14),
-    Column("检查项", 30),
-    Column("严重程度", 9),
-    Column("问题描述", 36),
-    Column("发现日期", 12, "date"),
-    Column("整改期限", 12, "date"),
-    Column("状态", 10),
-    Column("逾期天数", 9, "int"),
-    Column("整改轮次", 9, "int"),
-    Column("回复次数", 9, "int"),
-    Column("最近整改回复", 36),
-    Column("复查结论", 9),
-    Column("复查人", 12),
-    Column("复查时间", 17, "datetime"),
-    Column("销号时间", 17, "datetime"),
-    Column("立行立改", 9),
-    Column("整改任务", 40, "url"),
-    Column("检查记录与照片", 42, "url"),
+    Column("任务编号", kind="int"),
+    Column("被检查单位", 18, wrap=True),
+    Column("行业领域", 10, wrap=True),
+    Column("区域", 10, wrap=True),
+    Column("检查项", 20, wrap=True),
+    Column("严重程度", labels=SEVERITIES),
+    Column("问题描述", 26, wrap=True),
+    Column("发现日期", kind="date"),
+    Column("整改期限", kind="date"),
+    Column("状态", labels=TASK_STATUSES),
+    Column("逾期天数", kind="int"),
+    Column("整改轮次", kind="int"),
+    Column("回复次数", kind="int"),
+    Column("最近整改回复", 26, wrap=True),
+    Column("复查结论", labels=tuple(VERDICT_LABELS.values())),
+    Column("复查人", 10, wrap=True, labels=(inspection_policy.COVERT_TEAM,)),
+    Column("复查时间", kind="datetime"),
+    Column("销号时间", kind="datetime"),
+    Column("立行立改", labels=YES_NO),
+    Column("整改任务", 20, "url", wrap=True),
+    Column("检查记录与照片", 20, "url", wrap=True),
 )
 
 
@@ -321,7 +330,7 @@ def task_rows(stmt: Select, actor: User, base_url: str) -> Iterator[tuple]:
                 t.description,
                 local(found).date(),
                 t.due_on,
-                TASK_STATUS_LABELS[t.status] + ("（逾期）" if t.is_overdue() else ""),
+                TASK_STATUS_LABELS[t.status] + (OVERDUE_MARK if t.is_overdue() else ""),
                 days_overdue(t, today),
                 t.round,
                 reply.get("count", 0),

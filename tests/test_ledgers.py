@@ -7,12 +7,14 @@ stored ones; formula-looking text stays text; big exports go through the worker.
 from __future__ import annotations
 
 import io
+import math
 import uuid
 from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from accounts.models import Role
@@ -23,8 +25,9 @@ from inspections.models import Finding, FindingStatus, Inspection, InspectionSta
 from rectification import service as rectification
 from rectification.models import RectificationTask
 from reports.downloads import run_export_jobs, sweep_exports
+from reports.ledger import TASK_STATUSES
 from reports.models import ExportJob, ExportStatus
-from reports.xlsx import XLSX
+from reports.xlsx import PADDING, XLSX, text_width
 from tests.inspection_helpers import publish_checklist
 from tests.rectification_support import after_photos, open_task
 
@@ -225,7 +228,7 @@ def test_the_inspection_ledger_carries_the_stored_figures(world, records, office
     assert header_of(sheet)[:5] == ["检查编号", "被检查单位", "行业领域", "区域", "督查计划"]
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == f"A1:T{1 + 27}"
-    assert sheet.column_dimensions["B"].width == 28
+    assert sheet.column_dimensions["B"].width == 18  # unit names wrap within it
     stored = {i.id: i for i in db.session.scalars(select(Inspection))}
     for cells in sheet.iter_rows(min_row=2):
         row = [c.value for c in cells]
@@ -417,6 +420,7 @@ def test_a_large_export_runs_in_the_worker_and_is_kept_for_a_while(
     assert "filename*=UTF-8''" in download.headers["Content-Disposition"]
     expected = list_ids(client, "/api/v1/rectification/tasks", "status=open")
     assert [r[0] for r in rows_of(download)] == expected
+    assert_printable(sheet_of(download))  # the worker writes what the request writes
     download.close()  # a stored file is streamed from a temporary file
     assert polled["rows"] == len(expected)
     stored = db.session.get(ExportJob, job["id"])
@@ -507,3 +511,147 @@ def test_the_worker_writes_console_links_only_for_readers_who_can_open_them(
     for role, followed in ((Role.unit_staff, False), (Role.office_admin, True)):
         sheet = _exported_in_worker(small_sync, client_for, world.users[role], TASKS)
         _assert_links(sheet, TASKS, followed=followed)
+
+
+# -- on paper ----------------------------------------------------------------------------
+
+LONG_UNIT = "普宁市12345政务服务便民热线受理中心"
+# What a reader must see whole, per column: every label it can hold on one line.
+LABELS = {
+    "检查方式": ("明察", "暗访"),
+    "临时检查": ("是", "否"),
+    "一票否决": ("是", "否"),
+    "立行立改": ("是", "否"),
+    "评级": ("优秀", "良好", "合格", "不合格"),
+    "严重程度": ("一般", "较重", "严重"),
+    "复查结论": ("通过", "退回"),
+}
+WRAPPED = {
+    "被检查单位",
+    "行业领域",
+    "区域",
+    "督查计划",
+    "检查人员",
+    "问题（检查项，严重程度）",
+    "不予认定（检查项，严重程度）",
+    "检查项",
+    "问题描述",
+    "最近整改回复",
+    "复查人",
+    "整改任务",
+    "检查记录与照片",
+}
+
+
+def assert_printable(sheet) -> None:
+    """A4 landscape, one page wide, the header row on every page and frozen; every label
+    of a column fits its width on one line (`text_width` plus the cell's margins); free
+    text wraps, and a row is as tall as its wrapped text."""
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.page_setup.paperSize == 9  # A4
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
+    assert sheet.page_setup.fitToWidth == 1
+    assert sheet.page_setup.fitToHeight == 0
+    assert sheet.print_title_rows == "$1:$1"
+    assert sheet.freeze_panes == "A2"
+    assert "&P" in sheet.oddFooter.center.text
+    header = header_of(sheet)
+    statuses = TASK_STATUSES if header[0] == "任务编号" else ("检查中", "待审核", "已公开")
+    labels = LABELS | {"状态": statuses}
+    widths = {
+        name: sheet.column_dimensions[get_column_letter(i)].width
+        for i, name in enumerate(header, 1)
+    }
+    for name, width in widths.items():
+        for label in labels.get(name, ()):
+            assert text_width(label) + PADDING <= width, (name, label, width)
+        # a header fits on two lines
+        assert text_width(name) + 2 * PADDING <= 2 * width + 2.2, (name, width)
+    rows = list(sheet.iter_rows(min_row=2))
+    assert rows
+    for row in rows:
+        for name, cell in zip(header, row, strict=True):
+            if name in labels and cell.value is not None:
+                assert cell.value in labels[name], (name, cell.value)
+            if name in WRAPPED and cell.value is not None:
+                assert cell.alignment.wrap_text, name
+            elif isinstance(cell.value, str):  # on one line: it fits its column
+                assert text_width(cell.value) + PADDING <= widths[name], (name, cell.value)
+        lines = max(
+            (
+                math.ceil(text_width(c.value) / (widths[name] - PADDING))
+                for name, c in zip(header, row, strict=True)
+                if name in WRAPPED and isinstance(c.value, str)
+            ),
+            default=1,
+        )
+        if lines > 1:
+            assert sheet.row_dimensions[row[0].row].height >= 15 * lines, row[0].row
+
+
+@pytest.fixture
+def long_records(world, make_unit):
+    """A unit with a long name, an inspection with many long findings, and an overdue task
+    waiting for its review (待复查（逾期）)."""
+    version = publish_checklist()
+    unit = make_unit(name=LONG_UNIT, sector_id=world.sector_a.id)
+    inspection = Inspection(
+        client_uuid=uuid.uuid4(),
+        unit_id=unit.id,
+        kind=VisitKind.unannounced,
+        inspector_id=world.users[Role.inspector].id,
+        checklist_version_id=version.id,
+        status=InspectionStatus.published,
+        started_at=utcnow() - timedelta(days=2),
+        submitted_at=utcnow() - timedelta(days=2),
+        published_at=utcnow() - timedelta(days=1),
+        score=61.0,
+        max_score=100.0,
+        grade="不合格",
+        critical_failed=True,
+        findings_count=6,
+    )
+    for n in range(6):
+        inspection.findings.append(
+            Finding(
+                unit_id=unit.id,
+                item_code=f"long.{n}",
+                title="公开办事指南（事项、条件、流程、时限、收费）",
+                severity="major",
+                status=FindingStatus.confirmed,
+            )
+        )
+    db.session.add(inspection)
+    staff = world.users[Role.unit_staff]
+    staff.unit_id = unit.id
+    db.session.commit()
+    task = open_task(unit, description="窗口台面堆放快递、水杯和私人物品，群众办事材料无处摆放" * 2)
+    rectification.respond(
+        task,
+        {
+            "client_id": uuid.uuid4(),
+            "description": "已整改",
+            "photo_ids": after_photos(task, staff),
+        },
+        actor=staff,
+    )
+    task.due_on = local(utcnow()).date() - timedelta(days=3)
+    task.due_at = utcnow() - timedelta(days=2)
+    db.session.commit()
+    return inspection, task
+
+
+@pytest.mark.parametrize("url", [INSPECTIONS, TASKS])
+def test_a_ledger_prints_landscape_one_page_wide_and_cuts_nothing(
+    world, records, long_records, office, url
+):
+    sheet = sheet_of(office.get(url))
+    assert_printable(sheet)
+    header = header_of(sheet)
+    rows = [dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert LONG_UNIT in {r["被检查单位"] for r in rows}
+    if url == TASKS:
+        assert "待复查（逾期）" in {r["状态"] for r in rows}
+    else:
+        problems = [r["问题（检查项，严重程度）"] or "" for r in rows]
+        assert max(map(len, problems)) > 150
