@@ -3,7 +3,10 @@
 The inspector's day (sign in, visits, check-in, answers, photos, submit) and the unit's
 (tasks, reply, extension), as the API sends them, shortened where a list repeats itself.
 tests/test_operation_docs.py validates each one against its schema, so an example cannot
-drift from what the API accepts and answers.
+drift from what the API accepts and answers; tests/test_api_examples.py checks that they
+tell one story: the check-in and the times after it inside the example visit's window, and
+every item code (with its title) one of the shipped checklist
+(checklists/library/window_service.json), so a request copied from the document works.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ CHECK_IN = {
     "latitude": 36.0613,
     "longitude": 103.8347,
     "accuracy_m": 18.0,
-    "at": "2026-12-01T01:12:30+08:00",
+    "at": "2026-12-01T09:12:30+08:00",
     "type": "gcj02",
 }
 START = {"client_uuid": INSPECTION_UUID, "visit_id": VISIT_ID, "check_in": CHECK_IN}
@@ -65,7 +68,7 @@ ANSWERS = {
     "answers": {
         "dress.uniform": {"result": "fail", "note": "1 号窗口工作人员未着工装"},
         "dress.badge": {"result": "pass"},
-        "smoke.sign": {"result": "pass"},
+        "smoking.signs": {"result": "pass"},
     },
     "photos": {"dress.uniform": [PHOTO_CLIENT_ID]},
     "fixed_on_spot": [],
@@ -86,7 +89,7 @@ INSPECTION = {
     "inspector_id": 77,
     "inspector_name": "李明",
     "status": "draft",
-    "started_at": "2026-11-30T17:12:31+00:00",
+    "started_at": "2026-12-01T01:12:31+00:00",
     "checkin_distance_m": 41.5,
     "checkin_far": False,
     "checkin_imprecise": False,
@@ -126,7 +129,7 @@ FINDING = {
     "inspection_id": INSPECTION_ID,
     "unit_id": UNIT_ID,
     "item_code": "dress.uniform",
-    "title": "工作人员统一着装",
+    "title": "在岗人员统一规范着装",
     "severity": "general",
     "description": "1 号窗口工作人员未着工装",
     "status": "pending",
@@ -151,7 +154,7 @@ SUBMITTED = SAVED | {
     "version": 3,
 }
 
-SUBMIT = {"answers": {"smoke.sign": {"result": "pass"}}}  # the last answers, if any
+SUBMIT = {"answers": {"smoking.signs": {"result": "pass"}}}  # the last answers, if any
 
 OFFLINE = START | ANSWERS
 SUBMISSION = {
@@ -174,7 +177,7 @@ SUBMISSION = {
         {
             "id": 9001,
             "item_code": "dress.uniform",
-            "title": "工作人员统一着装",
+            "title": "在岗人员统一规范着装",
             "severity": "general",
             "status": "pending",
             "fixed_on_spot": False,
@@ -234,7 +237,7 @@ DIRECT_UPLOAD = {
     "client_id": DIRECT_CLIENT_ID,
     "owner_type": "inspection",
     "owner_id": INSPECTION_ID,
-    "item_code": "smoke.sign",
+    "item_code": "smoking.signs",
     "content_type": "image/jpeg",
     "size": 2214830,
     "sha256": "8d4c2b0a" * 8,
@@ -242,7 +245,7 @@ DIRECT_UPLOAD = {
 _PENDING = PHOTO | {
     "id": 40212,
     "client_id": DIRECT_CLIENT_ID,
-    "item_code": "smoke.sign",
+    "item_code": "smoking.signs",
     "status": "pending",
     "size": None,
     "width": None,
@@ -278,7 +281,7 @@ DIRECT_UPLOAD_RESULT = {
 CONFIRMED = PHOTO | {
     "id": 40212,
     "client_id": DIRECT_CLIENT_ID,
-    "item_code": "smoke.sign",
+    "item_code": "smoking.signs",
     "size": 2214830,
     "sha256": "8d4c2b0a" * 8,
 }
@@ -296,7 +299,7 @@ TASK = {
     "region_id": 8,
     "inspector_id": 77,
     "item_code": "dress.uniform",
-    "title": "工作人员统一着装",
+    "title": "在岗人员统一规范着装",
     "description": "1 号窗口工作人员未着工装",
     "severity": "general",
     "status": "open",
