@@ -9,10 +9,10 @@ from flask_migrate import Migrate
 from flask_smorest.utils import deepupdate
 from flask_wtf.csrf import CSRFProtect
 from webargs import core as webargs_core
-from webargs.flaskparser import FlaskParser, is_json_request
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from api import errors, operation_docs, problem_docs
-from api.schemas import ProblemSchema, load_json_body
+from api.schemas import ProblemSchema, invalid_json_message, load_json_body
 from core.db import db
 
 __all__ = ["Blueprint", "api", "csrf", "db", "migrate"]
@@ -42,12 +42,17 @@ class Api(flask_smorest.Api):
 
 class Parser(FlaskParser):
     """webargs' parser, reading JSON bodies through `load_json_body` (depth, long numbers,
-    unstorable text)."""
+    unstorable text) and saying in Chinese when a body is not JSON."""
 
     def _raw_load_json(self, req):
         if not is_json_request(req):
             return webargs_core.missing
         return load_json_body(req.get_data(cache=True))
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        """webargs answers a body that is not JSON with `errors.json` = ["Invalid JSON
+        body."]; the client reads ours, in Chinese (tests/test_errors.py)."""
+        abort(400, exc=error, messages={"json": [invalid_json_message(error)]})
 
 
 class Blueprint(flask_smorest.Blueprint):

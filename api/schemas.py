@@ -125,6 +125,14 @@ BAD_TEXT = "含有无法保存的字符（NUL 或不成对的 Unicode 代理项�
 NOT_UTF8 = "请求体须为 UTF-8 编码的 JSON（不接受 UTF-16、GBK 等编码）"
 
 
+def invalid_json_message(error: Exception) -> str:
+    """What the client reads in `errors.json` for a body that is not JSON: in Chinese, with
+    where the parser stopped (the decoder's own message is English and stays in the log)."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"请求体不是合法的 JSON：第 {error.lineno} 行第 {error.colno} 列无法解析"
+    return "请求体不是合法的 JSON"
+
+
 def load_json_body(data: bytes) -> Any:
     """Parse a request's JSON body; raises `json.JSONDecodeError` for what is not JSON (the
     parser's own 400) and a problem naming the reason for what JSON allows but we do not."""

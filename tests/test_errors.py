@@ -26,6 +26,43 @@ def test_malformed_json(office):
     )
     body = assert_problem(response, 400)
     assert "JSON" in body["detail"]
+    assert body["errors"] == {"json": ["请求体不是合法的 JSON：第 1 行第 2 列无法解析"]}
+
+
+def _english(value) -> list[str]:
+    """The texts of a problem that a Chinese reader would get in English: ASCII-only text
+    with a word in it (codes such as `json` or a field name are keys, not texts)."""
+    if isinstance(value, dict):
+        return [text for inner in value.values() for text in _english(inner)]
+    if isinstance(value, list):
+        return [text for inner in value for text in _english(inner)]
+    if isinstance(value, str) and value.isascii() and re.search("[A-Za-z]{2,}", value):
+        return [value]
+    return []
+
+
+MALFORMED = [b"{not json", b"{}  x", rb'{"name": "\u', b"\xff\xfe{}", b"[1, 2]", b"null", b"7"]
+BODY_ROUTES = [
+    ("post", "/api/v1/units"),
+    ("post", "/api/v1/sectors"),
+    ("post", "/api/v1/plans"),
+    ("post", "/api/v1/users"),
+    ("post", "/api/v1/auth/login"),
+]
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=lambda r: r[1])
+@pytest.mark.parametrize("body", MALFORMED)
+def test_a_malformed_body_is_answered_in_chinese(office, route, body):
+    method, path = route
+    response = getattr(office, method)(
+        path, data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code in (400, 422), response.get_data(as_text=True)
+    problem = response.get_json()
+    assert problem["errors"]
+    texts = {key: problem[key] for key in ("title", "detail", "errors")}
+    assert not _english(texts), texts
 
 
 @pytest.mark.parametrize(
