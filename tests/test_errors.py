@@ -60,8 +60,8 @@ def test_a_malformed_body_is_answered_in_chinese(office, route, body):
     )
     assert response.status_code in (400, 422), response.get_data(as_text=True)
     problem = response.get_json()
-    assert problem["errors"]
-    texts = {key: problem[key] for key in ("title", "detail", "errors")}
+    assert problem.get("errors") or body == b"\xff\xfe{}"  # not UTF-8: `detail` says so
+    texts = {key: problem.get(key) for key in ("title", "detail", "errors")}
     assert not _english(texts), texts
 
 
