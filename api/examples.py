@@ -247,10 +247,11 @@ _PENDING = PHOTO | {
     "client_id": DIRECT_CLIENT_ID,
     "item_code": "smoking.signs",
     "status": "pending",
-    "size": None,
+    "content_type": None,  # found by reading the image, at confirm
+    "size": 2214830,  # as announced; confirm refuses another
     "width": None,
     "height": None,
-    "sha256": "8d4c2b0a" * 8,
+    "sha256": None,  # computed at confirm from what arrived
     "phash": None,
     "exif_taken_at": None,
     "exif_latitude": None,

@@ -7,15 +7,19 @@ these requests; each must work against the checklist a new installation has.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import uuid
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
+from accounts.models import Role
 from api import examples
 from checklists.library import read_default_document
 from checklists.scoring import validate_answers
+from tests import images, media_kinds
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "miniprogram.md"
@@ -108,3 +112,24 @@ def test_the_guide_uses_the_examples_codes_and_check_in_time():
     assert named  # the guide shows item codes
     assert not named - set(ITEMS), sorted(named - set(ITEMS))
     assert examples.CHECK_IN["at"] in text
+
+
+def test_the_pending_photo_example_is_what_a_direct_upload_answers(world, client_for):
+    """Which members a pending photo fills: the announced size; not the type or SHA-256,
+    which the server learns from what arrives (confirm)."""
+    content = images.jpeg()
+    body = {
+        "client_id": str(uuid.uuid4()),
+        "owner_type": media_kinds.KIND,
+        "owner_id": world.unit_a.id,
+        "content_type": "image/jpeg",
+        "size": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }
+    answered = client_for(world.users[Role.inspector]).post("/api/v1/photo-uploads", json=body)
+    assert answered.status_code == 201
+    photo, example = answered.get_json()["photo"], examples.DIRECT_UPLOAD_RESULT["photo"]
+    assert set(photo) == set(example)
+    unset = {"item_code"}  # this request names no item
+    nulls = {k for k, v in photo.items() if v is None} - unset
+    assert nulls == {k for k, v in example.items() if v is None} - unset
