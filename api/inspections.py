@@ -149,7 +149,10 @@ class AnswersSchema(Schema):
     )
     photos = ItemMap(
         _photos_problem,
-        metadata={"description": "按检查项编码的照片引用（照片 id 或客户端 UUID）", **PHOTO_MAP},
+        metadata={
+            "description": '按检查项编码的照片引用，均为字符串：照片 id（如 "40212"）或客户端 UUID',
+            **PHOTO_MAP,
+        },
     )
     fixed_on_spot = fields.List(Code(), validate=validate.Length(max=500))
 
