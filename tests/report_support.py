@@ -4,8 +4,10 @@ at chosen moments, photos uploaded through the API so their previews are real fi
 from __future__ import annotations
 
 import io
+import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from docx import Document
 
@@ -128,3 +130,27 @@ def preview_bytes(photo: Photo) -> bytes:
 
 def role_user(world, role: Role) -> User:
     return world.users[role]
+
+
+def libreoffice_convert(source: Path, target: str, soffice: str = "soffice") -> Path:
+    """`source` converted by LibreOffice (`target`: "pdf", or a filter such as
+    "csv:…"), written beside it with a private profile (no clash with a running soffice);
+    returns the converted file's path, which the caller checks exists."""
+    done = subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{source.parent / 'profile'}",
+            "--headless",
+            "--convert-to",
+            target,
+            "--outdir",
+            str(source.parent),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    converted = source.with_suffix("." + target.split(":", 1)[0])
+    assert converted.exists(), f"no {converted.name} (is LibreOffice installed?): {done.stderr!r}"
+    return converted

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Role
-from tests.report_support import CRITICAL, SMOKE, Scene, this_month_day
+from tests.report_support import CRITICAL, SMOKE, Scene, libreoffice_convert, this_month_day
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
@@ -44,24 +44,7 @@ def test_a_circular_with_photos_renders_in_libreoffice(world, make_unit, client_
     source = tmp_path / "circular.docx"
     source.write_bytes(response.get_data())
 
-    profile = tmp_path / "profile"  # a private profile: no clash with a running soffice
-    subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation=file://{profile}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp_path),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    pdf = tmp_path / "circular.pdf"
-    assert pdf.exists()
+    pdf = libreoffice_convert(source, "pdf", soffice)
     assert pdf.read_bytes().startswith(b"%PDF")
     ARTIFACTS.mkdir(exist_ok=True)
     target = ARTIFACTS / f"circular-{world.unit_a.id}"

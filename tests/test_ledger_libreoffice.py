@@ -17,6 +17,7 @@ from core.clock import utcnow
 from core.db import db
 from inspections.models import Inspection, InspectionStatus, VisitKind
 from tests import test_ledgers
+from tests.report_support import libreoffice_convert
 from tests.test_ledgers import EVIL, INSPECTIONS, TASKS
 
 # The ledger tests' fixtures, used here too.
@@ -47,23 +48,8 @@ def test_libreoffice_shows_formula_looking_names_as_text(world, make_unit, offic
     assert response.status_code == 200
     book = tmp_path / "ledger.xlsx"
     book.write_bytes(response.get_data())
-    done = subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
-            "--headless",
-            "--convert-to",
-            "csv:Text - txt - csv (StarCalc):44,34,76",  # comma, quote, UTF-8
-            "--outdir",
-            str(tmp_path),
-            str(book),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    converted = tmp_path / "ledger.csv"
-    assert converted.exists(), f"no CSV (is LibreOffice Calc installed?): {done.stderr!r}"
+    csv_filter = "csv:Text - txt - csv (StarCalc):44,34,76"  # comma, quote, UTF-8
+    converted = libreoffice_convert(book, csv_filter)
     with converted.open(encoding="utf-8") as f:
         rows = list(csv.reader(f))
     assert rows[0][:2] == ["检查编号", "被检查单位"]
@@ -81,23 +67,7 @@ def test_libreoffice_prints_the_ledger_on_landscape_pages_one_page_wide(
     assert response.status_code == 200
     book = tmp_path / "ledger.xlsx"
     book.write_bytes(response.get_data())
-    done = subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp_path),
-            str(book),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    pdf = tmp_path / "ledger.pdf"
-    assert pdf.exists(), f"no PDF (is LibreOffice Calc installed?): {done.stderr!r}"
+    pdf = libreoffice_convert(book, "pdf")
     data = pdf.read_bytes()
     pages = re.findall(rb"/Type\s*/Page\b", data)
     assert len(pages) == 1  # ten rows, one page: no column cut off to a page of its own
